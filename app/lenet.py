@@ -1,0 +1,194 @@
+"""The lecture's LeNet with BatchNorm, built from an explicit layer table.
+
+The attribute names (``conv1``, ``bn1`` ... ``fc2``) are the public names of the layers: they appear
+unchanged in the URLs, the JSON and the JavaScript. Every layer carries an explicit ``kind``.
+
+``LeNet.intermediates`` returns every named intermediate in order, so a request never needs hooks and
+never shares mutable state with another request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+KINDS = ("input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network; stored next to the state_dict in checkpoints."""
+
+    batchnorm: bool = True
+    in_channels: int = 1
+    image_size: int = 28
+    conv1_channels: int = 20
+    conv2_channels: int = 50
+    hidden: int = 500
+    classes: int = 10
+    # Training-set pixel statistics (pixels in [0, 1]); the network's first step normalises with them.
+    mean: float = 0.1307
+    std: float = 0.3081
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One named layer: its kind and, for spatial layers, the sliding-window geometry."""
+
+    name: str
+    kind: str
+    kernel_size: int | None = None
+    stride: int | None = None
+    padding: int | None = None
+    spatial: bool = True
+    params: dict[str, int] = field(default_factory=dict)
+
+
+def layer_table(cfg: ModelConfig) -> list[LayerSpec]:
+    """The architecture, in forward order, including the non-module ``input`` and ``probs`` steps."""
+    c1, c2, hidden = cfg.conv1_channels, cfg.conv2_channels, cfg.hidden
+    table = [
+        LayerSpec("input", "input"),
+        LayerSpec("conv1", "conv", 5, 1, 2, params={"in": cfg.in_channels, "out": c1}),
+        LayerSpec("bn1", "batchnorm", params={"features": c1}),
+        LayerSpec("relu1", "relu"),
+        LayerSpec("pool1", "maxpool", 2, 2, 0),
+        LayerSpec("conv2", "conv", 5, 1, 0, params={"in": c1, "out": c2}),
+        LayerSpec("bn2", "batchnorm", params={"features": c2}),
+        LayerSpec("relu2", "relu"),
+        LayerSpec("pool2", "maxpool", 2, 2, 0),
+        LayerSpec("fc1", "linear", spatial=False, params={"in": c2 * 5 * 5, "out": hidden}),
+        LayerSpec("bn3", "batchnorm", spatial=False, params={"features": hidden}),
+        LayerSpec("relu3", "relu", spatial=False),
+        LayerSpec("fc2", "linear", spatial=False, params={"in": hidden, "out": cfg.classes}),
+        LayerSpec("probs", "softmax", spatial=False),
+    ]
+    if not cfg.batchnorm:
+        table = [spec for spec in table if spec.kind != "batchnorm"]
+    return table
+
+
+def _make_module(spec: LayerSpec) -> nn.Module | None:
+    p = spec.params
+    if spec.kind == "conv":
+        return nn.Conv2d(p["in"], p["out"], spec.kernel_size, spec.stride, spec.padding)
+    if spec.kind == "batchnorm":
+        return (nn.BatchNorm2d if spec.spatial else nn.BatchNorm1d)(p["features"])
+    if spec.kind == "relu":
+        return nn.ReLU()
+    if spec.kind == "maxpool":
+        return nn.MaxPool2d(spec.kernel_size, spec.stride, spec.padding)
+    if spec.kind == "linear":
+        return nn.Linear(p["in"], p["out"])
+    return None  # input and softmax are steps of the forward, not modules
+
+
+class LeNet(nn.Module):
+    """input 1x28x28 -> conv1 -> bn1 -> relu1 -> pool1 -> conv2 -> bn2 -> relu2 -> pool2 -> fc1 -> bn3
+    -> relu3 -> fc2 -> probs. Without BatchNorm (``cfg.batchnorm=False``) the bn layers are absent."""
+
+    def __init__(self, cfg: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg or ModelConfig()
+        self.table = layer_table(self.cfg)
+        for spec in self.table:
+            module = _make_module(spec)
+            if module is not None:
+                self.add_module(spec.name, module)
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [spec.name for spec in self.table]
+
+    def spec(self, name: str) -> LayerSpec:
+        for spec in self.table:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"unknown layer {name!r}; layers are {', '.join(self.layer_names)}")
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Pixels in [0, 1] -> zero-mean, unit-variance pixels, with the training-set statistics."""
+        return (x - self.cfg.mean) / self.cfg.std
+
+    def steps(
+        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None
+    ) -> Iterator[tuple[str, torch.Tensor]]:
+        """Yield ``(name, output)`` for every layer in order. ``x``: (N, 1, 28, 28) in [0, 1].
+
+        ``overrides`` maps a layer name to a module used instead of the model's own for this call only
+        (the kernel lab's conv1 override); the model itself is never modified.
+        """
+        overrides = overrides or {}
+        yield "input", x  # (N, 1, 28, 28)
+        h = self.normalize(x)
+        for spec in self.table[1:]:
+            if spec.kind == "softmax":
+                h = torch.softmax(h, dim=1)  # (N, classes)
+            else:
+                if spec.kind == "linear" and h.dim() > 2:
+                    h = h.flatten(1)  # (N, C*H*W)
+                module = overrides.get(spec.name) or getattr(self, spec.name)
+                h = module(h)
+            yield spec.name, h
+
+    def intermediates(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
+        """Every named intermediate, in forward order. ``x``: (N, 1, 28, 28) in [0, 1]."""
+        return dict(self.steps(x, overrides))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, classes) for pixels ``x`` (N, 1, 28, 28) in [0, 1]."""
+        h = x
+        for name, h in self.steps(x):
+            if name == self.table[-2].name:  # the last linear layer: logits
+                return h
+        raise AssertionError("the layer table has no logits layer")  # pragma: no cover
+
+
+def receptive_fields(table: list[LayerSpec]) -> dict[str, dict[str, float]]:
+    """Receptive field ``size``, ``jump`` and ``start`` of every spatial layer, in input pixels.
+
+    Computed from each layer's kernel/stride/padding (layers without a kernel - batchnorm, relu - act
+    per pixel: kernel 1, stride 1). ``start`` is the centre of unit (0, 0) in input coordinates.
+    """
+    size, jump, start = 1.0, 1.0, 0.0
+    fields: dict[str, dict[str, float]] = {}
+    for spec in table:
+        if not spec.spatial:
+            break
+        k, s, p = spec.kernel_size or 1, spec.stride or 1, spec.padding or 0
+        size = size + (k - 1) * jump
+        start = start + ((k - 1) / 2 - p) * jump
+        jump = jump * s
+        fields[spec.name] = {"size": int(size), "jump": int(jump), "start": start}
+    return fields
+
+
+def save_checkpoint(model: LeNet, path: str, extra: dict[str, Any] | None = None) -> None:
+    """A checkpoint is the state_dict plus the config (plain types only, for ``weights_only=True``)."""
+    payload = {"config": model.cfg.to_dict(), "state_dict": model.state_dict(), **(extra or {})}
+    torch.save(payload, path)
+
+
+def load_checkpoint(path: str) -> LeNet:
+    """Rebuild a network from a checkpoint, in eval mode with gradients off for its parameters."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model = LeNet(ModelConfig.from_dict(payload["config"]))
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    model.requires_grad_(False)
+    return model

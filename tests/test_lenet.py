@@ -1,0 +1,129 @@
+"""The network: shapes, kinds, receptive fields, eval-mode BatchNorm, checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from app.lenet import KINDS, LeNet, ModelConfig, layer_table, load_checkpoint, receptive_fields, save_checkpoint
+
+EXPECTED = {
+    "input": ("input", (1, 28, 28)),
+    "conv1": ("conv", (20, 28, 28)),
+    "bn1": ("batchnorm", (20, 28, 28)),
+    "relu1": ("relu", (20, 28, 28)),
+    "pool1": ("maxpool", (20, 14, 14)),
+    "conv2": ("conv", (50, 10, 10)),
+    "bn2": ("batchnorm", (50, 10, 10)),
+    "relu2": ("relu", (50, 10, 10)),
+    "pool2": ("maxpool", (50, 5, 5)),
+    "fc1": ("linear", (500,)),
+    "bn3": ("batchnorm", (500,)),
+    "relu3": ("relu", (500,)),
+    "fc2": ("linear", (10,)),
+    "probs": ("softmax", (10,)),
+}
+
+
+def test_every_intermediate_in_order_with_its_shape() -> None:
+    model = LeNet().eval()
+    out = model.intermediates(torch.rand(3, 1, 28, 28))
+    assert list(out) == list(EXPECTED)
+    assert {name: tuple(t.shape[1:]) for name, t in out.items()} == {n: s for n, (_, s) in EXPECTED.items()}
+    assert {s.name: s.kind for s in model.table} == {n: k for n, (k, _) in EXPECTED.items()}
+    assert all(s.kind in KINDS for s in model.table)
+
+
+def test_module_names_are_the_layer_names() -> None:
+    model = LeNet()
+    modules = dict(model.named_children())
+    assert list(modules) == [n for n in EXPECTED if n not in ("input", "probs")]
+    assert isinstance(modules["bn3"], torch.nn.BatchNorm1d)
+    assert modules["conv1"].padding == (2, 2) and modules["conv2"].padding == (0, 0)
+
+
+def test_forward_is_the_logits_and_probs_its_softmax() -> None:
+    model = LeNet().eval()
+    x = torch.rand(4, 1, 28, 28)
+    out = model.intermediates(x)
+    torch.testing.assert_close(model(x), out["fc2"])
+    torch.testing.assert_close(out["probs"], torch.softmax(out["fc2"], 1))
+
+
+def test_first_step_normalises_with_the_training_statistics() -> None:
+    model = LeNet(ModelConfig(mean=0.25, std=0.5)).eval()
+    x = torch.rand(2, 1, 28, 28)
+    expected = torch.nn.functional.conv2d((x - 0.25) / 0.5, model.conv1.weight, model.conv1.bias, padding=2)
+    torch.testing.assert_close(model.intermediates(x)["conv1"], expected)
+
+
+def test_receptive_fields_follow_from_the_layer_arithmetic() -> None:
+    fields = receptive_fields(layer_table(ModelConfig()))
+    got = {name: (f["size"], f["jump"]) for name, f in fields.items()}
+    assert got["conv1"] == (5, 1)
+    assert got["pool1"] == (6, 2)
+    assert got["conv2"] == (14, 2)
+    assert got["pool2"] == (16, 4)
+    assert got["bn2"] == got["relu2"] == got["conv2"]
+    assert "fc1" not in fields
+    assert fields["pool2"]["start"] == 5.5  # centre of unit (0, 0): 16 pixels 0..15 minus 2 of padding
+
+
+def test_receptive_field_changes_when_the_geometry_does() -> None:
+    table = layer_table(ModelConfig())
+    table[1] = type(table[1])("conv1", "conv", 3, 2, 1)
+    # conv1 3/2, pool1 +1*2 (jump 4), conv2 +4*4, pool2 +1*4 (jump 8)
+    fields = receptive_fields(table)
+    assert (fields["pool2"]["size"], fields["pool2"]["jump"]) == (3 + 1 * 2 + 4 * 4 + 1 * 4, 8)
+
+
+def test_eval_mode_batchnorm_one_image_alone_equals_inside_a_batch() -> None:
+    torch.manual_seed(1)
+    model = LeNet()
+    model.train()
+    for _ in range(3):  # give the running statistics something other than their initial values
+        model(torch.rand(16, 1, 28, 28))
+    model.eval()
+    batch = torch.rand(8, 1, 28, 28)
+    with torch.inference_mode():
+        together = model.intermediates(batch)
+        for i in range(8):
+            alone = model.intermediates(batch[i : i + 1])
+            for name in EXPECTED:
+                torch.testing.assert_close(alone[name][0], together[name][i], rtol=0, atol=1e-5)
+
+
+def test_train_mode_batchnorm_depends_on_the_batch() -> None:
+    torch.manual_seed(2)
+    model = LeNet().train()
+    batch = torch.rand(8, 1, 28, 28)
+    first = model.intermediates(batch)["bn1"][0]
+    other = model.intermediates(torch.cat([batch[:1], torch.rand(7, 1, 28, 28) * 0.2]))["bn1"][0]
+    assert not torch.allclose(first, other)
+
+
+def test_without_batchnorm_there_is_no_batchnorm_layer() -> None:
+    model = LeNet(ModelConfig(batchnorm=False))
+    assert "batchnorm" not in {s.kind for s in model.table}
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert list(model.intermediates(torch.rand(1, 1, 28, 28))) == [n for n in EXPECTED if not n.startswith("bn")]
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path) -> None:
+    torch.manual_seed(3)
+    model = LeNet(ModelConfig(mean=0.2, std=0.3))
+    path = tmp_path / "m.pt"
+    save_checkpoint(model, str(path))
+    payload = torch.load(path, weights_only=True)
+    assert set(payload) == {"config", "state_dict"}
+    loaded = load_checkpoint(str(path))
+    assert loaded.cfg == model.cfg and not loaded.training
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(loaded(x), model.eval()(x), rtol=0, atol=0)
+
+
+def test_unknown_config_and_layer_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown model config"):
+        ModelConfig.from_dict({"batchnorm": True, "colour": "red"})
+    with pytest.raises(KeyError, match="unknown layer 'conv9'"):
+        LeNet().spec("conv9")
