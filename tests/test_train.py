@@ -1,0 +1,123 @@
+"""`convlens train`: a short run on a small slice writes a loadable checkpoint and a complete model card,
+reproducibly; bad data is refused with a clear message."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from app import mnist, train
+from app.lenet import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A folder with the committed test set, and a 60,000-image "training" set built from it."""
+    folder = tmp_path_factory.mktemp("mnist")
+    test = mnist.load("test")
+    for name in mnist.FILES["test"][:2]:
+        shutil.copy(mnist.DEFAULT_DIR / name, folder / name)
+    images = np.tile(test.images, (6, 1, 1))
+    labels = np.tile(test.labels, 6)
+    header = struct.pack(">IIII", 2051, len(images), 28, 28)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes(), 1))
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(
+        gzip.compress(struct.pack(">II", 2049, len(labels)) + labels.tobytes(), 1)
+    )
+    return folder
+
+
+def run(data_dir, out_dir, *extra: str) -> dict:
+    args = train.build_parser().parse_args(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--out-dir",
+            str(out_dir),
+            "--epochs",
+            "1",
+            "--limit",
+            "384",
+            "--batch-size",
+            "64",
+            "--eval-every",
+            "3",
+            "--quiet",
+            *extra,
+        ]
+    )
+    return train.train(args)
+
+
+def test_a_short_run_writes_checkpoint_and_card(data_dir, tmp_path) -> None:
+    card = run(data_dir, tmp_path)
+    written = json.loads((tmp_path / "lenet_bn.json").read_text())
+    assert written == json.loads(json.dumps(card))
+    for key in (
+        "test_accuracy",
+        "per_class_accuracy",
+        "confusion_matrix",
+        "history",
+        "curve",
+        "epochs",
+        "seed",
+        "wall_time_seconds",
+        "torch_version",
+        "data_sha256",
+        "misclassified",
+    ):
+        assert key in card, key
+    assert card["torch_version"] == torch.__version__
+    assert len(card["confusion_matrix"]) == 10 and sum(map(sum, card["confusion_matrix"])) == 10_000
+    assert card["history"][0]["epoch"] == 1 and "train_loss" in card["history"][0]
+    assert [p["step"] for p in card["curve"]] == [3, 6]
+    assert set(card["data_sha256"]) == {
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    }
+    model = load_checkpoint(str(tmp_path / "lenet_bn.pt"))  # weights_only=True inside
+    test = mnist.load("test")
+    x = torch.from_numpy(test.images.astype(np.float32) / 255).unsqueeze(1)
+    with torch.inference_mode():
+        preds = model(x).argmax(1).numpy()
+    assert card["test_accuracy"] == pytest.approx(float((preds == test.labels).mean()), abs=1e-6)
+    assert [m["index"] for m in card["misclassified"]] == np.flatnonzero(preds != test.labels).tolist()
+
+
+def test_training_is_reproducible(data_dir, tmp_path) -> None:
+    run(data_dir, tmp_path / "a")
+    run(data_dir, tmp_path / "b")
+    a = torch.load(tmp_path / "a" / "lenet_bn.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "lenet_bn.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_no_bn_writes_a_separate_model(data_dir, tmp_path) -> None:
+    card = run(data_dir, tmp_path, "--no-bn")
+    assert card["name"] == "lenet" and card["batchnorm"] is False
+    assert (tmp_path / "lenet.pt").is_file()
+    assert not any("bn" in k for k in torch.load(tmp_path / "lenet.pt", weights_only=True)["state_dict"])
+
+
+def test_missing_data_explains_what_to_do(tmp_path, capsys) -> None:
+    assert train.main(["--data-dir", str(tmp_path), "--out-dir", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "--download" in err and "MNIST_DIR" in err
+
+
+def test_corrupt_data_is_refused(tmp_path, data_dir, capsys) -> None:
+    for name in (*mnist.FILES["train"][:2], *mnist.FILES["test"][:2]):
+        shutil.copy(data_dir / name, tmp_path / name)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 2049, 5) + bytes(5)))
+    assert train.main(["--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "out"), "--quiet"]) == 2
+    assert "holds 5 labels, expected 60000" in capsys.readouterr().err
