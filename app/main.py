@@ -1,0 +1,43 @@
+"""The ASGI app: ``app.main:app``, built by ``create_app()``; models load once, in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import torch
+from fastapi import FastAPI
+
+from app import errors
+from app.config import Settings
+from app.inference import Registry
+from app.routes import activations, health, layers, model, samples
+from app.routes.common import State
+from app.samples import SampleStore
+
+DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
+image, every filter's weights. Layer names (`conv1`, `bn1`, ... `fc2`) are the same in the model, the
+URLs and the JSON; arrays travel as base64 of little-endian, C-order bytes."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        torch.set_num_threads(settings.torch_threads)
+        app.state.convlens = State(
+            settings=settings,
+            registry=Registry(settings.model_dir, settings.default_model),
+            samples=SampleStore(settings.data_dir),
+        )
+        yield
+
+    app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+    for router in (health.router, model.router, activations.router, layers.router, samples.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

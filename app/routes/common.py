@@ -1,0 +1,35 @@
+"""What every route shares: the app's loaded state and a fast JSON response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+
+from app import preprocess
+from app.config import Settings
+from app.inference import Registry
+from app.samples import SampleStore
+
+
+@dataclass(frozen=True)
+class State:
+    settings: Settings
+    registry: Registry
+    samples: SampleStore
+
+    @property
+    def limits(self) -> preprocess.Limits:
+        return preprocess.Limits(self.settings.max_upload_bytes, self.settings.max_pixels)
+
+
+def state(request: Request) -> State:
+    return request.app.state.convlens
+
+
+def json_response(payload: Any, status_code: int = 200) -> Response:
+    """Serialise with orjson. Used where the body is large (base64 arrays): the route's
+    ``response_model`` still documents it, and the API tests validate responses against it."""
+    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")

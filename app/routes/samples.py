@@ -1,0 +1,41 @@
+"""GET /api/samples and /api/samples/{id}.png: test digits for the gallery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.errors import client_errors, error_responses
+from app.routes.common import state
+from app.schemas import Sample
+
+router = APIRouter(tags=["samples"])
+
+
+@router.get("/api/samples", response_model=list[Sample], responses=error_responses(404), summary="Sample gallery")
+def list_samples(
+    request: Request, model: Annotated[str | None, Query(description="whose predictions (default model)")] = None
+) -> list[Sample]:
+    """A fixed gallery of MNIST test digits (three of each class and some the model gets wrong), with
+    the label and the model's prediction."""
+    st = state(request)
+    with client_errors():
+        served = st.registry.get(model)
+    ids = st.samples.gallery([m["index"] for m in served.card.get("misclassified", [])])
+    predicted = served.forward(st.samples.batch(ids))["probs"].argmax(1)  # (N,)
+    return [
+        Sample(id=i, label=int(st.samples.labels[i]), predicted=int(p)) for i, p in zip(ids, predicted, strict=True)
+    ]
+
+
+@router.get(
+    "/api/samples/{id}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **error_responses(404, 422)},
+    summary="A test digit as a 28x28 PNG",
+)
+def sample_png(request: Request, id: Annotated[int, Path(description="MNIST test-set index")]) -> Response:
+    with client_errors():
+        png = state(request).samples.png(id)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
