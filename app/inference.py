@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from app import encoding
+from app.batching import MicroBatcher
 from app.lenet import LeNet, load_checkpoint, receptive_fields
 
 WEIGHT_TENSORS = {
@@ -29,6 +30,10 @@ class ServedModel:
     card: dict
     receptive_fields: dict[str, dict[str, float]] = field(default_factory=dict)
     shapes: dict[str, list[int]] = field(default_factory=dict)
+    batcher: MicroBatcher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = MicroBatcher(self._run_batch)
 
     @classmethod
     def load(cls, checkpoint: Path) -> ServedModel:
@@ -65,9 +70,19 @@ class ServedModel:
         return spec.kind, tensors, getattr(module, "eps", None)
 
     def forward(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
-        """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1]."""
+        """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1]; each image's values are bit-for-bit
+        those it gets alone."""
         with torch.inference_mode():
-            return self.model.intermediates(x, overrides)
+            return self.model.intermediates(x, overrides, per_image_linear=True)
+
+    def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every intermediate for one image ``x`` (1, 1, 28, 28), sharing a forward pass with concurrent
+        requests (micro-batching); the values are bit-identical to ``forward(x)``."""
+        return self.batcher.submit(x)
+
+    def _run_batch(self, batch: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+        acts = self.forward(batch)  # name -> (N, ...)
+        return [{name: t[i : i + 1] for name, t in acts.items()} for i in range(len(batch))]
 
 
 class Registry:

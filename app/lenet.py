@@ -126,12 +126,17 @@ class LeNet(nn.Module):
         return (x - self.cfg.mean) / self.cfg.std
 
     def steps(
-        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None
+        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None, per_image_linear: bool = False
     ) -> Iterator[tuple[str, torch.Tensor]]:
         """Yield ``(name, output)`` for every layer in order. ``x``: (N, 1, 28, 28) in [0, 1].
 
         ``overrides`` maps a layer name to a module used instead of the model's own for this call only
         (the kernel lab's conv1 override); the model itself is never modified.
+
+        ``per_image_linear`` runs the linear layers one image at a time. A matrix product over a batch
+        may round differently from the one-image product (the library picks other kernels), so the
+        server, which batches concurrent requests, uses it to give every image bit-for-bit the result
+        it would get alone.
         """
         overrides = overrides or {}
         yield "input", x  # (N, 1, 28, 28)
@@ -143,18 +148,23 @@ class LeNet(nn.Module):
                 if spec.kind == "linear" and h.dim() > 2:
                     h = h.flatten(1)  # (N, C*H*W)
                 module = overrides.get(spec.name) or getattr(self, spec.name)
-                h = module(h)
+                if per_image_linear and spec.kind == "linear" and len(h) > 1:
+                    h = torch.cat([module(row) for row in h.split(1)])  # (N, out), row by row
+                else:
+                    h = module(h)
             yield spec.name, h
 
-    def intermediates(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
+    def intermediates(
+        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None, per_image_linear: bool = False
+    ) -> dict[str, torch.Tensor]:
         """Every named intermediate, in forward order. ``x``: (N, 1, 28, 28) in [0, 1]."""
-        return dict(self.steps(x, overrides))
+        return dict(self.steps(x, overrides, per_image_linear))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, classes) for pixels ``x`` (N, 1, 28, 28) in [0, 1]."""
-        h = x
+        logits = self.table[-2].name  # the last linear layer
         for name, h in self.steps(x):
-            if name == self.table[-2].name:  # the last linear layer: logits
+            if name == logits:
                 return h
         raise AssertionError("the layer table has no logits layer")  # pragma: no cover
 

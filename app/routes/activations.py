@@ -45,7 +45,7 @@ def activations(
         names = select_layers(served, layers)
     pixels, _ = network_input(request, body, preprocess)  # (28, 28)
     x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
-    acts = served.forward(x)
+    acts = served.infer(x)
     probs = acts["probs"][0]  # (10,)
     return json_response(
         {
