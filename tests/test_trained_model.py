@@ -1,0 +1,47 @@
+"""The committed weights: the accuracy target, recomputed on the committed test set, and a card that
+tells the truth about them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from app.config import Settings
+from app.lenet import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def predictions(served, test_set) -> np.ndarray:
+    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    return np.concatenate([served.forward(x[i : i + 2000])["probs"].argmax(1).numpy() for i in range(0, 10_000, 2000)])
+
+
+def test_committed_weights_reach_the_accuracy_target(predictions, test_set) -> None:
+    accuracy = float((predictions == test_set.labels).mean())
+    assert accuracy >= 0.995, f"test accuracy {accuracy:.4f} is below 99.5%"
+
+
+def test_the_model_card_matches_the_weights(predictions, test_set, served) -> None:
+    card = served.card
+    assert card["test_accuracy"] == pytest.approx(float((predictions == test_set.labels).mean()), abs=1e-6)
+    matrix = np.zeros((10, 10), int)
+    np.add.at(matrix, (test_set.labels, predictions), 1)
+    assert card["confusion_matrix"] == matrix.tolist()
+    assert card["per_class_accuracy"] == pytest.approx((matrix.diagonal() / matrix.sum(1)).tolist())
+    assert [m["index"] for m in card["misclassified"]] == np.flatnonzero(predictions != test_set.labels).tolist()
+    assert card["wall_time_seconds"] <= 600, "a full training run must fit in 10 minutes"
+    assert card["torch_version"].startswith("2.13.0")
+    assert len(card["history"]) == card["epochs"]
+    assert set(card["data_sha256"]) >= {"t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"}
+
+
+def test_checkpoint_is_a_plain_state_dict_with_its_config() -> None:
+    path = Settings().model_dir / "lenet_bn.pt"
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    assert set(payload) == {"config", "state_dict"} and payload["config"]["batchnorm"] is True
+    model = load_checkpoint(str(path))
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    assert json.loads(path.with_suffix(".json").read_text())["name"] == "lenet_bn"
