@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app import errors
 from app.config import Settings
 from app.inference import Registry
-from app.routes import activations, health, layers, model, samples
+from app.routes import activations, health, kernels, layers, model, samples
 from app.routes.common import State
 from app.samples import SampleStore
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for router in (health.router, model.router, activations.router, layers.router, samples.router):
+    for router in (health.router, model.router, activations.router, layers.router, samples.router, kernels.router):
         app.include_router(router)
     return app
 

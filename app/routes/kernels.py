@@ -1,0 +1,361 @@
+"""The kernel lab's API: POST /api/convolve, POST /api/pool and GET /api/kernels/presets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+import numpy as np
+import orjson
+import pybase64
+import torch
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from app import encoding, kernels, preprocess
+from app.errors import client_errors, error_responses
+from app.forms import Form, FormError
+from app.routes.common import State, state
+from app.routes.inputs import image_body_openapi, parse_form, sample_index, upload_body
+from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
+
+router = APIRouter(tags=["kernel lab"])
+
+PARTS = ("data", "png", "padded")
+
+IncludeQuery = Annotated[
+    str,
+    Query(
+        description="comma-separated parts to return: `data` (base64 float arrays), `png` (display images),"
+        " `padded` (the padded input, for stepping through a window). Leaving out what a client does not"
+        " need makes large answers much faster.",
+        examples=["data,png", "png", "data,png,padded"],
+    ),
+]
+DTypeQuery = Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")]
+PngQuery = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=9,
+        description="zlib level of the PNGs: 0 stores them uncompressed (fastest: a few ms per megapixel),"
+        " 1..9 compress with PNG's Sub filter (smaller, tens of ms per megapixel)",
+    ),
+]
+
+IMAGE = f"""
+The image is any PNG, JPEG, GIF, WebP or BMP within the server's upload limits (by default 5 MB and
+4096x4096 pixels), or a `sample` digit (28x28, a gallery id). An answer carries at most
+{kernels.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
+i.e. 64 MiB of float32); a bigger request is refused with 413 before any work is done. A bad `spec` is a 422
+whose `detail` names the field (`spec.kernels[0]`, `spec.stride`, ...; `kernels`, `padding_mode` or `size`
+when it only fails on this image). The `Server-Timing` header gives the server's milliseconds for input,
+compute, encode and total."""
+
+CONV_LIMITS = f"""
+Limits: kernels 1x1 to {kernels.MAX_KERNEL}x{kernels.MAX_KERNEL}, 1 to {kernels.MAX_KERNELS} of them, all the same
+size, values within +-{kernels.MAX_VALUE:g}; stride 1..{kernels.MAX_STRIDE}; explicit padding
+0..{kernels.MAX_PADDING}; reflect padding smaller than the image, circular padding at most its size."""
+
+POOL_LIMITS = f"""
+Limits: window 1..{kernels.MAX_POOL}, stride 1..{kernels.MAX_STRIDE}, padding 0..size // 2 (PyTorch's rule)."""
+
+DISPLAY = """
+Each output's `png` is for display: one channel -> a grey PNG, three -> RGB, all channels on one scale given
+by `png_scale`: outputs with negative values map symmetrically (-max|v| -> 0, 0 -> 127.5, +max|v| -> 255),
+the others min -> 0 and max -> 255. `data` holds the exact float values."""
+
+
+CONVOLVE_DOC = (
+    """Multipart: the image as `file` or `sample`, and `spec`, a JSON string (ConvolveSpec), e.g.
+`{"kernels": [[[-1,0,1],[-2,0,2],[-1,0,1]]], "padding": "same"}`.
+
+Pixels are scaled to [0, 1]; each channel is filtered on its own. Cross-correlation computes
+`out[c, y, x] = sum_ij padded[c, y*S + i, x*S + j] * k[i, j]`; convolution does the same with the kernel
+flipped in both axes (`applied_kernels` shows the weights used). "same" padding gives ceil(W / S)
+outputs per axis; when the total padding is odd (an even kernel at stride 1) the extra row goes at the
+bottom and the extra column at the right, as in PyTorch. The output size per axis is
+floor((W - K + P_before + P_after) / S) + 1; `arithmetic` spells it out with the numbers, says when the
+division is not whole (the floor drops the last rows/columns) and lists the input rows/columns no window
+ever covers.
+"""
+    + CONV_LIMITS
+    + IMAGE
+    + DISPLAY
+)
+POOL_DOC = (
+    """Multipart: the image as `file` or `sample`, and `spec`, a JSON string (PoolSpec; optional, default
+`{"op": "max", "size": 2}`, stride defaults to the size). Each channel is pooled on its own; the answer
+has the same shape as POST /api/convolve's, with one output and `combined` null. Average pooling counts
+padding as zeros; max pooling never picks it.
+"""
+    + POOL_LIMITS
+    + IMAGE
+    + DISPLAY
+)
+
+
+def _include(text: str) -> set[str]:
+    parts = {p.strip() for p in text.split(",") if p.strip()}
+    unknown = sorted(parts - set(PARTS))
+    if unknown:
+        raise HTTPException(422, f"include: unknown part(s) {', '.join(unknown)}; parts are {', '.join(PARTS)}")
+    return parts
+
+
+def _spec(form: Form, model: type[BaseModel], default: str | None) -> BaseModel:
+    """The ``spec`` form field, parsed and validated; 422 naming the field at fault."""
+    try:
+        text = form.text("spec")
+    except FormError as exc:
+        raise HTTPException(exc.status, f"spec: {exc}") from exc
+    if text is None:
+        if default is None:
+            raise HTTPException(422, 'spec: missing; send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
+        text = default
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        raise HTTPException(422, _spec_errors(exc)) from exc
+
+
+def _spec_errors(exc: ValidationError) -> str:
+    """pydantic's errors as one line, each naming its field: ``spec.kernels[0][2]: ...``."""
+    messages = []
+    for e in exc.errors()[:5]:
+        if e["type"] == "json_invalid":
+            return f"spec: not valid JSON: {e['msg'].removeprefix('Invalid JSON: ')}"
+        loc = "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" if str(p).isidentifier() else f"[{str(p)!r}]" for p in e["loc"]
+        ).removeprefix(".")
+        msg = e["msg"].removeprefix("Value error, ")
+        if not loc:
+            messages.append(f"spec: {msg}")
+        elif msg.startswith(loc):  # the core's messages already start with the field
+            messages.append(f"spec.{msg}")
+        else:
+            messages.append(f"spec.{loc}: {msg}")
+    return "; ".join(messages)
+
+
+def _image(st: State, form: Form, color: str) -> torch.Tensor:
+    """(C, H, W) float32 in [0, 1] from the form's ``file`` (any image) or ``sample`` (a test digit)."""
+    part = form.get("file")
+    index = sample_index(form)
+    if part is not None and index is not None:
+        raise HTTPException(422, "send either `file` or `sample`, not both")
+    if part is not None:
+        try:
+            img = preprocess.decode(part.data, st.limits)
+        except preprocess.ImageError as exc:
+            raise HTTPException(exc.status, f"file: {exc}") from exc
+        return kernels.image_tensor(img, color)
+    if index is not None:
+        try:
+            return kernels.gray_to(st.samples.pixels(index), color)
+        except KeyError as exc:
+            raise HTTPException(404, f"sample: {exc.args[0]}") from exc
+    raise HTTPException(422, "no image: send a multipart `file` (or `sample`, a gallery id)")
+
+
+class Blobs:
+    """Large base64 strings spliced into the JSON text after orjson has serialised the rest.
+
+    orjson scans every byte of a string for characters to escape (base64 has none): about 9 ms for the
+    16 MB of one 1024x1024 RGB output, a fifth of the time budget. Each blob is put in the payload as a
+    placeholder string (NUL, index, NUL: no other string here holds a NUL) and joined in afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def add(self, raw: bytes | memoryview) -> str:
+        self.parts.append(pybase64.b64encode(raw))
+        return f"\x00{len(self.parts) - 1}\x00"
+
+    def array(self, values: torch.Tensor, dtype: str) -> str:
+        return self.add(memoryview(np.ascontiguousarray(values.numpy(), dtype=encoding.wire_dtype(dtype))).cast("B"))
+
+    def json(self, payload: dict) -> bytes:
+        pieces = orjson.dumps(payload).split(b'"\\u0000')
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            index, rest = piece.split(b'\\u0000"', 1)
+            out += [b'"', self.parts[int(index)], b'"', rest]
+        return b"".join(out)
+
+
+class Timer:
+    """Milliseconds per step of a request, sent as a ``Server-Timing`` header (browsers show it in the
+    network panel; the benchmark reads it): ``input`` (form, spec, image decoding), ``compute``,
+    ``encode`` (base64, PNG, JSON) and ``total``."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.steps: list[str] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps.append(f"{name};dur={(now - self.last) * 1000:.2f}")
+        self.last = now
+
+    def response(self, body: bytes) -> Response:
+        self.lap("encode")
+        total = f"total;dur={(self.last - self.start) * 1000:.2f}"
+        return Response(body, media_type="application/json", headers={"Server-Timing": ", ".join([*self.steps, total])})
+
+
+def _encode_map(values: torch.Tensor, parts: set[str], dtype: str, level: int, blobs: Blobs) -> dict:
+    """One (C, H', W') output as the API returns it."""
+    lo, hi = (float(v) for v in torch.aminmax(values))
+    mode, low, high = kernels.display_scale(lo, hi)
+    return {
+        "shape": list(values.shape),
+        "dtype": dtype,
+        "data": blobs.array(values, dtype) if "data" in parts else None,
+        "min": lo,
+        "max": hi,
+        "png": blobs.add(kernels.png(kernels.to_pixels(values, low, high), level)) if "png" in parts else None,
+        "png_scale": {"mode": mode, "low": low, "high": high},
+    }
+
+
+def _result(
+    image: torch.Tensor,
+    geometry: kernels.Geometry,
+    padded: Callable[[], torch.Tensor],
+    outputs: list[torch.Tensor],
+    combined: torch.Tensor | None,
+    parts: set[str],
+    dtype: str,
+    level: int,
+    blobs: Blobs,
+) -> dict:
+    top, bottom = geometry.height.before, geometry.height.after
+    left, right = geometry.width.before, geometry.width.after
+    return {
+        "input_shape": list(image.shape),
+        "output_shape": geometry.shape(image.shape[0]),
+        "arithmetic": geometry.describe(),
+        "outputs": [_encode_map(o, parts, dtype, level, blobs) for o in outputs],
+        "combined": _encode_map(combined, parts, dtype, level, blobs) if combined is not None else None,
+        "padded_input": _padded_input(padded(), dtype, [top, bottom, left, right], blobs)
+        if "padded" in parts
+        else None,
+    }
+
+
+def _padded_input(padded: torch.Tensor, dtype: str, pad: list[int], blobs: Blobs) -> dict:
+    return {"shape": list(padded.shape), "dtype": dtype, "data": blobs.array(padded, dtype), "pad": pad}
+
+
+def _spec_field(model: type[BaseModel], text: str) -> dict:
+    return {
+        "spec": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": model.model_json_schema(),
+            "description": f"JSON text of a {model.__name__}: {text}",
+            "example": model.model_config["json_schema_extra"]["examples"][0],
+        }
+    }
+
+
+@router.post(
+    "/api/convolve",
+    response_model=ConvolveResponse,
+    responses=error_responses(400, 404, 413, 415, 422),
+    openapi_extra=image_body_openapi(
+        fields=_spec_field(ConvolveSpec, "the kernels, mode, padding, padding_mode, stride, color and combine")
+    ),
+    summary="Slide hand-made kernels over an image",
+    description=CONVOLVE_DOC,
+)
+def convolve(
+    request: Request,
+    body: Annotated[bytes, Depends(upload_body)],
+    include: IncludeQuery = "data,png",
+    dtype: DTypeQuery = "float32",
+    png_compression: PngQuery = 0,
+) -> Response:
+    """Slide the spec's kernels over the image (see CONVOLVE_DOC)."""
+    timer, st = Timer(), state(request)
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, ConvolveSpec, None)
+    image = _image(st, form, spec.color)  # (C, H, W)
+    timer.lap("input")
+    with client_errors():
+        result = kernels.convolve(
+            image,
+            spec.kernels,
+            mode=spec.mode,
+            padding=spec.padding,
+            padding_mode=spec.padding_mode,
+            stride=spec.stride,
+            combine=spec.combine,
+        )
+    timer.lap("compute")
+    blobs = Blobs()
+    payload = _result(
+        image,
+        result.geometry,
+        lambda: kernels.pad(image, result.geometry, spec.padding_mode),
+        result.outputs,
+        result.combined,
+        parts,
+        dtype,
+        png_compression,
+        blobs,
+    )
+    payload["applied_kernels"] = [k.tolist() for k in result.applied]
+    return timer.response(blobs.json(payload))
+
+
+@router.post(
+    "/api/pool",
+    response_model=PoolResponse,
+    responses=error_responses(400, 404, 413, 415, 422),
+    openapi_extra=image_body_openapi(fields=_spec_field(PoolSpec, "op, size, stride, padding and color")),
+    summary="Max or average pooling of an image",
+    description=POOL_DOC,
+)
+def pool(
+    request: Request,
+    body: Annotated[bytes, Depends(upload_body)],
+    include: IncludeQuery = "data,png",
+    dtype: DTypeQuery = "float32",
+    png_compression: PngQuery = 0,
+) -> Response:
+    """Pool the image per the spec (see POOL_DOC)."""
+    timer, st = Timer(), state(request)
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, PoolSpec, "{}")
+    image = _image(st, form, spec.color)  # (C, H, W)
+    timer.lap("input")
+    with client_errors():
+        result = kernels.pool(image, spec.op, spec.size, spec.stride, spec.padding)
+    timer.lap("compute")
+    blobs = Blobs()
+    payload = _result(
+        image,
+        result.geometry,
+        lambda: kernels.pool_padded(image, spec.op, spec.padding),
+        [result.output],
+        None,
+        parts,
+        dtype,
+        png_compression,
+        blobs,
+    )
+    return timer.response(blobs.json(payload))
+
+
+@router.get("/api/kernels/presets", response_model=PresetsResponse, summary="Classic kernels to start from")
+async def presets() -> PresetsResponse:
+    """Identity, box blur and Gaussian (3x3, 5x5), sharpen, Sobel/Scharr/Prewitt x and y, Laplacian (4- and
+    8-neighbour), emboss, outline, the lecture's vertical and horizontal edge templates, and 1x1. The
+    directions hold for cross-correlation (the default mode)."""
+    return PresetsResponse(presets=[KernelPreset(**p) for p in kernels.PRESETS])
