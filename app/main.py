@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 import torch
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import errors
-from app.config import Settings
+from app.config import PROJECT_ROOT, Settings
 from app.inference import Registry
-from app.routes import activations, health, kernels, layers, model, samples
+from app.routes import activations, health, kernels, layers, model, pages, samples
 from app.routes.common import State
 from app.samples import SampleStore
 
@@ -35,8 +36,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for router in (health.router, model.router, activations.router, layers.router, samples.router, kernels.router):
+    for router in (
+        health.router,
+        model.router,
+        activations.router,
+        layers.router,
+        samples.router,
+        pages.router,
+        kernels.router,
+    ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     return app
 
 

@@ -1,0 +1,174 @@
+/**
+ * The ConvLens REST API from the browser.
+ *
+ *   import { api, ApiError } from "./api.js";
+ *   const model = await api.model();
+ *   const result = await api.activations({ sample: 7 });        // or { file }, or { pixels: 28x28 }
+ *   result.layers[1].values                                      // Float32Array, C order of .shape
+ *
+ * Every call goes through `request`, which throws an `ApiError` whose message is the server's
+ * `detail` when a response is not 2xx (or a plain-words message when the server cannot be reached).
+ * Arrays arrive as base64 of little-endian float32/float16; `decodeArray` turns them into Float32Array.
+ */
+
+import { API_DEFAULTS } from "./config.js";
+
+export class ApiError extends Error {
+  /** @param {string} message  @param {number} status  HTTP status, 0 when there was no response */
+  constructor(message, status) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/**
+ * fetch + JSON with one error shape.
+ * @param {string} url
+ * @param {{method?: string, json?: unknown, form?: FormData, signal?: AbortSignal}} [options]
+ * @returns {Promise<any>} the parsed JSON body
+ */
+export async function request(url, { method, json, form, signal } = {}) {
+  const init = { method: method || (json !== undefined || form ? "POST" : "GET"), signal, headers: {} };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers["Content-Type"] = "application/json";
+  } else if (form) {
+    init.body = form; // the browser sets the multipart boundary
+  }
+  init.headers.Accept = "application/json";
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError("The server could not be reached. Is it still running?", 0);
+  }
+  const text = await response.text();
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    if (response.ok) throw new ApiError(`The server sent something that is not JSON (${url}).`, response.status);
+  }
+  if (!response.ok) {
+    const detail = body && typeof body.detail === "string" ? body.detail : `${response.status} ${response.statusText}`;
+    throw new ApiError(detail, response.status);
+  }
+  return body;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* base64 -> typed arrays                                                                          */
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** base64 text -> bytes. */
+export function base64ToBytes(text) {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text);
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+let halfTable = null;
+
+/** One IEEE 754 binary16 bit pattern -> its value. */
+export function halfToFloat(bits) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** float16 bit patterns -> Float32Array, through a 65,536-entry table built on first use. */
+export function float16ToFloat32(halves) {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits++) halfTable[bits] = halfToFloat(bits);
+  }
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = halfTable[halves[i]];
+  return out;
+}
+
+/**
+ * Base64 of little-endian values -> Float32Array.
+ * @param {string} data  base64
+ * @param {"float32"|"float16"} dtype
+ */
+export function decodeArray(data, dtype = "float32") {
+  const bytes = base64ToBytes(data);
+  const size = dtype === "float16" ? 2 : 4;
+  if (dtype !== "float32" && dtype !== "float16") throw new Error(`unknown dtype ${dtype}`);
+  if (bytes.length % size) throw new Error(`${bytes.length} bytes is not a whole number of ${dtype} values`);
+  const count = bytes.length / size;
+  if (LITTLE_ENDIAN) {
+    return dtype === "float32" ? new Float32Array(bytes.buffer, 0, count) : float16ToFloat32(new Uint16Array(bytes.buffer, 0, count));
+  }
+  const view = new DataView(bytes.buffer);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = dtype === "float32" ? view.getFloat32(i * 4, true) : halfToFloat(view.getUint16(i * 2, true));
+  return out;
+}
+
+/** A layer or tensor from the API with its `data` decoded into `values` (a Float32Array). */
+export function decodeTensor(tensor) {
+  const values = decodeArray(tensor.data, tensor.dtype);
+  const expected = tensor.shape.reduce((a, b) => a * b, 1);
+  if (values.length !== expected) throw new Error(`${tensor.name}: ${values.length} values for shape ${tensor.shape}`);
+  const { data: _data, ...rest } = tensor;
+  return { ...rest, values };
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The endpoints                                                                                   */
+
+function query(params) {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return entries.length ? `?${new URLSearchParams(entries)}` : "";
+}
+
+export const api = {
+  /** GET /api/model: the architecture. */
+  model: () => request("/api/model"),
+
+  /** GET /api/samples: [{id, label, predicted}]. */
+  samples: () => request("/api/samples"),
+
+  /** URL of a test digit's 28x28 PNG. */
+  sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
+
+  /**
+   * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
+   */
+  async weights(name, { dtype = "float32", signal } = {}) {
+    const body = await request(`/api/layers/${encodeURIComponent(name)}/weights${query({ dtype })}`, { signal });
+    const tensors = {};
+    for (const t of body.tensors) tensors[t.name] = decodeTensor(t);
+    return { name: body.name, kind: body.kind, eps: body.eps, tensors };
+  },
+
+  /**
+   * POST /api/activations for one input: `{file}` (a File/Blob), `{sample}` (a test-set id) or
+   * `{pixels}` (28 rows of 28 values in [0, 1], ink high). Resolves to
+   * `{prediction: {label, probabilities}, layers: [{name, kind, shape, dtype, min, max, mean, values}]}`.
+   */
+  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal } = {}) {
+    const url = `/api/activations${query({ preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype })}`;
+    let body;
+    if (input.pixels) {
+      body = await request(url, { json: { pixels: input.pixels }, signal });
+    } else {
+      const form = new FormData();
+      if (input.file) form.append("file", input.file, input.file.name || "upload");
+      else if (input.sample !== undefined) form.append("sample", String(input.sample));
+      else throw new Error("activations: give a file, a sample or pixels");
+      body = await request(url, { form, signal });
+    }
+    return { prediction: body.prediction, layers: body.layers.map(decodeTensor) };
+  },
+};
