@@ -57,6 +57,11 @@ class PixelsRequest(BaseModel):
     pixels: Annotated[
         list[Annotated[list[Pixel], Field(min_length=28, max_length=28)]], Field(min_length=28, max_length=28)
     ]
+    conv1_override: dict | None = Field(
+        default=None,
+        description='optional `{"channel": c, "kernel": k x k (k <= 5), "bias": b}`: conv1 filter c replaced'
+        " for this request only",
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"pixels": [[0.0] * 28] * 28}]})
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
 import sys
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,7 +54,7 @@ def main() -> None:
     print(
         f"python bench/activations.py --seconds {args.seconds} --workers {args.workers} "
         f"--connections {args.connections}  ({platform.processor() or platform.machine()}, "
-        f"{len(np.zeros(1))} run)\n"
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f})\n"
     )
     print("| concurrency | route | req/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|")
