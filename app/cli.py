@@ -1,4 +1,4 @@
-"""``convlens serve`` and ``convlens train`` (also ``python -m app``)."""
+"""``convlens serve``, ``convlens train`` and ``convlens top`` (also ``python -m app``)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,21 @@ def serve(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"serve": serve, "train": None}
+    commands = {"serve": serve, "train": None, "top": None}
     if not argv or argv[0] not in commands:
-        print("usage: convlens {serve,train} [options]   (convlens <command> --help for options)", file=sys.stderr)
+        print(
+            "usage: convlens {serve,train} [options] | convlens top [options]  (convlens <command> --help for options)",
+            file=sys.stderr,
+        )
         return 2
     if argv[0] == "train":
         from app import train
 
         return train.main(argv[1:])
+    if argv[0] == "top":
+        from app import top_activations
+
+        return top_activations.main(argv[1:])
     return serve(argv[1:])
 
 

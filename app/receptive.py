@@ -1,0 +1,128 @@
+"""Receptive fields: what one unit of a spatial layer can see of the input.
+
+The theoretical field comes from the layer arithmetic (``app.lenet.receptive_fields``): unit (y, x) of a
+layer with field ``size``, ``jump`` and ``start`` is centred on input pixel ``start + y * jump`` and sees
+``size`` pixels around it. The effective field is ``|d unit / d input|``, computed by autograd on a fresh
+graph whose only leaf that requires grad is the input: the served model's parameters are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from app.lenet import LayerSpec, LeNet
+
+
+@dataclass(frozen=True)
+class Box:
+    """Inclusive input-pixel bounds."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+    def clip(self, height: int, width: int) -> Box:
+        return Box(max(self.y0, 0), max(self.x0, 0), min(self.y1, height - 1), min(self.x1, width - 1))
+
+    def as_dict(self) -> dict[str, int]:
+        return {"y0": self.y0, "x0": self.x0, "y1": self.y1, "x1": self.x1}
+
+
+def spatial_specs(model: LeNet) -> list[LayerSpec]:
+    """The layers whose output is a stack of maps (the input included), in forward order."""
+    return [spec for spec in model.table if spec.spatial]
+
+
+def check_unit(model: LeNet, shapes: dict[str, list[int]], layer: str, channel: int, y: int, x: int) -> None:
+    """ValueError/KeyError naming what is wrong with ``(layer, channel, y, x)``."""
+    spec = model.spec(layer)  # KeyError for an unknown layer
+    if not spec.spatial:
+        names = ", ".join(s.name for s in spatial_specs(model))
+        raise ValueError(f"layer {layer!r} ({spec.kind}) has no spatial maps; spatial layers are {names}")
+    c, h, w = shapes[layer]
+    for name, value, size in (("channel", channel, c), ("y", y, h), ("x", x, w)):
+        if not 0 <= value < size:
+            raise ValueError(f"{name}: {value} is out of range for {layer} ({c}x{h}x{w}); use 0..{size - 1}")
+
+
+def unit_box(field: dict[str, float], y: int, x: int) -> Box:
+    """The unclipped square of input pixels unit (y, x) sees (may reach into the padding)."""
+    half = (int(field["size"]) - 1) / 2
+    cy, cx = field["start"] + y * field["jump"], field["start"] + x * field["jump"]
+    return Box(round(cy - half), round(cx - half), round(cy + half), round(cx + half))
+
+
+def steps(model: LeNet, fields: dict[str, dict[str, float]], layer: str) -> list[dict]:
+    """The recurrence up to ``layer``, one row per layer: its kernel/stride/padding and the field after it."""
+    rows = []
+    for spec in spatial_specs(model):
+        f = fields[spec.name]
+        rows.append(
+            {
+                "layer": spec.name,
+                "kind": spec.kind,
+                "kernel": spec.kernel_size or 1,
+                "stride": spec.stride or 1,
+                "padding": spec.padding or 0,
+                "size": int(f["size"]),
+                "jump": int(f["jump"]),
+                "start": float(f["start"]),
+            }
+        )
+        if spec.name == layer:
+            break
+    return rows
+
+
+def effective_field(
+    model: LeNet, pixels: np.ndarray, layer: str, channel: int, y: int, x: int
+) -> tuple[float, torch.Tensor]:
+    """``(activation, |d unit / d input|)`` of unit (channel, y, x) of ``layer`` for ``pixels`` (H, W).
+
+    A fresh input tensor that requires grad is the only leaf autograd differentiates; the forward stops at
+    ``layer``. Gradients stay off the model's parameters (``autograd.grad`` never writes ``.grad``)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        image = torch.tensor(pixels, dtype=torch.float32).reshape(1, 1, *pixels.shape)  # (1, 1, H, W)
+        image.requires_grad_(True)
+        out = next(h for name, h in model.steps(image) if name == layer)  # (1, C, h, w)
+        unit = out[0, channel, y, x]  # ()
+        (grad,) = torch.autograd.grad(unit, image)  # (1, 1, H, W)
+    return float(unit.detach()), grad[0, 0].abs()  # (H, W)
+
+
+def receptive_field(
+    model: LeNet,
+    fields: dict[str, dict[str, float]],
+    shapes: dict[str, list[int]],
+    pixels: np.ndarray,
+    layer: str,
+    channel: int,
+    y: int,
+    x: int,
+) -> dict:
+    """The theoretical field of one unit (clipped box and unclipped box, the recurrence) and its
+    effective field on this image."""
+    check_unit(model, shapes, layer, channel, y, x)
+    field = fields[layer]
+    height, width = pixels.shape
+    full = unit_box(field, y, x)
+    activation, grad = effective_field(model, pixels, layer, channel, y, x)
+    return {
+        "layer": layer,
+        "channel": channel,
+        "y": y,
+        "x": x,
+        "size": int(field["size"]),
+        "jump": int(field["jump"]),
+        "start": float(field["start"]),
+        "center": [field["start"] + y * field["jump"], field["start"] + x * field["jump"]],
+        "box": full.clip(height, width).as_dict(),
+        "unclipped": full.as_dict(),
+        "activation": activation,
+        "gradient": grad,
+        "steps": steps(model, fields, layer),
+    }

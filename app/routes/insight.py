@@ -1,0 +1,285 @@
+"""Model insight: receptive fields, explanations, 1x1 channel mixing, top-activating digits and the card.
+
+POST /api/receptive-field, POST /api/explain, POST /api/mix take the image like POST /api/activations
+(multipart `file` or `sample`, or a JSON `{"pixels": 28x28}` body); their other fields travel as form
+fields (or keys of the JSON body). None of them changes the served model.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import torch
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+
+from app import encoding, explain, mixing, receptive, top_activations
+from app.errors import client_errors, error_responses
+from app.forms import Form, FormError
+from app.inference import ServedModel
+from app.routes.activations import PreprocessQuery
+from app.routes.common import json_response, state
+from app.routes.inputs import image_body_openapi, network_input, upload_body
+from app.schemas import (
+    ExplainResponse,
+    MixResponse,
+    ModelCard,
+    PixelsRequest,
+    ReceptiveFieldResponse,
+    TopResponse,
+)
+
+router = APIRouter(tags=["model insight"])
+
+DTypeQuery = Annotated[Literal["float32", "float16"], Query(description="dtype of the `data` arrays")]
+ModelQuery = Annotated[str | None, Query(description="model name (default: the default model)")]
+IMAGE_ERRORS = error_responses(400, 404, 413, 415, 422)
+
+
+def _int_field(name: str, description: str) -> dict:
+    return {name: {"type": "integer", "description": description}}
+
+
+UNIT_FIELDS = {
+    "layer": {"type": "string", "description": "a spatial layer: input, conv1, bn1, relu1, pool1, conv2, ... pool2"},
+    **_int_field("channel", "the unit's channel (default 0)"),
+    **_int_field("y", "the unit's row in the layer's maps"),
+    **_int_field("x", "the unit's column in the layer's maps"),
+}
+MIX_FIELDS = {
+    "layer": {"type": "string", "description": "whose maps to mix (default relu1); any spatial layer but the input"},
+    "matrix": {
+        "type": "string",
+        "description": f"JSON: C_out rows (1..{mixing.MAX_OUT}) of C_in numbers (C_in = the layer's channels)",
+        "example": json.dumps([[1.0] + [0.0] * 19, [0.5, -0.5] + [0.0] * 18]),
+    },
+    "bias": {"type": "string", "description": "JSON: C_out numbers (default zeros)"},
+}
+
+
+def _schema_with(fields: dict[str, Any]) -> dict:
+    """The JSON body's schema: ``pixels`` plus the route's fields as keys."""
+    schema = PixelsRequest.model_json_schema()
+    schema["properties"] = {**schema["properties"], **fields}
+    return schema
+
+
+def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields from the form (text) or, for a JSON body, from its keys (any JSON value)."""
+    if form is None:
+        data = json.loads(body)
+        return {name: data.get(name) for name in names}
+    try:
+        return {name: form.text(name) for name in names}
+    except FormError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+
+
+def as_int(name: str, value: Any, default: int | None = None) -> int:
+    if value is None or value == "":
+        if default is None:
+            raise HTTPException(422, f"{name}: missing; send it as a form field")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise HTTPException(422, f"{name}: expected an integer, not {value!r}")
+    try:
+        return int(value.strip() if isinstance(value, str) else value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: expected an integer, not {str(value)[:40]!r}") from exc
+
+
+def as_json(name: str, value: Any) -> Any:
+    """A form field holding JSON text (a JSON body's key is already a value)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: not valid JSON ({exc})") from exc
+
+
+def encode_map(values: torch.Tensor, dtype: str) -> dict:
+    array = values.detach().to(torch.float32).numpy()
+    return {
+        "shape": list(array.shape),
+        "dtype": dtype,
+        "data": encoding.encode(array, dtype),
+        "min": float(array.min()),
+        "max": float(array.max()),
+    }
+
+
+def served_model(request: Request, model: str | None) -> ServedModel:
+    with client_errors():
+        return state(request).registry.get(model)
+
+
+@router.post(
+    "/api/receptive-field",
+    response_model=ReceptiveFieldResponse,
+    responses=IMAGE_ERRORS,
+    openapi_extra=image_body_openapi(_schema_with(UNIT_FIELDS), UNIT_FIELDS),
+    summary="What one unit can see of the input",
+)
+def receptive_field(
+    request: Request,
+    body: Annotated[bytes, Depends(upload_body)],
+    preprocess: PreprocessQuery = "mnist",
+    dtype: DTypeQuery = "float32",
+    model: ModelQuery = None,
+) -> Response:
+    """Unit (`channel`, `y`, `x`) of a spatial `layer` for this image: its theoretical receptive field from
+    the layer arithmetic (`size`, `jump`, `start`, the recurrence in `steps`; `box` is clipped to the image,
+    `unclipped` reaches into the padding) and its effective field `gradient`, |d unit / d input pixel|,
+    which is exactly zero outside the box."""
+    served = served_model(request, model)
+    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    raw = body_fields(body, form, ("layer", "channel", "y", "x"))
+    if not raw["layer"]:
+        raise HTTPException(422, "layer: missing; send a spatial layer name, e.g. conv2")
+    unit = {k: as_int(k, raw[k], 0 if k == "channel" else None) for k in ("channel", "y", "x")}
+    with client_errors():
+        result = receptive.receptive_field(
+            served.model, served.receptive_fields, served.shapes, pixels, str(raw["layer"]), **unit
+        )
+    result["gradient"] = encode_map(result["gradient"], dtype)
+    return json_response(result)
+
+
+@router.post(
+    "/api/explain",
+    response_model=ExplainResponse,
+    responses=IMAGE_ERRORS,
+    openapi_extra=image_body_openapi(PixelsRequest.model_json_schema()),
+    summary="Why the network says what it says: saliency, Grad-CAM or occlusion",
+)
+def explain_prediction(
+    request: Request,
+    body: Annotated[bytes, Depends(upload_body)],
+    method: Annotated[Literal["saliency", "gradcam", "occlusion"], Query(description="which explanation")],
+    target: Annotated[int | None, Query(description="class to explain (default: the predicted one)")] = None,
+    patch: Annotated[int, Query(ge=1, le=28, description="occlusion: patch side")] = explain.OCCLUSION_PATCH,
+    stride: Annotated[int, Query(ge=1, le=28, description="occlusion: step, at most the patch")] = (
+        explain.OCCLUSION_STRIDE
+    ),
+    preprocess: PreprocessQuery = "mnist",
+    dtype: DTypeQuery = "float32",
+    model: ModelQuery = None,
+) -> Response:
+    """A 28x28 map for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` = Grad-CAM on relu2
+    (the last conv block) placed on the input by receptive-field centres; `occlusion` = the mean drop in the
+    target's probability when a `patch` x `patch` square of background covers the pixel. `probability` is
+    the target's probability for the unchanged image."""
+    served = served_model(request, model)
+    pixels, _ = network_input(request, body, preprocess)  # (28, 28)
+    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    with client_errors():
+        result = explain.explain(served.model, x, method, target, patch, stride)
+    payload = {
+        "method": result.method,
+        "target": result.target,
+        "predicted": result.predicted,
+        "probability": result.probability,
+        "probabilities": result.probabilities,
+        "map": encode_map(result.map, dtype),
+        "description": explain.DESCRIPTIONS[result.method],
+        "layer": result.layer,
+        "patch": result.patch,
+        "stride": result.stride,
+    }
+    return json_response(payload)
+
+
+def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tuple[str, torch.Tensor, torch.Tensor]:
+    """``(layer, maps (C_in, H, W), mixed (C_out, H, W))``."""
+    layer = str(raw["layer"] or "relu1")
+    spec = served.model.spec(layer)  # KeyError for an unknown layer
+    if not spec.spatial or spec.kind == "input":
+        raise ValueError(f"layer: {layer!r} ({spec.kind}) has no channels to mix; use conv1, bn1, relu1, pool1, ...")
+    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    maps = served.forward(x)[layer][0]  # (C_in, H, W)
+    matrix = mixing.as_matrix(as_json("matrix", raw["matrix"]), maps.shape[0])  # (C_out, C_in)
+    bias = mixing.as_bias(as_json("bias", raw["bias"]), matrix.shape[0])  # (C_out,)
+    return layer, maps, mixing.mix(maps, matrix, bias)
+
+
+@router.post(
+    "/api/mix",
+    response_model=MixResponse,
+    responses=IMAGE_ERRORS,
+    openapi_extra=image_body_openapi(_schema_with(MIX_FIELDS), MIX_FIELDS),
+    summary="A 1x1 convolution: mix one layer's channels with your matrix",
+)
+def mix(
+    request: Request,
+    body: Annotated[bytes, Depends(upload_body)],
+    preprocess: PreprocessQuery = "mnist",
+    dtype: DTypeQuery = "float32",
+    model: ModelQuery = None,
+) -> Response:
+    """Apply a C_out x C_in `matrix` (and optional `bias`) to the image's `layer` maps at every pixel:
+    `out[o, y, x] = bias[o] + sum_c matrix[o][c] * maps[c, y, x]`, a 1x1 convolution. `counts` compares its
+    parameters and multiply-adds with a 5x5 convolution of the same width."""
+    served = served_model(request, model)
+    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    raw = body_fields(body, form, ("layer", "matrix", "bias"))
+    if raw["matrix"] is None:
+        raise HTTPException(422, "matrix: missing; send C_out rows of C_in numbers as JSON")
+    with client_errors():
+        layer, maps, mixed = mix_maps(served, pixels, raw)
+    c_in, height, width = maps.shape
+    payload = {
+        "layer": layer,
+        "input_shape": list(maps.shape),
+        "matrix_shape": [mixed.shape[0], c_in],
+        "output": encode_map(mixed, dtype),
+        "counts": mixing.counts(c_in, mixed.shape[0], height, width),
+    }
+    return json_response(payload)
+
+
+@router.get(
+    "/api/layers/{name}/channels/{channel}/top",
+    response_model=TopResponse,
+    responses=error_responses(404, 422),
+    summary="The test digits that activate a channel most",
+)
+def top_digits(
+    request: Request,
+    name: str,
+    channel: Annotated[int, Path(description="channel of the layer")],
+    model: ModelQuery = None,
+) -> TopResponse:
+    """The test digits (best first) whose maps in this channel reach the largest values, with the unit
+    (`y`, `x`) that reached it and its receptive field `box` on the digit (crop
+    `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
+    st = state(request)
+    served = served_model(request, model)
+    with client_errors():
+        content = top_activations.load_for(served.model, st.settings.model_dir, served.name)
+        found = top_activations.examples(served.model, content, st.samples.labels, name, channel)
+    return TopResponse(layer=name, channel=channel, examples=found)
+
+
+@router.get(
+    "/api/model/card",
+    response_model=ModelCard,
+    responses=error_responses(404),
+    summary="The model card: accuracy, confusion matrix, training curve",
+)
+def model_card(request: Request, model: ModelQuery = None) -> ModelCard:
+    """The model card written by training (test accuracy, per-class accuracy, confusion matrix (rows: true
+    label), training history and curve, ...) with `misclassified`: every test digit the model gets wrong
+    (from the card, else from the `convlens top` file)."""
+    st = state(request)
+    served = served_model(request, model)
+    card = {"name": served.name, **served.card}
+    if "misclassified" not in card:
+        try:
+            card["misclassified"] = top_activations.load_for(served.model, st.settings.model_dir, served.name)[
+                "misclassified"
+            ]
+        except KeyError:
+            card["misclassified"] = []
+    return ModelCard.model_validate(card)

@@ -1,0 +1,166 @@
+"""Explanations: saliency against finite differences (float64), Grad-CAM against an independent computation
+from relu2, occlusion against direct forward passes, and POST /api/explain's contract and errors."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from app import encoding, explain
+from app.schemas import ExplainResponse
+from tests.conftest import png_bytes, state_checksum
+
+
+@pytest.fixture(scope="module")
+def model64(served):
+    """A float64 copy of the served model (the served one is never changed)."""
+    return copy.deepcopy(served.model).double()
+
+
+def digit(test_set, index: int, dtype=torch.float32) -> torch.Tensor:
+    return torch.from_numpy(test_set.images[index].astype(np.float64) / 255).reshape(1, 1, 28, 28).to(dtype)
+
+
+def logit(model, x: torch.Tensor, target: int) -> float:
+    with torch.no_grad():
+        return float(model(x)[0, target])
+
+
+@pytest.mark.parametrize(("index", "target"), [(0, 7), (0, 3), (11, 6)])
+def test_saliency_matches_finite_differences(model64, test_set, index: int, target: int) -> None:
+    x = digit(test_set, index, torch.float64)
+    grad = explain.input_gradient(model64, x, target)
+    assert grad.dtype == torch.float64 and grad.shape == (28, 28)
+    # pixels of the stroke: on the flat background, max pooling meets ties (equal maxima), where the
+    # network is not differentiable and one-sided differences disagree
+    ink = np.argwhere(test_set.images[index] > 0)
+    pixels = [tuple(ink[i]) for i in np.linspace(0, len(ink) - 1, 6).astype(int)]
+    eps = 1e-6
+    for y, x_ in pixels:
+        up, down = x.clone(), x.clone()
+        up[0, 0, y, x_] += eps
+        down[0, 0, y, x_] -= eps
+        numeric = (logit(model64, up, target) - logit(model64, down, target)) / (2 * eps)
+        assert float(grad[y, x_]) == pytest.approx(numeric, rel=1e-5, abs=1e-8), (y, x_)
+    np.testing.assert_array_equal(explain.saliency(model64, x, target).numpy(), grad.abs().numpy())
+
+
+def test_placement_puts_units_at_their_receptive_field_centres() -> None:
+    m = explain.placement(28, 10, 4.5, 2.0, torch.float64)  # relu2: unit i centred on pixel 4.5 + 2i
+    np.testing.assert_allclose(m.sum(1).numpy(), 1.0)
+    centres = 4.5 + 2 * torch.arange(10, dtype=torch.float64)
+    np.testing.assert_allclose((m @ centres).numpy(), np.clip(np.arange(28), 4.5, 22.5))
+
+
+def reference_cam(model, x: torch.Tensor, target: int) -> torch.Tensor:
+    """Grad-CAM at relu2's resolution, from the relu2 maps and the tail of the network written out."""
+    with torch.no_grad():
+        maps = model.intermediates(x)["relu2"].clone()  # (1, 50, 10, 10)
+    maps.requires_grad_(True)
+    h = torch.relu(model.bn3(model.fc1(model.pool2(maps).flatten(1))))
+    out = model.fc2(h)[0, target]
+    (grad,) = torch.autograd.grad(out, maps)
+    weights = grad[0].mean(dim=(1, 2))  # (50,)
+    return torch.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (10, 10)
+
+
+def test_gradcam_matches_a_reference_and_changes_with_the_target(model64, test_set) -> None:
+    x = digit(test_set, 0, torch.float64)  # a 7
+    place = explain.placement(28, 10, 4.5, 2.0, torch.float64)
+    cams = {}
+    for target in (7, 1, 3):
+        cam = explain.gradcam(model64, x, target)
+        assert cam.shape == (28, 28) and (cam >= 0).all()
+        np.testing.assert_allclose(
+            cam.numpy(), (place @ reference_cam(model64, x, target) @ place.T).numpy(), rtol=1e-9, atol=1e-12
+        )
+        cams[target] = cam.numpy()
+    assert cams[7].std() > 0.05 * cams[7].max() > 0, "Grad-CAM of the predicted class is uniform"
+    assert not np.allclose(cams[7], cams[1]) and not np.allclose(cams[7], cams[3])
+
+
+def test_occluding_the_whole_digit_lowers_the_probability(served, test_set) -> None:
+    x = digit(test_set, 0)
+    probs = explain.probabilities(served.model, x)[0]
+    target = int(probs.argmax())
+    corners, drops = explain.occlusion_drops(served.model, x, target, patch=28, stride=1)
+    whole = corners.index((0, 0))  # the patch covering every pixel
+    blank = explain.probabilities(served.model, torch.zeros_like(x))[0, target]
+    assert float(drops[whole]) == pytest.approx(float(probs[target] - blank), abs=1e-6)
+    assert float(drops[whole]) > 0.5
+
+
+def test_occlusion_map_is_the_mean_drop_of_the_covering_patches(served, test_set) -> None:
+    x = digit(test_set, 2)
+    target = int(explain.probabilities(served.model, x)[0].argmax())
+    heat = explain.occlusion(served.model, x, target, patch=6, stride=3)
+    # pixel (14, 14) is covered by the patches with top/left edges 10 and 13 (edges -5, -2, 1, ..., 25)
+    base = explain.probabilities(served.model, x)[0, target]
+    drops = []
+    for ty in (10, 13):
+        for tx in (10, 13):
+            blanked = x.clone()
+            blanked[0, 0, ty : ty + 6, tx : tx + 6] = 0
+            drops.append(float(base - explain.probabilities(served.model, blanked)[0, target]))
+    assert float(heat[14, 14]) == pytest.approx(np.mean(drops), abs=1e-6)
+    ys, xs = np.nonzero(test_set.images[2])
+    assert heat[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].max() > 0.05
+    assert float(heat[0, 0]) == pytest.approx(0.0, abs=1e-3), "blanking empty background changes little"
+    with pytest.raises(ValueError, match="stride"):
+        explain.occlusion(served.model, x, target, patch=4, stride=5)
+
+
+@pytest.mark.parametrize("method", explain.METHODS)
+def test_api_explains_each_method_and_leaves_the_model_alone(client, served, test_set, method: str) -> None:
+    before = state_checksum(served.model)
+    r = client.post(f"/api/explain?method={method}", data={"sample": "0"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    ExplainResponse.model_validate(body)
+    x = digit(test_set, 0)
+    probs = explain.probabilities(served.model, x)[0]
+    assert body["method"] == method and body["target"] == body["predicted"] == int(probs.argmax()) == 7
+    assert body["probability"] == pytest.approx(float(probs[7]), rel=1e-6)
+    heat = encoding.decode(body["map"]["data"], body["map"]["shape"], body["map"]["dtype"])
+    assert body["map"]["shape"] == [28, 28] and heat.std() > 0
+    np.testing.assert_allclose(heat, explain.explain(served.model, x, method).map.numpy(), rtol=1e-5, atol=1e-7)
+    other = client.post(f"/api/explain?method={method}&target=3", data={"sample": "0"}).json()
+    assert other["target"] == 3 and other["probability"] == pytest.approx(float(probs[3]), rel=1e-5, abs=1e-9)
+    assert not np.array_equal(encoding.decode(other["map"]["data"], [28, 28]), heat)
+    assert state_checksum(served.model) == before
+    assert not any(p.requires_grad for p in served.model.parameters())
+    assert all(not m._forward_hooks and not m._backward_hooks for m in served.model.modules())
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "words"),
+    [
+        ("method=lime", 422, "method"),
+        ("", 422, "method"),
+        ("method=saliency&target=10", 422, "target: 10 is not a class"),
+        ("method=saliency&target=-1", 422, "target: -1 is not a class"),
+        ("method=saliency&target=two", 422, "target"),
+        ("method=occlusion&patch=4&stride=5", 422, "stride: 5"),
+        ("method=occlusion&patch=0", 422, "patch"),
+        ("method=gradcam&model=nope", 404, "unknown model"),
+    ],
+)
+def test_bad_explain_requests_are_clear_client_errors(client, query: str, status: int, words: str) -> None:
+    r = client.post(f"/api/explain?{query}", data={"sample": "0"})
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"]
+
+
+def test_explain_takes_a_file_or_drawn_pixels(client, test_set) -> None:
+    r = client.post(
+        "/api/explain?method=gradcam", files={"file": ("d.png", png_bytes(test_set.images[0]), "image/png")}
+    )
+    assert r.status_code == 200 and r.json()["predicted"] == 7
+    pixels = (test_set.images[0].astype(np.float32) / 255).tolist()
+    r = client.post("/api/explain?method=saliency&preprocess=none", json={"pixels": pixels})
+    assert r.status_code == 200 and r.json()["predicted"] == 7
+    r = client.post("/api/explain?method=saliency", data={"other": "1"})
+    assert r.status_code == 422 and "no image" in r.json()["detail"]
