@@ -1,0 +1,208 @@
+/**
+ * The 1x1 convolution demo of the model page: a C_out x C_in matrix, edited by hand or filled by a
+ * preset, mixes the conv1 (or relu1) maps of a test digit through POST /api/mix; the mixed maps are drawn
+ * and the parameter and multiply-add counts are compared with a 5x5 layer of the same width.
+ *
+ *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
+ */
+
+import { api, decodeArray, request } from "./api.js";
+import { MODEL_PAGE } from "./config.js";
+import { formatTick } from "./format.js";
+import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
+import { attachProbe, gridCell } from "./probe.js";
+
+const TIMES = "\u00d7";
+const int = (n) => n.toLocaleString("en-US");
+
+/** Matrix presets: (C_out, C_in) -> rows. */
+export const PRESETS = {
+  /** row o keeps channel o */
+  pick: (rows, cols) => Array.from({ length: rows }, (_, o) => Array.from({ length: cols }, (_, c) => (c === o % cols ? 1 : 0))),
+  /** row o = channel o minus channel o + 1 */
+  difference: (rows, cols) =>
+    Array.from({ length: rows }, (_, o) => Array.from({ length: cols }, (_, c) => (c === o % cols ? 1 : c === (o + 1) % cols ? -1 : 0))),
+  /** row o = the mean of the channels c with c mod C_out = o */
+  mean: (rows, cols) =>
+    Array.from({ length: rows }, (_, o) => {
+      const members = Array.from({ length: cols }, (_, c) => c).filter((c) => c % rows === o).length || 1;
+      return Array.from({ length: cols }, (_, c) => (c % rows === o ? Math.round((1 / members) * 1000) / 1000 : 0));
+    }),
+  /** values in [-1, 1], one decimal */
+  random: (rows, cols) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.round((Math.random() * 2 - 1) * 10) / 10)),
+};
+
+function mapCanvas(values, offset, h, w, scale, domain, label) {
+  const figure = document.createElement("figure");
+  figure.className = "mix-map";
+  const canvas = document.createElement("canvas");
+  canvas.className = "crisp";
+  canvas.style.width = `${MODEL_PAGE.mixMapPx}px`;
+  canvas.style.height = `${MODEL_PAGE.mixMapPx}px`;
+  paint(canvas, values, { offset, height: h, width: w, scale, domain });
+  attachProbe(canvas, ({ fx, fy }) => {
+    const { y, x } = gridCell(fx, fy, h, w);
+    return { label: `${label} · (y ${y}, x ${x})`, value: values[offset + y * w + x], data: { y, x } };
+  });
+  const caption = document.createElement("figcaption");
+  caption.textContent = label;
+  figure.append(canvas, caption);
+  return figure;
+}
+
+export function countsText(c, cin, cout, h, w) {
+  const k = c.kernel;
+  const ratio = c.params_kxk / c.params_1x1;
+  return (
+    `This 1 ${TIMES} 1 layer (${cin} \u2192 ${cout} channels): ${cout}${TIMES}${cin} weights + ${cout} biases = ${int(c.params_1x1)} parameters; ` +
+    `${cout}${TIMES}${cin}${TIMES}${h}${TIMES}${w} = ${int(c.madds_1x1)} multiply-adds. ` +
+    `A ${k} ${TIMES} ${k} layer of the same width: ${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k} + ${cout} = ${int(c.params_kxk)} parameters; ` +
+    `${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k}${TIMES}${h}${TIMES}${w} = ${int(c.madds_kxk)} multiply-adds: ` +
+    `${c.madds_kxk / c.madds_1x1} times the multiply-adds (k\u00b2 = ${k * k}) and ${ratio.toFixed(1)} times the parameters.`
+  );
+}
+
+export function createMixDemo(el, { onError }) {
+  const cin = 20;
+  let matrix = PRESETS.pick(MODEL_PAGE.mixOutputs, cin);
+  let requested = 0;
+  el.outputsInput.max = String(MODEL_PAGE.mixMaxOutputs);
+  el.outputsInput.value = String(MODEL_PAGE.mixOutputs);
+
+  function buildMatrix() {
+    const table = el.matrixTable;
+    table.textContent = "";
+    const head = document.createElement("tr");
+    const corner = document.createElement("th");
+    corner.textContent = "out \\ in";
+    head.append(corner);
+    for (let c = 0; c < cin; c++) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = String(c);
+      head.append(th);
+    }
+    const thead = document.createElement("thead");
+    thead.append(head);
+    const tbody = document.createElement("tbody");
+    matrix.forEach((row, o) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = String(o);
+      tr.append(th);
+      row.forEach((v, c) => {
+        const td = document.createElement("td");
+        const input = document.createElement("input");
+        input.type = "number";
+        input.step = "0.1";
+        input.value = String(v);
+        input.dataset.row = String(o);
+        input.dataset.col = String(c);
+        input.setAttribute("aria-label", `weight of input channel ${c} in output ${o}`);
+        input.classList.toggle("nonzero", v !== 0);
+        td.append(input);
+        tr.append(td);
+      });
+      tbody.append(tr);
+    });
+    table.append(thead, tbody);
+  }
+
+  el.matrixTable.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.dataset.row === undefined) return;
+    const v = Number(input.value);
+    if (input.value.trim() === "" || !Number.isFinite(v)) {
+      onError(`Weight (${input.dataset.row}, ${input.dataset.col}) must be a number.`);
+      return;
+    }
+    matrix[Number(input.dataset.row)][Number(input.dataset.col)] = v;
+    input.classList.toggle("nonzero", v !== 0);
+    run();
+  });
+
+  function resize() {
+    const rows = Math.min(MODEL_PAGE.mixMaxOutputs, Math.max(1, Math.round(Number(el.outputsInput.value) || 1)));
+    el.outputsInput.value = String(rows);
+    const fresh = PRESETS.pick(rows, cin);
+    matrix = fresh.map((row, o) => (o < matrix.length ? matrix[o] : row));
+    buildMatrix();
+  }
+
+  function sampleId() {
+    const id = Number(el.sampleInput.value);
+    return Number.isInteger(id) && id >= 0 && id <= 9999 ? id : null;
+  }
+
+  async function showInputs(id, layer, ticket) {
+    const result = await api.activations({ sample: id }, { layers: layer });
+    if (ticket !== requested) return;
+    const maps = result.layers[0];
+    const [c, h, w] = maps.shape;
+    const scale = scaleFor(maps.kind, maps.min);
+    const domain = domainFor(scale, maps.min, maps.max);
+    el.inputs.textContent = "";
+    for (let i = 0; i < c; i++) el.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
+    el.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
+  }
+
+  async function run() {
+    const id = sampleId();
+    if (id === null) {
+      onError("Pick a test digit between 0 and 9999.");
+      return;
+    }
+    const layer = el.layerSelect.value;
+    const ticket = ++requested;
+    el.root.dataset.busy = "true";
+    el.digit.src = api.sampleUrl(id);
+    el.digit.alt = `test digit ${id}`;
+    el.explore.href = `/?sample=${id}`;
+    const form = new FormData();
+    form.append("sample", String(id));
+    form.append("layer", layer);
+    form.append("matrix", JSON.stringify(matrix));
+    try {
+      const [body] = await Promise.all([request("/api/mix", { form }), showInputs(id, layer, ticket)]);
+      if (ticket !== requested) return;
+      const values = decodeArray(body.output.data, body.output.dtype);
+      const [cout, h, w] = body.output.shape;
+      el.outputs.textContent = "";
+      for (let o = 0; o < cout; o++) {
+        const [lo, hi] = extent(values, o * h * w, h * w);
+        const scale = lo < 0 ? "diverging" : "sequential";
+        const figure = mapCanvas(values, o * h * w, h, w, scale, domainFor(scale, lo, hi), `mixed ${o}`);
+        figure.querySelector("figcaption").textContent = `mixed ${o}: ${formatTick(lo)} to ${formatTick(hi)}`;
+        el.outputs.append(figure);
+      }
+      el.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);
+      el.root.dataset.mixed = String(cout);
+      el.root.dataset.renders = String(Number(el.root.dataset.renders || 0) + 1);
+    } catch (error) {
+      if (ticket === requested) onError(error);
+    } finally {
+      if (ticket === requested) delete el.root.dataset.busy;
+    }
+  }
+
+  el.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run();
+  });
+  el.layerSelect.addEventListener("change", run);
+  el.sampleInput.addEventListener("change", run);
+  el.outputsInput.addEventListener("change", () => {
+    resize();
+    run();
+  });
+  for (const button of el.form.querySelectorAll("[data-preset]")) {
+    button.addEventListener("click", () => {
+      matrix = PRESETS[button.dataset.preset](matrix.length, cin);
+      buildMatrix();
+      run();
+    });
+  }
+  buildMatrix();
+  return { run };
+}

@@ -1,0 +1,140 @@
+/**
+ * The model card's numbers and charts (GET /api/model/card): headline figures, accuracy per class and
+ * the training curve as an SVG line chart.
+ *
+ *   renderStats(dl, card);  renderPerClass(host, card);  renderCurve(host, legend, card);
+ */
+
+import { MODEL_PAGE } from "./config.js";
+import { formatPercent } from "./format.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs = {}) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+function pct(p, digits = 2) {
+  return `${(p * 100).toFixed(digits)}%`;
+}
+
+/** Headline figures as a definition list. */
+export function renderStats(dl, card) {
+  dl.textContent = "";
+  const wrong = card.confusion_matrix ? card.test_images - card.confusion_matrix.reduce((s, row, i) => s + row[i], 0) : null;
+  const items = [
+    ["Test accuracy", card.test_accuracy == null ? "–" : pct(card.test_accuracy), "test-accuracy"],
+    ["Test digits", card.test_images == null ? "–" : card.test_images.toLocaleString("en-US"), "test-images"],
+    ["Wrong", wrong == null ? "–" : String(wrong), "wrong"],
+    ["Epochs", card.epochs == null ? "–" : String(card.epochs), "epochs"],
+    ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
+  ];
+  for (const [term, value, key] of items) {
+    const wrap = document.createElement("div");
+    wrap.className = "stat";
+    wrap.dataset.stat = key;
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    wrap.append(dt, dd);
+    dl.append(wrap);
+  }
+}
+
+/** Ten horizontal bars, zoomed to the range the accuracies span (the axis start is written on it). */
+export function renderPerClass(host, card) {
+  host.textContent = "";
+  const acc = card.per_class_accuracy || [];
+  if (!acc.length) {
+    host.textContent = "The card has no per-class accuracy.";
+    return;
+  }
+  const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
+  acc.forEach((a, digit) => {
+    const row = document.createElement("div");
+    row.className = "class-row";
+    row.dataset.digit = String(digit);
+    const label = document.createElement("span");
+    label.className = "class-label";
+    label.textContent = String(digit);
+    const track = document.createElement("span");
+    track.className = "class-track";
+    const bar = document.createElement("span");
+    bar.className = "class-bar";
+    bar.style.width = `${(((a - low) / (1 - low)) * 100).toFixed(2)}%`;
+    track.append(bar);
+    const value = document.createElement("span");
+    value.className = "class-value";
+    value.textContent = pct(a);
+    row.append(label, track, value);
+    host.append(row);
+  });
+  const axis = document.createElement("p");
+  axis.className = "hint class-axis";
+  axis.textContent = `bars start at ${formatPercent(low)} and end at 100%`;
+  host.append(axis);
+}
+
+function ticks(lo, hi, count) {
+  const step = (hi - lo) / count;
+  return Array.from({ length: count + 1 }, (_, i) => lo + i * step);
+}
+
+/**
+ * Test accuracy during training (`curve`, every few hundred steps) and per epoch (`history`: train and
+ * test accuracy) against epochs, as an SVG.
+ */
+export function renderCurve(host, legend, card) {
+  host.textContent = "";
+  const series = [];
+  if (card.curve && card.curve.length) series.push({ key: "test-steps", label: "test accuracy (during training)", points: card.curve.map((p) => [p.epoch, p.test_accuracy]) });
+  if (card.history && card.history.length) {
+    series.push({ key: "train", label: "train accuracy (per epoch, augmented)", points: card.history.map((h) => [h.epoch, h.train_accuracy]) });
+    series.push({ key: "test", label: "test accuracy (end of each epoch)", points: card.history.map((h) => [h.epoch, h.test_accuracy]) });
+  }
+  if (!series.length) {
+    host.textContent = "The card has no training curve.";
+    return;
+  }
+  const { width, height, margin } = MODEL_PAGE.chart;
+  const all = series.flatMap((s) => s.points);
+  const xMax = Math.max(...all.map((p) => p[0]));
+  const yLo = Math.floor(Math.min(...all.map((p) => p[1])) * 50) / 50;
+  const yHi = 1;
+  const x = (v) => margin.left + (v / xMax) * (width - margin.left - margin.right);
+  const y = (v) => height - margin.bottom - ((v - yLo) / (yHi - yLo)) * (height - margin.top - margin.bottom);
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "curve-svg", role: "img" });
+  root.setAttribute("aria-label", `Accuracy against epoch, from ${pct(yLo, 0)} to 100%`);
+  for (const v of ticks(yLo, yHi, 4)) {
+    root.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: "grid" }));
+    const t = svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" });
+    t.textContent = pct(v, 1);
+    root.append(t);
+  }
+  const epochs = Math.ceil(xMax);
+  const every = Math.max(1, Math.ceil(epochs / 8));
+  for (let e = 0; e <= epochs; e += every) {
+    const t = svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" });
+    t.textContent = String(e);
+    root.append(t);
+  }
+  const xLabel = svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" });
+  xLabel.textContent = "epoch";
+  root.append(xLabel);
+  for (const s of series) {
+    const d = s.points.map(([px, py], i) => `${i ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
+    root.append(svg("path", { d, class: `line line-${s.key}`, "data-series": s.key }));
+    if (s.points.length <= 40) for (const [px, py] of s.points) root.append(svg("circle", { cx: x(px), cy: y(py), r: 2.5, class: `dot line-${s.key}` }));
+  }
+  host.append(root);
+  legend.textContent = "";
+  for (const s of series) {
+    const item = document.createElement("span");
+    item.className = `legend-item legend-${s.key}`;
+    item.textContent = s.label;
+    legend.append(item);
+  }
+}

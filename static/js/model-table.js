@@ -1,0 +1,171 @@
+/**
+ * The architecture table of the model page: one row per layer of GET /api/model with the output-size
+ * arithmetic, the parameter and multiply-add counts and the receptive-field recurrence written out.
+ *
+ *   renderArchitecture(document.getElementById("arch-table"), model);
+ *
+ * Every number is recomputed here from kernel/stride/padding and the shapes, and checked against the
+ * server's (`params`, `output_shape`, `receptive_field`): a mismatch is shown, not hidden.
+ */
+
+import { formatShape } from "./format.js";
+
+const MINUS = "\u2212";
+const TIMES = "\u00d7";
+const DOT = "\u00b7";
+
+const int = (n) => n.toLocaleString("en-US");
+const product = (xs) => xs.reduce((a, b) => a * b, 1);
+
+/** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis. */
+export function sizeArithmetic(w, k, s, p) {
+  const top = w - k + 2 * p;
+  const out = Math.floor(top / s) + 1;
+  const whole = top % s === 0;
+  const expr = `(${w} ${MINUS} ${k} + 2${DOT}${p}) / ${s} + 1`;
+  return { out, text: whole ? `${expr} = ${out}` : `\u230a${expr}\u230b = ${out}` };
+}
+
+function counts(info, input) {
+  const out = info.output_shape;
+  const cells = product(out);
+  switch (info.kind) {
+    case "conv": {
+      const [cin] = input;
+      const [cout] = out;
+      const k = info.kernel_size;
+      return {
+        params: `${cout}${DOT}(${cin}${DOT}${k}${DOT}${k}) + ${cout} = ${int(cout * cin * k * k + cout)}`,
+        paramsValue: cout * cin * k * k + cout,
+        madds: `${formatShape(out)} outputs ${TIMES} ${cin}${DOT}${k}${DOT}${k} = ${int(cells * cin * k * k)}`,
+        maddsValue: cells * cin * k * k,
+      };
+    }
+    case "linear": {
+      const fanIn = product(input);
+      const [fanOut] = out;
+      return {
+        params: `${int(fanIn)}${DOT}${fanOut} + ${fanOut} = ${int(fanIn * fanOut + fanOut)}`,
+        paramsValue: fanIn * fanOut + fanOut,
+        madds: `${int(fanIn)} ${TIMES} ${fanOut} = ${int(fanIn * fanOut)}`,
+        maddsValue: fanIn * fanOut,
+      };
+    }
+    case "batchnorm": {
+      const [c] = out;
+      return {
+        params: `2${DOT}${c} (\u03b3, \u03b2) = ${int(2 * c)}`,
+        paramsValue: 2 * c,
+        madds: `${int(cells)} (one a${DOT}x + b per value)`,
+        maddsValue: cells,
+      };
+    }
+    case "maxpool": {
+      const k = info.kernel_size;
+      return { params: "0", paramsValue: 0, madds: `0 (${k * k - 1} comparisons per output)`, maddsValue: 0 };
+    }
+    case "relu":
+      return { params: "0", paramsValue: 0, madds: "0 (max(0, x) per value)", maddsValue: 0 };
+    default:
+      return { params: "0", paramsValue: 0, madds: "0", maddsValue: 0 };
+  }
+}
+
+function shapeText(info, input) {
+  const out = info.output_shape;
+  if (info.kind === "input") return "the image";
+  if (info.kind === "conv" || info.kind === "maxpool") {
+    const [, h, w] = input;
+    const rows = sizeArithmetic(h, info.kernel_size, info.stride, info.padding);
+    const cols = sizeArithmetic(w, info.kernel_size, info.stride, info.padding);
+    const channels = info.kind === "conv" ? `${out[0]} filters` : `${out[0]} channels, each on its own`;
+    const side = h === w ? `${rows.text}` : `rows ${rows.text}; columns ${cols.text}`;
+    return `${side} (K ${info.kernel_size}, S ${info.stride}, P ${info.padding}); ${channels}`;
+  }
+  if (info.kind === "linear") {
+    const fanIn = product(input);
+    const flat = input.length > 1 ? `flatten ${input.join(DOT)} = ${int(fanIn)}, then ` : "";
+    return `${flat}${int(fanIn)} \u2192 ${out[0]}`;
+  }
+  if (info.kind === "softmax") return `${out[0]} probabilities, summing to 1`;
+  return "same as its input (per value)";
+}
+
+function fieldText(info, previous) {
+  const rf = info.receptive_field;
+  if (!rf) return info.kind === "input" ? "" : "the whole image";
+  if (!previous) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}`;
+  const k = info.kernel_size || 1;
+  const s = info.stride || 1;
+  const p = info.padding || 0;
+  if (k === 1 && s === 1 && p === 0) return `r ${rf.size}, j ${rf.jump}, start ${rf.start} (unchanged)`;
+  const size = `r = ${previous.size} + (${k} ${MINUS} 1)${DOT}${previous.jump} = ${rf.size}`;
+  const jump = `j = ${previous.jump}${DOT}${s} = ${rf.jump}`;
+  const start = `start = ${previous.start} + ((${k} ${MINUS} 1)/2 ${MINUS} ${p})${DOT}${previous.jump} = ${rf.start}`;
+  return `${size}; ${jump}; ${start}`;
+}
+
+function cell(tag, text, className) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  el.textContent = text;
+  return el;
+}
+
+/** Fill the table's body and footer; returns the totals. */
+export function renderArchitecture(table, model) {
+  const body = table.tBodies[0];
+  body.textContent = "";
+  let input = model.input_shape;
+  let previousField = null;
+  let params = 0;
+  let madds = 0;
+  for (const info of model.layers) {
+    const row = document.createElement("tr");
+    row.dataset.layer = info.name;
+    row.dataset.kind = info.kind;
+    const name = cell("th", "", "layer-cell");
+    name.scope = "row";
+    name.append(cell("span", info.name, "layer-name"), " ", cell("span", info.kind, `badge badge-${info.kind}`));
+    const c = counts(info, input);
+    const paramsCell = cell("td", c.params, "num params");
+    if (c.paramsValue !== info.params) paramsCell.append(cell("span", ` (server: ${int(info.params)})`, "mismatch"));
+    paramsCell.dataset.value = String(info.params);
+    const maddsCell = cell("td", c.madds, "num madds");
+    maddsCell.dataset.value = String(c.maddsValue);
+    const rf = info.receptive_field;
+    const rfCell = cell("td", "", "rf");
+    if (rf) {
+      rfCell.dataset.size = String(rf.size);
+      rfCell.dataset.jump = String(rf.jump);
+      rfCell.dataset.start = String(rf.start);
+      rfCell.append(cell("strong", `${rf.size} \u00d7 ${rf.size}`, "rf-size"), cell("span", ` jump ${rf.jump}`, "rf-jump"));
+    }
+    rfCell.append(cell("div", fieldText(info, previousField), "rf-arith formula"));
+    row.append(
+      name,
+      cell("td", formatShape(info.output_shape), "shape"),
+      cell("td", shapeText(info, input), "arith formula"),
+      paramsCell,
+      maddsCell,
+      rfCell,
+    );
+    body.append(row);
+    params += info.params;
+    madds += c.maddsValue;
+    input = info.output_shape;
+    if (rf) previousField = rf;
+  }
+  const foot = table.tFoot;
+  foot.textContent = "";
+  const total = document.createElement("tr");
+  const label = cell("th", "total", "layer-cell");
+  label.scope = "row";
+  const paramsTotal = cell("td", int(params), "num params");
+  paramsTotal.dataset.value = String(params);
+  const maddsTotal = cell("td", int(madds), "num madds");
+  maddsTotal.dataset.value = String(madds);
+  total.append(label, cell("td", ""), cell("td", `${int(params)} parameters, ${int(madds)} multiply-adds per image`, "hint"), paramsTotal, maddsTotal, cell("td", ""));
+  foot.append(total);
+  return { params, madds };
+}
