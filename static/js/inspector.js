@@ -5,7 +5,11 @@
  *
  *   const inspector = new Inspector(document.getElementById("inspector"));
  *   inspector.open(view, channel);     // a view from layer-view.js; channel null for a vector layer
+ *   inspector.open(view, channel, { y, x });   // with the cursor on a unit (a click on a map)
  *   inspector.refresh();               // after new data arrived
+ *
+ * With `new Inspector(dialog, { insight })` (inspector-insight.js) a map's view also shows the receptive
+ * field of the unit under the cursor, which follows clicks, Enter and the arrow keys.
  */
 
 import { SIZES } from "./config.js";
@@ -63,8 +67,9 @@ function numberTable(values, offset, h, w, scale, domain, decimals, caption) {
 
 export class Inspector {
   /** @param {HTMLDialogElement} dialog */
-  constructor(dialog) {
+  constructor(dialog, { insight = null } = {}) {
     this.dialog = dialog;
+    this.insight = insight;
     this.view = null;
     this.channel = null;
     this.cursor = { y: 0, x: 0 };
@@ -82,13 +87,13 @@ export class Inspector {
     return this.dialog.open;
   }
 
-  open(view, channel) {
+  open(view, channel, unit = null) {
     if (!view.layer) return;
     this.view = view;
     this.channel = channel;
     if (!this.isOpen) this.returnFocus = document.activeElement;
     const [h, w] = this.dims();
-    this.cursor = { y: Math.floor(h / 2), x: Math.floor(w / 2) };
+    this.cursor = unit && unit.y < h && unit.x < w ? { y: unit.y, x: unit.x } : { y: Math.floor(h / 2), x: Math.floor(w / 2) };
     this.render();
     if (!this.isOpen) this.dialog.showModal();
     this.dialog.dataset.layer = view.name;
@@ -139,7 +144,7 @@ export class Inspector {
     b.type = "button";
     b.addEventListener("click", () => {
       const n = this.view.channels;
-      this.open(this.view, (this.channel + step + n) % n);
+      this.open(this.view, (this.channel + step + n) % n, this.cursor); // the same unit in the next map
     });
     return b;
   }
@@ -199,6 +204,7 @@ export class Inspector {
       side.append(scroller);
     }
     body.append(figure, side);
+    if (this.insight) this.insight.render({ body, zoom, view, channel, unit: this.cursor });
 
     const moveCursor = () => {
       const { y, x } = this.cursor;
@@ -210,6 +216,11 @@ export class Inspector {
       }
     };
     canvas.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && this.insight) {
+        e.preventDefault();
+        this.insight.follow(this.cursor, { now: true });
+        return;
+      }
       const steps = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
       const step = steps[e.key];
       if (!step) return;
@@ -217,6 +228,14 @@ export class Inspector {
       this.cursor = { y: Math.min(h - 1, Math.max(0, this.cursor.y + step[0])), x: Math.min(w - 1, Math.max(0, this.cursor.x + step[1])) };
       moveCursor();
       showReadout(reading(this.cursor.y, this.cursor.x));
+      if (this.insight) this.insight.follow(this.cursor);
+    });
+    canvas.addEventListener("click", (e) => {
+      if (!this.insight) return;
+      const rect = canvas.getBoundingClientRect();
+      this.cursor = gridCell((e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height, h, w);
+      moveCursor();
+      this.insight.follow(this.cursor, { now: true });
     });
     canvas.addEventListener("focus", () => {
       canvas.classList.add("keyboard");

@@ -11,6 +11,8 @@
  * `mode` is "channel" (each map its own range), "layer" or "network" (one range for every layer,
  * `networkMax` = the largest |value| anywhere). Conv layers can show each channel's filter beside its
  * map, batchnorm layers their per-channel γ, β, running mean and variance (both from `weights(name)`).
+ * `inspect(view, channel, unit)` gets the clicked cell {y, x} (null for the keyboard); the optional
+ * `filters(view, on)` hears the filter toggle.
  */
 
 import { SIZES } from "./config.js";
@@ -31,6 +33,16 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** The map cell under a pointer click on `canvas`, or null (a keyboard "click", or outside the map). */
+function clickedCell(canvas, event, h, w) {
+  if (!event.detail) return null;
+  const rect = canvas.getBoundingClientRect();
+  const fx = (event.clientX - rect.left) / rect.width;
+  const fy = (event.clientY - rect.top) / rect.height;
+  if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) return null;
+  return gridCell(fx, fy, h, w);
 }
 
 /** The layer's values in [lo, hi] mapped by mode: per channel, per layer, or one network-wide range. */
@@ -171,6 +183,7 @@ class SpatialView extends LayerView {
         this.filterBar.element.hidden = !on;
         this.grid.classList.toggle("with-filters", on);
         this.paintWeights();
+        if (this.hooks.filters) this.hooks.filters(this, on);
       });
     }
     if (this.kind === "batchnorm") {
@@ -197,7 +210,7 @@ class SpatialView extends LayerView {
     caption.append(index, range);
     const extra = el("span", "map-extra");
     button.append(figure, caption, extra);
-    button.addEventListener("click", () => this.hooks.inspect(this, c));
+    button.addEventListener("click", (event) => this.hooks.inspect(this, c, clickedCell(canvas, event, this.h, this.w)));
     attachProbe(canvas, ({ fx, fy }) => {
       if (!this.layer) return null;
       const { y, x } = gridCell(fx, fy, this.h, this.w);
