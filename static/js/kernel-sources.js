@@ -1,0 +1,111 @@
+/**
+ * Where the kernel lab's image comes from: the bundled photo, a test digit, the explorer's current
+ * digit, or a file (picked, dropped anywhere, or pasted). Every source becomes
+ *
+ *   {kind, caption, sample?, file?, width, height, preview}
+ *
+ * with `sample` (a test-digit id) or `file` (a File) for the API, its size in pixels (for the live
+ * output-size formula) and a `preview` URL. Images larger than KERNEL_LAB.maxSide on a side are scaled
+ * down in the browser first (the answer carries every value of every map, so megapixels would be slow).
+ */
+
+import { api } from "./api.js";
+import { KERNEL_LAB } from "./config.js";
+import { readImageFile } from "./input-sources.js";
+import { recallDigit } from "./kernel-handoff.js";
+
+export const PHOTO_URL = "/static/img/edge-photo.png";
+
+let previewUrl = null;
+
+function objectUrl(blob) {
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = URL.createObjectURL(blob);
+  return previewUrl;
+}
+
+function canvasBlob(canvas) {
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("the browser could not make a PNG"))), "image/png"));
+}
+
+/** A test digit. */
+export function sampleSource(sample, caption = null) {
+  return {
+    kind: "sample",
+    sample: sample.id,
+    caption: caption || `Test digit #${sample.id}${sample.label !== undefined ? `, a ${sample.label}` : ""}`,
+    width: 28,
+    height: 28,
+    preview: api.sampleUrl(sample.id),
+    crisp: true,
+  };
+}
+
+/** A File -> a source, scaled down when larger than KERNEL_LAB.maxSide; {problem} when it cannot be read. */
+export async function fileSource(picked, { maxBytes, kind = "file", caption = null }) {
+  const { file, problem } = await readImageFile(picked, maxBytes);
+  if (problem) return { problem };
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return { problem: `${file.name ? `“${file.name}”` : "That image"} could not be decoded: is the file complete?` };
+  }
+  const { width, height } = bitmap;
+  const scale = Math.min(1, KERNEL_LAB.maxSide / Math.max(width, height));
+  const size = { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+  let sent = file;
+  let note = "";
+  if (scale < 1) {
+    const canvas = document.createElement("canvas");
+    canvas.width = size.width;
+    canvas.height = size.height;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, size.width, size.height);
+    const name = `${(file.name || "image").replace(/\.\w+$/, "")}-${size.width}x${size.height}.png`;
+    sent = new File([await canvasBlob(canvas)], name, { type: "image/png" });
+    note = ` (scaled down from ${width}×${height} to ${size.width}×${size.height} in the browser)`;
+  }
+  bitmap.close();
+  return {
+    kind,
+    file: sent,
+    caption: (caption || `Your image${file.name ? `: ${file.name}` : ""}`) + note,
+    ...size,
+    preview: objectUrl(sent),
+  };
+}
+
+/** The bundled photo. */
+export async function photoSource() {
+  const response = await fetch(PHOTO_URL);
+  if (!response.ok) return { problem: `The bundled photo could not be loaded (${response.status}).` };
+  const blob = await response.blob();
+  const file = new File([blob], "edge-photo.png", { type: "image/png" });
+  return fileSource(file, { kind: "photo", caption: "The bundled photo (a synthetic scene with strong edges, CC0)" });
+}
+
+/** The explorer's current digit, or {problem} when the explorer has shown none yet. */
+export async function explorerSource() {
+  const digit = recallDigit();
+  if (!digit) return { problem: "The explorer has not shown a digit in this browser yet: open the explorer, pick or draw one, and come back." };
+  if (digit.sample !== null) return { ...sampleSource({ id: digit.sample }, `The explorer's digit: ${digit.caption}`), kind: "explorer" };
+  const canvas = document.createElement("canvas");
+  canvas.width = 28;
+  canvas.height = 28;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(28, 28);
+  digit.pixels.forEach((v, i) => image.data.set([v, v, v, 255], i * 4));
+  ctx.putImageData(image, 0, 0);
+  const blob = await canvasBlob(canvas);
+  return {
+    kind: "explorer",
+    file: new File([blob], "explorer-digit.png", { type: "image/png" }),
+    caption: `The explorer's digit: ${digit.caption} (28×28, as the network saw it)`,
+    width: 28,
+    height: 28,
+    preview: objectUrl(blob),
+    crisp: true,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The step-through: how one output pixel is made. For a kernel, the k x k window of the padded input
+ * under it, each value times its weight, and the sum of those products, next to the output value the
+ * server computed; for a combination, the formula with both sums; for pooling, the window and its max
+ * or mean.
+ *
+ *   const w = windowAt(padded, channel, k, stride, y, x);         // {top, left, values: k x k}
+ *   const step = products(w.values, appliedKernel);                // {products, sum}
+ *   view.showConvolution({ y, x, channel, blocks: [...], combine, combined });
+ */
+
+import { KERNEL_LAB } from "./config.js";
+import { formatValue } from "./format.js";
+import { colorOf } from "./heatmap.js";
+import { formatWeight } from "./kernel-math.js";
+
+const MINUS = "\u2212";
+const fmt = (v) => (v === -Infinity ? `${MINUS}∞` : formatValue(v, KERNEL_LAB.stepDecimals));
+
+/** The k x k window of `padded` ({shape [C, Hp, Wp], values}) under output pixel (y, x). */
+export function windowAt(padded, channel, k, stride, y, x) {
+  const [, hp, wp] = padded.shape;
+  const top = y * stride;
+  const left = x * stride;
+  const values = [];
+  for (let i = 0; i < k; i++) {
+    const row = [];
+    for (let j = 0; j < k; j++) row.push(padded.values[(channel * hp + top + i) * wp + left + j]);
+    values.push(row);
+  }
+  return { top, left, values };
+}
+
+/** Element-wise products of a window and the applied kernel, and their sum (in double precision). */
+export function products(windowValues, kernel) {
+  let total = 0;
+  const out = windowValues.map((row, i) =>
+    row.map((v, j) => {
+      const p = v * kernel[i][j];
+      total += p;
+      return p;
+    }),
+  );
+  return { products: out, sum: total };
+}
+
+/** Max or mean of a pooling window (padding, -inf for max, never wins). */
+export function pooled(windowValues, op) {
+  const flat = windowValues.flat();
+  if (op === "max") return Math.max(...flat);
+  return flat.reduce((a, b) => a + b, 0) / flat.length;
+}
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** The input value of a cell as a grey background (0 black, 1 white), with readable text. */
+function shade(td, v) {
+  const g = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
+  td.style.setProperty("--cell-bg", colorOf(g, "gray", [0, 1]));
+  td.classList.toggle("dark", g < 0.55);
+}
+
+function agrees(a, b) {
+  return Math.abs(a - b) <= 0.5 * 10 ** -KERNEL_LAB.stepDecimals + 1e-6 * Math.max(1, Math.abs(b));
+}
+
+export class StepView {
+  constructor(host) {
+    this.host = host;
+  }
+
+  clear(message) {
+    this.host.textContent = "";
+    this.host.append(el("p", "hint step-empty", message));
+    delete this.host.dataset.y;
+    delete this.host.dataset.x;
+  }
+
+  header({ y, x, channel, channels, top, left, k }) {
+    const where = channels > 1 ? `, channel ${"RGB"[channel]}` : "";
+    const p = el("p", "step-where");
+    p.textContent = `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`;
+    this.host.dataset.y = String(y);
+    this.host.dataset.x = String(x);
+    this.host.dataset.channel = String(channel);
+    return p;
+  }
+
+  /** One kernel's window × weights table and its sum. */
+  block({ index, label, windowValues, kernel, output }) {
+    const { products: prods, sum } = products(windowValues, kernel);
+    const box = el("div", "step-block");
+    box.dataset.kernel = String(index);
+    box.append(el("h4", "step-title", `${label}: window × weights`));
+    const table = el("table", "step-table");
+    table.dataset.size = String(kernel.length);
+    const caption = el("caption", "visually-hidden", `${label}: each input value, times its weight, equals the product`);
+    table.append(caption);
+    windowValues.forEach((row, i) => {
+      const tr = table.insertRow();
+      row.forEach((v, j) => {
+        const td = tr.insertCell();
+        shade(td, v);
+        td.append(el("span", "step-in", fmt(v)), el("span", "step-w", `× ${formatWeight(kernel[i][j])}`), el("span", "step-p", `= ${fmt(prods[i][j])}`));
+      });
+    });
+    const n = kernel.length * kernel.length;
+    const line = el("p", "step-sum-line");
+    const sumEl = el("output", "step-sum", fmt(sum));
+    sumEl.dataset.value = String(sum);
+    line.append(`Sum of the ${n} products = `, sumEl);
+    const check = el("p", "step-check");
+    const outEl = el("output", "step-output", fmt(output));
+    outEl.dataset.value = String(output);
+    const same = agrees(sum, output);
+    check.append("The server's output value: ", outEl, same ? " ✓ the same" : " ✗ different");
+    check.classList.toggle("bad", !same);
+    box.append(table, line, check);
+    return { box, sum };
+  }
+
+  /**
+   * `blocks`: [{label, windowValues, kernel (applied), output}]; `combine`: "none" | "magnitude" | "sum";
+   * `combined`: the combined output value at (y, x).
+   */
+  showConvolution({ y, x, channel, channels, top, left, blocks, combine, combined }) {
+    this.host.textContent = "";
+    const k = blocks[0].kernel.length;
+    this.host.append(this.header({ y, x, channel, channels, top, left, k }));
+    const grid = el("div", "step-blocks");
+    const sums = blocks.map((b, index) => {
+      const { box, sum } = this.block({ index, ...b });
+      grid.append(box);
+      return sum;
+    });
+    this.host.append(grid);
+    if (combine !== "none" && combined !== null) {
+      const signed = (s) => (s < 0 ? `(${fmt(s)})` : fmt(s));
+      const parts = sums.map((s) => (combine === "magnitude" ? `${signed(s)}²` : signed(s)));
+      const value = combine === "magnitude" ? Math.sqrt(sums.reduce((a, s) => a + s * s, 0)) : sums.reduce((a, s) => a + s, 0);
+      const line = el("p", "step-combined");
+      const v = el("output", "step-combined-value", fmt(value));
+      v.dataset.value = String(value);
+      const formula = combine === "magnitude" ? `√(${parts.join(" + ")})` : parts.join(" + ");
+      line.append(`Combined (${combine}): ${formula} = `, v, ` — the combined output is ${fmt(combined)}${agrees(value, combined) ? " ✓" : " ✗"}`);
+      this.host.append(line);
+    }
+  }
+
+  /** A pooling window: its values, the winner (max) or the mean. */
+  showPool({ y, x, channel, channels, top, left, windowValues, op, output }) {
+    this.host.textContent = "";
+    const k = windowValues.length;
+    this.host.append(this.header({ y, x, channel, channels, top, left, k }));
+    const value = pooled(windowValues, op);
+    const table = el("table", "step-table pool");
+    windowValues.forEach((row) => {
+      const tr = table.insertRow();
+      row.forEach((v) => {
+        const td = tr.insertCell();
+        shade(td, v);
+        td.append(el("span", "step-in", Number.isFinite(v) ? fmt(v) : "pad"));
+        if (op === "max" && v === value) td.classList.add("winner");
+      });
+    });
+    const line = el("p", "step-sum-line");
+    const result = el("output", "step-sum", fmt(value));
+    result.dataset.value = String(value);
+    const how = op === "max" ? `The largest of the ${k * k} values` : `The mean of the ${k * k} values (padding counts as 0)`;
+    line.append(`${how} = `, result, ` — the output value is ${fmt(output)}${agrees(value, output) ? " ✓" : " ✗"}`);
+    this.host.append(table, line);
+  }
+}
