@@ -121,3 +121,16 @@ def test_corrupt_data_is_refused(tmp_path, data_dir, capsys) -> None:
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(struct.pack(">II", 2049, 5) + bytes(5)))
     assert train.main(["--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "out"), "--quiet"]) == 2
     assert "holds 5 labels, expected 60000" in capsys.readouterr().err
+
+
+def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, tmp_path) -> None:
+    """A learning rate far too high for the plain network: the NaN/inf loss is recorded, not raised."""
+    card = run(data_dir, tmp_path, "--no-bn", "--no-augment", "--lr", "1e6")
+    step = card["diverged_at_step"]
+    assert isinstance(step, int) and 1 <= step <= 6 and card["steps"] == step - 1
+    assert len(card["history"]) == 1 and card["history"][0]["epoch"] == 1
+    text = (tmp_path / "lenet.json").read_text()
+    strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"the card holds {c}"))
+    assert strict == json.loads(json.dumps(card))
+    assert all(torch.isfinite(t).all() for t in load_checkpoint(str(tmp_path / "lenet.pt")).state_dict().values())
+    assert run(data_dir, tmp_path / "ok")["diverged_at_step"] is None

@@ -1,0 +1,163 @@
+"""Folding BatchNorm into the layer before it, and proof that nothing changes.
+
+In eval mode a BatchNorm layer is a fixed per-channel affine map, y = s * (x - mean) + beta with
+s = gamma / sqrt(var + eps), so it merges into the conv or linear layer that feeds it:
+
+    W' = s * W          (each output channel's weights scaled by its s)
+    b' = s * (b - mean) + beta
+
+conv1+bn1, conv2+bn2 and fc1+bn3 fold this way, and the folded network is exactly the same LeNet without
+its BatchNorm layers (``cfg.batchnorm=False``): one layer fewer to run per pair, the same logits up to
+float rounding. ``measure`` checks that on the 10,000 committed test images and times both networks in the
+same run; the result is cached per network (it is a pure function of read-only weights).
+
+``python -m app.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import torch
+from torch import nn
+
+from app.lenet import LeNet
+
+PAIRS = (("conv1", "bn1"), ("conv2", "bn2"), ("fc1", "bn3"))
+CHUNK = 1000  # images per forward pass in ``measure``
+
+
+def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W', b')`` of ``layer`` followed by ``bn`` in eval mode: W' (C, ...) like W, b' (C,)."""
+    with torch.no_grad():
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C,)
+        weight = layer.weight * scale.reshape(-1, *([1] * (layer.weight.dim() - 1)))  # (C, in, k, k) or (C, in)
+        bias = scale * (layer.bias - bn.running_mean) + bn.bias  # (C,)
+    return weight, bias
+
+
+def scales(bn: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
+    """s = gamma / sqrt(var + eps) per channel (C,)."""
+    with torch.no_grad():
+        return bn.weight / torch.sqrt(bn.running_var + bn.eps)
+
+
+def folded_network(model: LeNet) -> LeNet:
+    """A new LeNet without BatchNorm whose conv1, conv2 and fc1 carry the folded weights (eval mode,
+    no gradients). ``model`` is only read."""
+    if not model.cfg.batchnorm:
+        raise ValueError("this network has no BatchNorm layers to fold")
+    folded = LeNet(replace(model.cfg, batchnorm=False))
+    source = model.state_dict()
+    state = {key: source[key].clone() for key in folded.state_dict()}  # same names; fc2 is kept as it is
+    for layer_name, bn_name in PAIRS:
+        weight, bias = fold(getattr(model, layer_name), getattr(model, bn_name))
+        state[f"{layer_name}.weight"], state[f"{layer_name}.bias"] = weight, bias
+    folded.load_state_dict(state)
+    folded.eval()
+    folded.requires_grad_(False)
+    return folded
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Folded against unfolded network over one set of images, measured in one run."""
+
+    images: int
+    max_abs_logit_diff: float
+    predictions_changed: int  # images whose predicted digit differs
+    unfolded_ms: float  # summed forward time over all images, batches of ``chunk``
+    folded_ms: float
+    chunk: int
+    threads: int
+
+    @property
+    def time_ratio(self) -> float:
+        return self.folded_ms / self.unfolded_ms
+
+
+def _timed(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    start = time.perf_counter()
+    logits = model(x)  # (n, classes)
+    return logits, (time.perf_counter() - start) * 1000
+
+
+def measure(model: LeNet, images: torch.Tensor, chunk: int = CHUNK) -> Equivalence:
+    """Run ``images`` (N, 1, 28, 28) in [0, 1] through the network and its folded twin, ``chunk`` at a time,
+    alternating which goes first, after one untimed warm-up chunk each."""
+    folded = folded_network(model)
+    max_diff, changed, times = 0.0, 0, [0.0, 0.0]
+    with torch.inference_mode():
+        model(images[:chunk]), folded(images[:chunk])  # warm-up: allocator and kernel selection
+        for k, start in enumerate(range(0, len(images), chunk)):
+            x = images[start : start + chunk]  # (chunk, 1, 28, 28)
+            order = [(0, model), (1, folded)] if k % 2 == 0 else [(1, folded), (0, model)]
+            out = {}
+            for slot, net in order:
+                out[slot], ms = _timed(net, x)
+                times[slot] += ms
+            max_diff = max(max_diff, float((out[0] - out[1]).abs().max()))
+            changed += int((out[0].argmax(1) != out[1].argmax(1)).sum())
+    return Equivalence(len(images), max_diff, changed, times[0], times[1], chunk, torch.get_num_threads())
+
+
+class EquivalenceCache:
+    """``measure`` once per network (the first caller computes, concurrent callers wait for it), kept as
+    long as the network object lives."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+        self._results: weakref.WeakKeyDictionary[nn.Module, Equivalence] = weakref.WeakKeyDictionary()
+
+    def get(self, model: LeNet, images: Callable[[], torch.Tensor]) -> Equivalence:
+        """``images()`` (N, 1, 28, 28) is only called when the measurement has to run."""
+        with self._guard:
+            lock = self._locks.setdefault(model, threading.Lock())
+        with lock:
+            if model not in self._results:
+                self._results[model] = measure(model, images())
+            return self._results[model]
+
+
+CACHE = EquivalenceCache()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The benchmark: the measurement repeated, on the committed weights and test set."""
+    from app.config import Settings
+    from app.lenet import load_checkpoint
+    from app.samples import SampleStore
+
+    p = argparse.ArgumentParser(prog="python -m app.fold", description="Time the folded against the unfolded LeNet.")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the server uses 1 per worker)")
+    p.add_argument("--chunk", type=int, default=CHUNK, help="images per forward pass (1: one image at a time)")
+    p.add_argument("--images", type=int, default=10_000)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    settings = Settings.from_env()
+    model = load_checkpoint(str(settings.model_dir / f"{settings.default_model}.pt"))
+    store = SampleStore(settings.data_dir)
+    images = store.batch(list(range(min(args.images, len(store)))))  # (N, 1, 28, 28)
+    ratios = []
+    for r in range(args.repeats):
+        eq = measure(model, images, args.chunk)
+        ratios.append(eq.time_ratio)
+        print(
+            f"run {r + 1}: {eq.images} images, batches of {eq.chunk}, {eq.threads} thread(s): unfolded"
+            f" {eq.unfolded_ms:.0f} ms, folded {eq.folded_ms:.0f} ms, ratio {eq.time_ratio:.3f};"
+            f" max |logit diff| {eq.max_abs_logit_diff:.2e}, predictions changed {eq.predictions_changed}"
+        )
+    ratios.sort()
+    print(f"median ratio folded/unfolded {ratios[len(ratios) // 2]:.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

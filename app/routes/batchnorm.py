@@ -1,0 +1,336 @@
+"""The BatchNorm lab's API: GET /api/models, POST /api/batchnorm, GET /api/batchnorm/fold and
+GET /api/batchnorm/high-lr."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+import numpy as np
+import torch
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from app import bn_lab, encoding, fold, preprocess
+from app.errors import client_errors, error_responses
+from app.forms import FORM_TYPES, Form, FormError, media_type
+from app.inference import ServedModel
+from app.routes.common import State, json_response, state
+from app.routes.inputs import batch_body, parse_form
+from app.schemas import (
+    BatchNormLabResponse,
+    FoldResponse,
+    HighLrExperiment,
+    ModelSummary,
+)
+
+router = APIRouter(tags=["batchnorm lab"])
+
+ModelQuery = Annotated[str | None, Query(description="model name (default: the default model)")]
+PreprocessQuery = Annotated[
+    Literal["mnist", "none"],
+    Query(description="for uploaded images: mnist (invert, crop, scale and centre like MNIST) or none"),
+]
+
+
+# --- GET /api/models ---------------------------------------------------------------------------------
+
+
+def summary(served: ServedModel, default: bool) -> ModelSummary:
+    card = served.card
+    return ModelSummary(
+        name=served.name,
+        dataset=card.get("dataset", "mnist"),
+        default=default,
+        batchnorm=served.model.cfg.batchnorm,
+        test_accuracy=card.get("test_accuracy"),
+        params=sum(p.numel() for p in served.model.parameters()),
+        epochs=card.get("epochs"),
+        steps=card.get("steps"),
+        batch_size=card.get("batch_size"),
+        max_lr=(card.get("optimizer") or {}).get("max_lr"),
+        wall_time_seconds=card.get("wall_time_seconds"),
+        diverged_at_step=card.get("diverged_at_step"),
+        curve=card.get("curve") or [],
+        history=card.get("history") or [],
+    )
+
+
+@router.get("/api/models", response_model=list[ModelSummary], summary="The served models")
+def list_models(request: Request) -> list[ModelSummary]:
+    """Every served model with its model card's headline numbers and training curves (test accuracy every
+    few hundred steps, and per epoch). Every model API takes `?model=<name>`."""
+    registry = state(request).registry
+    return [summary(served, name == registry.default) for name, served in registry.models.items()]
+
+
+# --- POST /api/batchnorm -------------------------------------------------------------------------------
+
+
+def batchnorm_model(st: State, name: str | None) -> ServedModel:
+    with client_errors():
+        served = st.registry.get(name)
+    if not served.model.cfg.batchnorm:
+        with_bn = [n for n, s in st.registry.models.items() if s.model.cfg.batchnorm]
+        raise HTTPException(
+            422, f"model {served.name!r} has no BatchNorm layers; models with BatchNorm: {', '.join(with_bn)}"
+        )
+    return served
+
+
+def lab_form(request: Request, body: bytes) -> Form:
+    """The multipart (or urlencoded) form; an empty body is an empty form (all defaults)."""
+    ctype = media_type(request.headers.get("content-type"))
+    if ctype in FORM_TYPES:
+        return parse_form(request, body)
+    if not body:
+        return Form()
+    raise HTTPException(415, f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data")
+
+
+def int_field(form: Form, name: str) -> int | None:
+    try:
+        text = form.text(name)
+    except FormError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError as exc:
+        raise HTTPException(422, f"{name}: expected a whole number, not {text[:40]!r}") from exc
+
+
+def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:
+    """(28, 28) network input from an uploaded image; the error names the part at fault."""
+    try:
+        return preprocess.from_upload(data, mode, st.limits)
+    except preprocess.ImageError as exc:
+        raise HTTPException(exc.status, f"{what}: {exc}") from exc
+
+
+def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
+    """The batch (N, 1, 28, 28), its test-set ids (None for uploads) and whether `file` joined it first."""
+    files = form.all("files")
+    count = int_field(form, "samples")
+    inspected = form.get("file")
+    if files and count is not None:
+        raise HTTPException(422, "send either `files` or `samples`, not both")
+    if len(files) > bn_lab.MAX_BATCH:
+        raise HTTPException(413, f"files: {len(files)} images; a batch holds at most {bn_lab.MAX_BATCH}")
+    images = [] if inspected is None else [decode_upload(st, inspected.data, "file", mode)]
+    ids = None
+    if files:
+        images += [
+            decode_upload(st, p.data, f"files[{i}] ({p.filename or 'unnamed'})", mode) for i, p in enumerate(files)
+        ]
+    else:
+        count = bn_lab.DEFAULT_SAMPLES if count is None else count
+        if count == 0 and inspected is None:
+            raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
+        if not 0 <= count <= bn_lab.MAX_BATCH:
+            raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
+        ids = bn_lab.sample_ids(count, len(st.samples))
+        images += list(st.samples.batch(ids)[:, 0].numpy()) if ids else []
+    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, 28, 28)
+    return batch, ids, inspected is not None
+
+
+LAB_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": f"the batch: 1 to {bn_lab.MAX_BATCH} images (PNG, JPEG, GIF, WebP, BMP)",
+                        },
+                        "samples": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": bn_lab.MAX_BATCH,
+                            "default": bn_lab.DEFAULT_SAMPLES,
+                            "description": "or: this many MNIST test digits, the same ones on every call",
+                        },
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the image to inspect; it joins the batch as its first image",
+                        },
+                        "inspect": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "or: the index in the batch of the image to inspect (default 0)",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/api/batchnorm",
+    response_model=BatchNormLabResponse,
+    responses=error_responses(400, 404, 413, 415, 422),
+    openapi_extra=LAB_BODY,
+    summary="A batch's BatchNorm statistics, and one image in eval and in train mode",
+)
+def batchnorm_lab(
+    request: Request,
+    body: Annotated[bytes, Depends(batch_body)],
+    preprocess: PreprocessQuery = "mnist",
+    model: ModelQuery = None,
+) -> Response:
+    """Send a batch, as multipart `files` (several images) or `samples=N` (N test digits, default 64), and
+    optionally `file`, the image to inspect (it joins the batch as its first image; default: the batch's
+    image number `inspect`, 0 if not given). An empty body means 64 test digits.
+
+    Each BatchNorm layer's per-channel batch mean and variance (biased: divided by n, as train mode
+    normalises) are returned next to its running mean and variance, and the inspected image is
+    classified in eval mode (`eval`: running statistics, what the server always uses) and in train mode
+    (`train`: normalised with this batch's statistics). It all runs on a deep copy of the network: the
+    served model never changes.
+
+    A batch of one is answered, not refused: bn3 then sees one value per unit, its variance is 0 and it
+    outputs beta for any image (see `one_value_layers` and `notes`)."""
+    st = state(request)
+    served = batchnorm_model(st, model)
+    form = lab_form(request, body)
+    batch, ids, with_file = lab_batch(st, form, preprocess)
+    inspect = int_field(form, "inspect")
+    if with_file and inspect not in (None, 0):
+        raise HTTPException(422, "inspect: `file` is the inspected image (index 0); leave `inspect` out")
+    with client_errors():
+        result = bn_lab.run_lab(served.model, batch, inspect or 0)
+    payload = {
+        "model": served.name,
+        "batch_size": result.batch_size,
+        "source": "samples" if ids is not None else "files",
+        "sample_ids": ids,
+        "sample_labels": None if ids is None else [int(st.samples.labels[i]) for i in ids],
+        "inspected": result.inspected,
+        "inspected_source": "file" if with_file else "batch",
+        "layers": [
+            {
+                "name": layer.name,
+                "channels": len(layer.batch_mean),
+                "values_per_channel": layer.values_per_channel,
+                "batch_mean": layer.batch_mean.tolist(),
+                "batch_var": layer.batch_var.tolist(),
+                "running_mean": layer.running_mean.tolist(),
+                "running_var": layer.running_var.tolist(),
+                "zero_variance_channels": layer.zero_variance_channels,
+            }
+            for layer in result.layers
+        ],
+        "eval": {"label": int(result.eval_probs.argmax()), "probabilities": result.eval_probs.tolist()},
+        "train": {"label": int(result.train_probs.argmax()), "probabilities": result.train_probs.tolist()},
+        "one_value_layers": result.one_value_layers,
+        "notes": result.notes,
+    }
+    return json_response(payload)
+
+
+# --- GET /api/batchnorm/fold ---------------------------------------------------------------------------
+
+
+def probe_weight(weight: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """One weight per output channel: the centre tap of input channel 0 (conv) or input 0 (linear)."""
+    if weight.dim() == 4:
+        k = weight.shape[-1] // 2
+        return weight[:, 0, k, k], f"W[c, 0, {k}, {k}]"  # (C,)
+    return weight[:, 0], "W[c, 0]"  # (C,)
+
+
+def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: bool, dtype: str) -> dict:
+    layer, bn = getattr(served.model, layer_name), getattr(served.model, bn_name)
+    weight, bias = fold.fold(layer, bn)
+    before, index = probe_weight(layer.weight.detach())
+    after, _ = probe_weight(weight)
+    channels = {
+        "gamma": bn.weight,
+        "beta": bn.bias,
+        "running_mean": bn.running_mean,
+        "running_var": bn.running_var,
+        "scale": fold.scales(bn),
+        "bias": layer.bias,
+        "folded_bias": bias,
+        "weight": before,
+        "folded_weight": after,
+    }
+    folded = None
+    if weights:
+        folded = [
+            {"name": name, "shape": list(t.shape), "dtype": dtype, "data": encoding.encode(t.numpy(), dtype)}
+            for name, t in (("weight", weight), ("bias", bias))
+        ]
+    return {
+        "layer": layer_name,
+        "batchnorm": bn_name,
+        "kind": served.model.spec(layer_name).kind,
+        "eps": bn.eps,
+        "weight_index": index,
+        "channels": {key: t.detach().tolist() for key, t in channels.items()},
+        "folded": folded,
+    }
+
+
+@router.get(
+    "/api/batchnorm/fold",
+    response_model=FoldResponse,
+    responses=error_responses(404, 422),
+    summary="BatchNorm folded into conv1, conv2 and fc1, checked on the whole test set",
+)
+def batchnorm_fold(
+    request: Request,
+    model: ModelQuery = None,
+    weights: Annotated[bool, Query(description="include the folded weights and biases (base64)")] = True,
+    dtype: Annotated[Literal["float32", "float16"], Query(description="dtype of the folded arrays")] = "float32",
+) -> Response:
+    """In eval mode BatchNorm is a per-channel affine map, so it folds into the layer before it:
+    `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for conv1+bn1,
+    conv2+bn2 and fc1+bn3. The folded network (the same LeNet without BatchNorm) is compared with the
+    trained one on all 10,000 committed test images: the largest logit difference, the predictions that
+    change, and both forward times measured in that same run (batches of 1000, the server's torch
+    threads). That comparison runs once per model, on the first request; later requests reuse it."""
+    st = state(request)
+    served = batchnorm_model(st, model)
+    eq = fold.CACHE.get(served.model, lambda: st.samples.batch(list(range(len(st.samples)))))  # (10000, 1, 28, 28)
+    payload = {
+        "model": served.name,
+        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.PAIRS],
+        "images": eq.images,
+        "max_abs_logit_diff": eq.max_abs_logit_diff,
+        "predictions_changed": eq.predictions_changed,
+        "unfolded_ms": eq.unfolded_ms,
+        "folded_ms": eq.folded_ms,
+        "time_ratio": eq.time_ratio,
+        "batch_size": eq.chunk,
+        "threads": eq.threads,
+    }
+    return json_response(payload)
+
+
+# --- GET /api/batchnorm/high-lr ------------------------------------------------------------------------
+
+HIGH_LR_FILE = "high_lr.json"
+
+
+@router.get(
+    "/api/batchnorm/high-lr",
+    response_model=HighLrExperiment,
+    responses=error_responses(404),
+    summary="BN against no BN at a high learning rate",
+)
+def high_lr(request: Request) -> HighLrExperiment:
+    """Both networks trained for a few epochs at a high peak learning rate: their test-accuracy curves,
+    where the plain one diverged (if it did), and the exact commands (from `models/high_lr.json`)."""
+    path = state(request).settings.model_dir / HIGH_LR_FILE
+    if not path.is_file():
+        raise HTTPException(404, f"no high-learning-rate experiment recorded ({HIGH_LR_FILE} is missing)")
+    return HighLrExperiment.model_validate(json.loads(path.read_text()))

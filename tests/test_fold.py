@@ -1,0 +1,156 @@
+"""Folding BatchNorm into conv1, conv2 and fc1 (app/fold.py, GET /api/batchnorm/fold): the folded weights
+equal PyTorch's own fusion, the folded network gives the same logits on all 10,000 test images, and the
+expensive comparison runs once per model."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+from app import fold
+from app.encoding import decode
+from app.inference import ServedModel
+from app.lenet import LeNet, ModelConfig
+from app.schemas import FoldResponse
+from tests.conftest import state_checksum
+
+
+def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
+    fuse = fuse_conv_bn_eval if isinstance(getattr(model, layer), nn.Conv2d) else fuse_linear_bn_eval
+    return fuse(getattr(model, layer), getattr(model, bn))
+
+
+@pytest.mark.parametrize(("layer", "bn"), fold.PAIRS)
+def test_folded_weights_equal_torchs_fusion(served: ServedModel, layer: str, bn: str) -> None:
+    weight, bias = fold.fold(getattr(served.model, layer), getattr(served.model, bn))
+    fused = torch_fused(served.model, layer, bn)
+    torch.testing.assert_close(weight, fused.weight.detach(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(bias, fused.bias.detach(), rtol=1e-6, atol=1e-7)
+    assert weight.shape == getattr(served.model, layer).weight.shape
+
+
+def test_folding_reads_a_model_with_unusual_statistics_correctly() -> None:
+    """Random gamma, beta and running statistics far from 1 and 0, so every term of the formula matters."""
+    torch.manual_seed(1)
+    model = LeNet().eval()
+    for name in ("bn1", "bn2", "bn3"):
+        bn = getattr(model, name)
+        c = bn.num_features
+        bn.weight.data, bn.bias.data = torch.randn(c) * 2, torch.randn(c)
+        bn.running_mean.copy_(torch.randn(c) * 3)
+        bn.running_var.copy_(torch.rand(c) * 5 + 0.01)
+    folded = fold.folded_network(model)
+    assert "batchnorm" not in {spec.kind for spec in folded.table}
+    for layer, bn in fold.PAIRS:
+        fused = torch_fused(model, layer, bn)
+        torch.testing.assert_close(getattr(folded, layer).weight, fused.weight.detach(), rtol=1e-6, atol=1e-6)
+    x = torch.rand(32, 1, 28, 28)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-4)
+    assert fold.measure(model, x, chunk=8).max_abs_logit_diff <= 1e-4
+
+
+def test_a_network_without_batchnorm_cannot_be_folded() -> None:
+    with pytest.raises(ValueError, match="no BatchNorm"):
+        fold.folded_network(LeNet(ModelConfig(batchnorm=False)))
+
+
+def test_folding_leaves_the_model_alone(served: ServedModel) -> None:
+    before = state_checksum(served.model)
+    fold.folded_network(served.model)
+    assert state_checksum(served.model) == before
+
+
+@pytest.fixture(scope="module")
+def fold_response(client: TestClient) -> dict:
+    response = client.get("/api/batchnorm/fold")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.slow
+def test_the_api_compares_all_10000_test_images(fold_response: dict, served: ServedModel, test_set) -> None:
+    body = FoldResponse.model_validate(fold_response)
+    assert body.model == "lenet_bn" and body.images == 10_000
+    assert body.max_abs_logit_diff <= 1e-4 and body.predictions_changed == 0
+    assert body.unfolded_ms > 0 and body.folded_ms > 0
+    assert body.time_ratio == pytest.approx(body.folded_ms / body.unfolded_ms)
+    # independently: torch's fused modules in place of each pair, over every test image
+    overrides = {}
+    for layer, bn in fold.PAIRS:
+        overrides[layer], overrides[bn] = torch_fused(served.model, layer, bn), nn.Identity()
+    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    with torch.inference_mode():
+        diff = max(
+            float(
+                (served.model(x[i : i + 2000]) - served.model.intermediates(x[i : i + 2000], overrides)["fc2"])
+                .abs()
+                .max()
+            )
+            for i in range(0, 10_000, 2000)
+        )
+    assert diff <= 1e-4
+    assert body.max_abs_logit_diff == pytest.approx(diff, abs=2e-5)
+
+
+def test_the_api_returns_the_folded_weights_and_one_channels_numbers(fold_response: dict, served) -> None:
+    body = FoldResponse.model_validate(fold_response)
+    assert [(p.layer, p.batchnorm, p.kind) for p in body.pairs] == [
+        ("conv1", "bn1", "conv"),
+        ("conv2", "bn2", "conv"),
+        ("fc1", "bn3", "linear"),
+    ]
+    for pair in body.pairs:
+        weight, bias = fold.fold(getattr(served.model, pair.layer), getattr(served.model, pair.batchnorm))
+        tensors = {t.name: decode(t.data, t.shape, t.dtype) for t in pair.folded or []}
+        assert np.array_equal(tensors["weight"], weight.numpy()) and np.array_equal(tensors["bias"], bias.numpy())
+        ch = pair.channels
+        g, b, m, v = (np.asarray(x, np.float64) for x in (ch.gamma, ch.beta, ch.running_mean, ch.running_var))
+        np.testing.assert_allclose(ch.scale, g / np.sqrt(v + pair.eps), rtol=1e-6)
+        np.testing.assert_allclose(ch.folded_bias, g * (np.asarray(ch.bias) - m) / np.sqrt(v + pair.eps) + b, atol=1e-5)
+        np.testing.assert_allclose(ch.folded_weight, np.asarray(ch.scale) * np.asarray(ch.weight), rtol=1e-6)
+    assert body.pairs[0].weight_index == "W[c, 0, 2, 2]" and body.pairs[2].weight_index == "W[c, 0]"
+    assert body.pairs[0].channels.weight == served.model.conv1.weight[:, 0, 2, 2].tolist()
+
+
+def test_the_comparison_is_cached(client: TestClient, fold_response: dict) -> None:
+    started = time.perf_counter()
+    again = client.get("/api/batchnorm/fold?weights=false")
+    assert again.status_code == 200 and time.perf_counter() - started < 2
+    body = again.json()
+    assert all(pair["folded"] is None for pair in body["pairs"])
+    for key in ("max_abs_logit_diff", "unfolded_ms", "folded_ms", "time_ratio"):
+        assert body[key] == fold_response[key]
+
+
+def test_concurrent_first_requests_measure_once(monkeypatch) -> None:
+    calls, gate = [], threading.Event()
+
+    def slow_measure(model, images, chunk=fold.CHUNK):
+        calls.append(1)
+        gate.wait(1)
+        return fold.Equivalence(len(images), 0.0, 0, 2.0, 1.0, chunk, 1)
+
+    monkeypatch.setattr(fold, "measure", slow_measure)
+    cache, model = fold.EquivalenceCache(), LeNet().eval()
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(cache.get, model, lambda: torch.zeros(3, 1, 28, 28)) for _ in range(4)]
+        gate.set()
+        results = [f.result() for f in futures]
+    assert len(calls) == 1 and all(r is results[0] for r in results) and results[0].time_ratio == 0.5
+
+
+def test_fold_errors(client: TestClient) -> None:
+    assert client.get("/api/batchnorm/fold?model=nope").status_code == 404
+    assert client.get("/api/batchnorm/fold?dtype=int8").status_code == 422
+    if "lenet" in client.app.state.convlens.registry.models:
+        response = client.get("/api/batchnorm/fold?model=lenet")
+        assert response.status_code == 422 and "no BatchNorm" in response.json()["detail"]
