@@ -36,6 +36,7 @@ class Settings:
     # Whole request bodies (multipart overhead, several images for the BatchNorm lab) may be larger.
     max_body_bytes: int = 24 * 1024 * 1024
     torch_threads: int = 1
+    malloc_arenas: int = 2  # glibc malloc arenas (see app/memory.py)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -49,5 +50,6 @@ class Settings:
             max_pixels=_int("CONVLENS_MAX_PIXELS", cls.max_pixels),
             max_body_bytes=_int("CONVLENS_MAX_BODY_BYTES", cls.max_body_bytes),
             torch_threads=_int("CONVLENS_TORCH_THREADS", cls.torch_threads),
+            malloc_arenas=_int("CONVLENS_MALLOC_ARENAS", cls.malloc_arenas),
             cors_origins=_list("CONVLENS_CORS_ORIGINS"),
         )

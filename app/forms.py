@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 MAX_PARTS = 300  # the BatchNorm lab sends up to 256 files
 MAX_FIELD_BYTES = 256 * 1024
@@ -150,4 +150,6 @@ def parse_multipart(body: bytes, content_type: str | None) -> Form:
         raise
     except Exception as exc:  # python-multipart raises its own errors for malformed bodies
         raise FormError(f"malformed multipart body: {exc}", 400) from exc
+    if parser.state != MultipartState.END:  # no closing boundary: a truncated (or empty) body
+        raise FormError("incomplete multipart body: it ends before the closing boundary", 400)
     return form

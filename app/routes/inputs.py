@@ -19,7 +19,8 @@ FORM_OVERHEAD = 64 * 1024  # multipart headers and small text fields beside one 
 
 
 def _too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"the request body is over the limit of {limit} bytes")
+    # Connection: close makes the server drop the connection instead of reading (and discarding) the rest
+    return HTTPException(413, f"the request body is over the limit of {limit} bytes", headers={"Connection": "close"})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

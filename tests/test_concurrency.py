@@ -1,0 +1,109 @@
+"""Requests that change the network for themselves (a conv1 override, the BatchNorm lab's train mode, the
+explanations' gradients, channel mixing), interleaved in threads with plain /api/activations requests,
+never change what the plain ones return: every plain answer is byte-for-byte its sequential baseline, and
+the served model is unchanged afterwards."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.inference import ServedModel
+from tests.conftest import png_bytes, state_checksum
+
+PLAIN_SAMPLES = [0, 1, 2, 3, 4, 5]
+THREADS = 8
+ROUNDS = 6
+
+
+def uploaded_digit() -> bytes:
+    """A dark-on-light 4 drawn as bars, through the full upload preprocessing."""
+    img = np.full((90, 70), 240, np.uint8)
+    img[10:55, 12:20] = 20
+    img[48:56, 12:60] = 20
+    img[10:82, 44:52] = 20
+    return png_bytes(img)
+
+
+PLAIN = [{"data": {"sample": str(i)}} for i in PLAIN_SAMPLES] + [
+    {"files": {"file": ("four.png", uploaded_digit(), "image/png")}},
+    {"json": {"pixels": np.eye(28, dtype=np.float32).clip(0, 1).tolist()}},
+]
+
+
+def plain(client: TestClient, index: int) -> bytes:
+    response = client.post("/api/activations", **PLAIN[index])
+    assert response.status_code == 200, response.text[:300]
+    return response.content
+
+
+def disturbers(client: TestClient) -> list:
+    """Requests that run a changed copy of the network, or gradients, for themselves; the routes that do
+    not exist (yet) are left out."""
+    paths = set(client.app.openapi()["paths"])
+    rng = random.Random(0)
+
+    def override() -> int:
+        kernel = [[rng.uniform(-3, 3) for _ in range(5)] for _ in range(5)]
+        spec = {"channel": rng.randrange(20), "kernel": kernel, "bias": rng.uniform(-1, 1)}
+        data = {"sample": str(rng.choice(PLAIN_SAMPLES)), "conv1_override": json.dumps(spec)}
+        return client.post("/api/activations", data=data).status_code
+
+    calls = [override]
+    if "/api/batchnorm" in paths:
+        calls.append(lambda: client.post("/api/batchnorm", data={"samples": "32"}).status_code)
+        calls.append(lambda: client.post("/api/batchnorm", data={"samples": "1", "inspect": "0"}).status_code)
+        calls.append(
+            lambda: (
+                client.post(
+                    "/api/batchnorm", files={"file": ("four.png", uploaded_digit(), "image/png")}, data={"samples": "8"}
+                ).status_code
+            )
+        )
+    if "/api/explain" in paths:
+        for method in ("saliency", "gradcam", "occlusion"):
+            calls.append(lambda m=method: client.post(f"/api/explain?method={m}", data={"sample": "3"}).status_code)
+    if "/api/mix" in paths:
+        matrix = json.dumps([[rng.uniform(-1, 1) for _ in range(20)] for _ in range(4)])
+        calls.append(lambda: client.post("/api/mix", data={"sample": "2", "matrix": matrix}).status_code)
+    return calls
+
+
+def test_plain_answers_are_bit_identical_under_interleaved_overrides(client: TestClient, served: ServedModel) -> None:
+    before = state_checksum(served.model)
+    baseline = [plain(client, i) for i in range(len(PLAIN))]
+    others = disturbers(client)
+    assert len(others) >= 2, "the override and the BatchNorm lab should both be there"
+
+    # each thread alternates plain requests with disturbing ones, in a different order per thread
+    jobs = []
+    for t in range(THREADS):
+        order = list(itertools.product(range(len(PLAIN)), range(ROUNDS)))
+        random.Random(t).shuffle(order)
+        jobs.append([(i, others[(t + k) % len(others)]) for k, (i, _) in enumerate(order[: 2 * len(PLAIN)])])
+
+    def run(job: list) -> list[tuple[int, bytes, int]]:
+        out = []
+        for index, disturb in job:
+            status = disturb()
+            out.append((index, plain(client, index), status))
+        return out
+
+    batches, images = served.batcher.batches, served.batcher.images
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = [r for rs in pool.map(run, jobs) for r in rs]
+    # the plain requests really overlapped: some shared a forward pass
+    assert served.batcher.images - images > served.batcher.batches - batches
+
+    assert len(results) == THREADS * 2 * len(PLAIN)
+    assert all(status == 200 for _, _, status in results), sorted({s for _, _, s in results})
+    mismatched = [index for index, content, _ in results if content != baseline[index]]
+    assert mismatched == [], f"{len(mismatched)} plain answers changed under concurrency: inputs {set(mismatched)}"
+    assert [plain(client, i) for i in range(len(PLAIN))] == baseline
+    assert state_checksum(served.model) == before
+    assert all(p.grad is None for p in served.model.parameters())
