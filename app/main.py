@@ -9,10 +9,10 @@ import torch
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, memory, security
 from app.config import PROJECT_ROOT, Settings
 from app.inference import Registry
-from app.routes import activations, health, kernels, layers, model, pages, samples
+from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
 from app.routes.common import State
 from app.samples import SampleStore
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
+        memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
             registry=Registry(settings.model_dir, settings.default_model),
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    security.install(app, settings)
     for router in (
         health.router,
         model.router,
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         samples.router,
         pages.router,
         kernels.router,
+        insight.router,
+        batchnorm.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

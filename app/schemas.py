@@ -306,3 +306,250 @@ class KernelPreset(BaseModel):
 
 class PresetsResponse(BaseModel):
     presets: list[KernelPreset]
+
+
+# --- Model insight (POST /api/receptive-field, /api/explain, /api/mix; GET .../channels/{c}/top, /api/model/card)
+
+
+class Box(BaseModel):
+    """Inclusive input-pixel bounds."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+
+class InsightMap(BaseModel):
+    shape: list[int] = Field(description="[H, W] (a map) or [C, H, W] (a stack of maps)")
+    dtype: DType
+    data: str = Field(description=B64_DESCRIPTION)
+    min: float
+    max: float
+
+
+class FieldStep(BaseModel):
+    """One layer of the receptive-field recurrence: size += (kernel - 1) * jump, start += ((kernel - 1) / 2 -
+    padding) * jump, jump *= stride (jump and start before the layer on the right-hand sides)."""
+
+    layer: str
+    kind: Kind
+    kernel: int
+    stride: int
+    padding: int
+    size: int
+    jump: int
+    start: float
+
+
+class ReceptiveFieldResponse(BaseModel):
+    layer: str
+    channel: int
+    y: int
+    x: int
+    size: int = Field(description="side of the square of input pixels the unit can see")
+    jump: int = Field(description="input pixels between neighbouring units of the layer")
+    start: float = Field(description="input coordinate of the centre of unit (0, 0)")
+    center: list[float] = Field(description="[y, x]: input coordinates of this unit's centre")
+    box: Box = Field(description="the unit's field, inclusive, clipped to the image")
+    unclipped: Box = Field(description="the same before clipping: beyond the image edges lies padding")
+    activation: float = Field(description="the unit's value for this image")
+    gradient: InsightMap = Field(description="|d unit / d input pixel| (28x28): the effective receptive field")
+    steps: list[FieldStep] = Field(description="the recurrence from the input to this layer")
+
+
+class ExplainResponse(BaseModel):
+    method: Literal["saliency", "gradcam", "occlusion"]
+    target: int = Field(description="the class explained (default: the predicted one)")
+    predicted: int
+    probability: float = Field(description="the target's probability for the unchanged image")
+    probabilities: list[float]
+    map: InsightMap
+    description: str = Field(description="what the map's values are")
+    layer: str | None = Field(default=None, description="gradcam: the layer whose maps are weighted")
+    patch: int | None = Field(default=None, description="occlusion: side of the square patch")
+    stride: int | None = Field(default=None, description="occlusion: step between patch positions")
+
+
+class MixCounts(BaseModel):
+    kernel: int = Field(description="side k of the k x k layer compared with")
+    params_1x1: int = Field(description="C_out * C_in weights + C_out biases")
+    madds_1x1: int = Field(description="C_out * C_in * H * W")
+    params_kxk: int = Field(description="C_out * C_in * k * k weights + C_out biases")
+    madds_kxk: int = Field(description="C_out * C_in * k * k * H * W")
+
+
+class MixResponse(BaseModel):
+    layer: str
+    input_shape: list[int] = Field(description="[C_in, H, W]: the layer's maps for this image")
+    matrix_shape: list[int] = Field(description="[C_out, C_in]")
+    output: InsightMap = Field(description="[C_out, H, W]: out[o] = bias[o] + sum_c matrix[o][c] * maps[c]")
+    counts: MixCounts
+
+
+class TopExample(BaseModel):
+    index: int = Field(description="MNIST test-set index (GET /api/samples/{index}.png)")
+    label: int
+    activation: float = Field(description="the channel's largest value for this image")
+    y: int = Field(description="row of the unit that reached it")
+    x: int = Field(description="column of the unit that reached it")
+    box: Box = Field(description="that unit's receptive field on the image, inclusive, clipped")
+
+
+class TopResponse(BaseModel):
+    layer: str
+    channel: int
+    examples: list[TopExample]
+
+
+class Misclassified(BaseModel):
+    index: int
+    label: int
+    predicted: int
+
+
+class ModelCard(BaseModel):
+    model_config = ConfigDict(protected_namespaces=(), extra="allow")
+
+    name: str
+    test_accuracy: float | None = None
+    test_images: int | None = None
+    per_class_accuracy: list[float] | None = None
+    confusion_matrix: list[list[int]] | None = Field(default=None, description="rows: true label, columns: predicted")
+    misclassified: list[Misclassified] = Field(
+        default_factory=list, description="every test digit the model gets wrong (from the card or `convlens top`)"
+    )
+    history: list[dict] | None = Field(default=None, description="per epoch: train loss/accuracy, test accuracy")
+    curve: list[dict] | None = Field(default=None, description="test accuracy every few hundred steps")
+
+
+# --- BatchNorm lab (GET /api/models, POST /api/batchnorm, GET /api/batchnorm/fold, .../high-lr) ------
+
+
+class CurvePoint(BaseModel):
+    step: int
+    epoch: float
+    test_accuracy: float
+
+
+class EpochRecord(BaseModel):
+    epoch: int
+    train_loss: float | None = Field(description="null when the loss diverged before any step of the epoch")
+    train_accuracy: float | None
+    test_accuracy: float
+
+
+class ModelSummary(BaseModel):
+    """One served model, from its checkpoint and its model card."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    name: str
+    dataset: str
+    default: bool = Field(description="the model used when a request names none")
+    batchnorm: bool
+    test_accuracy: float | None
+    params: int
+    epochs: int | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    max_lr: float | None = Field(default=None, description="peak learning rate of the one-cycle schedule")
+    wall_time_seconds: float | None = None
+    diverged_at_step: int | None = Field(default=None, description="the step whose loss was NaN/inf, if any")
+    curve: list[CurvePoint] = Field(default_factory=list, description="test accuracy every few hundred steps")
+    history: list[EpochRecord] = Field(default_factory=list, description="per epoch")
+
+
+class BatchNormLayerStats(BaseModel):
+    name: str
+    channels: int
+    values_per_channel: int = Field(description="n: the values each channel's statistics are taken over (N x H x W)")
+    batch_mean: list[float] = Field(description="per channel, over the batch (train mode)")
+    batch_var: list[float] = Field(
+        description="per channel, biased (divided by n): the variance train mode normalises with"
+    )
+    running_mean: list[float] = Field(description="per channel, the served model's (eval mode)")
+    running_var: list[float]
+    zero_variance_channels: int = Field(description="channels whose batch variance is exactly 0")
+
+
+class BatchNormLabResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    model: str
+    batch_size: int = Field(description="images in the train-mode batch, the inspected one included")
+    source: Literal["samples", "files"]
+    sample_ids: list[int] | None = Field(description="the test digits of the batch (after `file`, if sent)")
+    sample_labels: list[int] | None = Field(description="their true labels")
+    inspected: int = Field(description="index in the batch of the image classified below")
+    inspected_source: Literal["file", "batch"]
+    layers: list[BatchNormLayerStats]
+    eval: Prediction = Field(description="the inspected image with the running statistics (the served model)")
+    train: Prediction = Field(description="the inspected image in train mode: normalised with the batch's statistics")
+    one_value_layers: list[str] = Field(
+        description="layers that see one value per channel (bn3 in a batch of one): PyTorch refuses them in train"
+        " mode; the lab evaluates the formula (the output is beta)"
+    )
+    notes: list[str] = Field(description="what is special about this batch, in words")
+
+
+class FoldChannels(BaseModel):
+    """Per output channel c: the numbers of the folding formula."""
+
+    gamma: list[float]
+    beta: list[float]
+    running_mean: list[float]
+    running_var: list[float]
+    scale: list[float] = Field(description="s = gamma / sqrt(running_var + eps)")
+    bias: list[float] = Field(description="b: the layer's own bias")
+    folded_bias: list[float] = Field(description="b' = s * (b - running_mean) + beta")
+    weight: list[float] = Field(description="one weight per channel, W[c, 0, k//2, k//2] (conv) or W[c, 0] (linear)")
+    folded_weight: list[float] = Field(description="the same weight folded: s * W")
+
+
+class FoldedPair(BaseModel):
+    layer: str
+    batchnorm: str
+    kind: Literal["conv", "linear"]
+    eps: float
+    weight_index: str = Field(description="which weight `channels.weight` shows, e.g. W[c, 0, 2, 2]")
+    channels: FoldChannels
+    folded: list[TensorData] | None = Field(
+        description="`weight` and `bias` of the folded layer (base64); null with weights=false"
+    )
+
+
+class FoldResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    model: str
+    pairs: list[FoldedPair]
+    images: int = Field(description="test images compared (all of the committed test set)")
+    max_abs_logit_diff: float = Field(description="largest |folded - unfolded| logit over every image and class")
+    predictions_changed: int = Field(description="images whose predicted digit differs")
+    unfolded_ms: float = Field(description="forward time of the network as trained, summed over every batch")
+    folded_ms: float
+    time_ratio: float = Field(description="folded_ms / unfolded_ms, measured in the same run")
+    batch_size: int = Field(description="images per forward pass in that run")
+    threads: int = Field(description="torch threads during that run")
+
+
+class HighLrRun(BaseModel):
+    name: str
+    batchnorm: bool
+    test_accuracy: float
+    diverged_at_step: int | None
+    wall_time_seconds: float | None = None
+    curve: list[CurvePoint]
+    history: list[EpochRecord]
+
+
+class HighLrExperiment(BaseModel):
+    """Both networks trained at a high peak learning rate for a few epochs (models/high_lr.json)."""
+
+    description: str
+    max_lr: float
+    epochs: int
+    eval_every: int
+    commands: list[str]
+    runs: list[HighLrRun]

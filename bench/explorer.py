@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parts: dict[str, dict[str, float]] = {}
     with server() as (base, _proc), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        # bypass_csp: Playwright compiles wait_for_function's string predicates with eval, which the page's
+        # Content-Security-Policy (no 'unsafe-eval') forbids; the page's own code is unaffected.
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         page.goto(base + "/")
         page.wait_for_selector("main[data-state=ready]")
         page.evaluate("performance.setResourceTimingBufferSize(100000)")

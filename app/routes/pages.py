@@ -33,3 +33,36 @@ async def explorer(request: Request) -> HTMLResponse:
         module="explorer.js",
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
+
+
+@router.get("/model", response_class=HTMLResponse)
+async def model_page(request: Request) -> HTMLResponse:
+    """The model: architecture arithmetic, the model card, every conv filter and a 1x1 convolution demo."""
+    return render(request, "model.html", page="model", module="model-page.js")
+
+
+@router.get("/kernels", response_class=HTMLResponse)
+async def kernels_page(request: Request) -> HTMLResponse:
+    """The kernel lab: draw kernels, slide them over any image, step through a pixel, pool, try them in the network."""
+    return render(
+        request,
+        "kernels.html",
+        page="kernels",
+        module="kernels.js",
+        max_upload_bytes=state(request).settings.max_upload_bytes,
+    )
+
+
+@router.get("/batchnorm", response_class=HTMLResponse)
+async def batchnorm_page(request: Request) -> HTMLResponse:
+    """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN."""
+    from app.bn_lab import DEFAULT_SAMPLES, MAX_BATCH
+
+    return render(
+        request,
+        "batchnorm.html",
+        page="batchnorm",
+        module="batchnorm.js",
+        max_batch=MAX_BATCH,
+        default_samples=DEFAULT_SAMPLES,
+    )

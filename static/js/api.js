@@ -127,17 +127,43 @@ export function decodeTensor(tensor) {
 /* ---------------------------------------------------------------------------------------------- */
 /* The endpoints                                                                                   */
 
+let selectedModel = null; // the model every call names (?model=); null: the server's default
+
+/** Make every later call carry `?model=name` (null: the server's default model). */
+export function setModel(name) {
+  selectedModel = name || null;
+}
+
 function query(params) {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  const entries = Object.entries({ ...params, model: selectedModel }).filter(([, v]) => v !== undefined && v !== null && v !== "");
   return entries.length ? `?${new URLSearchParams(entries)}` : "";
 }
 
+/** POST one input ({file}, {sample} or {pixels}) with extra fields: multipart fields, or JSON keys. */
+function postInput(url, input, fields, signal) {
+  if (input.pixels) return request(url, { json: { pixels: input.pixels, ...fields }, signal });
+  const form = new FormData();
+  if (input.file) form.append("file", input.file, input.file.name || "upload");
+  else if (input.sample !== undefined) form.append("sample", String(input.sample));
+  else throw new Error("give a file, a sample or pixels");
+  for (const [key, value] of Object.entries(fields)) form.append(key, String(value));
+  return request(url, { form, signal });
+}
+
+/** A response's {shape, dtype, data} map decoded into {shape, min, max, values}. */
+function decodeMap(map) {
+  return decodeTensor({ name: "map", ...map });
+}
+
 export const api = {
+  /** GET /api/models: the served models, with their cards' numbers. */
+  models: () => request("/api/models"),
+
   /** GET /api/model: the architecture. */
-  model: () => request("/api/model"),
+  model: () => request(`/api/model${query({})}`),
 
   /** GET /api/samples: [{id, label, predicted}]. */
-  samples: () => request("/api/samples"),
+  samples: () => request(`/api/samples${query({})}`),
 
   /** URL of a test digit's 28x28 PNG. */
   sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
@@ -156,19 +182,39 @@ export const api = {
    * POST /api/activations for one input: `{file}` (a File/Blob), `{sample}` (a test-set id) or
    * `{pixels}` (28 rows of 28 values in [0, 1], ink high). Resolves to
    * `{prediction: {label, probabilities}, layers: [{name, kind, shape, dtype, min, max, mean, values}]}`.
+   * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`).
    */
-  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal } = {}) {
+  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override } = {}) {
     const url = `/api/activations${query({ preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype })}`;
     let body;
     if (input.pixels) {
-      body = await request(url, { json: { pixels: input.pixels }, signal });
+      body = await request(url, { json: override ? { pixels: input.pixels, conv1_override: override } : { pixels: input.pixels }, signal });
     } else {
       const form = new FormData();
       if (input.file) form.append("file", input.file, input.file.name || "upload");
       else if (input.sample !== undefined) form.append("sample", String(input.sample));
       else throw new Error("activations: give a file, a sample or pixels");
+      if (override) form.append("conv1_override", JSON.stringify(override));
       body = await request(url, { form, signal });
     }
     return { prediction: body.prediction, layers: body.layers.map(decodeTensor) };
   },
+
+  /**
+   * POST /api/receptive-field: what unit (channel, y, x) of a spatial `layer` sees of this input.
+   * `gradient` arrives decoded ({shape: [28, 28], values}).
+   */
+  async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
+    const body = await postInput(`/api/receptive-field${query({ preprocess })}`, input, { layer, channel, y, x }, signal);
+    return { ...body, gradient: decodeMap(body.gradient) };
+  },
+
+  /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: a 28x28 `map`, decoded. */
+  async explain(input, { method, target }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
+    const body = await postInput(`/api/explain${query({ method, target, preprocess })}`, input, {}, signal);
+    return { ...body, map: decodeMap(body.map) };
+  },
+
+  /** GET /api/layers/{name}/channels/{c}/top: {layer, channel, examples: [{index, label, activation, y, x, box}]}. */
+  top: (layer, channel, { signal } = {}) => request(`/api/layers/${encodeURIComponent(layer)}/channels/${encodeURIComponent(channel)}/top${query({})}`, { signal }),
 };

@@ -33,6 +33,15 @@ export const SCALES = Object.freeze({
       [1.0, "#fcf6c2"],
     ],
   }),
+  /** Plain grey levels: images, and outputs that are never negative (the kernel lab). */
+  gray: Object.freeze({
+    name: "gray",
+    label: "black (low) – white (high)",
+    stops: [
+      [0.0, "#000000"],
+      [1.0, "#ffffff"],
+    ],
+  }),
 });
 
 /** Which scale each layer kind uses (signed kinds diverge around zero). */
@@ -85,3 +94,62 @@ export const API_DEFAULTS = Object.freeze({
 
 /** Readout precision: decimals shown for an exact value. */
 export const DECIMALS = 6;
+
+/** The kernel lab (GET /kernels). */
+export const KERNEL_LAB = Object.freeze({
+  /** Kernel sizes offered by the grid (the API takes up to 15x15). */
+  sizes: [1, 3, 5, 7],
+  /** Larger images are scaled down in the browser to this many pixels on the longer side. */
+  maxSide: 512,
+  /** Wait this long after the last change before asking the server, ms. */
+  debounceMs: 120,
+  /** conv1's kernel side and filter count: a kernel up to this size can replace one of its filters. */
+  conv1Size: 5,
+  conv1Filters: 20,
+  /** Decimals of the step-through's numbers. */
+  stepDecimals: 4,
+});
+
+/** Model insight in the explorer: receptive fields, explanations, top-activating digits. */
+export const INSIGHT = Object.freeze({
+  /** Padding cells drawn around the 28x28 input in the receptive-field view (pool2's field reaches 2 past the edge). */
+  paddingCells: 3,
+  /** Side of the input (with its padding) in the receptive-field view, and of the effective-field map, CSS px. */
+  fieldPx: 252,
+  /** Side of the explanation overlay, CSS px. */
+  explainPx: 252,
+  /** Wait this long after the last new result before asking for an explanation, ms (drawing stays fast). */
+  explainDelayMs: 200,
+  /** Initial overlay opacity, percent. */
+  opacity: 70,
+  /** Side of one top-activating digit, CSS px. */
+  topPx: 84,
+});
+
+/** The model page (/model): filter tiles, the 1x1 demo and the training-curve chart. */
+export const MODEL_PAGE = Object.freeze({
+  /** CSS px per weight of a conv1 filter (5x5) and of a conv2 kernel row. */
+  conv1CellPx: 12,
+  conv2CellPx: 5,
+  /** Side of one map of the 1x1 demo, CSS px. */
+  mixMapPx: 84,
+  /** Outputs of the 1x1 demo: initial and largest C_out. */
+  mixOutputs: 4,
+  mixMaxOutputs: 8,
+  /** Size of the kernel the 1x1 layer is compared with. */
+  compareKernel: 5,
+  /** Training-curve chart, CSS px. */
+  chart: Object.freeze({ width: 520, height: 240, margin: Object.freeze({ top: 14, right: 16, bottom: 38, left: 52 }) }),
+  /** Size of a misclassified digit in the confusion-cell list, CSS px. */
+  digitPx: 56,
+});
+
+/** The BatchNorm page: one colour per network (curves, legends), the batch lab's sizes. */
+export const BN_PAGE = Object.freeze({
+  colors: Object.freeze({ batchnorm: "#2f62b8", plain: "#c2410c", running: "#1d2433", batch: "#8fb3e3" }),
+  defaultSamples: 64,
+  maxBatch: 256,
+  /** Heights of the per-channel bar charts and of the training-curve charts, CSS px (SVG user units). */
+  barHeight: 120,
+  lineHeight: 280,
+});

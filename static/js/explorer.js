@@ -13,13 +13,19 @@
 import { api } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
 import { DrawPad } from "./draw-pad.js";
+import { ExplainPanel } from "./explain-overlay.js";
 import { renderGallery } from "./gallery.js";
 import { paint } from "./heatmap.js";
 import { readImageFile, watchImageInputs } from "./input-sources.js";
 import { Inspector } from "./inspector.js";
+import { createInspectorInsight } from "./inspector-insight.js";
+import { clearOverrideFromUrl, overrideFromUrl, rememberDigit } from "./kernel-handoff.js";
+import { overrideNotice } from "./kernel-override.js";
 import { createLayerView } from "./layer-view.js";
+import { installModelSwitch } from "./model-switch.js";
 import { PredictionView } from "./prediction.js";
 import { installReadout } from "./probe.js";
+import { topStrip } from "./top-panel.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,7 +33,16 @@ const main = $("main");
 const maxUploadBytes = Number(main.dataset.maxUploadBytes) || 0;
 const layersList = $("layers");
 const views = new Map();
-const inspector = new Inspector($("inspector"));
+/* The input on screen, for the model-insight views (receptive fields, explanations). */
+let onScreen = null; // {id, input, image, prediction, override}
+const insightSource = () => onScreen;
+const openDigit = (example) => {
+  inspector.close();
+  setDeepLink(example.index);
+  loadSample({ id: example.index, label: example.label });
+};
+const inspector = new Inspector($("inspector"), { insight: createInspectorInsight({ source: insightSource, onPick: openDigit }) });
+const explainPanel = new ExplainPanel($("explain"), { source: insightSource });
 const verdict = new PredictionView($("predicted"), $("confidence"), $("probs"));
 let gallery = null;
 let mode = document.querySelector('input[name="scale"]:checked').value;
@@ -36,6 +51,8 @@ let requested = 0; // id of the latest request sent
 let shown = 0; // id of the request whose result is on screen
 let renders = 0;
 let objectUrl = null;
+let conv1Override = null; // {channel, kernel} from the kernel lab, sent with every request while set
+let lastRun = null; // the input on screen, to run again without the override
 
 installReadout($("readout"), $("tooltip"));
 
@@ -127,11 +144,15 @@ async function run(input, original, since) {
   const id = ++requested;
   main.dataset.busy = "true";
   try {
-    const result = await api.activations(input);
+    const result = await api.activations(input, { override: conv1Override });
     if (id < shown) return false;
     shown = id;
+    lastRun = { input, original };
     const received = performance.mark(`explorer:${original.kind}:received`).startTime;
+    onScreen = { id, input, image: result.layers.find((l) => l.name === "input"), prediction: result.prediction, override: Boolean(conv1Override) };
     render(result, original);
+    explainPanel.update();
+    rememberDigit(input, result.layers.find((l) => l.name === "input"), original.caption);
     hideError();
     const rendered = performance.mark(`explorer:${original.kind}:rendered`).startTime;
     performance.measure(`explorer:${original.kind}:request`, { start: since, end: received });
@@ -248,7 +269,14 @@ for (const radio of document.querySelectorAll('input[name="scale"]')) {
 function buildLayers(model) {
   layersList.textContent = "";
   const hooks = {
-    inspect: (view, channel) => inspector.open(view, channel),
+    inspect: (view, channel, unit) => inspector.open(view, channel, unit),
+    filters: (view, on) => {
+      if (!view.topStrip) {
+        view.topStrip = topStrip(view, { onPick: openDigit });
+        view.body.append(view.topStrip.element);
+      }
+      view.topStrip.show(on);
+    },
     weights: (name) => api.weights(name),
     onError: showError,
   };
@@ -269,8 +297,30 @@ function deepLinkedSample() {
   return Number(raw);
 }
 
+/** A conv1 filter sent from the kernel lab (?conv1_override=...): say so, and offer the trained one back. */
+function useOverride() {
+  const { override, problem } = overrideFromUrl();
+  if (problem) showError(problem);
+  if (!override) return;
+  conv1Override = override;
+  main.dataset.override = String(override.channel);
+  main.prepend(
+    overrideNotice(override, {
+      onClear: () => {
+        conv1Override = null;
+        delete main.dataset.override;
+        clearOverrideFromUrl();
+        if (lastRun) run(lastRun.input, lastRun.original, performance.mark(`explorer:${lastRun.original.kind}:start`).startTime);
+      },
+    }),
+  );
+}
+
 async function start() {
   main.dataset.scaleMode = mode;
+  useOverride();
+  const switched = await installModelSwitch($("model-switch"));
+  if (switched.problem) showError(switched.problem);
   let model;
   try {
     model = await api.model();
