@@ -6,6 +6,7 @@ import tempfile
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from tests.conftest import encode, png_bytes, state_checksum
@@ -112,3 +113,25 @@ def test_bad_input_writes_nothing_to_disk_and_changes_nothing(client, served, mo
     assert client.post("/api/activations", files={"file": ("a.png", good)}).json() == reference
     assert state_checksum(served.model) == before
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "fields"),
+    [
+        ("/api/activations", {}),
+        ("/api/convolve", {"spec": '{"kernels": [[[1]]]}'}),
+        ("/api/explain?method=saliency", {}),
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [(b"1" * (300 * 1024), 413), (b"\xff\xfe", 400), (b"seven", 422)],
+    ids=["huge", "binary", "word"],
+)
+def test_a_bad_sample_field_is_a_clear_4xx(
+    client: TestClient, route: str, fields: dict[str, str], value: bytes, status: int
+) -> None:
+    """The `sample` field goes through the one form-field reader: too long, not UTF-8 or not a number."""
+    response = client.post(route, files={"sample": (None, value), **{k: (None, v) for k, v in fields.items()}})
+    assert response.status_code == status, response.text
+    assert "sample" in response.json()["detail"]

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from app import bn_lab, encoding, fold, preprocess
 from app.errors import client_errors, error_responses
-from app.forms import FORM_TYPES, Form, FormError, media_type
+from app.forms import FORM_TYPES, Form, media_type
 from app.inference import ServedModel
 from app.routes.common import State, json_response, state
-from app.routes.inputs import batch_body, parse_form
+from app.routes.inputs import batch_body, int_field, parse_form
 from app.schemas import (
     BatchNormLabResponse,
     FoldResponse,
@@ -85,19 +85,6 @@ def lab_form(request: Request, body: bytes) -> Form:
     if not body:
         return Form()
     raise HTTPException(415, f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data")
-
-
-def int_field(form: Form, name: str) -> int | None:
-    try:
-        text = form.text(name)
-    except FormError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    if text is None:
-        return None
-    try:
-        return int(text.strip())
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected a whole number, not {text[:40]!r}") from exc
 
 
 def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from app import preprocess
-from app.forms import FORM_TYPES, Form, FormError, media_type
+from app.forms import FORM_TYPES, Form, FormError, Part, media_type
 from app.forms import parse_form as parse_body_form
 from app.routes.common import State, state
 from app.schemas import PixelsRequest
@@ -58,34 +58,52 @@ def parse_form(request: Request, body: bytes) -> Form:
         raise HTTPException(exc.status, str(exc)) from exc
 
 
-def sample_index(form: Form) -> int | None:
-    text = form.text("sample")
+def int_field(form: Form, name: str, what: str = "a whole number") -> int | None:
+    """The form field ``name`` as an integer, None when absent; 4xx naming the field otherwise."""
+    try:
+        text = form.text(name)
+    except FormError as exc:  # not UTF-8, or over the field size limit
+        raise HTTPException(exc.status, str(exc)) from exc
     if text is None:
         return None
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise HTTPException(422, f"sample: expected a sample id (an integer), not {text[:40]!r}") from exc
+        raise HTTPException(422, f"{name}: expected {what}, not {text[:40]!r}") from exc
+
+
+def sample_index(form: Form) -> int | None:
+    return int_field(form, "sample", "a sample id (an integer)")
+
+
+def image_choice(form: Form) -> tuple[Part | None, int | None]:
+    """The form's ``file`` part or its ``sample`` id, exactly one of them (422 otherwise)."""
+    part, index = form.get("file"), sample_index(form)
+    if part is not None and index is not None:
+        raise HTTPException(422, "send either `file` or `sample`, not both")
+    if part is None and index is None:
+        raise HTTPException(422, "no image: send a multipart `file` (or `sample`, a gallery id)")
+    return part, index
+
+
+def sample_pixels(st: State, index: int) -> np.ndarray:
+    """(28, 28) test digit ``index``; 404 for an unknown id."""
+    try:
+        return st.samples.pixels(index)
+    except KeyError as exc:
+        raise HTTPException(404, f"sample: {exc.args[0]}") from exc
 
 
 def image_from_form(st: State, form: Form, mode: str) -> np.ndarray:
     """(28, 28) network input from the form's ``file`` (preprocessed per ``mode``) or ``sample`` (a
     test digit, already in MNIST's format)."""
-    part = form.get("file")
-    index = sample_index(form)
-    if part is not None and index is not None:
-        raise HTTPException(422, "send either `file` or `sample`, not both")
-    if part is not None:
-        try:
-            return preprocess.from_upload(part.data, mode, st.limits)
-        except preprocess.ImageError as exc:
-            raise HTTPException(exc.status, f"file: {exc}") from exc
-    if index is not None:
-        try:
-            return st.samples.pixels(index)
-        except KeyError as exc:
-            raise HTTPException(404, f"sample: {exc.args[0]}") from exc
-    raise HTTPException(422, "no image: send a multipart `file` (or `sample`, a gallery id)")
+    part, index = image_choice(form)
+    if part is None:
+        return sample_pixels(st, index)
+    try:
+        return preprocess.from_upload(part.data, mode, st.limits)
+    except preprocess.ImageError as exc:
+        raise HTTPException(exc.status, f"file: {exc}") from exc
 
 
 def pixels_from_json(body: bytes, mode: str) -> np.ndarray:

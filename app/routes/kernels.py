@@ -17,7 +17,7 @@ from app import encoding, kernels, preprocess
 from app.errors import client_errors, error_responses
 from app.forms import Form, FormError
 from app.routes.common import State, state
-from app.routes.inputs import image_body_openapi, parse_form, sample_index, upload_body
+from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
 from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
 
 router = APIRouter(tags=["kernel lab"])
@@ -141,22 +141,14 @@ def _spec_errors(exc: ValidationError) -> str:
 
 def _image(st: State, form: Form, color: str) -> torch.Tensor:
     """(C, H, W) float32 in [0, 1] from the form's ``file`` (any image) or ``sample`` (a test digit)."""
-    part = form.get("file")
-    index = sample_index(form)
-    if part is not None and index is not None:
-        raise HTTPException(422, "send either `file` or `sample`, not both")
-    if part is not None:
-        try:
-            img = preprocess.decode(part.data, st.limits)
-        except preprocess.ImageError as exc:
-            raise HTTPException(exc.status, f"file: {exc}") from exc
-        return kernels.image_tensor(img, color)
-    if index is not None:
-        try:
-            return kernels.gray_to(st.samples.pixels(index), color)
-        except KeyError as exc:
-            raise HTTPException(404, f"sample: {exc.args[0]}") from exc
-    raise HTTPException(422, "no image: send a multipart `file` (or `sample`, a gallery id)")
+    part, index = image_choice(form)
+    if part is None:
+        return kernels.gray_to(sample_pixels(st, index), color)
+    try:
+        img = preprocess.decode(part.data, st.limits)
+    except preprocess.ImageError as exc:
+        raise HTTPException(exc.status, f"file: {exc}") from exc
+    return kernels.image_tensor(img, color)
 
 
 class Blobs:
