@@ -29,18 +29,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from app import mnist
-from bench.common import server
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from bench.common import CHROMIUM, CHROMIUM_ARGS, server
 
 DROP = """(b64) => {
     const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));

@@ -10,18 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
-from bench.common import server
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from bench.common import CHROMIUM, CHROMIUM_ARGS, server
 
 
 @pytest.fixture(scope="session")
