@@ -13,10 +13,15 @@ from app.config import Settings
 from app.lenet import load_checkpoint
 
 
-@pytest.fixture(scope="module")
-def predictions(served, test_set) -> np.ndarray:
+def predict(served, test_set) -> np.ndarray:
+    """The served model's label for every test image, in chunks of 2000."""
     x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
     return np.concatenate([served.forward(x[i : i + 2000])["probs"].argmax(1).numpy() for i in range(0, 10_000, 2000)])
+
+
+@pytest.fixture(scope="module")
+def predictions(served, test_set) -> np.ndarray:
+    return predict(served, test_set)
 
 
 def test_committed_weights_reach_the_accuracy_target(predictions, test_set) -> None:
@@ -36,6 +41,19 @@ def test_the_model_card_matches_the_weights(predictions, test_set, served) -> No
     assert card["torch_version"].startswith("2.13.0")
     assert len(card["history"]) == card["epochs"]
     assert set(card["data_sha256"]) >= {"t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"}
+
+
+def test_the_plain_models_card_matches_its_weights(client, test_set) -> None:
+    """models/lenet (no BatchNorm): the accuracy and confusion matrix its card reports, recomputed."""
+    plain = client.app.state.convlens.registry.get("lenet")
+    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    predicted = np.concatenate(
+        [plain.forward(x[i : i + 2000])["probs"].argmax(1).numpy() for i in range(0, 10_000, 2000)]
+    )
+    matrix = np.zeros((10, 10), int)
+    np.add.at(matrix, (test_set.labels, predicted), 1)
+    assert plain.card["test_accuracy"] == pytest.approx(float((predicted == test_set.labels).mean()), abs=1e-6)
+    assert plain.card["confusion_matrix"] == matrix.tolist()
 
 
 def test_checkpoint_is_a_plain_state_dict_with_its_config() -> None:
