@@ -10,6 +10,7 @@
  * and data-renders counts the results shown.
  */
 
+import { errorBanner } from "./error-banner.js";
 import { api } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
 import { DrawPad } from "./draw-pad.js";
@@ -59,19 +60,7 @@ installReadout($("readout"), $("tooltip"));
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors                                                                                          */
 
-function showError(error) {
-  const message = typeof error === "string" ? error : error.message;
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-  main.dataset.error = message;
-}
-
-function hideError() {
-  $("error").hidden = true;
-  delete main.dataset.error;
-}
-
-$("error-close").addEventListener("click", hideError);
+const { show: showError, hide: hideError } = errorBanner(main);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Timing                                                                                          */

@@ -5,6 +5,7 @@
  * <main> carries data-state (loading, ready, failed) and data-error when something failed.
  */
 
+import { errorBanner } from "./error-banner.js";
 import { api, request } from "./api.js";
 import { renderConfusion } from "./confusion.js";
 import { colorbar } from "./heatmap.js";
@@ -19,17 +20,7 @@ const main = $("main");
 
 installReadout($("readout"), $("tooltip"));
 
-function showError(error) {
-  const message = typeof error === "string" ? error : error.message;
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-  main.dataset.error = message;
-}
-
-$("error-close").addEventListener("click", () => {
-  $("error").hidden = true;
-  delete main.dataset.error;
-});
+const { show: showError } = errorBanner(main);
 
 async function architecture() {
   renderArchitecture($("arch-table"), await api.model());
