@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import orjson
@@ -254,6 +254,16 @@ def _spec_field(model: type[BaseModel], text: str) -> dict:
     }
 
 
+def _lab_input(
+    request: Request, body: bytes, include: str, model: type[BaseModel], default: str | None
+) -> tuple[set[str], Any, torch.Tensor]:
+    """What both lab routes start with: the ``include`` parts, the form's ``spec`` and its image."""
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, model, default)
+    return parts, spec, _image(state(request), form, spec.color)
+
+
 @router.post(
     "/api/convolve",
     response_model=ConvolveResponse,
@@ -272,11 +282,8 @@ def convolve(
     png_compression: PngQuery = 0,
 ) -> Response:
     """Slide the spec's kernels over the image (see CONVOLVE_DOC)."""
-    timer, st = Timer(), state(request)
-    parts = _include(include)
-    form = parse_form(request, body)
-    spec = _spec(form, ConvolveSpec, None)
-    image = _image(st, form, spec.color)  # (C, H, W)
+    timer = Timer()
+    parts, spec, image = _lab_input(request, body, include, ConvolveSpec, None)  # image: (C, H, W)
     timer.lap("input")
     with client_errors():
         result = kernels.convolve(
@@ -321,11 +328,8 @@ def pool(
     png_compression: PngQuery = 0,
 ) -> Response:
     """Pool the image per the spec (see POOL_DOC)."""
-    timer, st = Timer(), state(request)
-    parts = _include(include)
-    form = parse_form(request, body)
-    spec = _spec(form, PoolSpec, "{}")
-    image = _image(st, form, spec.color)  # (C, H, W)
+    timer = Timer()
+    parts, spec, image = _lab_input(request, body, include, PoolSpec, "{}")  # image: (C, H, W)
     timer.lap("input")
     with client_errors():
         result = kernels.pool(image, spec.op, spec.size, spec.stride, spec.padding)
