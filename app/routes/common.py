@@ -10,7 +10,8 @@ from fastapi import Request, Response
 
 from app import preprocess
 from app.config import Settings
-from app.inference import Registry
+from app.errors import client_errors
+from app.inference import Registry, ServedModel
 from app.samples import SampleStore
 
 
@@ -27,6 +28,12 @@ class State:
 
 def state(request: Request) -> State:
     return request.app.state.convlens
+
+
+def served_model(request: Request, name: str | None) -> ServedModel:
+    """The model ``name`` (None: the default); 404 naming the models there are."""
+    with client_errors():
+        return state(request).registry.get(name)
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:

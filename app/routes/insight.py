@@ -19,7 +19,7 @@ from app.errors import client_errors, error_responses
 from app.forms import Form, FormError
 from app.inference import ServedModel
 from app.routes.activations import PreprocessQuery
-from app.routes.common import json_response, state
+from app.routes.common import json_response, served_model, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body
 from app.schemas import (
     ExplainResponse,
@@ -108,11 +108,6 @@ def encode_map(values: torch.Tensor, dtype: str) -> dict:
         "min": float(array.min()),
         "max": float(array.max()),
     }
-
-
-def served_model(request: Request, model: str | None) -> ServedModel:
-    with client_errors():
-        return state(request).registry.get(model)
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.errors import client_errors, error_responses
-from app.routes.common import state
+from app.routes.common import served_model, state
 from app.schemas import Sample
 
 router = APIRouter(tags=["samples"])
@@ -19,9 +19,7 @@ def list_samples(
 ) -> list[Sample]:
     """A fixed gallery of MNIST test digits (three of each class and some the model gets wrong), with
     the label and the model's prediction."""
-    st = state(request)
-    with client_errors():
-        served = st.registry.get(model)
+    st, served = state(request), served_model(request, model)
     ids = st.samples.gallery([m["index"] for m in served.card.get("misclassified", [])])
     predicted = served.forward(st.samples.batch(ids))["probs"].argmax(1)  # (N,)
     return [
