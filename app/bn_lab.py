@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.lenet import LeNet
+from app.nets.lenet import LeNet
 
 MAX_BATCH = 256  # images in `files` or `samples` (the inspected `file` comes on top)
 DEFAULT_SAMPLES = 64

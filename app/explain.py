@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
-from app.lenet import LeNet, receptive_fields
+from app.nets.lenet import LeNet
+from app.nets.receptive import receptive_fields
 
 METHODS = ("saliency", "gradcam", "occlusion")
 GRADCAM_LAYER = "relu2"  # the rectified maps of the last conv block

@@ -12,7 +12,9 @@ from torch import nn
 
 from app import encoding
 from app.batching import MicroBatcher
-from app.lenet import LeNet, load_checkpoint, receptive_fields
+from app.nets.checkpoint import load_checkpoint
+from app.nets.lenet import LeNet
+from app.nets.receptive import receptive_fields
 
 WEIGHT_TENSORS = {
     "conv": ("weight", "bias"),

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app import mnist
 from app.config import Settings
-from app.lenet import LeNet, load_checkpoint, receptive_fields
-from app.receptive import unit_box
+from app.datasets import mnist
+from app.nets.checkpoint import load_checkpoint
+from app.nets.lenet import LeNet
+from app.nets.receptive import receptive_fields, unit_box
 
 PER_CHANNEL = 9
 BATCH = 500

@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app import mnist
-from app.lenet import LeNet, ModelConfig, save_checkpoint
+from app.datasets import mnist
+from app.nets.checkpoint import save_checkpoint
+from app.nets.lenet import LeNet, ModelConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import mnist
+from app.datasets import mnist
 from bench.common import lua_post, multipart, server, wrk
 
 

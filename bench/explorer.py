@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from app import mnist
+from app.datasets import mnist
 from bench.common import CHROMIUM, CHROMIUM_ARGS, server
 
 DROP = """(b64) => {

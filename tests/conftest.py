@@ -11,8 +11,8 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app import mnist
 from app.config import Settings
+from app.datasets import mnist
 from app.inference import ServedModel
 from app.main import create_app
 

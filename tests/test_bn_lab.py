@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app import bn_lab, preprocess
 from app.inference import ServedModel
-from app.lenet import LeNet, ModelConfig
+from app.nets.lenet import LeNet, ModelConfig
 from app.schemas import BatchNormLabResponse
 from tests.conftest import png_bytes, state_checksum
 

@@ -1,4 +1,4 @@
-"""Folding BatchNorm into conv1, conv2 and fc1 (app/fold.py, GET /api/batchnorm/fold): the folded weights
+"""Folding BatchNorm into conv1, conv2 and fc1 (app/nets/fold.py, GET /api/batchnorm/fold): the folded weights
 equal PyTorch's own fusion, the folded network gives the same logits on all 10,000 test images, and the
 expensive comparison runs once per model."""
 
@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from app import fold
 from app.encoding import decode
 from app.inference import ServedModel
-from app.lenet import LeNet, ModelConfig
+from app.nets import fold
+from app.nets.lenet import LeNet, ModelConfig
 from app.schemas import FoldResponse
 from tests.conftest import state_checksum
 

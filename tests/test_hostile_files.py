@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app import mnist
+from app.datasets import mnist
 from app.encoding import decode
 from tests.conftest import encode
 

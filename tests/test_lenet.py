@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.lenet import KINDS, LeNet, ModelConfig, layer_table, load_checkpoint, receptive_fields, save_checkpoint
+from app.nets.checkpoint import load_checkpoint, save_checkpoint
+from app.nets.lenet import KINDS, LeNet, ModelConfig, layer_table
+from app.nets.receptive import receptive_fields
 
 EXPECTED = {
     "input": ("input", (1, 28, 28)),

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from app import encoding, receptive
+from app import encoding
+from app.nets import receptive
 from app.schemas import ReceptiveFieldResponse
 from tests.conftest import state_checksum
 

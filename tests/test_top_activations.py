@@ -12,7 +12,7 @@ import torch
 
 from app import cli, top_activations
 from app.config import Settings
-from app.receptive import unit_box
+from app.nets.receptive import unit_box
 from app.schemas import TopResponse
 
 CHANNELS = {"conv1": 20, "bn1": 20, "relu1": 20, "pool1": 20, "conv2": 50, "bn2": 50, "relu2": 50, "pool2": 50}

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import mnist, train
-from app.lenet import load_checkpoint
+from app import train
+from app.datasets import mnist
+from app.nets.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.config import Settings
-from app.lenet import load_checkpoint
+from app.nets.checkpoint import load_checkpoint
 
 
 def predict(served, test_set) -> np.ndarray:

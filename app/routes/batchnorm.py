@@ -10,10 +10,11 @@ import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from app import bn_lab, encoding, fold, preprocess
+from app import bn_lab, encoding, preprocess
 from app.errors import client_errors, error_responses
 from app.forms import FORM_TYPES, Form, media_type
 from app.inference import ServedModel
+from app.nets import fold
 from app.routes.common import State, json_response, state
 from app.routes.inputs import batch_body, int_field, parse_form
 from app.schemas import (

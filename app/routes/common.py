@@ -10,9 +10,9 @@ from fastapi import Request, Response
 
 from app import preprocess
 from app.config import Settings
+from app.datasets.samples import SampleStore
 from app.errors import client_errors
 from app.inference import Registry, ServedModel
-from app.samples import SampleStore
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from app import encoding, explain, mixing, receptive, top_activations
+from app import encoding, explain, mixing, top_activations
 from app.errors import client_errors, error_responses
 from app.forms import Form, FormError
 from app.inference import ServedModel
+from app.nets import receptive
 from app.routes.activations import PreprocessQuery
 from app.routes.common import json_response, served_model, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body

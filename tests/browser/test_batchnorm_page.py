@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from app import mnist
+from app.datasets import mnist
 
 pytestmark = pytest.mark.browser
 

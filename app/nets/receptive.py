@@ -1,6 +1,6 @@
 """Receptive fields: what one unit of a spatial layer can see of the input.
 
-The theoretical field comes from the layer arithmetic (``app.lenet.receptive_fields``): unit (y, x) of a
+The theoretical field comes from the layer arithmetic (``receptive_fields``): unit (y, x) of a
 layer with field ``size``, ``jump`` and ``start`` is centred on input pixel ``start + y * jump`` and sees
 ``size`` pixels around it. The effective field is ``|d unit / d input|``, computed by autograd on a fresh
 graph whose only leaf that requires grad is the input: the served model's parameters are never touched.
@@ -13,7 +13,26 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from app.lenet import LayerSpec, LeNet
+from app.nets.lenet import LayerSpec, LeNet
+
+
+def receptive_fields(table: list[LayerSpec]) -> dict[str, dict[str, float]]:
+    """Receptive field ``size``, ``jump`` and ``start`` of every spatial layer, in input pixels.
+
+    Computed from each layer's kernel/stride/padding (layers without a kernel - batchnorm, relu - act
+    per pixel: kernel 1, stride 1). ``start`` is the centre of unit (0, 0) in input coordinates.
+    """
+    size, jump, start = 1.0, 1.0, 0.0
+    fields: dict[str, dict[str, float]] = {}
+    for spec in table:
+        if not spec.spatial:
+            break
+        k, s, p = spec.kernel_size or 1, spec.stride or 1, spec.padding or 0
+        size = size + (k - 1) * jump
+        start = start + ((k - 1) / 2 - p) * jump
+        jump = jump * s
+        fields[spec.name] = {"size": int(size), "jump": int(jump), "start": start}
+    return fields
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from app import mnist
+from app.datasets import mnist
 
 PER_CLASS = 3
 MISTAKES = 8

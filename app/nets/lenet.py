@@ -167,38 +167,3 @@ class LeNet(nn.Module):
             if name == logits:
                 return h
         raise AssertionError("the layer table has no logits layer")  # pragma: no cover
-
-
-def receptive_fields(table: list[LayerSpec]) -> dict[str, dict[str, float]]:
-    """Receptive field ``size``, ``jump`` and ``start`` of every spatial layer, in input pixels.
-
-    Computed from each layer's kernel/stride/padding (layers without a kernel - batchnorm, relu - act
-    per pixel: kernel 1, stride 1). ``start`` is the centre of unit (0, 0) in input coordinates.
-    """
-    size, jump, start = 1.0, 1.0, 0.0
-    fields: dict[str, dict[str, float]] = {}
-    for spec in table:
-        if not spec.spatial:
-            break
-        k, s, p = spec.kernel_size or 1, spec.stride or 1, spec.padding or 0
-        size = size + (k - 1) * jump
-        start = start + ((k - 1) / 2 - p) * jump
-        jump = jump * s
-        fields[spec.name] = {"size": int(size), "jump": int(jump), "start": start}
-    return fields
-
-
-def save_checkpoint(model: LeNet, path: str, extra: dict[str, Any] | None = None) -> None:
-    """A checkpoint is the state_dict plus the config (plain types only, for ``weights_only=True``)."""
-    payload = {"config": model.cfg.to_dict(), "state_dict": model.state_dict(), **(extra or {})}
-    torch.save(payload, path)
-
-
-def load_checkpoint(path: str) -> LeNet:
-    """Rebuild a network from a checkpoint, in eval mode with gradients off for its parameters."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = LeNet(ModelConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    model.requires_grad_(False)
-    return model

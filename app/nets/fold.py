@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from app.lenet import LeNet
+from app.nets.lenet import LeNet
 
 PAIRS = (("conv1", "bn1"), ("conv2", "bn2"), ("fc1", "bn3"))
 CHUNK = 1000  # images per forward pass in ``measure``
@@ -131,8 +131,8 @@ CACHE = EquivalenceCache()
 def main(argv: list[str] | None = None) -> int:
     """The benchmark: the measurement repeated, on the committed weights and test set."""
     from app.config import Settings
-    from app.lenet import load_checkpoint
-    from app.samples import SampleStore
+    from app.datasets.samples import SampleStore
+    from app.nets.checkpoint import load_checkpoint
 
     p = argparse.ArgumentParser(prog="python -m app.fold", description="Time the folded against the unfolded LeNet.")
     p.add_argument("--repeats", type=int, default=5)
