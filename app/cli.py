@@ -41,13 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if argv[0] == "train":
-        from app import train
+        from app.training import train
 
         return train.main(argv[1:])
     if argv[0] == "top":
-        from app import top_activations
+        from app.labs import top
 
-        return top_activations.main(argv[1:])
+        return top.main(argv[1:])
     return serve(argv[1:])
 
 

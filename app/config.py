@@ -36,7 +36,7 @@ class Settings:
     # Whole request bodies (multipart overhead, several images for the BatchNorm lab) may be larger.
     max_body_bytes: int = 24 * 1024 * 1024
     torch_threads: int = 1
-    malloc_arenas: int = 2  # glibc malloc arenas (see app/memory.py)
+    malloc_arenas: int = 2  # glibc malloc arenas (see app/serving/memory.py)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod

@@ -9,12 +9,12 @@ import torch
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors, memory, security
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
-from app.inference import Registry
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
 from app.routes.common import State
+from app.serving import errors, memory, security
+from app.serving.inference import Registry
 
 DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
 image, every filter's weights. Layer names (`conv1`, `bn1`, ... `fc2`) are the same in the model, the

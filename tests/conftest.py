@@ -13,8 +13,8 @@ from PIL import Image
 
 from app.config import Settings
 from app.datasets import mnist
-from app.inference import ServedModel
 from app.main import create_app
+from app.serving.inference import ServedModel
 
 
 @pytest.fixture(scope="session")

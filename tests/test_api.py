@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from app import encoding, preprocess
+from app import preprocess
 from app.schemas import ActivationsResponse, ModelInfo, Sample, WeightsResponse
+from app.serving import encoding
 from tests.conftest import png_bytes
 
 LAYERS = [

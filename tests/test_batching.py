@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.batching import MicroBatcher
+from app.serving.batching import MicroBatcher
 from tests.conftest import png_bytes
 
 

@@ -1,4 +1,4 @@
-"""The BatchNorm lab (app/bn_lab.py, POST /api/batchnorm): batch statistics against a float64 re-computation
+"""The BatchNorm lab (app/labs/batchnorm.py, POST /api/batchnorm): batch statistics against a float64 re-computation
 of train mode, the batch of one, the request's forms and limits, and no trace left on the served model."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
-from app import bn_lab, preprocess
-from app.inference import ServedModel
+from app import preprocess
+from app.labs import batchnorm as bn_lab
 from app.nets.lenet import LeNet, ModelConfig
 from app.schemas import BatchNormLabResponse
+from app.serving.inference import ServedModel
 from tests.conftest import png_bytes, state_checksum
 
 BN_INPUTS = {"bn1": "conv1", "bn2": "conv2", "bn3": "fc1"}

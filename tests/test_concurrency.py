@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from fastapi.testclient import TestClient
 
-from app.inference import ServedModel
+from app.serving.inference import ServedModel
 from tests.conftest import png_bytes, state_checksum
 
 PLAIN_SAMPLES = [0, 1, 2, 3, 4, 5]

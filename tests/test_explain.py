@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import encoding, explain
+from app.labs import explain
 from app.schemas import ExplainResponse
+from app.serving import encoding
 from tests.conftest import png_bytes, state_checksum
 
 

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from app.encoding import decode
-from app.inference import ServedModel
 from app.nets import fold
 from app.nets.lenet import LeNet, ModelConfig
 from app.schemas import FoldResponse
+from app.serving.encoding import decode
+from app.serving.inference import ServedModel
 from tests.conftest import state_checksum
 
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.datasets import mnist
-from app.encoding import decode
+from app.serving.encoding import decode
 from tests.conftest import encode
 
 MB = 1024 * 1024

@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app import encoding, kernels
+from app import kernels
 from app.schemas import ConvolveResponse, KernelOutput, PoolResponse, PresetsResponse
+from app.serving import encoding
 from tests.conftest import encode, png_bytes, state_checksum
 
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]

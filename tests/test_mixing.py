@@ -9,8 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from app import encoding, mixing
+from app.labs import mixing
 from app.schemas import MixResponse
+from app.serving import encoding
 from tests.conftest import state_checksum
 
 

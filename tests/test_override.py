@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
-from app.encoding import decode
-from app.inference import ServedModel
+from app.serving.encoding import decode
+from app.serving.inference import ServedModel
 from tests.conftest import state_checksum
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from app import preprocess
-from app.inference import ServedModel
+from app.serving.inference import ServedModel
 from tests.conftest import encode, png_bytes
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import encoding
 from app.nets import receptive
 from app.schemas import ReceptiveFieldResponse
+from app.serving import encoding
 from tests.conftest import state_checksum
 
 SPATIAL = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"]

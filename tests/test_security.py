@@ -27,9 +27,9 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from app import security
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
+from app.serving import security
 from bench.common import multipart, rss_kib, server
 from tests.conftest import png_bytes
 

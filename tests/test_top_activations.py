@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import cli, top_activations
+from app import cli
 from app.config import Settings
+from app.labs import top as top_activations
 from app.nets.receptive import unit_box
 from app.schemas import TopResponse
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from app import train
 from app.datasets import mnist
 from app.nets.checkpoint import load_checkpoint
+from app.training import train
 
 pytestmark = pytest.mark.slow
 

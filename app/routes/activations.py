@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from torch import nn
 
 from app import kernels
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
-from app.inference import ServedModel, encode_layers, select_layers
 from app.routes.common import json_response, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body
 from app.schemas import ActivationsResponse, PixelsRequest
+from app.serving.errors import client_errors, error_responses
+from app.serving.forms import Form, FormError
+from app.serving.inference import ServedModel, encode_layers, select_layers
 
 OVERRIDE_FIELD = {
     "conv1_override": {

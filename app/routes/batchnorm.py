@@ -10,10 +10,8 @@ import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from app import bn_lab, encoding, preprocess
-from app.errors import client_errors, error_responses
-from app.forms import FORM_TYPES, Form, media_type
-from app.inference import ServedModel
+from app import preprocess
+from app.labs import batchnorm as bn_lab
 from app.nets import fold
 from app.routes.common import State, json_response, state
 from app.routes.inputs import batch_body, int_field, parse_form
@@ -23,6 +21,10 @@ from app.schemas import (
     HighLrExperiment,
     ModelSummary,
 )
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
+from app.serving.forms import FORM_TYPES, Form, media_type
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["batchnorm lab"])
 

@@ -11,8 +11,8 @@ from fastapi import Request, Response
 from app import preprocess
 from app.config import Settings
 from app.datasets.samples import SampleStore
-from app.errors import client_errors
-from app.inference import Registry, ServedModel
+from app.serving.errors import client_errors
+from app.serving.inference import Registry, ServedModel
 
 
 @dataclass(frozen=True)

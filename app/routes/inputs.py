@@ -10,10 +10,10 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from app import preprocess
-from app.forms import FORM_TYPES, Form, FormError, Part, media_type
-from app.forms import parse_form as parse_body_form
 from app.routes.common import State, state
 from app.schemas import PixelsRequest
+from app.serving.forms import FORM_TYPES, Form, FormError, Part, media_type
+from app.serving.forms import parse_form as parse_body_form
 
 FORM_OVERHEAD = 64 * 1024  # multipart headers and small text fields beside one upload
 

@@ -14,10 +14,7 @@ import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from app import encoding, explain, mixing, top_activations
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
-from app.inference import ServedModel
+from app.labs import explain, mixing, top
 from app.nets import receptive
 from app.routes.activations import PreprocessQuery
 from app.routes.common import json_response, served_model, state
@@ -30,6 +27,10 @@ from app.schemas import (
     ReceptiveFieldResponse,
     TopResponse,
 )
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
+from app.serving.forms import Form, FormError
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["model insight"])
 
@@ -253,8 +254,8 @@ def top_digits(
     st = state(request)
     served = served_model(request, model)
     with client_errors():
-        content = top_activations.load_for(served.model, st.settings.model_dir, served.name)
-        found = top_activations.examples(served.model, content, st.samples.labels, name, channel)
+        content = top.load_for(served.model, st.settings.model_dir, served.name)
+        found = top.examples(served.model, content, st.samples.labels, name, channel)
     return TopResponse(layer=name, channel=channel, examples=found)
 
 
@@ -273,9 +274,7 @@ def model_card(request: Request, model: ModelQuery = None) -> ModelCard:
     card = {"name": served.name, **served.card}
     if "misclassified" not in card:
         try:
-            card["misclassified"] = top_activations.load_for(served.model, st.settings.model_dir, served.name)[
-                "misclassified"
-            ]
+            card["misclassified"] = top.load_for(served.model, st.settings.model_dir, served.name)["misclassified"]
         except KeyError:
             card["misclassified"] = []
     return ModelCard.model_validate(card)

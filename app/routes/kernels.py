@@ -13,12 +13,13 @@ import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from app import encoding, kernels, preprocess
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
+from app import kernels, preprocess
 from app.routes.common import State, state
 from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
 from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
+from app.serving.forms import Form, FormError
 
 router = APIRouter(tags=["kernel lab"])
 

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app import encoding
-from app.errors import client_errors, error_responses
 from app.routes.common import json_response, state
 from app.schemas import WeightsResponse
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
 
 router = APIRouter(tags=["network"])
 

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from app.errors import client_errors, error_responses
-from app.inference import ServedModel
 from app.routes.common import state
 from app.schemas import LayerInfo, ModelInfo, ReceptiveField
+from app.serving.errors import client_errors, error_responses
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["network"])
 

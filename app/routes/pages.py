@@ -56,7 +56,7 @@ async def kernels_page(request: Request) -> HTMLResponse:
 @router.get("/batchnorm", response_class=HTMLResponse)
 async def batchnorm_page(request: Request) -> HTMLResponse:
     """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN."""
-    from app.bn_lab import DEFAULT_SAMPLES, MAX_BATCH
+    from app.labs.batchnorm import DEFAULT_SAMPLES, MAX_BATCH
 
     return render(
         request,

@@ -15,11 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from app.config import PROJECT_ROOT
 from app.datasets import mnist
 from app.nets.checkpoint import save_checkpoint
 from app.nets.lenet import LeNet, ModelConfig
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

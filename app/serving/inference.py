@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from app import encoding
-from app.batching import MicroBatcher
 from app.nets.checkpoint import load_checkpoint
 from app.nets.lenet import LeNet
 from app.nets.receptive import receptive_fields
+from app.serving import encoding
+from app.serving.batching import MicroBatcher
 
 WEIGHT_TENSORS = {
     "conv": ("weight", "bias"),

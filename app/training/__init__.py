@@ -1,0 +1,1 @@
+"""Training the LeNet on MNIST (``convlens train``)."""
