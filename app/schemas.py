@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.labs.kernels import limits
 
 Pixel = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Kind = Literal["input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax"]
@@ -108,13 +110,10 @@ class Sample(BaseModel):
 
 
 # --- Kernel lab (POST /api/convolve, POST /api/pool, GET /api/kernels/presets) ------------------------
-# The limits live in app/kernels.py; the core re-checks everything, these models give clear 422s early.
+# The limits live in app/labs/kernels/limits.py; the core re-checks everything, these models give clear
+# 422s early.
 
-from pydantic import ValidationInfo, field_validator  # noqa: E402
-
-from app import kernels as _kernels  # noqa: E402  (the lab's limits and kernel checks)
-
-KernelValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-_kernels.MAX_VALUE, le=_kernels.MAX_VALUE)]
+KernelValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-limits.MAX_VALUE, le=limits.MAX_VALUE)]
 Color = Literal["gray", "rgb"]
 COLOR_DESCRIPTION = (
     'gray: one channel, Pillow\'s "L" (0.299 R + 0.587 G + 0.114 B); rgb: three channels, each filtered on'
@@ -140,21 +139,20 @@ class ConvolveSpec(BaseModel):
 
     kernels: list[list[list[KernelValue]]] = Field(
         min_length=1,
-        max_length=_kernels.MAX_KERNELS,
-        description=f"1 to {_kernels.MAX_KERNELS} square k x k matrices (1 <= k <= {_kernels.MAX_KERNEL}), all of"
-        f" the same size, finite values within +-{_kernels.MAX_VALUE:g}",
+        max_length=limits.MAX_KERNELS,
+        description=f"1 to {limits.MAX_KERNELS} square k x k matrices (1 <= k <= {limits.MAX_KERNEL}), all of"
+        f" the same size, finite values within +-{limits.MAX_VALUE:g}",
     )
     mode: Literal["cross-correlation", "convolution"] = Field(
         default="cross-correlation",
         description="cross-correlation slides the kernel as written (deep learning's 'convolution');"
         " convolution flips it in both axes first (mathematics, scipy.signal.convolve2d)",
     )
-    padding: Literal["valid", "same"] | Annotated[int, Field(strict=True, ge=0, le=_kernels.MAX_PADDING)] = Field(
+    padding: Literal["valid", "same"] | Annotated[int, Field(strict=True, ge=0, le=limits.MAX_PADDING)] = Field(
         default="valid",
-        description=f'"valid": none; an integer 0..{_kernels.MAX_PADDING}: that many pixels on every side;'
-        ' "same": the output is ceil(size / stride) long on each axis, with total padding'
-        " max((ceil(W/S) - 1)*S + K - W, 0) split evenly, the odd pixel after (bottom/right, as in PyTorch:"
-        " an even kernel at stride 1 gets (K-2)/2 before and K/2 after)",
+        description=f'"valid": none; an integer 0..{limits.MAX_PADDING}: that many pixels on every side;'
+        ' "same": the output is ceil(size / stride) long on each axis (the rule is in POST /api/convolve\'s'
+        " description; each answer's `arithmetic` gives the split)",
     )
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field(
         default="zeros",
@@ -162,7 +160,7 @@ class ConvolveSpec(BaseModel):
         " smaller than the image); replicate (repeat the edge pixel); circular (wrap around, padding at most"
         " the image size)",
     )
-    stride: int = Field(default=1, strict=True, ge=1, le=_kernels.MAX_STRIDE, description="step between windows")
+    stride: int = Field(default=1, strict=True, ge=1, le=limits.MAX_STRIDE, description="step between windows")
     color: Color = Field(default="gray", description=COLOR_DESCRIPTION)
     combine: Literal["none", "magnitude", "sum"] = Field(
         default="none",
@@ -175,14 +173,14 @@ class ConvolveSpec(BaseModel):
     def _padding(cls, value: object) -> object:
         if value in ("valid", "same"):
             return value
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _kernels.MAX_PADDING:
-            raise ValueError(f'must be "valid", "same" or an integer 0..{_kernels.MAX_PADDING}, not {value!r}')
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.MAX_PADDING:
+            raise ValueError(f'must be "valid", "same" or an integer 0..{limits.MAX_PADDING}, not {value!r}')
         return value
 
     @field_validator("kernels")
     @classmethod
     def _square(cls, value: list[list[list[float]]]) -> list[list[list[float]]]:
-        _kernels.as_kernels(value)
+        limits.as_kernels(value)
         return value
 
 
@@ -194,9 +192,9 @@ class PoolSpec(BaseModel):
     op: Literal["max", "avg"] = Field(
         default="max", description="max: the largest value in each window; avg: the mean (padding counts as 0)"
     )
-    size: int = Field(default=2, strict=True, ge=1, le=_kernels.MAX_POOL, description="window side")
+    size: int = Field(default=2, strict=True, ge=1, le=limits.MAX_POOL, description="window side")
     stride: int | None = Field(
-        default=None, strict=True, ge=1, le=_kernels.MAX_STRIDE, description="step between windows (default: size)"
+        default=None, strict=True, ge=1, le=limits.MAX_STRIDE, description="step between windows (default: size)"
     )
     padding: int = Field(
         default=0,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app import kernels
+from app.labs.kernels import limits
 from app.schemas import ConvolveResponse, KernelOutput, PoolResponse, PresetsResponse
 from app.serving import encoding
 from tests.conftest import encode, png_bytes, state_checksum
@@ -352,12 +352,12 @@ def valid_or_junk(valid: st.SearchStrategy) -> st.SearchStrategy:
 conv_specs = st.fixed_dictionaries(
     {"kernels": valid_or_junk(st.integers(1, 9).flatmap(lambda k: st.lists(square(k), min_size=1, max_size=3)))},
     optional={
-        "mode": valid_or_junk(st.sampled_from(kernels.MODES)),
+        "mode": valid_or_junk(st.sampled_from(limits.MODES)),
         "padding": valid_or_junk(st.sampled_from(["valid", "same"]) | st.integers(0, 8)),
-        "padding_mode": valid_or_junk(st.sampled_from(list(kernels.PADDING_MODES))),
+        "padding_mode": valid_or_junk(st.sampled_from(list(limits.PADDING_MODES))),
         "stride": valid_or_junk(st.integers(1, 6)),
         "color": valid_or_junk(st.sampled_from(["gray", "rgb"])),
-        "combine": valid_or_junk(st.sampled_from(kernels.COMBINES)),
+        "combine": valid_or_junk(st.sampled_from(limits.COMBINES)),
     },
 )
 pool_specs = st.fixed_dictionaries(

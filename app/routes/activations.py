@@ -9,7 +9,7 @@ import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from torch import nn
 
-from app import kernels
+from app.labs import override
 from app.routes.common import json_response, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body
 from app.schemas import ActivationsResponse, PixelsRequest
@@ -46,7 +46,7 @@ def override_spec(body: bytes, form: Form | None) -> Any:
 def conv1_overrides(served: ServedModel, spec: Any) -> dict[str, nn.Module]:
     """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
     with client_errors():
-        return {"conv1": kernels.conv1_override(served.model.conv1, spec)}
+        return {"conv1": override.conv1_override(served.model.conv1, spec)}
 
 
 router = APIRouter(tags=["network"])

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import orjson
-import pybase64
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from app import kernels, preprocess
+from app import preprocess
+from app.labs.kernels import convolution, display, images, limits, pooling
+from app.labs.kernels.geometry import Geometry, same_padding
+from app.labs.kernels.presets import PRESETS
 from app.routes.common import State, state
 from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
 from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
-from app.serving import encoding
+from app.serving.encoding import Blobs
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import Form, FormError
 
@@ -48,19 +49,19 @@ PngQuery = Annotated[
 IMAGE = f"""
 The image is any PNG, JPEG, GIF, WebP or BMP within the server's upload limits (by default 5 MB and
 4096x4096 pixels), or a `sample` digit (28x28, a gallery id). An answer carries at most
-{kernels.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
+{limits.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
 i.e. 64 MiB of float32); a bigger request is refused with 413 before any work is done. A bad `spec` is a 422
 whose `detail` names the field (`spec.kernels[0]`, `spec.stride`, ...; `kernels`, `padding_mode` or `size`
 when it only fails on this image). The `Server-Timing` header gives the server's milliseconds for input,
 compute, encode and total."""
 
 CONV_LIMITS = f"""
-Limits: kernels 1x1 to {kernels.MAX_KERNEL}x{kernels.MAX_KERNEL}, 1 to {kernels.MAX_KERNELS} of them, all the same
-size, values within +-{kernels.MAX_VALUE:g}; stride 1..{kernels.MAX_STRIDE}; explicit padding
-0..{kernels.MAX_PADDING}; reflect padding smaller than the image, circular padding at most its size."""
+Limits: kernels 1x1 to {limits.MAX_KERNEL}x{limits.MAX_KERNEL}, 1 to {limits.MAX_KERNELS} of them, all the same
+size, values within +-{limits.MAX_VALUE:g}; stride 1..{limits.MAX_STRIDE}; explicit padding
+0..{limits.MAX_PADDING}; reflect padding smaller than the image, circular padding at most its size."""
 
 POOL_LIMITS = f"""
-Limits: window 1..{kernels.MAX_POOL}, stride 1..{kernels.MAX_STRIDE}, padding 0..size // 2 (PyTorch's rule)."""
+Limits: window 1..{limits.MAX_POOL}, stride 1..{limits.MAX_STRIDE}, padding 0..size // 2 (PyTorch's rule)."""
 
 DISPLAY = """
 Each output's `png` is for display: one channel -> a grey PNG, three -> RGB, all channels on one scale given
@@ -74,13 +75,14 @@ CONVOLVE_DOC = (
 
 Pixels are scaled to [0, 1]; each channel is filtered on its own. Cross-correlation computes
 `out[c, y, x] = sum_ij padded[c, y*S + i, x*S + j] * k[i, j]`; convolution does the same with the kernel
-flipped in both axes (`applied_kernels` shows the weights used). "same" padding gives ceil(W / S)
-outputs per axis; when the total padding is odd (an even kernel at stride 1) the extra row goes at the
-bottom and the extra column at the right, as in PyTorch. The output size per axis is
+flipped in both axes (`applied_kernels` shows the weights used). The output size per axis is
 floor((W - K + P_before + P_after) / S) + 1; `arithmetic` spells it out with the numbers, says when the
 division is not whole (the floor drops the last rows/columns) and lists the input rows/columns no window
 ever covers.
+
 """
+    + inspect.getdoc(same_padding).split("\n", 1)[1].strip()
+    + "\n"
     + CONV_LIMITS
     + IMAGE
     + DISPLAY
@@ -144,39 +146,12 @@ def _image(st: State, form: Form, color: str) -> torch.Tensor:
     """(C, H, W) float32 in [0, 1] from the form's ``file`` (any image) or ``sample`` (a test digit)."""
     part, index = image_choice(form)
     if part is None:
-        return kernels.gray_to(sample_pixels(st, index), color)
+        return images.gray_to(sample_pixels(st, index), color)
     try:
         img = preprocess.decode(part.data, st.limits)
     except preprocess.ImageError as exc:
         raise HTTPException(exc.status, f"file: {exc}") from exc
-    return kernels.image_tensor(img, color)
-
-
-class Blobs:
-    """Large base64 strings spliced into the JSON text after orjson has serialised the rest.
-
-    orjson scans every byte of a string for characters to escape (base64 has none): about 9 ms for the
-    16 MB of one 1024x1024 RGB output, a fifth of the time budget. Each blob is put in the payload as a
-    placeholder string (NUL, index, NUL: no other string here holds a NUL) and joined in afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def add(self, raw: bytes | memoryview) -> str:
-        self.parts.append(pybase64.b64encode(raw))
-        return f"\x00{len(self.parts) - 1}\x00"
-
-    def array(self, values: torch.Tensor, dtype: str) -> str:
-        return self.add(memoryview(np.ascontiguousarray(values.numpy(), dtype=encoding.wire_dtype(dtype))).cast("B"))
-
-    def json(self, payload: dict) -> bytes:
-        pieces = orjson.dumps(payload).split(b'"\\u0000')
-        out = [pieces[0]]
-        for piece in pieces[1:]:
-            index, rest = piece.split(b'\\u0000"', 1)
-            out += [b'"', self.parts[int(index)], b'"', rest]
-        return b"".join(out)
+    return images.image_tensor(img, color)
 
 
 class Timer:
@@ -199,24 +174,24 @@ class Timer:
         return Response(body, media_type="application/json", headers={"Server-Timing": ", ".join([*self.steps, total])})
 
 
-def _encode_map(values: torch.Tensor, parts: set[str], dtype: str, level: int, blobs: Blobs) -> dict:
+def encode_output(values: torch.Tensor, parts: set[str], dtype: str, level: int, blobs: Blobs) -> dict:
     """One (C, H', W') output as the API returns it."""
     lo, hi = (float(v) for v in torch.aminmax(values))
-    mode, low, high = kernels.display_scale(lo, hi)
+    mode, low, high = display.display_scale(lo, hi)
     return {
         "shape": list(values.shape),
         "dtype": dtype,
         "data": blobs.array(values, dtype) if "data" in parts else None,
         "min": lo,
         "max": hi,
-        "png": blobs.add(kernels.png(kernels.to_pixels(values, low, high), level)) if "png" in parts else None,
+        "png": blobs.add(display.png(display.to_pixels(values, low, high), level)) if "png" in parts else None,
         "png_scale": {"mode": mode, "low": low, "high": high},
     }
 
 
-def _result(
+def lab_payload(
     image: torch.Tensor,
-    geometry: kernels.Geometry,
+    geometry: Geometry,
     padded: Callable[[], torch.Tensor],
     outputs: list[torch.Tensor],
     combined: torch.Tensor | None,
@@ -231,8 +206,8 @@ def _result(
         "input_shape": list(image.shape),
         "output_shape": geometry.shape(image.shape[0]),
         "arithmetic": geometry.describe(),
-        "outputs": [_encode_map(o, parts, dtype, level, blobs) for o in outputs],
-        "combined": _encode_map(combined, parts, dtype, level, blobs) if combined is not None else None,
+        "outputs": [encode_output(o, parts, dtype, level, blobs) for o in outputs],
+        "combined": encode_output(combined, parts, dtype, level, blobs) if combined is not None else None,
         "padded_input": _padded_input(padded(), dtype, [top, bottom, left, right], blobs)
         if "padded" in parts
         else None,
@@ -287,7 +262,7 @@ def convolve(
     parts, spec, image = _lab_input(request, body, include, ConvolveSpec, None)  # image: (C, H, W)
     timer.lap("input")
     with client_errors():
-        result = kernels.convolve(
+        result = convolution.convolve(
             image,
             spec.kernels,
             mode=spec.mode,
@@ -298,10 +273,10 @@ def convolve(
         )
     timer.lap("compute")
     blobs = Blobs()
-    payload = _result(
+    payload = lab_payload(
         image,
         result.geometry,
-        lambda: kernels.pad(image, result.geometry, spec.padding_mode),
+        lambda: convolution.pad(image, result.geometry, spec.padding_mode),
         result.outputs,
         result.combined,
         parts,
@@ -333,13 +308,13 @@ def pool(
     parts, spec, image = _lab_input(request, body, include, PoolSpec, "{}")  # image: (C, H, W)
     timer.lap("input")
     with client_errors():
-        result = kernels.pool(image, spec.op, spec.size, spec.stride, spec.padding)
+        result = pooling.pool(image, spec.op, spec.size, spec.stride, spec.padding)
     timer.lap("compute")
     blobs = Blobs()
-    payload = _result(
+    payload = lab_payload(
         image,
         result.geometry,
-        lambda: kernels.pool_padded(image, spec.op, spec.padding),
+        lambda: pooling.pool_padded(image, spec.op, spec.padding),
         [result.output],
         None,
         parts,
@@ -355,4 +330,4 @@ async def presets() -> PresetsResponse:
     """Identity, box blur and Gaussian (3x3, 5x5), sharpen, Sobel/Scharr/Prewitt x and y, Laplacian (4- and
     8-neighbour), emboss, outline, the lecture's vertical and horizontal edge templates, and 1x1. The
     directions hold for cross-correlation (the default mode)."""
-    return PresetsResponse(presets=[KernelPreset(**p) for p in kernels.PRESETS])
+    return PresetsResponse(presets=[KernelPreset(**p) for p in PRESETS])

@@ -1,9 +1,11 @@
-"""Arrays on the wire: base64 of the little-endian, C-order bytes, and back."""
+"""Arrays on the wire: base64 of the little-endian, C-order bytes, and back; large ones spliced into JSON."""
 
 from __future__ import annotations
 
 import numpy as np
+import orjson
 import pybase64
+import torch
 
 DTYPES = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2")}
 
@@ -33,3 +35,30 @@ def decode(data: str, shape: list[int] | tuple[int, ...], dtype: str = "float32"
     """The inverse of ``encode``: base64 text -> an array of ``shape`` (float32 or float16)."""
     raw = pybase64.b64decode(data, validate=True)
     return np.frombuffer(raw, dtype=wire_dtype(dtype)).reshape(shape)
+
+
+class Blobs:
+    """Large base64 strings spliced into the JSON text after orjson has serialised the rest.
+
+    orjson scans every byte of a string for characters to escape (base64 has none): about 9 ms for the
+    16 MB of one 1024x1024 RGB output, a fifth of the time budget. Each blob is put in the payload as a
+    placeholder string (NUL, index, NUL: no other string here holds a NUL) and joined in afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def add(self, raw: bytes | memoryview) -> str:
+        self.parts.append(pybase64.b64encode(raw))
+        return f"\x00{len(self.parts) - 1}\x00"
+
+    def array(self, values: torch.Tensor, dtype: str) -> str:
+        return self.add(memoryview(np.ascontiguousarray(values.numpy(), dtype=wire_dtype(dtype))).cast("B"))
+
+    def json(self, payload: dict) -> bytes:
+        pieces = orjson.dumps(payload).split(b'"\\u0000')
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            index, rest = piece.split(b'\\u0000"', 1)
+            out += [b'"', self.parts[int(index)], b'"', rest]
+        return b"".join(out)
