@@ -16,11 +16,13 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from app.nets import fold
-from app.nets.lenet import LeNet, ModelConfig
+from app.nets.lenet import LeNet, ModelConfig, layer_table
 from app.schemas import FoldResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
 from tests.conftest import state_checksum
+
+PAIRS = fold.fold_pairs(layer_table(ModelConfig()))
 
 
 def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
@@ -28,7 +30,7 @@ def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
     return fuse(getattr(model, layer), getattr(model, bn))
 
 
-@pytest.mark.parametrize(("layer", "bn"), fold.PAIRS)
+@pytest.mark.parametrize(("layer", "bn"), PAIRS)
 def test_folded_weights_equal_torchs_fusion(served: ServedModel, layer: str, bn: str) -> None:
     weight, bias = fold.fold(getattr(served.model, layer), getattr(served.model, bn))
     fused = torch_fused(served.model, layer, bn)
@@ -49,7 +51,7 @@ def test_folding_reads_a_model_with_unusual_statistics_correctly() -> None:
         bn.running_var.copy_(torch.rand(c) * 5 + 0.01)
     folded = fold.folded_network(model)
     assert "batchnorm" not in {spec.kind for spec in folded.table}
-    for layer, bn in fold.PAIRS:
+    for layer, bn in PAIRS:
         fused = torch_fused(model, layer, bn)
         torch.testing.assert_close(getattr(folded, layer).weight, fused.weight.detach(), rtol=1e-6, atol=1e-6)
     x = torch.rand(32, 1, 28, 28)
@@ -85,7 +87,7 @@ def test_the_api_compares_all_10000_test_images(fold_response: dict, served: Ser
     assert body.time_ratio == pytest.approx(body.folded_ms / body.unfolded_ms)
     # independently: torch's fused modules in place of each pair, over every test image
     overrides = {}
-    for layer, bn in fold.PAIRS:
+    for layer, bn in PAIRS:
         overrides[layer], overrides[bn] = torch_fused(served.model, layer, bn), nn.Identity()
     x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
     with torch.inference_mode():

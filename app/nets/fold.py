@@ -6,30 +6,39 @@ s = gamma / sqrt(var + eps), so it merges into the conv or linear layer that fee
     W' = s * W          (each output channel's weights scaled by its s)
     b' = s * (b - mean) + beta
 
-conv1+bn1, conv2+bn2 and fc1+bn3 fold this way, and the folded network is exactly the same LeNet without
+Every conv or linear layer directly followed by a BatchNorm layer in the layer table folds this way
+(conv1+bn1, conv2+bn2 and fc1+bn3), and the folded network is exactly the same LeNet without
 its BatchNorm layers (``cfg.batchnorm=False``): one layer fewer to run per pair, the same logits up to
 float rounding. ``measure`` checks that on the 10,000 committed test images and times both networks in the
 same run; the result is cached per network (it is a pure function of read-only weights).
 
-``python -m app.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
+``python -m bench.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import torch
 from torch import nn
 
-from app.nets.lenet import LeNet
+from app.nets.lenet import LayerSpec, LeNet
 
-PAIRS = (("conv1", "bn1"), ("conv2", "bn2"), ("fc1", "bn3"))
 CHUNK = 1000  # images per forward pass in ``measure``
+
+
+def fold_pairs(table: list[LayerSpec]) -> list[tuple[str, str]]:
+    """``(layer, batchnorm)`` for every conv or linear layer that a BatchNorm layer directly follows."""
+    return [
+        (spec.name, after.name)
+        for spec, after in pairwise(table)
+        if spec.kind in ("conv", "linear") and after.kind == "batchnorm"
+    ]
 
 
 def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,7 +64,7 @@ def folded_network(model: LeNet) -> LeNet:
     folded = LeNet(replace(model.cfg, batchnorm=False))
     source = model.state_dict()
     state = {key: source[key].clone() for key in folded.state_dict()}  # same names; fc2 is kept as it is
-    for layer_name, bn_name in PAIRS:
+    for layer_name, bn_name in fold_pairs(model.table):
         weight, bias = fold(getattr(model, layer_name), getattr(model, bn_name))
         state[f"{layer_name}.weight"], state[f"{layer_name}.bias"] = weight, bias
     folded.load_state_dict(state)
@@ -126,38 +135,3 @@ class EquivalenceCache:
 
 
 CACHE = EquivalenceCache()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The benchmark: the measurement repeated, on the committed weights and test set."""
-    from app.config import Settings
-    from app.datasets.samples import SampleStore
-    from app.nets.checkpoint import load_checkpoint
-
-    p = argparse.ArgumentParser(prog="python -m app.fold", description="Time the folded against the unfolded LeNet.")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (the server uses 1 per worker)")
-    p.add_argument("--chunk", type=int, default=CHUNK, help="images per forward pass (1: one image at a time)")
-    p.add_argument("--images", type=int, default=10_000)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    settings = Settings.from_env()
-    model = load_checkpoint(str(settings.model_dir / f"{settings.default_model}.pt"))
-    store = SampleStore(settings.data_dir)
-    images = store.batch(list(range(min(args.images, len(store)))))  # (N, 1, 28, 28)
-    ratios = []
-    for r in range(args.repeats):
-        eq = measure(model, images, args.chunk)
-        ratios.append(eq.time_ratio)
-        print(
-            f"run {r + 1}: {eq.images} images, batches of {eq.chunk}, {eq.threads} thread(s): unfolded"
-            f" {eq.unfolded_ms:.0f} ms, folded {eq.folded_ms:.0f} ms, ratio {eq.time_ratio:.3f};"
-            f" max |logit diff| {eq.max_abs_logit_diff:.2e}, predictions changed {eq.predictions_changed}"
-        )
-    ratios.sort()
-    print(f"median ratio folded/unfolded {ratios[len(ratios) // 2]:.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

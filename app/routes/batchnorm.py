@@ -293,7 +293,7 @@ def batchnorm_fold(
     eq = fold.CACHE.get(served.model, lambda: st.samples.batch(list(range(len(st.samples)))))  # (10000, 1, 28, 28)
     payload = {
         "model": served.name,
-        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.PAIRS],
+        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model.table)],
         "images": eq.images,
         "max_abs_logit_diff": eq.max_abs_logit_diff,
         "predictions_changed": eq.predictions_changed,
