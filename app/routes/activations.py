@@ -15,7 +15,8 @@ from app.routes.inputs import image_body_openapi, network_input, upload_body
 from app.schemas import ActivationsResponse, PixelsRequest
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import Form, FormError
-from app.serving.inference import ServedModel, encode_layers, select_layers
+from app.serving.inference import ServedModel
+from app.serving.layers import encode_layers, select_layers
 
 OVERRIDE_FIELD = {
     "conv1_override": {
