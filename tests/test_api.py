@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from app import preprocess
-from app.schemas import ActivationsResponse, ModelInfo, Sample, WeightsResponse
+from app.schemas.network import ActivationsResponse, ModelInfo, Sample, WeightsResponse
 from app.serving import encoding
 from tests.conftest import png_bytes
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from app import preprocess
 from app.labs import batchnorm as bn_lab
 from app.nets.lenet import LeNet, ModelConfig
-from app.schemas import BatchNormLabResponse
+from app.schemas.batchnorm import BatchNormLabResponse
 from app.serving.inference import ServedModel
 from tests.conftest import png_bytes, state_checksum
 

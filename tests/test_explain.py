@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.labs import explain
-from app.schemas import ExplainResponse
+from app.schemas.insight import ExplainResponse
 from app.serving import encoding
 from tests.conftest import png_bytes, state_checksum
 

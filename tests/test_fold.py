@@ -17,7 +17,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from app.nets import fold
 from app.nets.lenet import LeNet, ModelConfig, layer_table
-from app.schemas import FoldResponse
+from app.schemas.batchnorm import FoldResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
 from tests.conftest import state_checksum

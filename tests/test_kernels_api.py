@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app.labs.kernels import limits
-from app.schemas import ConvolveResponse, KernelOutput, PoolResponse, PresetsResponse
+from app.schemas.kernels import ConvolveResponse, KernelOutput, PoolResponse, PresetsResponse
 from app.serving import encoding
 from tests.conftest import encode, png_bytes, state_checksum
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from app.labs import mixing
-from app.schemas import MixResponse
+from app.schemas.insight import MixResponse
 from app.serving import encoding
 from tests.conftest import state_checksum
 

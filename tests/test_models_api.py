@@ -11,7 +11,8 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.schemas import HighLrExperiment, ModelInfo, ModelSummary, Sample, WeightsResponse
+from app.schemas.batchnorm import HighLrExperiment
+from app.schemas.network import ModelInfo, ModelSummary, Sample, WeightsResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
 

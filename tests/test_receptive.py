@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from app.nets import receptive
-from app.schemas import ReceptiveFieldResponse
+from app.schemas.insight import ReceptiveFieldResponse
 from app.serving import encoding
 from tests.conftest import state_checksum
 

@@ -14,7 +14,7 @@ from app import cli
 from app.config import Settings
 from app.labs import top as top_activations
 from app.nets.receptive import unit_box
-from app.schemas import TopResponse
+from app.schemas.insight import TopResponse
 
 CHANNELS = {"conv1": 20, "bn1": 20, "relu1": 20, "pool1": 20, "conv2": 50, "bn2": 50, "relu2": 50, "pool2": 50}
 

@@ -12,7 +12,7 @@ from torch import nn
 from app.labs import override
 from app.routes.common import json_response, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body
-from app.schemas import ActivationsResponse, PixelsRequest
+from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import Form, FormError
 from app.serving.inference import ServedModel

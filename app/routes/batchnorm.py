@@ -15,12 +15,8 @@ from app.labs import batchnorm as bn_lab
 from app.nets import fold
 from app.routes.common import State, json_response, state
 from app.routes.inputs import batch_body, int_field, parse_form
-from app.schemas import (
-    BatchNormLabResponse,
-    FoldResponse,
-    HighLrExperiment,
-    ModelSummary,
-)
+from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
+from app.schemas.network import ModelSummary
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import FORM_TYPES, Form, media_type

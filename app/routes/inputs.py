@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from app import preprocess
 from app.routes.common import State, state
-from app.schemas import PixelsRequest
+from app.schemas.network import PixelsRequest
 from app.serving.forms import FORM_TYPES, Form, FormError, Part, media_type
 from app.serving.forms import parse_form as parse_body_form
 

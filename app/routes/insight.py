@@ -19,14 +19,8 @@ from app.nets import receptive
 from app.routes.activations import PreprocessQuery
 from app.routes.common import json_response, served_model, state
 from app.routes.inputs import image_body_openapi, network_input, upload_body
-from app.schemas import (
-    ExplainResponse,
-    MixResponse,
-    ModelCard,
-    PixelsRequest,
-    ReceptiveFieldResponse,
-    TopResponse,
-)
+from app.schemas.insight import ExplainResponse, MixResponse, ReceptiveFieldResponse, TopResponse
+from app.schemas.network import ModelCard, PixelsRequest
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import Form, FormError

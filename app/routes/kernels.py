@@ -17,7 +17,7 @@ from app.labs.kernels.geometry import Geometry, same_padding
 from app.labs.kernels.presets import PRESETS
 from app.routes.common import State, state
 from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
-from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
+from app.schemas.kernels import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
 from app.serving.encoding import Blobs
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import Form, FormError

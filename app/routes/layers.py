@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app.routes.common import json_response, state
-from app.schemas import WeightsResponse
+from app.schemas.network import WeightsResponse
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.routes.common import state
-from app.schemas import LayerInfo, ModelInfo, ReceptiveField
+from app.schemas.network import LayerInfo, ModelInfo, ReceptiveField
 from app.serving.errors import client_errors, error_responses
 from app.serving.inference import ServedModel
 

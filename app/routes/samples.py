@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.routes.common import served_model, state
-from app.schemas import Sample
+from app.schemas.network import Sample
 from app.serving.errors import client_errors, error_responses
 
 router = APIRouter(tags=["samples"])

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.schemas import ErrorResponse
+from app.schemas.common import ErrorResponse
 
 
 def error_responses(*codes: int) -> dict[int | str, dict]:
