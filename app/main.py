@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
-from app.routes.common import State
+from app.routes.deps import State
 from app.serving import errors, memory, security
 from app.serving.inference import Registry
 

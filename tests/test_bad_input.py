@@ -41,7 +41,7 @@ def cases() -> list[tuple[str, dict, int, str]]:
         ("no file", {"data": {"other": "1"}}, 422, "no image"),
         ("wrong content type", {"content": b"abc", "headers": {"content-type": "text/plain"}}, 415, "Content-Type"),
         ("pixels wrong shape", {"json": {"pixels": [[0.0] * 28] * 27}}, 422, "pixels"),
-        ("pixels ragged", {"json": {"pixels": [[0.0] * 28] * 27 + [[0.0] * 5]}}, 422, "pixels.27"),
+        ("pixels ragged", {"json": {"pixels": [[0.0] * 28] * 27 + [[0.0] * 5]}}, 422, "pixels[27]"),
         ("pixels out of range", {"json": {"pixels": [[2.0] * 28] * 28}}, 422, "less than or equal to 1"),
         (
             "pixels NaN",

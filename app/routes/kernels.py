@@ -5,24 +5,26 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, TypeVar
 
 import torch
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from app import preprocess
 from app.labs.kernels import convolution, display, images, limits, pooling
 from app.labs.kernels.geometry import Geometry, same_padding
 from app.labs.kernels.presets import PRESETS
-from app.routes.common import State, state
-from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
+from app.routes.deps import DType, State, UploadBody, state
+from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels
 from app.schemas.kernels import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
 from app.serving.encoding import Blobs
-from app.serving.errors import client_errors, error_responses
-from app.serving.forms import Form, FormError
+from app.serving.errors import client_errors, error_responses, validation_detail
+from app.serving.forms import Form
 
 router = APIRouter(tags=["kernel lab"])
+
+SpecModel = TypeVar("SpecModel", ConvolveSpec, PoolSpec)
 
 PARTS = ("data", "png", "padded")
 
@@ -35,7 +37,6 @@ IncludeQuery = Annotated[
         examples=["data,png", "png", "data,png,padded"],
     ),
 ]
-DTypeQuery = Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")]
 PngQuery = Annotated[
     int,
     Query(
@@ -107,12 +108,10 @@ def _include(text: str) -> set[str]:
     return parts
 
 
-def _spec(form: Form, model: type[BaseModel], default: str | None) -> BaseModel:
+def _spec(form: Form, model: type[SpecModel], default: str | None) -> SpecModel:
     """The ``spec`` form field, parsed and validated; 422 naming the field at fault."""
-    try:
+    with client_errors("spec"):
         text = form.text("spec")
-    except FormError as exc:
-        raise HTTPException(exc.status, f"spec: {exc}") from exc
     if text is None:
         if default is None:
             raise HTTPException(422, 'spec: missing; send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
@@ -120,37 +119,22 @@ def _spec(form: Form, model: type[BaseModel], default: str | None) -> BaseModel:
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        raise HTTPException(422, _spec_errors(exc)) from exc
-
-
-def _spec_errors(exc: ValidationError) -> str:
-    """pydantic's errors as one line, each naming its field: ``spec.kernels[0][2]: ...``."""
-    messages = []
-    for e in exc.errors()[:5]:
-        if e["type"] == "json_invalid":
-            return f"spec: not valid JSON: {e['msg'].removeprefix('Invalid JSON: ')}"
-        loc = "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" if str(p).isidentifier() else f"[{str(p)!r}]" for p in e["loc"]
-        ).removeprefix(".")
-        msg = e["msg"].removeprefix("Value error, ")
-        if not loc:
-            messages.append(f"spec: {msg}")
-        elif msg.startswith(loc):  # the core's messages already start with the field
-            messages.append(f"spec.{msg}")
-        else:
-            messages.append(f"spec.{loc}: {msg}")
-    return "; ".join(messages)
+        errors = exc.errors()
+        if errors and errors[0]["type"] == "json_invalid":
+            raise HTTPException(
+                422, f"spec: not valid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
+            ) from exc
+        raise HTTPException(422, validation_detail(errors, root="spec", limit=5)) from exc
 
 
 def _image(st: State, form: Form, color: str) -> torch.Tensor:
     """(C, H, W) float32 in [0, 1] from the form's ``file`` (any image) or ``sample`` (a test digit)."""
     part, index = image_choice(form)
     if part is None:
+        assert index is not None
         return images.gray_to(sample_pixels(st, index), color)
-    try:
+    with client_errors("file"):
         img = preprocess.decode(part.data, st.limits)
-    except preprocess.ImageError as exc:
-        raise HTTPException(exc.status, f"file: {exc}") from exc
     return images.image_tensor(img, color)
 
 
@@ -231,8 +215,8 @@ def _spec_field(model: type[BaseModel], text: str) -> dict:
 
 
 def _lab_input(
-    request: Request, body: bytes, include: str, model: type[BaseModel], default: str | None
-) -> tuple[set[str], Any, torch.Tensor]:
+    request: Request, body: bytes, include: str, model: type[SpecModel], default: str | None
+) -> tuple[set[str], SpecModel, torch.Tensor]:
     """What both lab routes start with: the ``include`` parts, the form's ``spec`` and its image."""
     parts = _include(include)
     form = parse_form(request, body)
@@ -252,9 +236,9 @@ def _lab_input(
 )
 def convolve(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
+    body: UploadBody,
     include: IncludeQuery = "data,png",
-    dtype: DTypeQuery = "float32",
+    dtype: DType = "float32",
     png_compression: PngQuery = 0,
 ) -> Response:
     """Slide the spec's kernels over the image (see CONVOLVE_DOC)."""
@@ -298,9 +282,9 @@ def convolve(
 )
 def pool(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
+    body: UploadBody,
     include: IncludeQuery = "data,png",
-    dtype: DTypeQuery = "float32",
+    dtype: DType = "float32",
     png_compression: PngQuery = 0,
 ) -> Response:
     """Pool the image per the spec (see POOL_DOC)."""

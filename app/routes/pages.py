@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.config import PROJECT_ROOT
-from app.routes.common import state
+from app.labs.batchnorm import DEFAULT_SAMPLES, MAX_BATCH
+from app.routes.deps import state
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 
@@ -56,8 +57,6 @@ async def kernels_page(request: Request) -> HTMLResponse:
 @router.get("/batchnorm", response_class=HTMLResponse)
 async def batchnorm_page(request: Request) -> HTMLResponse:
     """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN."""
-    from app.labs.batchnorm import DEFAULT_SAMPLES, MAX_BATCH
-
     return render(
         request,
         "batchnorm.html",

@@ -1,20 +1,30 @@
 """One JSON error shape for every route: ``{"detail": "<what was wrong>"}`` (plus ``errors`` for field
-validation). Core code raises ValueError/KeyError; ``client_errors`` turns them into 4xx answers."""
+validation).
+
+Errors that carry their status (``StatusError``: forms, the kernel lab's limits; and the upload decoder's
+``ImageError``) are answered by one handler wherever they are raised. Core code that raises plain
+``ValueError``/``KeyError`` runs inside ``client_errors``, which gives them a status (422, 404).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.errors import StatusError
+from app.preprocess import ImageError
 from app.schemas.common import ErrorResponse
 
+STATUS_ERRORS = (StatusError, ImageError)  # ImageError carries ``status`` but predates StatusError
 
-def error_responses(*codes: int) -> dict[int | str, dict]:
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error status codes."""
     text = {
         400: "Bad request: an empty, corrupt or malformed body",
@@ -27,35 +37,63 @@ def error_responses(*codes: int) -> dict[int | str, dict]:
 
 
 @contextmanager
-def client_errors() -> Iterator[None]:
-    """Map the core's exceptions to HTTP errors: a ``status`` attribute wins, else ValueError -> 422 and
-    KeyError -> 404."""
+def client_errors(field: str | None = None) -> Iterator[None]:
+    """Give the core's errors an HTTP status: one they carry wins, else ValueError -> 422 and KeyError ->
+    404. ``field`` (the request field the values came from) starts the message: ``"file: ..."``."""
     try:
         yield
-    except HTTPException:
-        raise
-    except (ValueError, KeyError) as exc:
+    except (*STATUS_ERRORS, ValueError, KeyError) as exc:
         status = getattr(exc, "status", None) or (404 if isinstance(exc, KeyError) else 422)
-        message = exc.args[0] if exc.args else str(exc)
-        raise HTTPException(status_code=status, detail=str(message)) from exc
+        message = str(exc.args[0] if exc.args else exc)
+        raise StatusError(f"{field}: {message}" if field else message, status) from exc
 
 
-def _location(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc if part != "body") or "body"
+def field_path(loc: Sequence[int | str], root: str = "") -> str:
+    """A pydantic error location as a field path: ``("kernels", 0, 2)`` under ``spec`` -> ``spec.kernels[0][2]``."""
+    path = root
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).isidentifier():
+            path += f".{part}" if path else str(part)
+        else:
+            path += f"[{str(part)!r}]"
+    return path
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+def validation_detail(errors: Sequence[Any], root: str = "", limit: int | None = None) -> str:
+    """pydantic's errors as one line, each naming its field (under ``root``): ``spec.kernels[0][2]: ...``.
+    Messages from the core already start with their field; they keep it, under ``root``."""
+    messages = []
+    for error in errors[:limit]:
+        loc = tuple(error.get("loc", ()))
+        loc = loc[1:] if loc[:1] == ("body",) else loc
+        local = field_path(loc)
+        msg = str(error.get("msg", "")).removeprefix("Value error, ")
+        if local and msg.startswith(local):
+            messages.append(f"{root}.{msg}" if root else msg)
+        else:
+            messages.append(f"{field_path(loc, root) or 'body'}: {msg}")
+    return "; ".join(messages) or "invalid request"
+
+
+async def _status_error(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 400))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
     errors = [
         {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
     ]
-    detail = "; ".join(f"{_location(tuple(e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
-    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    return JSONResponse({"detail": validation_detail(exc.errors()), "errors": errors}, status_code=422)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
@@ -63,6 +101,8 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    for error in STATUS_ERRORS:
+        app.add_exception_handler(error, _status_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)

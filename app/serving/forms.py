@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from fastapi import Request
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+from app.errors import StatusError
 
 MAX_PARTS = 300  # the BatchNorm lab sends up to 256 files
 MAX_FIELD_BYTES = 256 * 1024
@@ -20,12 +21,8 @@ FORM_TYPES = (
 )  # a text field (a JSON spec) beyond this is not a sensible request
 
 
-class FormError(ValueError):
-    """A malformed or unacceptable request body; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+class FormError(StatusError):
+    """A malformed or unacceptable request body (400 unless the message says otherwise)."""
 
 
 @dataclass
@@ -61,11 +58,6 @@ class Form:
             return part.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FormError(f"form field {name!r} is not UTF-8 text", 400) from exc
-
-
-async def read_body(request: Request) -> bytes:
-    """The whole body; the size limit itself is enforced while reading by ``BodyLimitMiddleware``."""
-    return await request.body()
 
 
 def media_type(content_type: str | None) -> str:

@@ -51,6 +51,11 @@ class ServedModel:
     def layer_names(self) -> list[str]:
         return self.model.layer_names
 
+    @property
+    def params(self) -> int:
+        """Parameters of the whole network."""
+        return sum(p.numel() for p in self.model.parameters())
+
     def layer_params(self, name: str) -> int:
         module = getattr(self.model, name, None)
         if not isinstance(module, nn.Module):

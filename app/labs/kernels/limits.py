@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from app.errors import StatusError
+
 MAX_KERNEL = 15  # largest kernel side
 MAX_KERNELS = 8  # kernels per request
 MAX_VALUE = 1e6  # largest |kernel value| (keeps every float32 sum finite)
@@ -22,8 +24,8 @@ COLORS = ("gray", "rgb")
 POOL_OPS = ("max", "avg")
 
 
-class TooLarge(ValueError):
-    """The answer would exceed ``MAX_OUTPUT_VALUES``; ``status`` is the HTTP status to answer with."""
+class TooLarge(StatusError):
+    """The answer would exceed ``MAX_OUTPUT_VALUES`` (413)."""
 
     status = 413
 
