@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,17 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"${name} must be an integer, not {raw!r}") from exc
     if value < 1:
         raise ValueError(f"${name} must be at least 1, not {value}")
+    return value
+
+
+def at_least_one(text: str) -> int:
+    """A command-line count (``--workers``, ``--per-channel``): an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 

@@ -5,19 +5,34 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bench.common import server
 
 
 def test_usage_without_a_command() -> None:
     r = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True)
-    assert r.returncode == 2 and "convlens {serve,train}" in r.stderr
+    assert r.returncode == 2 and "convlens [-h] {serve,train,top}" in r.stderr
 
 
-def test_serve_help_lists_its_options() -> None:
-    r = subprocess.run([sys.executable, "-m", "app", "serve", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0
-    for option in ("--host", "--port", "--workers", "--reload"):
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("serve", ("--host", "--port", "--workers", "--reload")),
+        ("train", ("--data-dir", "--no-bn", "--epochs", "--limit")),
+        ("top", ("--model", "--model-dir", "--per-channel")),
+    ],
+)
+def test_each_command_lists_its_options(command: str, options: tuple[str, ...]) -> None:
+    r = subprocess.run([sys.executable, "-m", "app", command, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith(f"usage: convlens {command}")
+    for option in options:
         assert option in r.stdout
+
+
+def test_a_count_below_one_is_refused() -> None:
+    r = subprocess.run([sys.executable, "-m", "app", "serve", "--workers", "0"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--workers: must be at least 1" in r.stderr
 
 
 def test_serve_answers_over_http() -> None:

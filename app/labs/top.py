@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.config import Settings
+from app.config import Settings, at_least_one
 from app.datasets import mnist
 from app.nets.checkpoint import load_checkpoint
 from app.nets.lenet import LeNet
@@ -176,19 +176,17 @@ def examples(model: LeNet, content: dict, labels: np.ndarray, layer: str, channe
     ]
 
 
-def main(argv: list[str]) -> int:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``convlens top``."""
     settings = Settings.from_env()
-    p = argparse.ArgumentParser(
-        prog="convlens top",
-        description="Find the test digits that activate each channel most; writes models/<model>.top.json.",
-    )
     p.add_argument("--model", action="append", help="model name (repeatable; default: every <name>.pt in --model-dir)")
     p.add_argument("--model-dir", type=Path, default=settings.model_dir)
     p.add_argument("--data-dir", type=Path, default=settings.data_dir, help="folder with the MNIST test set")
-    p.add_argument("--per-channel", type=int, default=PER_CHANNEL)
-    args = p.parse_args(argv)
-    if args.per_channel < 1:
-        p.error("--per-channel must be at least 1")
+    p.add_argument("--per-channel", type=at_least_one, default=PER_CHANNEL)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute and write the file of every model asked for; 1 when a model is missing."""
     names = args.model or sorted(path.stem for path in args.model_dir.glob("*.pt"))
     if not names:
         print(f"no models (*.pt) in {args.model_dir}", file=sys.stderr)

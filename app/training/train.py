@@ -82,6 +82,12 @@ class Progress:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="convlens train", description=__doc__)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``convlens train``."""
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -107,7 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="train on the first N images (for tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -229,7 +234,11 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; 2 (with the reason on stderr) when the data is missing or broken."""
     try:
         train(args)
     except (FileNotFoundError, mnist.MnistError) as exc:
