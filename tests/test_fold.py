@@ -156,3 +156,20 @@ def test_fold_errors(client: TestClient) -> None:
     if "lenet" in client.app.state.convlens.registry.models:
         response = client.get("/api/batchnorm/fold?model=lenet")
         assert response.status_code == 422 and "no BatchNorm" in response.json()["detail"]
+
+
+def test_a_layer_without_bias_folds_like_torchs_fusion() -> None:
+    torch.manual_seed(0)
+    conv, bn = nn.Conv2d(1, 3, 3, bias=False), nn.BatchNorm2d(3)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.uniform_(0.5, 2)
+    conv.eval(), bn.eval()
+    weight, bias = fold.fold(conv, bn)
+    fused = fuse_conv_bn_eval(conv, bn)
+    torch.testing.assert_close(weight, fused.weight.detach())
+    torch.testing.assert_close(bias, fused.bias.detach())
+
+
+def test_a_batchnorm_without_running_statistics_is_refused() -> None:
+    with pytest.raises(ValueError, match="no running statistics"):
+        fold.fold(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3, track_running_stats=False))

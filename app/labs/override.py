@@ -60,7 +60,7 @@ def conv1_override(conv1: nn.Conv2d, spec: dict) -> nn.Conv2d:
         weight = conv1.weight.detach().clone()  # (out, in, K, K)
         weight[channel] = full  # broadcast over the input channels
         new.weight = nn.Parameter(weight, requires_grad=False)
-        if bias is not None:
+        if bias is not None and conv1.bias is not None:  # (a bias for a conv1 without one was refused above)
             b = conv1.bias.detach().clone()  # (out,)
             b[channel] = float(bias)
             new.bias = nn.Parameter(b, requires_grad=False)

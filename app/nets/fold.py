@@ -41,19 +41,32 @@ def fold_pairs(table: list[LayerSpec]) -> list[tuple[str, str]]:
     ]
 
 
-def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(W', b')`` of ``layer`` followed by ``bn`` in eval mode: W' (C, ...) like W, b' (C,)."""
-    with torch.no_grad():
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (C,)
-        weight = layer.weight * scale.reshape(-1, *([1] * (layer.weight.dim() - 1)))  # (C, in, k, k) or (C, in)
-        bias = scale * (layer.bias - bn.running_mean) + bn.bias  # (C,)
-    return weight, bias
+def running_stats(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(running_mean, running_var)``, each (C,); ValueError for a BatchNorm that keeps none
+    (``track_running_stats=False`` normalises with every batch's own statistics, even in eval mode, so
+    it is no fixed affine map and cannot be folded)."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("this BatchNorm layer keeps no running statistics, so it cannot be folded")
+    return bn.running_mean, bn.running_var
 
 
 def scales(bn: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
     """s = gamma / sqrt(var + eps) per channel (C,)."""
+    _, var = running_stats(bn)
     with torch.no_grad():
-        return bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        return bn.weight / torch.sqrt(var + bn.eps)
+
+
+def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W', b')`` of ``layer`` followed by ``bn`` in eval mode: W' (C, ...) like W, b' (C,). A layer
+    without a bias folds as if its bias were 0."""
+    mean, _ = running_stats(bn)
+    with torch.no_grad():
+        scale = scales(bn)  # (C,)
+        weight = layer.weight * scale.reshape(-1, *([1] * (layer.weight.dim() - 1)))  # (C, in, k, k) or (C, in)
+        own = layer.bias if layer.bias is not None else torch.zeros_like(mean)  # (C,)
+        bias = scale * (own - mean) + bn.bias  # (C,)
+    return weight, bias
 
 
 def folded_network(model: LeNet) -> LeNet:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
 
-KINDS = ("input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax")
+Kind = Literal["input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,18 @@ class LayerSpec:
     """One named layer: its kind and, for spatial layers, the sliding-window geometry."""
 
     name: str
-    kind: str
+    kind: Kind
     kernel_size: int | None = None
     stride: int | None = None
     padding: int | None = None
     spatial: bool = True
     params: dict[str, int] = field(default_factory=dict)
+
+    def window(self) -> tuple[int, int, int]:
+        """``(kernel_size, stride, padding)`` of a conv or pooling layer; ValueError for a layer without them."""
+        if self.kernel_size is None or self.stride is None or self.padding is None:
+            raise ValueError(f"layer {self.name!r} ({self.kind}) has no kernel_size, stride and padding")
+        return self.kernel_size, self.stride, self.padding
 
 
 def layer_table(cfg: ModelConfig) -> list[LayerSpec]:
@@ -86,13 +93,13 @@ def layer_table(cfg: ModelConfig) -> list[LayerSpec]:
 def _make_module(spec: LayerSpec) -> nn.Module | None:
     p = spec.params
     if spec.kind == "conv":
-        return nn.Conv2d(p["in"], p["out"], spec.kernel_size, spec.stride, spec.padding)
+        return nn.Conv2d(p["in"], p["out"], *spec.window())
     if spec.kind == "batchnorm":
         return (nn.BatchNorm2d if spec.spatial else nn.BatchNorm1d)(p["features"])
     if spec.kind == "relu":
         return nn.ReLU()
     if spec.kind == "maxpool":
-        return nn.MaxPool2d(spec.kernel_size, spec.stride, spec.padding)
+        return nn.MaxPool2d(*spec.window())
     if spec.kind == "linear":
         return nn.Linear(p["in"], p["out"])
     return None  # input and softmax are steps of the forward, not modules

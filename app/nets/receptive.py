@@ -9,6 +9,7 @@ graph whose only leaf that requires grad is the input: the served model's parame
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -16,14 +17,22 @@ import torch
 from app.nets.lenet import LayerSpec, LeNet
 
 
-def receptive_fields(table: list[LayerSpec]) -> dict[str, dict[str, float]]:
+class FieldGeometry(TypedDict):
+    """The receptive field of a layer's units, in input pixels."""
+
+    size: int  # side of the square one unit sees
+    jump: int  # input pixels between neighbouring units
+    start: float  # centre of unit (0, 0)
+
+
+def receptive_fields(table: list[LayerSpec]) -> dict[str, FieldGeometry]:
     """Receptive field ``size``, ``jump`` and ``start`` of every spatial layer, in input pixels.
 
     Computed from each layer's kernel/stride/padding (layers without a kernel - batchnorm, relu - act
     per pixel: kernel 1, stride 1). ``start`` is the centre of unit (0, 0) in input coordinates.
     """
     size, jump, start = 1.0, 1.0, 0.0
-    fields: dict[str, dict[str, float]] = {}
+    fields: dict[str, FieldGeometry] = {}
     for spec in table:
         if not spec.spatial:
             break
@@ -31,7 +40,7 @@ def receptive_fields(table: list[LayerSpec]) -> dict[str, dict[str, float]]:
         size = size + (k - 1) * jump
         start = start + ((k - 1) / 2 - p) * jump
         jump = jump * s
-        fields[spec.name] = {"size": int(size), "jump": int(jump), "start": start}
+        fields[spec.name] = FieldGeometry(size=int(size), jump=int(jump), start=start)
     return fields
 
 
@@ -68,14 +77,14 @@ def check_unit(model: LeNet, shapes: dict[str, list[int]], layer: str, channel: 
             raise ValueError(f"{name}: {value} is out of range for {layer} ({c}x{h}x{w}); use 0..{size - 1}")
 
 
-def unit_box(field: dict[str, float], y: int, x: int) -> Box:
+def unit_box(field: FieldGeometry, y: int, x: int) -> Box:
     """The unclipped square of input pixels unit (y, x) sees (may reach into the padding)."""
     half = (int(field["size"]) - 1) / 2
     cy, cx = field["start"] + y * field["jump"], field["start"] + x * field["jump"]
     return Box(round(cy - half), round(cx - half), round(cy + half), round(cx + half))
 
 
-def steps(model: LeNet, fields: dict[str, dict[str, float]], layer: str) -> list[dict]:
+def steps(model: LeNet, fields: dict[str, FieldGeometry], layer: str) -> list[dict]:
     """The recurrence up to ``layer``, one row per layer: its kernel/stride/padding and the field after it."""
     rows = []
     for spec in spatial_specs(model):
@@ -115,7 +124,7 @@ def effective_field(
 
 def receptive_field(
     model: LeNet,
-    fields: dict[str, dict[str, float]],
+    fields: dict[str, FieldGeometry],
     shapes: dict[str, list[int]],
     pixels: np.ndarray,
     layer: str,

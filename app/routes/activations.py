@@ -29,8 +29,11 @@ OVERRIDE_FIELD = {
 
 def conv1_overrides(served: ServedModel, spec: Any) -> dict[str, nn.Module]:
     """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
+    conv1 = served.model.conv1
+    if not isinstance(conv1, nn.Conv2d):  # the layer table makes it one
+        raise TypeError(f"conv1 is a {type(conv1).__name__}, not a Conv2d")
     with client_errors():
-        return {"conv1": override.conv1_override(served.model.conv1, spec)}
+        return {"conv1": override.conv1_override(conv1, spec)}
 
 
 router = APIRouter(tags=["network"])

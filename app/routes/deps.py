@@ -32,7 +32,7 @@ class State:
 
 
 def state(request: Request) -> State:
-    return request.app.state.convlens  # type: ignore[no-any-return]
+    return request.app.state.convlens
 
 
 AppState = Annotated[State, Depends(state)]

@@ -82,7 +82,7 @@ division is not whole (the floor drops the last rows/columns) and lists the inpu
 ever covers.
 
 """
-    + inspect.getdoc(same_padding).split("\n", 1)[1].strip()
+    + inspect.cleandoc(same_padding.__doc__ or "").partition("\n\n")[2]
     + "\n"
     + CONV_LIMITS
     + IMAGE
@@ -203,13 +203,14 @@ def _padded_input(padded: torch.Tensor, dtype: str, pad: list[int], blobs: Blobs
 
 
 def _spec_field(model: type[BaseModel], text: str) -> dict:
+    schema = model.model_json_schema()
     return {
         "spec": {
             "type": "string",
             "contentMediaType": "application/json",
-            "contentSchema": model.model_json_schema(),
+            "contentSchema": schema,
             "description": f"JSON text of a {model.__name__}: {text}",
-            "example": model.model_config["json_schema_extra"]["examples"][0],
+            "example": schema["examples"][0],
         }
     }
 

@@ -54,4 +54,4 @@ def top_digits(
     with client_errors():
         content = top.load_for(served.model, st.settings.model_dir, served.name)
         found = top.examples(served.model, content, st.samples.labels, name, channel)
-    return TopResponse(layer=name, channel=channel, examples=found)
+    return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

@@ -9,9 +9,6 @@ from pydantic import BaseModel, Field
 Pixel = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
-Kind = Literal["input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax"]
-
-
 DType = Literal["float32", "float16"]
 
 

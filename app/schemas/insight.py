@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.schemas.common import B64_DESCRIPTION, DType, Kind
+from app.nets.lenet import Kind
+from app.schemas.common import B64_DESCRIPTION, DType
 
 
 class Box(BaseModel):

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import B64_DESCRIPTION, DType, Kind, Pixel, Prediction, TensorData
+from app.nets.lenet import Kind
+from app.schemas.common import B64_DESCRIPTION, DType, Pixel, Prediction, TensorData
 
 
 class ReceptiveField(BaseModel):

@@ -11,7 +11,7 @@ import pybase64
 import torch
 from starlette.responses import Response
 
-DTYPES = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2")}
+DTYPES: dict[str, np.dtype] = {"float32": np.dtype("<f4"), "float16": np.dtype("<f2")}
 
 
 def wire_dtype(dtype: str) -> np.dtype:
@@ -57,7 +57,7 @@ class Blobs:
         return f"\x00{len(self.parts) - 1}\x00"
 
     def array(self, values: torch.Tensor, dtype: str) -> str:
-        return self.add(memoryview(np.ascontiguousarray(values.numpy(), dtype=wire_dtype(dtype))).cast("B"))
+        return self.add(np.ascontiguousarray(values.numpy(), dtype=wire_dtype(dtype)).data.cast("B"))
 
     def json(self, payload: dict) -> bytes:
         pieces = orjson.dumps(payload).split(b'"\\u0000')

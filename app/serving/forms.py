@@ -7,11 +7,15 @@ multipart bodies are parsed from the (already size-limited) bytes with python-mu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from app.errors import StatusError
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_PARTS = 300  # the BatchNorm lab sends up to 256 files
 MAX_FIELD_BYTES = 256 * 1024
@@ -126,7 +130,7 @@ def parse_multipart(body: bytes, content_type: str | None) -> Form:
             )
         )
 
-    callbacks = {
+    callbacks: MultipartCallbacks = {
         "on_part_begin": on_part_begin,
         "on_header_field": on_header_field,
         "on_header_value": on_header_value,

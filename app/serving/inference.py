@@ -12,7 +12,7 @@ from torch import nn
 
 from app.nets.checkpoint import load_checkpoint
 from app.nets.lenet import LeNet
-from app.nets.receptive import receptive_fields
+from app.nets.receptive import FieldGeometry, receptive_fields
 from app.serving.batching import MicroBatcher
 
 WEIGHT_TENSORS = {
@@ -29,7 +29,7 @@ class ServedModel:
     name: str
     model: LeNet
     card: dict
-    receptive_fields: dict[str, dict[str, float]] = field(default_factory=dict)
+    receptive_fields: dict[str, FieldGeometry] = field(default_factory=dict)
     shapes: dict[str, list[int]] = field(default_factory=dict)
     batcher: MicroBatcher = field(init=False, repr=False)
 
