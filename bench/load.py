@@ -33,7 +33,6 @@ from app.datasets import mnist
 from bench.common import multipart, server, wrk
 
 KERNEL_5X5 = [[1, 4, 6, 4, 1], [4, 16, 24, 16, 4], [6, 24, -476, 24, 6], [4, 16, 24, 16, 4], [1, 4, 6, 4, 1]]
-MIX = ("POST /api/activations", "POST /api/convolve", "GET /api/layers/conv2/weights", "GET /")
 
 
 def digit_png() -> bytes:
