@@ -15,6 +15,14 @@ MAX_OUT = 32
 MAX_VALUE = 1000.0
 
 
+def _check_number(value: Any, field: str) -> None:
+    """ValueError naming ``field`` unless ``value`` is a finite number within +-MAX_VALUE."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{field}: {value!r} is not a finite number")
+    if abs(value) > MAX_VALUE:
+        raise ValueError(f"{field}: {value} is outside +-{MAX_VALUE:g}")
+
+
 def as_matrix(raw: Any, channels: int) -> torch.Tensor:
     """A JSON list of rows -> (C_out, C_in) float32; ValueError naming what is wrong."""
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_OUT:
@@ -23,10 +31,7 @@ def as_matrix(raw: Any, channels: int) -> torch.Tensor:
         if not isinstance(row, list) or len(row) != channels:
             raise ValueError(f"matrix[{o}]: expected a row of {channels} numbers, one per input channel")
         for c, value in enumerate(row):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"matrix[{o}][{c}]: {value!r} is not a finite number")
-            if abs(value) > MAX_VALUE:
-                raise ValueError(f"matrix[{o}][{c}]: {value} is outside +-{MAX_VALUE:g}")
+            _check_number(value, f"matrix[{o}][{c}]")
     return torch.tensor(raw, dtype=torch.float32)
 
 
@@ -37,10 +42,7 @@ def as_bias(raw: Any, outputs: int) -> torch.Tensor:
     if not isinstance(raw, list) or len(raw) != outputs:
         raise ValueError(f"bias: expected a list of {outputs} numbers, one per matrix row")
     for o, value in enumerate(raw):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError(f"bias[{o}]: {value!r} is not a finite number")
-        if abs(value) > MAX_VALUE:
-            raise ValueError(f"bias[{o}]: {value} is outside +-{MAX_VALUE:g}")
+        _check_number(value, f"bias[{o}]")
     return torch.tensor(raw, dtype=torch.float32)
 
 
