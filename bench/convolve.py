@@ -4,7 +4,7 @@
 
 Measures, in one run and one process (torch on one thread, as the server runs it):
 
-- core: ``app.kernels.convolve`` on the decoded (3, 1024, 1024) image, "same" padding;
+- core: ``app.labs.kernels.convolution.convolve`` on the decoded (3, 1024, 1024) image, "same" padding;
 - scipy: ``scipy.signal.correlate2d(channel, kernel, mode="same")`` on the same three channels (float64,
   scipy's own precision; its float32 path is no faster);
 - the server-side stages of one request (decode, pixels, convolve, encode, PNG, JSON);
@@ -236,7 +236,7 @@ def main() -> None:
     )
     print("| computation (3 x 1024 x 1024, 5x5) | median ms |")
     print("|---|---|")
-    print(f"| `app.kernels.convolve` (float32) | {core[0]:.1f} |")
+    print(f"| `app.labs.kernels.convolution.convolve` (float32) | {core[0]:.1f} |")
     print(f"| `scipy.signal.correlate2d`, 3 channels (float64) | {ref[0]:.1f} |")
     print(f"| **scipy / ours** | **{ref[0] / core[0]:.1f}x** |")
     print(f"\nmax |ours - scipy| = {diff:.1e}")
