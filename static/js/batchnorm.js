@@ -11,20 +11,13 @@ import { initFold } from "./bn-fold.js";
 import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
 import { initTraining } from "./bn-training.js";
+import { errorLine } from "./error-banner.js";
 
 const main = document.getElementById("main");
 const section = (id) => document.getElementById(id);
 
 /** An error shown in the section's own alert line (and kept on its data-error for the tests). */
-function reporter(el) {
-  const alert = el.querySelector(".bn-error");
-  return (error) => {
-    const message = typeof error === "string" ? error : error.message;
-    alert.textContent = message;
-    alert.hidden = false;
-    el.dataset.error = message;
-  };
-}
+const reporter = (host) => errorLine(host, host.querySelector(".bn-error"));
 
 async function start() {
   const params = section("params");

@@ -12,6 +12,7 @@
 
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
+import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
 import { watchImageInputs } from "./input-sources.js";
 import { kernelApi } from "./kernel-api.js";
@@ -29,6 +30,7 @@ import { StepView, windowAt } from "./kernel-steps.js";
 const $ = (id) => document.getElementById(id);
 const main = $("main");
 const maxUploadBytes = Number(main.dataset.maxUploadBytes) || 0;
+const errors = errorBanner(main);
 
 let editors = [];
 let source = null;
@@ -68,21 +70,13 @@ const pool = new PoolSection({
 
 /** Show `message`; `origin` ("kernel", "pool", "image") says which later success may hide it again. */
 function showError(message, origin = "kernel") {
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-  main.dataset.error = message;
-  main.dataset.errorOrigin = origin;
+  errors.show(message, origin);
 }
 
 /** Hide the error if it came from one of `origins` (or whatever it was, with none). */
 function hideError(...origins) {
-  if (origins.length && main.dataset.errorOrigin && !origins.includes(main.dataset.errorOrigin)) return;
-  $("error").hidden = true;
-  delete main.dataset.error;
-  delete main.dataset.errorOrigin;
+  errors.hide(...origins);
 }
-
-$("error-close").addEventListener("click", () => hideError());
 
 /* ---------------------------------------------------------------------------------------------- */
 /* The controls -> a spec                                                                          */
