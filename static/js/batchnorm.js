@@ -6,7 +6,6 @@
  */
 
 import { api } from "./api.js";
-import { bnApi } from "./bn-api.js";
 import { initFold } from "./bn-fold.js";
 import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
@@ -41,7 +40,7 @@ async function start() {
       maxBatch: Number(main.dataset.maxBatch) || 256,
       onError: reporter(lab),
     }),
-    bnApi
+    api
       .models()
       .then((models) => initTraining(training, models, reporter(training)))
       .catch((error) => {

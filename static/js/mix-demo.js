@@ -6,7 +6,7 @@
  *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
  */
 
-import { api, decodeArray, request } from "./api.js";
+import { api, apiUrl, decodeArray, request } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
@@ -159,7 +159,7 @@ export function createMixDemo(ui, { onError }) {
     form.append("layer", layer);
     form.append("matrix", JSON.stringify(matrix));
     try {
-      const [body] = await Promise.all([request("/api/mix", { form }), showInputs(id, layer, ticket)]);
+      const [body] = await Promise.all([request(apiUrl("/api/mix"), { form }), showInputs(id, layer, ticket)]);
       if (ticket !== requested) return;
       const values = decodeArray(body.output.data, body.output.dtype);
       const [cout, h, w] = body.output.shape;
