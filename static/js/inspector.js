@@ -20,9 +20,9 @@ import { attachProbe, gridCell, showReadout } from "./probe.js";
 import { summarize, topK } from "./stats.js";
 
 function statList(entries) {
-  const dl = el("dl", "stats");
+  const dl = el("dl", "inspector-stats");
   for (const [term, value] of entries) {
-    const row = el("div", "stat");
+    const row = el("div", "inspector-stat");
     row.append(el("dt", "", term), el("dd", "", value));
     dl.append(row);
   }

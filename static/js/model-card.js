@@ -25,7 +25,7 @@ export function renderStats(dl, card) {
     ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
   ];
   for (const [term, value, key] of items) {
-    const wrap = el("div", "stat");
+    const wrap = el("div", "card-stat");
     wrap.dataset.stat = key;
     const dt = el("dt", "", term);
     const dd = el("dd", "", value);

@@ -379,7 +379,7 @@ def test_enlarged_small_map_shows_its_numbers(page: Page) -> None:
     expect(cells).to_have_count(25)
     shown = np.array([number(t) for t in cells.all_inner_texts()]).reshape(5, 5)
     assert np.allclose(shown, pool2[7], atol=0.0051)
-    stats = dialog.locator(".stat dd")
+    stats = dialog.locator(".inspector-stat dd")
     assert number(stats.nth(0).inner_text().split(" at ")[0]) == pytest.approx(float(pool2[7].min()), abs=1e-5)
     assert number(stats.nth(1).inner_text().split(" at ")[0]) == pytest.approx(float(pool2[7].max()), abs=1e-5)
     page.keyboard.press("Escape")
