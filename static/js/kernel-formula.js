@@ -23,7 +23,7 @@ function line(name, axis, live) {
   return row;
 }
 
-/** `arithmetic`: {height, width} (the API's, or kernel-geometry.js's with `live`). */
+/** `arithmetic`: {height, width} (the API's, or conv-arithmetic.js's with `live`). */
 export function showFormula(host, arithmetic, { live = false } = {}) {
   host.textContent = "";
   host.dataset.source = live ? "live" : "server";

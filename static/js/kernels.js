@@ -12,6 +12,7 @@
 
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
+import { geometry } from "./conv-arithmetic.js";
 import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
 import { watchImageInputs } from "./input-sources.js";
@@ -19,7 +20,6 @@ import { kernelApi } from "./kernel-api.js";
 import { AppliedView } from "./kernel-applied.js";
 import { KernelEditor } from "./kernel-editor.js";
 import { showFormula } from "./kernel-formula.js";
-import { geometry } from "./kernel-geometry.js";
 import { overrideHref, recallDigit } from "./kernel-handoff.js";
 import { applied, identity } from "./kernel-math.js";
 import { displayFor, MapPanel } from "./kernel-output.js";

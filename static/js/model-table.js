@@ -8,6 +8,7 @@
  * server's (`params`, `output_shape`, `receptive_field`): a mismatch is shown, not hidden.
  */
 
+import { outputSize } from "./conv-arithmetic.js";
 import { el } from "./dom.js";
 import { formatShape } from "./format.js";
 
@@ -18,11 +19,9 @@ const DOT = "\u00b7";
 const int = (n) => n.toLocaleString("en-US");
 const product = (xs) => xs.reduce((a, b) => a * b, 1);
 
-/** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis. */
+/** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis (the numbers from conv-arithmetic.js). */
 export function sizeArithmetic(w, k, s, p) {
-  const top = w - k + 2 * p;
-  const out = Math.floor(top / s) + 1;
-  const whole = top % s === 0;
+  const { output: out, whole } = outputSize(w, k, s, p);
   const expr = `(${w} ${MINUS} ${k} + 2${DOT}${p}) / ${s} + 1`;
   return { out, text: whole ? `${expr} = ${out}` : `\u230a${expr}\u230b = ${out}` };
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
@@ -274,6 +276,42 @@ def test_editor_tools_sizes_and_the_live_formula(page: Page) -> None:
     expect(page.locator("#kernel-b-grid .kernel-cell")).to_have_count(49)
     expect(page.locator("#try-network")).to_have_attribute("aria-disabled", "true")
     expect(page.locator("#network-note")).to_contain_text("at most that size")
+
+
+ARITHMETIC = """async (cases) => {
+    const m = await import("/static/js/conv-arithmetic.js");
+    return cases.map(([w, k, s, p]) => {
+        const a = m.axisArithmetic(w, k, s, p);
+        return [a.before, a.after, a.output, a.whole];
+    });
+}"""
+
+
+def test_the_output_size_arithmetic_agrees_with_torch(page: Page) -> None:
+    """conv-arithmetic.js (the one place the pages pad and count outputs): torch's conv1d over the input
+    padded as it says gives its output length; "same" keeps ceil(W / S) with the least padding, the odd
+    pixel after."""
+
+    def length(size: int, kernel: int, stride: int) -> int:
+        """Outputs of a valid conv1d, 0 when the kernel does not fit."""
+        if size < kernel:
+            return 0
+        return torch.nn.functional.conv1d(torch.zeros(1, 1, size), torch.zeros(1, 1, kernel), stride=stride).shape[-1]
+
+    page.goto("/kernels")
+    cases = list(itertools.product((1, 5, 8, 28), (1, 2, 3, 4, 5, 7), (1, 2, 3), ("valid", "same", 0, 1, 3)))
+    answers = page.evaluate(ARITHMETIC, cases)
+    for (w, k, s, p), (before, after, output, whole) in zip(cases, answers, strict=True):
+        case = f"W={w} K={k} S={s} padding={p}"
+        expected = length(w + before + after, k, s)
+        assert max(output, 0) == expected, case
+        assert whole == (expected > 0 and (w + before + after - k) % s == 0), case
+        if p == "same":
+            total = before + after
+            assert (before, output) == (total // 2, -(-w // s)), case
+            assert total == 0 or length(w + total - 1, k, s) < output, case  # no less padding would do
+        else:
+            assert before == after == (0 if p == "valid" else p), case
 
 
 def test_sobel_outline_demo_shows_x_y_and_their_magnitude(page: Page) -> None:
