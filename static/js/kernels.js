@@ -395,8 +395,8 @@ function deepLinkedSample() {
 async function start() {
   for (const k of KERNEL_LAB.sizes) $("kernel-size").append(new Option(`${k}×${k}`, String(k)));
   for (let c = 0; c < KERNEL_LAB.conv1Filters; c++) $("network-channel").append(new Option(String(c), String(c)));
-  let presets = [];
-  let samples = [];
+  let presets;
+  let samples;
   try {
     [presets, samples] = await Promise.all([kernelApi.presets(), api.samples()]);
   } catch (error) {
