@@ -387,9 +387,15 @@ $("network-channel").addEventListener("change", updateNetworkLink);
 /* ---------------------------------------------------------------------------------------------- */
 /* Start                                                                                           */
 
+/** The test digit asked for by ?sample=ID, or null; a malformed one is explained (and stays up, tagged "link"). */
 function deepLinkedSample() {
   const raw = new URLSearchParams(window.location.search).get("sample");
-  return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
+  if (raw === null) return null;
+  if (!/^\s*\d+\s*$/.test(raw)) {
+    showError(`?sample=${raw} is not a test digit id: use a whole number, e.g. /kernels?sample=7. Showing the bundled photo.`, "link");
+    return null;
+  }
+  return Number(raw);
 }
 
 async function start() {

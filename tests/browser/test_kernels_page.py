@@ -314,6 +314,17 @@ def test_the_output_size_arithmetic_agrees_with_torch(page: Page) -> None:
             assert before == after == (0 if p == "valid" else p), case
 
 
+def test_a_malformed_sample_link_is_explained(page: Page) -> None:
+    """/kernels?sample=abc falls back to the photo and says why, after the first result is on screen."""
+    open_lab(page, "/kernels?sample=abc")
+    expect(page.locator("main")).to_have_attribute("data-source", "photo")
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("?sample=abc is not a test digit id")
+    page.click("#error-close")
+    expect(error).to_be_hidden()
+
+
 def test_sobel_outline_demo_shows_x_y_and_their_magnitude(page: Page) -> None:
     open_lab(page, "/kernels?sample=0")
     expect(page.locator("main")).to_have_attribute("data-source", "sample")
