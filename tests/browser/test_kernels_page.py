@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
@@ -287,29 +286,30 @@ ARITHMETIC = """async (cases) => {
 }"""
 
 
-def test_the_output_size_arithmetic_agrees_with_torch(page: Page) -> None:
-    """conv-arithmetic.js (the one place the pages pad and count outputs): torch's conv1d over the input
-    padded as it says gives its output length; "same" keeps ceil(W / S) with the least padding, the odd
-    pixel after."""
+def test_the_output_size_arithmetic_agrees_with_numpys_windows(page: Page) -> None:
+    """conv-arithmetic.js (the one place the pages pad and count outputs): numpy's sliding windows over
+    the input padded as it says, every S-th one, are as many as its output; "same" keeps ceil(W / S) with
+    the least padding, the odd pixel after."""
 
-    def length(size: int, kernel: int, stride: int) -> int:
-        """Outputs of a valid conv1d, 0 when the kernel does not fit."""
+    def windows(size: int, kernel: int, stride: int) -> np.ndarray:
+        """The pixel indices under a kernel-wide window moved `stride` at a time (none when it does not fit)."""
         if size < kernel:
-            return 0
-        return torch.nn.functional.conv1d(torch.zeros(1, 1, size), torch.zeros(1, 1, kernel), stride=stride).shape[-1]
+            return np.empty((0, kernel), dtype=int)
+        return np.lib.stride_tricks.sliding_window_view(np.arange(size), kernel)[::stride]
 
     page.goto("/kernels")
     cases = list(itertools.product((1, 5, 8, 28), (1, 2, 3, 4, 5, 7), (1, 2, 3), ("valid", "same", 0, 1, 3)))
     answers = page.evaluate(ARITHMETIC, cases)
     for (w, k, s, p), (before, after, output, whole) in zip(cases, answers, strict=True):
         case = f"W={w} K={k} S={s} padding={p}"
-        expected = length(w + before + after, k, s)
-        assert max(output, 0) == expected, case
-        assert whole == (expected > 0 and (w + before + after - k) % s == 0), case
+        padded = w + before + after
+        slid = windows(padded, k, s)
+        assert max(output, 0) == len(slid), case
+        assert whole == (len(slid) > 0 and slid[-1][-1] == padded - 1), case  # the last window ends the input
         if p == "same":
             total = before + after
             assert (before, output) == (total // 2, -(-w // s)), case
-            assert total == 0 or length(w + total - 1, k, s) < output, case  # no less padding would do
+            assert total == 0 or len(windows(w + total - 1, k, s)) < output, case  # no less padding would do
         else:
             assert before == after == (0 if p == "valid" else p), case
 
