@@ -8,6 +8,8 @@
  *
  * Every call goes through `request`, which throws an `ApiError` whose message is the server's
  * `detail` when a response is not 2xx (or a plain-words message when the server cannot be reached).
+ * Every address of a model's API is built by `apiUrl`, which adds `?model=` once the page has chosen a
+ * model with `setModel` (the explorer's model switch); other pages use the server's default model.
  * Arrays arrive as base64 of little-endian float32/float16; `decodeArray` turns them into Float32Array.
  */
 
@@ -134,9 +136,13 @@ export function setModel(name) {
   selectedModel = name || null;
 }
 
-function query(params) {
+/**
+ * The one way to build an API address: `path` with the query `params` (undefined, null and "" left
+ * out) and the model chosen with setModel, e.g. apiUrl("/api/explain", { method: "gradcam" }).
+ */
+export function apiUrl(path, params = {}) {
   const entries = Object.entries({ ...params, model: selectedModel }).filter(([, v]) => v !== undefined && v !== null && v !== "");
-  return entries.length ? `?${new URLSearchParams(entries)}` : "";
+  return entries.length ? `${path}?${new URLSearchParams(entries)}` : path;
 }
 
 /** POST one input ({file}, {sample} or {pixels}) with extra fields: multipart fields, or JSON keys. */
@@ -160,10 +166,13 @@ export const api = {
   models: () => request("/api/models"),
 
   /** GET /api/model: the architecture. */
-  model: () => request(`/api/model${query({})}`),
+  model: () => request(apiUrl("/api/model")),
+
+  /** GET /api/model/card: test and per-class accuracy, confusion matrix, misclassified digits, curve. */
+  card: () => request(apiUrl("/api/model/card")),
 
   /** GET /api/samples: [{id, label, predicted}]. */
-  samples: () => request(`/api/samples${query({})}`),
+  samples: () => request(apiUrl("/api/samples")),
 
   /** URL of a test digit's 28x28 PNG. */
   sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
@@ -172,7 +181,7 @@ export const api = {
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
    */
   async weights(name, { dtype = "float32", signal } = {}) {
-    const body = await request(`/api/layers/${encodeURIComponent(name)}/weights${query({ dtype })}`, { signal });
+    const body = await request(apiUrl(`/api/layers/${encodeURIComponent(name)}/weights`, { dtype }), { signal });
     const tensors = {};
     for (const t of body.tensors) tensors[t.name] = decodeTensor(t);
     return { name: body.name, kind: body.kind, eps: body.eps, tensors };
@@ -185,7 +194,7 @@ export const api = {
    * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`).
    */
   async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override } = {}) {
-    const url = `/api/activations${query({ preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype })}`;
+    const url = apiUrl("/api/activations", { preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype });
     let body;
     if (input.pixels) {
       body = await request(url, { json: override ? { pixels: input.pixels, conv1_override: override } : { pixels: input.pixels }, signal });
@@ -205,16 +214,16 @@ export const api = {
    * `gradient` arrives decoded ({shape: [28, 28], values}).
    */
   async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
-    const body = await postInput(`/api/receptive-field${query({ preprocess })}`, input, { layer, channel, y, x }, signal);
+    const body = await postInput(apiUrl("/api/receptive-field", { preprocess }), input, { layer, channel, y, x }, signal);
     return { ...body, gradient: decodeMap(body.gradient) };
   },
 
   /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: a 28x28 `map`, decoded. */
   async explain(input, { method, target }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
-    const body = await postInput(`/api/explain${query({ method, target, preprocess })}`, input, {}, signal);
+    const body = await postInput(apiUrl("/api/explain", { method, target, preprocess }), input, {}, signal);
     return { ...body, map: decodeMap(body.map) };
   },
 
   /** GET /api/layers/{name}/channels/{c}/top: {layer, channel, examples: [{index, label, activation, y, x, box}]}. */
-  top: (layer, channel, { signal } = {}) => request(`/api/layers/${encodeURIComponent(layer)}/channels/${encodeURIComponent(channel)}/top${query({})}`, { signal }),
+  top: (layer, channel, { signal } = {}) => request(apiUrl(`/api/layers/${encodeURIComponent(layer)}/channels/${encodeURIComponent(channel)}/top`), { signal }),
 };

@@ -6,25 +6,17 @@
  */
 
 import { api } from "./api.js";
-import { bnApi } from "./bn-api.js";
 import { initFold } from "./bn-fold.js";
 import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
 import { initTraining } from "./bn-training.js";
+import { errorLine } from "./error-banner.js";
 
 const main = document.getElementById("main");
 const section = (id) => document.getElementById(id);
 
 /** An error shown in the section's own alert line (and kept on its data-error for the tests). */
-function reporter(el) {
-  const alert = el.querySelector(".bn-error");
-  return (error) => {
-    const message = typeof error === "string" ? error : error.message;
-    alert.textContent = message;
-    alert.hidden = false;
-    el.dataset.error = message;
-  };
-}
+const reporter = (host) => errorLine(host, host.querySelector(".bn-error"));
 
 async function start() {
   const params = section("params");
@@ -48,7 +40,7 @@ async function start() {
       maxBatch: Number(main.dataset.maxBatch) || 256,
       onError: reporter(lab),
     }),
-    bnApi
+    api
       .models()
       .then((models) => initTraining(training, models, reporter(training)))
       .catch((error) => {

@@ -2,24 +2,16 @@
  * Small SVG charts for the BatchNorm page (no library): per-channel bars and training curves.
  *
  *   const fig = channelBars(gamma, { label: "γ", marks: runningValues, onHover: ({channel, value}) => ... });
- *   const svg = lineChart([{ name, color, points: [{x, y}], divergedAt }], { mode: "error" });
+ *   const chart = lineChart([{ name, color, points: [{x, y}], divergedAt }], { mode: "error" });
  *
  * Everything is drawn with a few <path> elements (a 500-unit layer is one path, not 500 nodes); hovering
  * reads the channel under the pointer back from its x position.
  */
 
+import { el, svg } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 640;
-
-/** An SVG element with attributes (and optional text). */
-export function svg(name, attrs = {}, text) {
-  const el = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 const round = (v) => Math.round(v * 100) / 100;
 
@@ -74,16 +66,10 @@ export function channelBars(values, { label, marks, markLabel = "running", heigh
   const cursor = svg("rect", { x: left, y: top, width: Math.max(bw, 1), height: plotH, class: "bn-cursor", visibility: "hidden" });
   chart.append(cursor);
 
-  const figure = document.createElement("figure");
-  figure.className = "bn-chart";
-  const caption = document.createElement("figcaption");
-  caption.className = "bn-chart-caption";
-  const title = document.createElement("span");
-  title.className = "bn-chart-label";
-  title.textContent = label;
-  const readout = document.createElement("span");
-  readout.className = "bn-readout";
-  readout.textContent = `${n} channels · hover for values`;
+  const figure = el("figure", "bn-chart");
+  const caption = el("figcaption", "bn-chart-caption");
+  const title = el("span", "bn-chart-label", label);
+  const readout = el("span", "bn-readout", `${n} channels · hover for values`);
   caption.append(title, readout);
   figure.append(caption, chart);
 

@@ -4,22 +4,16 @@
  */
 
 import { bnApi } from "./bn-api.js";
+import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 
 const fmt = (v) => formatValue(v, 5);
 
 function line(label, expression, result) {
-  const row = document.createElement("div");
-  row.className = "bn-formula-row";
-  const name = document.createElement("span");
-  name.className = "bn-formula-name";
-  name.textContent = label;
-  const expr = document.createElement("span");
-  expr.className = "bn-formula-expr";
-  expr.textContent = expression;
-  const value = document.createElement("output");
-  value.className = "bn-formula-value";
-  value.textContent = result;
+  const row = el("div", "bn-formula-row");
+  const name = el("span", "bn-formula-name", label);
+  const expr = el("span", "bn-formula-expr", expression);
+  const value = el("output", "bn-formula-value", result);
   row.append(name, expr, value);
   return row;
 }
@@ -66,9 +60,8 @@ export async function initFold(section, onError) {
     return;
   }
   for (const [i, pair] of body.pairs.entries()) {
-    const option = document.createElement("option");
+    const option = el("option", "", `${pair.layer} + ${pair.batchnorm}`);
     option.value = String(i);
-    option.textContent = `${pair.layer} + ${pair.batchnorm}`;
     pick.append(option);
   }
   const show = () => {

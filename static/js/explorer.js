@@ -10,9 +10,9 @@
  * and data-renders counts the results shown.
  */
 
-import { errorBanner } from "./error-banner.js";
 import { api } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
+import { errorBanner } from "./error-banner.js";
 import { DrawPad } from "./draw-pad.js";
 import { ExplainPanel } from "./explain-overlay.js";
 import { renderGallery } from "./gallery.js";
@@ -60,7 +60,10 @@ installReadout($("readout"), $("tooltip"));
 /* ---------------------------------------------------------------------------------------------- */
 /* Errors                                                                                          */
 
+/* A problem with the page's address (?sample=, ?model=, ?conv1_override=) is tagged "link": showing a
+   digit hides the errors of earlier inputs, not that one (it is dismissed, or replaced by a newer error). */
 const { show: showError, hide: hideError } = errorBanner(main);
+const showLinkProblem = (message) => showError(message, "link");
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Timing                                                                                          */
@@ -142,7 +145,7 @@ async function run(input, original, since) {
     render(result, original);
     explainPanel.update();
     rememberDigit(input, result.layers.find((l) => l.name === "input"), original.caption);
-    hideError();
+    hideError("input");
     const rendered = performance.mark(`explorer:${original.kind}:rendered`).startTime;
     performance.measure(`explorer:${original.kind}:request`, { start: since, end: received });
     performance.measure(`explorer:${original.kind}:render`, { start: received, end: rendered });
@@ -280,7 +283,7 @@ function deepLinkedSample() {
   const raw = new URLSearchParams(window.location.search).get("sample");
   if (raw === null) return null;
   if (!/^\s*\d+\s*$/.test(raw)) {
-    showError(`?sample=${raw} is not a test digit id: use a whole number, e.g. /?sample=7.`);
+    showLinkProblem(`?sample=${raw} is not a test digit id: use a whole number, e.g. /?sample=7.`);
     return null;
   }
   return Number(raw);
@@ -289,7 +292,7 @@ function deepLinkedSample() {
 /** A conv1 filter sent from the kernel lab (?conv1_override=...): say so, and offer the trained one back. */
 function useOverride() {
   const { override, problem } = overrideFromUrl();
-  if (problem) showError(problem);
+  if (problem) showLinkProblem(problem);
   if (!override) return;
   conv1Override = override;
   main.dataset.override = String(override.channel);
@@ -309,7 +312,7 @@ async function start() {
   main.dataset.scaleMode = mode;
   useOverride();
   const switched = await installModelSwitch($("model-switch"));
-  if (switched.problem) showError(switched.problem);
+  if (switched.problem) showLinkProblem(switched.problem);
   let model;
   try {
     model = await api.model();

@@ -10,6 +10,7 @@
  */
 
 import { KIND_SCALE, LUT_SIZE, SCALES, SIZES } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 
 const luts = new Map();
@@ -212,22 +213,16 @@ export function drawGradient(canvas, scale) {
  *           labels?: [string, string]): void}}
  */
 export function colorbar({ caption = "" } = {}) {
-  const element = document.createElement("div");
-  element.className = "colorbar";
-  const canvas = document.createElement("canvas");
-  canvas.className = "colorbar-gradient";
+  const element = el("div", "colorbar");
+  const canvas = el("canvas", "colorbar-gradient");
   canvas.setAttribute("aria-hidden", "true");
-  const ticks = document.createElement("div");
-  ticks.className = "colorbar-ticks";
+  const ticks = el("div", "colorbar-ticks");
   const [low, mid, high] = ["low", "mid", "high"].map((cls) => {
-    const span = document.createElement("span");
-    span.className = `tick tick-${cls}`;
+    const span = el("span", `tick tick-${cls}`);
     ticks.append(span);
     return span;
   });
-  const label = document.createElement("span");
-  label.className = "colorbar-caption";
-  label.textContent = caption;
+  const label = el("span", "colorbar-caption", caption);
   element.append(label, canvas, ticks);
   let drawn = null;
   return {

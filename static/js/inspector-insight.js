@@ -8,7 +8,7 @@
  *   // the inspector calls insight.render({ body, zoom, view, channel, unit }) and insight.follow(unit)
  */
 
-import { el } from "./insight-draw.js";
+import { el } from "./dom.js";
 import { ReceptivePanel } from "./receptive-overlay.js";
 import { topDigits } from "./top-panel.js";
 

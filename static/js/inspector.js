@@ -13,22 +13,16 @@
  */
 
 import { SIZES } from "./config.js";
+import { el } from "./dom.js";
 import { formatShape, formatTick, formatValue } from "./format.js";
 import { colorbar, colorOf, domainFor, extent, mosaicCell, mosaicLayout, paint, paintMosaic } from "./heatmap.js";
 import { attachProbe, gridCell, showReadout } from "./probe.js";
 import { summarize, topK } from "./stats.js";
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 function statList(entries) {
-  const dl = el("dl", "stats");
+  const dl = el("dl", "inspector-stats");
   for (const [term, value] of entries) {
-    const row = el("div", "stat");
+    const row = el("div", "inspector-stat");
     row.append(el("dt", "", term), el("dd", "", value));
     dl.append(row);
   }

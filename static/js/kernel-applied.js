@@ -8,6 +8,7 @@
  *   view.show([{ label: "A", kernel }], "convolution");
  */
 
+import { el } from "./dom.js";
 import { colorOf } from "./heatmap.js";
 import { applied, formatWeight } from "./kernel-math.js";
 
@@ -25,11 +26,9 @@ export class AppliedView {
     this.host.dataset.mode = mode;
     for (const { label, kernel, slot } of kernels) {
       const weights = applied(kernel, mode);
-      const figure = document.createElement("figure");
-      figure.className = "applied-kernel";
-      const table = document.createElement("table");
+      const figure = el("figure", "applied-kernel");
+      const table = el("table", "applied-grid");
       table.id = `applied-${slot}`;
-      table.className = "applied-grid";
       table.dataset.values = JSON.stringify(weights);
       table.setAttribute("aria-label", `Kernel ${label} as applied (${mode})`);
       const m = Math.max(1e-12, ...weights.flat().map(Math.abs));
@@ -43,8 +42,7 @@ export class AppliedView {
         }
       }
       if (turned && weights.length > 1) table.classList.add("turning");
-      const caption = document.createElement("figcaption");
-      caption.textContent = mode === "convolution" ? `${label}, flipped` : `${label}, as written`;
+      const caption = el("figcaption", "", mode === "convolution" ? `${label}, flipped` : `${label}, as written`);
       figure.append(table, caption);
       this.host.append(figure);
     }

@@ -6,31 +6,24 @@
  *   showFormula(host, result.arithmetic);                                 // the API's words
  */
 
+import { el } from "./dom.js";
+
 function line(name, axis, live) {
-  const row = document.createElement("div");
-  row.className = "formula-axis";
+  const row = el("div", "formula-axis");
   row.dataset.axis = name;
   row.dataset.output = String(axis.output);
-  const label = document.createElement("span");
-  label.className = "formula-name";
-  label.textContent = name === "height" ? "H′ (rows)" : "W′ (columns)";
-  const formula = document.createElement("code");
-  formula.className = "formula-text";
-  formula.textContent = axis.formula;
-  const numbers = document.createElement("code");
-  numbers.className = "formula-numbers";
-  numbers.textContent = axis.span < 0 ? `${axis.size} + ${axis.before + axis.after} padding < ${axis.kernel}: no room for the kernel` : axis.expression;
+  const label = el("span", "formula-name", name === "height" ? "H′ (rows)" : "W′ (columns)");
+  const formula = el("code", "formula-text", axis.formula);
+  const numbers = el("code", "formula-numbers", axis.span < 0 ? `${axis.size} + ${axis.before + axis.after} padding < ${axis.kernel}: no room for the kernel` : axis.expression);
   row.append(label, formula, numbers);
   if (!live && axis.note) {
-    const note = document.createElement("p");
-    note.className = "formula-note hint";
-    note.textContent = `${axis.padding_rule ? `Padding rule: ${axis.padding_rule}. ` : ""}${axis.note}`;
+    const note = el("p", "formula-note hint", `${axis.padding_rule ? `Padding rule: ${axis.padding_rule}. ` : ""}${axis.note}`);
     row.append(note);
   }
   return row;
 }
 
-/** `arithmetic`: {height, width} (the API's, or kernel-geometry.js's with `live`). */
+/** `arithmetic`: {height, width} (the API's, or conv-arithmetic.js's with `live`). */
 export function showFormula(host, arithmetic, { live = false } = {}) {
   host.textContent = "";
   host.dataset.source = live ? "live" : "server";
@@ -38,9 +31,7 @@ export function showFormula(host, arithmetic, { live = false } = {}) {
   const fits = height.output >= 1 && width.output >= 1 && (height.span ?? 0) >= 0 && (width.span ?? 0) >= 0;
   host.dataset.height = String(height.output);
   host.dataset.width = String(width.output);
-  const head = document.createElement("p");
-  head.className = "formula-head";
-  head.textContent = fits ? `Output: ${height.output} × ${width.output} pixels` : "Output: none — the kernel does not fit";
+  const head = el("p", "formula-head", fits ? `Output: ${height.output} × ${width.output} pixels` : "Output: none — the kernel does not fit");
   host.classList.toggle("bad", !fits);
   host.append(head, line("height", height, live), line("width", width, live));
 }

@@ -8,6 +8,7 @@
  *   panel.mark("window", { y, x, h, w });   panel.mark("window", null);
  */
 
+import { el } from "./dom.js";
 import { colorbar, domainFor, paint } from "./heatmap.js";
 import { formatShape } from "./format.js";
 
@@ -44,19 +45,14 @@ export class MapPanel {
     host.hidden = true;
     this.host = host;
 
-    this.title = document.createElement("figcaption");
-    this.title.className = "map-title";
-    this.title.textContent = title;
-    this.frame = document.createElement("div");
-    this.frame.className = "map-frame";
-    this.canvas = document.createElement("canvas");
-    this.canvas.className = "map-canvas crisp";
+    this.title = el("figcaption", "map-title", title);
+    this.frame = el("div", "map-frame");
+    this.canvas = el("canvas", "map-canvas crisp");
     this.canvas.width = 1;
     this.canvas.height = 1;
     this.frame.append(this.canvas);
     this.bar = colorbar();
-    this.note = document.createElement("p");
-    this.note.className = "map-note hint";
+    this.note = el("p", "map-note hint");
     host.append(this.title, this.frame, this.bar.element, this.note);
 
     if (onPick) {
@@ -111,8 +107,7 @@ export class MapPanel {
     }
     let entry = this.markers.get(name);
     if (!entry) {
-      const element = document.createElement("div");
-      element.className = `marker marker-${name}`;
+      const element = el("div", `marker marker-${name}`);
       element.setAttribute("aria-hidden", "true");
       this.frame.append(element);
       entry = { element };

@@ -7,9 +7,9 @@
  */
 
 import { KERNEL_LAB } from "./config.js";
+import { geometry } from "./conv-arithmetic.js";
 import { kernelApi } from "./kernel-api.js";
 import { showFormula } from "./kernel-formula.js";
-import { geometry } from "./kernel-geometry.js";
 import { displayFor, MapPanel } from "./kernel-output.js";
 import { StepView, windowAt } from "./kernel-steps.js";
 

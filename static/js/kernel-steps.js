@@ -10,6 +10,7 @@
  */
 
 import { KERNEL_LAB } from "./config.js";
+import { el } from "./dom.js";
 import { formatValue } from "./format.js";
 import { colorOf } from "./heatmap.js";
 import { formatWeight } from "./kernel-math.js";
@@ -51,13 +52,6 @@ export function pooled(windowValues, op) {
   return flat.reduce((a, b) => a + b, 0) / flat.length;
 }
 
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 /** The input value of a cell as a grey background (0 black, 1 white), with readable text. */
 function shade(td, v) {
   const g = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
@@ -83,8 +77,7 @@ export class StepView {
 
   header({ y, x, channel, channels, top, left, k }) {
     const where = channels > 1 ? `, channel ${"RGB"[channel]}` : "";
-    const p = el("p", "step-where");
-    p.textContent = `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`;
+    const p = el("p", "step-where", `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`);
     this.host.dataset.y = String(y);
     this.host.dataset.x = String(x);
     this.host.dataset.channel = String(channel);

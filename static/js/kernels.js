@@ -12,13 +12,14 @@
 
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
+import { geometry } from "./conv-arithmetic.js";
+import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
 import { watchImageInputs } from "./input-sources.js";
 import { kernelApi } from "./kernel-api.js";
 import { AppliedView } from "./kernel-applied.js";
 import { KernelEditor } from "./kernel-editor.js";
 import { showFormula } from "./kernel-formula.js";
-import { geometry } from "./kernel-geometry.js";
 import { overrideHref, recallDigit } from "./kernel-handoff.js";
 import { applied, identity } from "./kernel-math.js";
 import { displayFor, MapPanel } from "./kernel-output.js";
@@ -29,6 +30,7 @@ import { StepView, windowAt } from "./kernel-steps.js";
 const $ = (id) => document.getElementById(id);
 const main = $("main");
 const maxUploadBytes = Number(main.dataset.maxUploadBytes) || 0;
+const errors = errorBanner(main);
 
 let editors = [];
 let source = null;
@@ -68,21 +70,13 @@ const pool = new PoolSection({
 
 /** Show `message`; `origin` ("kernel", "pool", "image") says which later success may hide it again. */
 function showError(message, origin = "kernel") {
-  $("error-text").textContent = message;
-  $("error").hidden = false;
-  main.dataset.error = message;
-  main.dataset.errorOrigin = origin;
+  errors.show(message, origin);
 }
 
 /** Hide the error if it came from one of `origins` (or whatever it was, with none). */
 function hideError(...origins) {
-  if (origins.length && main.dataset.errorOrigin && !origins.includes(main.dataset.errorOrigin)) return;
-  $("error").hidden = true;
-  delete main.dataset.error;
-  delete main.dataset.errorOrigin;
+  errors.hide(...origins);
 }
-
-$("error-close").addEventListener("click", () => hideError());
 
 /* ---------------------------------------------------------------------------------------------- */
 /* The controls -> a spec                                                                          */
@@ -393,16 +387,22 @@ $("network-channel").addEventListener("change", updateNetworkLink);
 /* ---------------------------------------------------------------------------------------------- */
 /* Start                                                                                           */
 
+/** The test digit asked for by ?sample=ID, or null; a malformed one is explained (and stays up, tagged "link"). */
 function deepLinkedSample() {
   const raw = new URLSearchParams(window.location.search).get("sample");
-  return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
+  if (raw === null) return null;
+  if (!/^\s*\d+\s*$/.test(raw)) {
+    showError(`?sample=${raw} is not a test digit id: use a whole number, e.g. /kernels?sample=7. Showing the bundled photo.`, "link");
+    return null;
+  }
+  return Number(raw);
 }
 
 async function start() {
   for (const k of KERNEL_LAB.sizes) $("kernel-size").append(new Option(`${k}×${k}`, String(k)));
   for (let c = 0; c < KERNEL_LAB.conv1Filters; c++) $("network-channel").append(new Option(String(c), String(c)));
-  let presets = [];
-  let samples = [];
+  let presets;
+  let samples;
   try {
     [presets, samples] = await Promise.all([kernelApi.presets(), api.samples()]);
   } catch (error) {

@@ -16,6 +16,7 @@
  */
 
 import { SIZES } from "./config.js";
+import { el } from "./dom.js";
 import { formatShape, formatTick } from "./format.js";
 import { cellPx, colorbar, colorOf, domainFor, extent, mosaicCell, mosaicLayout, paint, paintMosaic, scaleFor } from "./heatmap.js";
 import { explain, geometry } from "./layer-text.js";
@@ -27,13 +28,6 @@ const BN_PARAMS = [
   ["running_mean", "μ", "running mean"],
   ["running_var", "σ²", "running variance"],
 ];
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** The map cell under a pointer click on `canvas`, or null (a keyboard "click", or outside the map). */
 function clickedCell(canvas, event, h, w) {

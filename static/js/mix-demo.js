@@ -6,8 +6,9 @@
  *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
  */
 
-import { api, decodeArray, request } from "./api.js";
+import { api, apiUrl, decodeArray, request } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
 import { attachProbe, gridCell } from "./probe.js";
@@ -33,10 +34,8 @@ export const PRESETS = {
 };
 
 function mapCanvas(values, offset, h, w, scale, domain, label) {
-  const figure = document.createElement("figure");
-  figure.className = "mix-map";
-  const canvas = document.createElement("canvas");
-  canvas.className = "crisp";
+  const figure = el("figure", "mix-map");
+  const canvas = el("canvas", "crisp");
   canvas.style.width = `${MODEL_PAGE.mixMapPx}px`;
   canvas.style.height = `${MODEL_PAGE.mixMapPx}px`;
   paint(canvas, values, { offset, height: h, width: w, scale, domain });
@@ -44,8 +43,7 @@ function mapCanvas(values, offset, h, w, scale, domain, label) {
     const { y, x } = gridCell(fx, fy, h, w);
     return { label: `${label} · (y ${y}, x ${x})`, value: values[offset + y * w + x], data: { y, x } };
   });
-  const caption = document.createElement("figcaption");
-  caption.textContent = label;
+  const caption = el("figcaption", "", label);
   figure.append(canvas, caption);
   return figure;
 }
@@ -62,38 +60,35 @@ export function countsText(c, cin, cout, h, w) {
   );
 }
 
-export function createMixDemo(el, { onError }) {
+export function createMixDemo(ui, { onError }) {
   const cin = 20;
   let matrix = PRESETS.pick(MODEL_PAGE.mixOutputs, cin);
   let requested = 0;
-  el.outputsInput.max = String(MODEL_PAGE.mixMaxOutputs);
-  el.outputsInput.value = String(MODEL_PAGE.mixOutputs);
+  ui.outputsInput.max = String(MODEL_PAGE.mixMaxOutputs);
+  ui.outputsInput.value = String(MODEL_PAGE.mixOutputs);
 
   function buildMatrix() {
-    const table = el.matrixTable;
+    const table = ui.matrixTable;
     table.textContent = "";
-    const head = document.createElement("tr");
-    const corner = document.createElement("th");
-    corner.textContent = "out \\ in";
+    const head = el("tr");
+    const corner = el("th", "", "out \\ in");
     head.append(corner);
     for (let c = 0; c < cin; c++) {
-      const th = document.createElement("th");
+      const th = el("th", "", String(c));
       th.scope = "col";
-      th.textContent = String(c);
       head.append(th);
     }
-    const thead = document.createElement("thead");
+    const thead = el("thead");
     thead.append(head);
-    const tbody = document.createElement("tbody");
+    const tbody = el("tbody");
     matrix.forEach((row, o) => {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
+      const tr = el("tr");
+      const th = el("th", "", String(o));
       th.scope = "row";
-      th.textContent = String(o);
       tr.append(th);
       row.forEach((v, c) => {
-        const td = document.createElement("td");
-        const input = document.createElement("input");
+        const td = el("td");
+        const input = el("input");
         input.type = "number";
         input.step = "0.1";
         input.value = String(v);
@@ -109,7 +104,7 @@ export function createMixDemo(el, { onError }) {
     table.append(thead, tbody);
   }
 
-  el.matrixTable.addEventListener("change", (event) => {
+  ui.matrixTable.addEventListener("change", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || input.dataset.row === undefined) return;
     const v = Number(input.value);
@@ -123,15 +118,15 @@ export function createMixDemo(el, { onError }) {
   });
 
   function resize() {
-    const rows = Math.min(MODEL_PAGE.mixMaxOutputs, Math.max(1, Math.round(Number(el.outputsInput.value) || 1)));
-    el.outputsInput.value = String(rows);
+    const rows = Math.min(MODEL_PAGE.mixMaxOutputs, Math.max(1, Math.round(Number(ui.outputsInput.value) || 1)));
+    ui.outputsInput.value = String(rows);
     const fresh = PRESETS.pick(rows, cin);
     matrix = fresh.map((row, o) => (o < matrix.length ? matrix[o] : row));
     buildMatrix();
   }
 
   function sampleId() {
-    const id = Number(el.sampleInput.value);
+    const id = Number(ui.sampleInput.value);
     return Number.isInteger(id) && id >= 0 && id <= 9999 ? id : null;
   }
 
@@ -142,9 +137,9 @@ export function createMixDemo(el, { onError }) {
     const [c, h, w] = maps.shape;
     const scale = scaleFor(maps.kind, maps.min);
     const domain = domainFor(scale, maps.min, maps.max);
-    el.inputs.textContent = "";
-    for (let i = 0; i < c; i++) el.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
-    el.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
+    ui.inputs.textContent = "";
+    for (let i = 0; i < c; i++) ui.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
+    ui.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
   }
 
   async function run() {
@@ -153,50 +148,50 @@ export function createMixDemo(el, { onError }) {
       onError("Pick a test digit between 0 and 9999.");
       return;
     }
-    const layer = el.layerSelect.value;
+    const layer = ui.layerSelect.value;
     const ticket = ++requested;
-    el.root.dataset.busy = "true";
-    el.digit.src = api.sampleUrl(id);
-    el.digit.alt = `test digit ${id}`;
-    el.explore.href = `/?sample=${id}`;
+    ui.root.dataset.busy = "true";
+    ui.digit.src = api.sampleUrl(id);
+    ui.digit.alt = `test digit ${id}`;
+    ui.explore.href = `/?sample=${id}`;
     const form = new FormData();
     form.append("sample", String(id));
     form.append("layer", layer);
     form.append("matrix", JSON.stringify(matrix));
     try {
-      const [body] = await Promise.all([request("/api/mix", { form }), showInputs(id, layer, ticket)]);
+      const [body] = await Promise.all([request(apiUrl("/api/mix"), { form }), showInputs(id, layer, ticket)]);
       if (ticket !== requested) return;
       const values = decodeArray(body.output.data, body.output.dtype);
       const [cout, h, w] = body.output.shape;
-      el.outputs.textContent = "";
+      ui.outputs.textContent = "";
       for (let o = 0; o < cout; o++) {
         const [lo, hi] = extent(values, o * h * w, h * w);
         const scale = lo < 0 ? "diverging" : "sequential";
         const figure = mapCanvas(values, o * h * w, h, w, scale, domainFor(scale, lo, hi), `mixed ${o}`);
         figure.querySelector("figcaption").textContent = `mixed ${o}: ${formatTick(lo)} to ${formatTick(hi)}`;
-        el.outputs.append(figure);
+        ui.outputs.append(figure);
       }
-      el.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);
-      el.root.dataset.mixed = String(cout);
-      el.root.dataset.renders = String(Number(el.root.dataset.renders || 0) + 1);
+      ui.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);
+      ui.root.dataset.mixed = String(cout);
+      ui.root.dataset.renders = String(Number(ui.root.dataset.renders || 0) + 1);
     } catch (error) {
       if (ticket === requested) onError(error);
     } finally {
-      if (ticket === requested) delete el.root.dataset.busy;
+      if (ticket === requested) delete ui.root.dataset.busy;
     }
   }
 
-  el.form.addEventListener("submit", (event) => {
+  ui.form.addEventListener("submit", (event) => {
     event.preventDefault();
     run();
   });
-  el.layerSelect.addEventListener("change", run);
-  el.sampleInput.addEventListener("change", run);
-  el.outputsInput.addEventListener("change", () => {
+  ui.layerSelect.addEventListener("change", run);
+  ui.sampleInput.addEventListener("change", run);
+  ui.outputsInput.addEventListener("change", () => {
     resize();
     run();
   });
-  for (const button of el.form.querySelectorAll("[data-preset]")) {
+  for (const button of ui.form.querySelectorAll("[data-preset]")) {
     button.addEventListener("click", () => {
       matrix = PRESETS[button.dataset.preset](matrix.length, cin);
       buildMatrix();

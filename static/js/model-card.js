@@ -6,15 +6,8 @@
  */
 
 import { MODEL_PAGE } from "./config.js";
+import { el, svg } from "./dom.js";
 import { formatPercent } from "./format.js";
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
-}
 
 function pct(p, digits = 2) {
   return `${(p * 100).toFixed(digits)}%`;
@@ -32,13 +25,10 @@ export function renderStats(dl, card) {
     ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
   ];
   for (const [term, value, key] of items) {
-    const wrap = document.createElement("div");
-    wrap.className = "stat";
+    const wrap = el("div", "card-stat");
     wrap.dataset.stat = key;
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
+    const dt = el("dt", "", term);
+    const dd = el("dd", "", value);
     wrap.append(dt, dd);
     dl.append(wrap);
   }
@@ -54,27 +44,18 @@ export function renderPerClass(host, card) {
   }
   const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
   acc.forEach((a, digit) => {
-    const row = document.createElement("div");
-    row.className = "class-row";
+    const row = el("div", "class-row");
     row.dataset.digit = String(digit);
-    const label = document.createElement("span");
-    label.className = "class-label";
-    label.textContent = String(digit);
-    const track = document.createElement("span");
-    track.className = "class-track";
-    const bar = document.createElement("span");
-    bar.className = "class-bar";
+    const label = el("span", "class-label", String(digit));
+    const track = el("span", "class-track");
+    const bar = el("span", "class-bar");
     bar.style.width = `${(((a - low) / (1 - low)) * 100).toFixed(2)}%`;
     track.append(bar);
-    const value = document.createElement("span");
-    value.className = "class-value";
-    value.textContent = pct(a);
+    const value = el("span", "class-value", pct(a));
     row.append(label, track, value);
     host.append(row);
   });
-  const axis = document.createElement("p");
-  axis.className = "hint class-axis";
-  axis.textContent = `bars start at ${formatPercent(low)} and end at 100%`;
+  const axis = el("p", "hint class-axis", `bars start at ${formatPercent(low)} and end at 100%`);
   host.append(axis);
 }
 
@@ -110,20 +91,14 @@ export function renderCurve(host, legend, card) {
   root.setAttribute("aria-label", `Accuracy against epoch, from ${pct(yLo, 0)} to 100%`);
   for (const v of ticks(yLo, yHi, 4)) {
     root.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: "grid" }));
-    const t = svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" });
-    t.textContent = pct(v, 1);
-    root.append(t);
+    root.append(svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, pct(v, 1)));
   }
   const epochs = Math.ceil(xMax);
   const every = Math.max(1, Math.ceil(epochs / 8));
   for (let e = 0; e <= epochs; e += every) {
-    const t = svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" });
-    t.textContent = String(e);
-    root.append(t);
+    root.append(svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" }, String(e)));
   }
-  const xLabel = svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" });
-  xLabel.textContent = "epoch";
-  root.append(xLabel);
+  root.append(svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" }, "epoch"));
   for (const s of series) {
     const d = s.points.map(([px, py], i) => `${i ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
     root.append(svg("path", { d, class: `line line-${s.key}`, "data-series": s.key }));
@@ -132,9 +107,7 @@ export function renderCurve(host, legend, card) {
   host.append(root);
   legend.textContent = "";
   for (const s of series) {
-    const item = document.createElement("span");
-    item.className = `legend-item legend-${s.key}`;
-    item.textContent = s.label;
+    const item = el("span", `legend-item legend-${s.key}`, s.label);
     legend.append(item);
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { errorBanner } from "./error-banner.js";
-import { api, request } from "./api.js";
+import { api } from "./api.js";
 import { renderConfusion } from "./confusion.js";
 import { colorbar } from "./heatmap.js";
 import { layerDomain, renderConv1, renderConv2 } from "./filters.js";
@@ -27,7 +27,7 @@ async function architecture() {
 }
 
 async function modelCard() {
-  const card = await request("/api/model/card");
+  const card = await api.card();
   renderStats($("card-stats"), card);
   renderPerClass($("per-class"), card);
   renderCurve($("curve"), $("curve-legend"), card);

@@ -7,6 +7,7 @@
  */
 
 import { api, setModel } from "./api.js";
+import { el } from "./dom.js";
 
 function describe(m) {
   const accuracy = typeof m.test_accuracy === "number" ? `, ${(m.test_accuracy * 100).toFixed(2)}%` : "";
@@ -30,15 +31,12 @@ export async function installModelSwitch(container) {
   setModel(current.default ? null : current.name);
   if (models.length < 2) return { model: current.name, problem };
 
-  const label = document.createElement("label");
-  label.className = "brush model-switch";
-  label.textContent = "Model ";
-  const select = document.createElement("select");
+  const label = el("label", "brush model-switch", "Model ");
+  const select = el("select");
   select.id = "model-select";
   for (const m of models) {
-    const option = document.createElement("option");
+    const option = el("option", "", describe(m));
     option.value = m.name;
-    option.textContent = describe(m);
     option.selected = m.name === current.name;
     select.append(option);
   }

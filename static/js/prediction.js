@@ -5,6 +5,7 @@
  *   verdict.update({ label: 7, probabilities: [...] }, { truth: 7 });
  */
 
+import { el } from "./dom.js";
 import { formatPercent } from "./format.js";
 
 export class PredictionView {
@@ -14,19 +15,13 @@ export class PredictionView {
     this.rows = [];
     chart.textContent = "";
     for (let d = 0; d < 10; d++) {
-      const row = document.createElement("div");
-      row.className = "prob-row";
+      const row = el("div", "prob-row");
       row.dataset.digit = String(d);
-      const name = document.createElement("span");
-      name.className = "prob-digit";
-      name.textContent = String(d);
-      const track = document.createElement("span");
-      track.className = "prob-track";
-      const bar = document.createElement("span");
-      bar.className = "prob-bar";
+      const name = el("span", "prob-digit", String(d));
+      const track = el("span", "prob-track");
+      const bar = el("span", "prob-bar");
       track.append(bar);
-      const value = document.createElement("span");
-      value.className = "prob-value";
+      const value = el("span", "prob-value");
       row.append(name, track, value);
       chart.append(row);
       this.rows.push({ row, bar, value });

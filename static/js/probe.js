@@ -11,6 +11,7 @@
  * (keyboard navigation in the inspector uses it).
  */
 
+import { el } from "./dom.js";
 import { formatValue } from "./format.js";
 
 const probes = new WeakMap();
@@ -28,12 +29,8 @@ export function showReadout(reading, at = null) {
   if (!readoutEl || !reading) return;
   const value = formatValue(reading.value);
   readoutEl.textContent = "";
-  const label = document.createElement("span");
-  label.className = "readout-label";
-  label.textContent = reading.label;
-  const number = document.createElement("strong");
-  number.className = "readout-value";
-  number.textContent = value;
+  const label = el("span", "readout-label", reading.label);
+  const number = el("strong", "readout-value", value);
   readoutEl.append(label, " = ", number);
   readoutEl.dataset.value = String(reading.value);
   for (const key of ["layer", "channel", "y", "x", "unit", "tensor"]) {

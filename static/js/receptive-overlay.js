@@ -14,9 +14,10 @@
 
 import { api } from "./api.js";
 import { INSIGHT } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 import { colorbar } from "./heatmap.js";
-import { el, maxOf, paintHeat, paintInput, placeBox } from "./insight-draw.js";
+import { maxOf, paintHeat, paintInput, placeBox } from "./insight-draw.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const CACHE_SIZE = 32;

@@ -13,8 +13,9 @@
 
 import { api } from "./api.js";
 import { INSIGHT } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
-import { el, placeBox } from "./insight-draw.js";
+import { placeBox } from "./insight-draw.js";
 
 const IMAGE = 28; // the test digits are 28 x 28
 

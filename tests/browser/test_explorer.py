@@ -323,6 +323,30 @@ def test_deep_link_and_gallery(page: Page) -> None:
     assert page.text_content("#predicted") == str(api["prediction"]["label"])
 
 
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/?sample=abc", "?sample=abc is not a test digit id"),
+        ("/?model=nope", "?model=nope is not a served model"),
+        ("/?conv1_override=nope", "?conv1_override= is not valid JSON"),
+    ],
+)
+def test_a_bad_address_is_explained_after_the_first_digit(page: Page, path: str, words: str) -> None:
+    """The problem with the address stays on screen once the first digit is shown (and after later ones)."""
+    open_explorer(page, path)
+    assert renders(page) == 1
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(words)
+    before = renders(page)
+    page.locator("#gallery .sample").nth(2).click()
+    wait_for_render(page, before, "sample")
+    expect(error).to_contain_text(words)
+    page.click("#error-close")
+    expect(error).to_be_hidden()
+    assert page.get_attribute("main", "data-error") is None
+
+
 def test_filters_and_batchnorm_parameters_come_from_the_weights_api(page: Page) -> None:
     open_explorer(page, "/?sample=3")
     weights = page.request.get("/api/layers/conv1/weights").json()
@@ -355,7 +379,7 @@ def test_enlarged_small_map_shows_its_numbers(page: Page) -> None:
     expect(cells).to_have_count(25)
     shown = np.array([number(t) for t in cells.all_inner_texts()]).reshape(5, 5)
     assert np.allclose(shown, pool2[7], atol=0.0051)
-    stats = dialog.locator(".stat dd")
+    stats = dialog.locator(".inspector-stat dd")
     assert number(stats.nth(0).inner_text().split(" at ")[0]) == pytest.approx(float(pool2[7].min()), abs=1e-5)
     assert number(stats.nth(1).inner_text().split(" at ")[0]) == pytest.approx(float(pool2[7].max()), abs=1e-5)
     page.keyboard.press("Escape")

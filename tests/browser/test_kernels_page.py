@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -274,6 +275,54 @@ def test_editor_tools_sizes_and_the_live_formula(page: Page) -> None:
     expect(page.locator("#kernel-b-grid .kernel-cell")).to_have_count(49)
     expect(page.locator("#try-network")).to_have_attribute("aria-disabled", "true")
     expect(page.locator("#network-note")).to_contain_text("at most that size")
+
+
+ARITHMETIC = """async (cases) => {
+    const m = await import("/static/js/conv-arithmetic.js");
+    return cases.map(([w, k, s, p]) => {
+        const a = m.axisArithmetic(w, k, s, p);
+        return [a.before, a.after, a.output, a.whole];
+    });
+}"""
+
+
+def test_the_output_size_arithmetic_agrees_with_numpys_windows(page: Page) -> None:
+    """conv-arithmetic.js (the one place the pages pad and count outputs): numpy's sliding windows over
+    the input padded as it says, every S-th one, are as many as its output; "same" keeps ceil(W / S) with
+    the least padding, the odd pixel after."""
+
+    def windows(size: int, kernel: int, stride: int) -> np.ndarray:
+        """The pixel indices under a kernel-wide window moved `stride` at a time (none when it does not fit)."""
+        if size < kernel:
+            return np.empty((0, kernel), dtype=int)
+        return np.lib.stride_tricks.sliding_window_view(np.arange(size), kernel)[::stride]
+
+    page.goto("/kernels")
+    cases = list(itertools.product((1, 5, 8, 28), (1, 2, 3, 4, 5, 7), (1, 2, 3), ("valid", "same", 0, 1, 3)))
+    answers = page.evaluate(ARITHMETIC, cases)
+    for (w, k, s, p), (before, after, output, whole) in zip(cases, answers, strict=True):
+        case = f"W={w} K={k} S={s} padding={p}"
+        padded = w + before + after
+        slid = windows(padded, k, s)
+        assert max(output, 0) == len(slid), case
+        assert whole == (len(slid) > 0 and slid[-1][-1] == padded - 1), case  # the last window ends the input
+        if p == "same":
+            total = before + after
+            assert (before, output) == (total // 2, -(-w // s)), case
+            assert total == 0 or len(windows(w + total - 1, k, s)) < output, case  # no less padding would do
+        else:
+            assert before == after == (0 if p == "valid" else p), case
+
+
+def test_a_malformed_sample_link_is_explained(page: Page) -> None:
+    """/kernels?sample=abc falls back to the photo and says why, after the first result is on screen."""
+    open_lab(page, "/kernels?sample=abc")
+    expect(page.locator("main")).to_have_attribute("data-source", "photo")
+    error = page.locator("#error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("?sample=abc is not a test digit id")
+    page.click("#error-close")
+    expect(error).to_be_hidden()
 
 
 def test_sobel_outline_demo_shows_x_y_and_their_magnitude(page: Page) -> None:
