@@ -1,15 +1,11 @@
-"""Shared fixtures: the app (with the committed model and test set) and helpers to make images."""
+"""Shared fixtures: the app (with the committed model) and the test set. Helpers are in helpers.py."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
-import torch
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from app import mnist
 from app.config import Settings
@@ -37,23 +33,3 @@ def served(client: TestClient) -> ServedModel:
 @pytest.fixture(scope="session")
 def test_set() -> mnist.Split:
     return mnist.load("test")
-
-
-def png_bytes(array: np.ndarray, mode: str | None = None, **save: object) -> bytes:
-    """uint8 (H, W) or (H, W, C) -> PNG bytes."""
-    buf = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buf, format="PNG", **save)
-    return buf.getvalue()
-
-
-def encode(img: Image.Image, fmt: str, **save: object) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **save)
-    return buf.getvalue()
-
-
-def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
-    """Every parameter and buffer, as bytes, plus the training flag of every module."""
-    sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
-    sums["__modes__"] = bytes(m.training for m in model.modules())
-    return sums

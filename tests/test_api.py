@@ -9,7 +9,7 @@ from PIL import Image
 
 from app import encoding, preprocess
 from app.schemas import ActivationsResponse, ModelInfo, Sample, WeightsResponse
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 LAYERS = [
     "input",

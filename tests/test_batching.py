@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from app.batching import MicroBatcher
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 
 def test_an_image_gets_the_same_bits_alone_and_anywhere_in_any_batch(served, test_set) -> None:

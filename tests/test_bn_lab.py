@@ -16,7 +16,7 @@ from app import bn_lab, preprocess
 from app.inference import ServedModel
 from app.lenet import LeNet, ModelConfig
 from app.schemas import BatchNormLabResponse
-from tests.conftest import png_bytes, state_checksum
+from tests.helpers import png_bytes, state_checksum
 
 BN_INPUTS = {"bn1": "conv1", "bn2": "conv2", "bn3": "fc1"}
 

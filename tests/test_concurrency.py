@@ -14,7 +14,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from app.inference import ServedModel
-from tests.conftest import png_bytes, state_checksum
+from tests.helpers import png_bytes, state_checksum
 
 PLAIN_SAMPLES = [0, 1, 2, 3, 4, 5]
 THREADS = 8

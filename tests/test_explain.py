@@ -11,7 +11,7 @@ import torch
 
 from app import encoding, explain
 from app.schemas import ExplainResponse
-from tests.conftest import png_bytes, state_checksum
+from tests.helpers import png_bytes, state_checksum
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from app.encoding import decode
 from app.inference import ServedModel
 from app.lenet import LeNet, ModelConfig
 from app.schemas import FoldResponse
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 
 def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from app import mnist
 from app.encoding import decode
-from tests.conftest import encode
+from tests.helpers import encode
 
 MB = 1024 * 1024
 IDENTITY_5X5 = [[1.0 if (i, j) == (2, 2) else 0.0 for j in range(5)] for i in range(5)]

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from app import encoding, mixing
 from app.schemas import MixResponse
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 
 def test_mix_is_a_1x1_convolution() -> None:

@@ -9,7 +9,7 @@ import torch
 
 from app import encoding, receptive
 from app.schemas import ReceptiveFieldResponse
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 SPATIAL = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"]
 

@@ -31,7 +31,7 @@ from app import security
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
 from bench.common import multipart, rss_kib, server
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 STATIC = PROJECT_ROOT / "static"
 PAGE_CSP = (
