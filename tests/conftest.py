@@ -11,6 +11,8 @@ from app import mnist
 from app.config import Settings
 from app.inference import ServedModel
 from app.main import create_app
+from harness.server import server
+from tests.helpers import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +35,11 @@ def served(client: TestClient) -> ServedModel:
 @pytest.fixture(scope="session")
 def test_set() -> mnist.Split:
     return mnist.load("test")
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """``convlens serve`` (uvicorn, one worker) on 127.0.0.1 and a free port, one per test session (per
+    xdist worker), shared by the browser, CLI and security tests."""
+    with server() as (base, process):
+        yield LiveServer(base, process)

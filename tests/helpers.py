@@ -1,9 +1,11 @@
-"""Helpers for the tests: images made in memory and a fingerprint of a model's state. Plain functions,
-imported by the test modules (fixtures stay in conftest.py)."""
+"""Helpers for the tests: images made in memory, a fingerprint of a model's state, the live server's
+handle. Imported by the test modules; fixtures stay in conftest.py."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,3 +30,15 @@ def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
     sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
     sums["__modes__"] = bytes(m.training for m in model.modules())
     return sums
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The session's ``convlens serve`` (the ``live_server`` fixture)."""
+
+    base: str  # http://127.0.0.1:<port>
+    process: subprocess.Popen
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rsplit(":", 1)[1])

@@ -30,8 +30,9 @@ from starlette.routing import Mount
 from app import security
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
-from bench.common import multipart, rss_kib, server
-from tests.helpers import png_bytes
+from harness.multipart import multipart
+from harness.server import rss_kib
+from tests.helpers import LiveServer, png_bytes
 
 STATIC = PROJECT_ROOT / "static"
 PAGE_CSP = (
@@ -590,10 +591,9 @@ def test_50_mb_bodies_are_refused_while_streaming(client: TestClient, declared: 
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[tuple[str, int, int]]:
-    with server() as (base, process):
-        host, port = base.removeprefix("http://").split(":")
-        yield host, int(port), process.pid
+def live(live_server: LiveServer) -> tuple[str, int, int]:
+    """The session's live server (tests/conftest.py): host, port and pid."""
+    return "127.0.0.1", live_server.port, live_server.process.pid
 
 
 def _raw_request(host: str, port: int, head: bytes, timeout: float = 10) -> bytes:

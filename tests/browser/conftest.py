@@ -10,20 +10,15 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS, server
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import LiveServer
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """``python -m app serve`` on 127.0.0.1 and a free port; its base URL."""
-    with server() as (base, _process):
-        yield base
-
-
-@pytest.fixture(scope="session")
-def base_url(live_server: str) -> str:
-    """pytest-playwright gives every context this base URL, so ``page.goto("/")`` works."""
-    return live_server
+def base_url(live_server: LiveServer) -> str:
+    """The session's live server (tests/conftest.py); pytest-playwright gives every context this base URL,
+    so ``page.goto("/")`` works."""
+    return live_server.base
 
 
 @pytest.fixture(scope="session")
