@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from harness.chromium import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers import LiveServer
+from tests.helpers import PATIENCE_MS, LiveServer, patient
+
+expect.set_options(timeout=PATIENCE_MS)  # see PATIENCE_MS: waits for conditions, never a speed limit
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +61,7 @@ def browser_errors() -> BrowserErrors:
 
 @pytest.fixture
 def context(context: BrowserContext, browser_errors: BrowserErrors) -> BrowserContext:
-    browser_errors.watch(context)
+    browser_errors.watch(patient(context))
     return context
 
 
