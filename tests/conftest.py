@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from app import mnist
@@ -35,6 +37,24 @@ def served(client: TestClient) -> ServedModel:
 @pytest.fixture(scope="session")
 def test_set() -> mnist.Split:
     return mnist.load("test")
+
+
+@pytest.fixture(scope="session")
+def test_set_outputs(served: ServedModel, test_set: mnist.Split) -> dict[str, np.ndarray]:
+    """The default model on all 10,000 test images, run once per session for the tests that need all of
+    them (the accuracy and card, the top-activating digits, the folding): ``fc2`` the logits (10000, 10),
+    ``probs`` (10000, 10), and for every layer with maps each channel's largest value per digit
+    (10000, C). Batches of 1000, as ``convlens top`` runs them."""
+    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    parts: dict[str, list[np.ndarray]] = {}
+    with torch.inference_mode():
+        for i in range(0, len(x), 1000):
+            for name, out in served.model.steps(x[i : i + 1000]):
+                if out.dim() == 4:  # (B, C, H, W) -> (B, C)
+                    parts.setdefault(name, []).append(out.amax(dim=(2, 3)).numpy())
+                elif name in ("fc2", "probs"):
+                    parts.setdefault(name, []).append(out.numpy())
+    return {name: np.concatenate(p) for name, p in parts.items()}
 
 
 @pytest.fixture(scope="session")
