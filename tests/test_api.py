@@ -10,7 +10,7 @@ from PIL import Image
 from app import preprocess
 from app.schemas.network import ActivationsResponse, ModelInfo, Sample, WeightsResponse
 from app.serving import encoding
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 LAYERS = [
     "input",

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.conftest import encode, png_bytes, state_checksum
+from tests.helpers import encode, png_bytes, state_checksum
 
 NOISE = np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.common import server
+from tests.helpers import LiveServer
 
 
 def test_usage_without_a_command() -> None:
@@ -35,11 +35,11 @@ def test_a_count_below_one_is_refused() -> None:
     assert r.returncode == 2 and "--workers: must be at least 1" in r.stderr
 
 
-def test_serve_answers_over_http() -> None:
+def test_serve_answers_over_http(live_server: LiveServer) -> None:
+    """The session's live server is ``python -m app serve`` (harness/server.py)."""
     import urllib.request
 
-    with server() as (base, _):
-        with urllib.request.urlopen(base + "/healthz") as r:
-            assert r.read() == b'{"status":"ok"}'
-        with urllib.request.urlopen(base + "/api/model") as r:
-            assert b'"conv1"' in r.read()
+    with urllib.request.urlopen(live_server.base + "/healthz") as r:
+        assert r.read() == b'{"status":"ok"}'
+    with urllib.request.urlopen(live_server.base + "/api/model") as r:
+        assert b'"conv1"' in r.read()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import HANG_GUARD_SECONDS
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -29,7 +31,7 @@ def lint(path: Path) -> subprocess.CompletedProcess[str]:
         [hadolint(), "--no-color", "--failure-threshold", "warning", str(path)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=HANG_GUARD_SECONDS,  # only against a hang
         check=False,
     )
 
@@ -87,7 +89,7 @@ def test_requirements_are_exactly_the_project_dependencies(tmp_path: Path) -> No
         capture_output=True,
         text=True,
         check=True,
-        timeout=30,
+        timeout=HANG_GUARD_SECONDS,  # only against a hang
     ).stdout
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert out.splitlines() == dependencies

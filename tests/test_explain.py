@@ -12,7 +12,7 @@ import torch
 from app.labs import explain
 from app.schemas.insight import ExplainResponse
 from app.serving import encoding
-from tests.conftest import png_bytes, state_checksum
+from tests.helpers import png_bytes, state_checksum
 
 
 @pytest.fixture(scope="module")

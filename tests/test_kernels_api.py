@@ -18,7 +18,7 @@ from PIL import Image
 from app.labs.kernels import limits
 from app.schemas.kernels import ConvolveResponse, KernelOutput, PoolResponse, PresetsResponse
 from app.serving import encoding
-from tests.conftest import encode, png_bytes, state_checksum
+from tests.helpers import encode, png_bytes, state_checksum
 
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 SOBEL_Y = [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from app.labs import mixing
 from app.schemas.insight import MixResponse
 from app.serving import encoding
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 
 def test_mix_is_a_1x1_convolution() -> None:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 SAMPLE = 7

@@ -10,7 +10,7 @@ import torch
 from app.nets import receptive
 from app.schemas.insight import ReceptiveFieldResponse
 from app.serving import encoding
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 SPATIAL = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"]
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from app.main import create_app
 
@@ -42,5 +42,7 @@ def test_page_has_no_csp_violations(page: Page, path: str) -> None:
     assert response is not None and response.status == 200
     policy = response.headers.get("content-security-policy", "")
     assert re.search(r"script-src 'self'(;|$)", policy) and re.search(r"style-src 'self'(;|$)", policy)
-    page.wait_for_timeout(500)  # late rendering after the last fetch
+    # every page marks <main> ready once it has loaded and drawn; then two frames for anything scheduled
+    expect(page.locator("main")).to_have_attribute("data-state", "ready")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     assert page.evaluate("window.__cspViolations") == []
