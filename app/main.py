@@ -11,7 +11,18 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
-from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
+from app.routes import (
+    activations,
+    batchnorm,
+    conv_layer,
+    health,
+    insight,
+    kernels,
+    layers,
+    model,
+    pages,
+    samples,
+)
 from app.routes.deps import State
 from app.serving import errors, memory, security
 from app.serving.inference import Registry
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         samples.router,
         pages.router,
         kernels.router,
+        conv_layer.router,
         insight.router,
         batchnorm.router,
     ):
