@@ -22,6 +22,7 @@ from app.routes import (
     model,
     pages,
     samples,
+    signal,
 )
 from app.routes.deps import State
 from app.serving import errors, memory, security
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages.router,
         kernels.router,
         conv_layer.router,
+        signal.router,
         insight.router,
         batchnorm.router,
     ):
