@@ -21,6 +21,7 @@ from app.routes import (
     layers,
     model,
     pages,
+    perturb,
     samples,
     signal,
 )
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conv_layer.router,
         signal.router,
         insight.router,
+        perturb.router,
         batchnorm.router,
     ):
         app.include_router(router)
