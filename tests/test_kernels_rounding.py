@@ -212,7 +212,9 @@ def test_limits_are_the_ones_the_server_checks(client) -> None:
     assert body.max_stride == limits.MAX_STRIDE and body.max_padding == limits.MAX_PADDING
     assert body.roundings == ["floor", "ceil"] and "size // 2" in body.pool_padding
     # Pooling padding: size // 2 is taken, one more is refused, for every window size.
+    assert len(body.max_pool_padding) == limits.MAX_POOL + 1
     for size in (1, 2, 3, 4, 5, 32):
+        assert body.max_pool_padding[size] == size // 2
         ok = post(client, "/api/pool", {"size": size, "padding": size // 2}, sample=0)
         assert ok.status_code == 200, (size, ok.text)
         bad = post(client, "/api/pool", {"size": size, "padding": size // 2 + 1}, sample=0)

@@ -124,3 +124,8 @@ def test_bad_requests_are_named(client, fields: dict, words: str) -> None:
     r = client.post("/api/perturb", data={"sample": "1", **fields})
     assert r.status_code == 422, r.text
     assert words in r.json()["detail"]
+
+
+def test_limits(client, served) -> None:
+    body = client.get("/api/perturb/limits").json()
+    assert body == {"max_shift": 4, "max_rotate": 30.0, "input_shape": served.shapes["input"]}

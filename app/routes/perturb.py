@@ -12,7 +12,7 @@ from app.labs import perturb
 from app.routes.deps import DType, Preprocess, Served, UploadBody
 from app.routes.inputs import body_fields, image_body_openapi, network_input
 from app.schemas.network import PixelsRequest
-from app.schemas.perturb import PerturbResponse
+from app.schemas.perturb import PerturbLimits, PerturbResponse
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
 
@@ -80,3 +80,9 @@ def perturb_route(
     moved = result.pop("moved_input")  # (C, H, W)
     result["moved_input"] = {"shape": list(moved.shape), "dtype": dtype, "data": encoding.encode(moved.numpy(), dtype)}
     return encoding.json_response(result)
+
+
+@router.get("/api/perturb/limits", response_model=PerturbLimits, summary="How far POST /api/perturb moves the input")
+def perturb_limits(served: Served) -> PerturbLimits:
+    """The largest shift and rotation POST /api/perturb takes, and the served model's input shape."""
+    return PerturbLimits(max_shift=perturb.MAX_SHIFT, max_rotate=perturb.MAX_ROTATE, input_shape=served.shapes["input"])

@@ -290,6 +290,7 @@ class LabLimits(BaseModel):
     max_stride: int
     max_pool: int = Field(description="largest pooling window side")
     pool_padding: str = Field(description="the pooling padding rule: at most size // 2")
+    max_pool_padding: list[int] = Field(description="the largest pooling padding for each window size (the index)")
     max_output_values: int = Field(description="values in one answer (outputs x channels x height x width)")
     modes: list[str]
     padding_modes: list[str]

@@ -43,3 +43,9 @@ class PerturbResponse(BaseModel):
     layers: list[LayerChange]
     prediction: PredictionChange
     moved_input: MovedInput = Field(description="x', the moved input (C x H x W)")
+
+
+class PerturbLimits(BaseModel):
+    max_shift: int = Field(description="largest |dy| and |dx|, in input pixels")
+    max_rotate: float = Field(description="largest |degrees|")
+    input_shape: list[int] = Field(description="C x H x W of the served model's input")

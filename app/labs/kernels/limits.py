@@ -40,6 +40,7 @@ def as_dict() -> dict:
         "max_stride": MAX_STRIDE,
         "max_pool": MAX_POOL,
         "pool_padding": "at most size // 2 (half the window, rounded down), as in PyTorch",
+        "max_pool_padding": [max_pool_padding(size) for size in range(MAX_POOL + 1)],
         "max_output_values": MAX_OUTPUT_VALUES,
         "modes": list(MODES),
         "padding_modes": list(PADDING_MODES),
