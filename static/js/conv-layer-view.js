@@ -54,6 +54,7 @@ export class LayerView {
     const output = decodeArray(result.output.data, result.output.dtype);
     const [n, cin, h, w] = result.shapes.input;
     const [, cout, oh, ow] = result.shapes.output;
+    const focused = this.stack.contains(document.activeElement) ? document.activeElement.dataset : null;
     this.stack.textContent = "";
     this.canvases.clear();
     this.inputs.clear();
@@ -80,6 +81,7 @@ export class LayerView {
       this.stack.append(row);
     }
     this.stack.removeAttribute("aria-busy");
+    if (focused) this.canvases.get(`${focused.n},${focused.c}`)?.canvas.focus(); // the keyboard stays on its map
     this.stack.dataset.shape = result.shapes.output.join(",");
   }
 

@@ -37,6 +37,10 @@ function finiteRange(values) {
 function whole(input, name, lo, hi) {
   const v = Number(input.value);
   if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: `Pooling ${name}: type a whole number from ${lo} to ${hi}.` };
+  if (v < lo || v > hi) {
+    const problem = `Pooling ${name}: ${v} is out of range; the server takes ${lo} to ${hi}.`;
+    return { problem, refusal: problem };
+  }
   return { value: v };
 }
 
@@ -101,7 +105,8 @@ export class PoolSection {
       return { source: { kind: "layer", layer: "relu1", channel: channel.value }, size: [28, 28], note: `Pooling relu1 channel ${channel.value} of the network for this image${note}: max pooling 2×2, stride 2 gives exactly pool1.` };
     }
     const a = this.kernelA();
-    if (!a) return { problem: "Pooling kernel A's output: fix kernel A first." };
+    // A kernel the page or the server refuses is reported by the kernel's own section: wait quietly for it.
+    if (!a || a.kernel.flat().some((v) => Math.abs(v) > this.limits.max_value)) return { problem: "Pooling kernel A's output: fix kernel A first.", quiet: true };
     const relu = choice === "kernel-relu";
     const k = a.kernel.length;
     const source = { kind: "kernel", kernel: a.kernel, mode: a.mode, padding: "same", relu };
@@ -115,7 +120,7 @@ export class PoolSection {
     const stride = whole($("pool-stride"), "stride", 1, limits.max_stride);
     const padding = whole($("pool-padding"), "padding", 0, limits.max_pool);
     const bad = [size, stride, padding].find((r) => r.problem);
-    if (bad) return { problem: bad.problem };
+    if (bad) return bad;
     const what = this.pooled();
     if (what.problem) return what;
     const spec = { op: this.op, size: size.value, stride: stride.value, padding: padding.value, color: this.color, rounding: $("pool-rounding").value, source: what.source };
@@ -136,12 +141,13 @@ export class PoolSection {
   changed() {
     if (!this.source || !this.limits) return;
     this.showLimits();
-    const { spec, problem, refusal, size, note } = this.spec();
+    const { spec, problem, refusal, quiet, size, note } = this.spec();
     if (problem) {
       this.changes += 1;
       this.lastKey = null;
       if (refusal) showFormula($("pool-formula"), null, { refusal });
-      this.onError(problem);
+      if (!quiet) this.onError(problem);
+      else $("pool-source-note").textContent = problem;
       return;
     }
     const key = JSON.stringify([this.sourceVersion, spec]);

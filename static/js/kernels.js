@@ -95,7 +95,10 @@ const radio = (name) => document.querySelector(`input[name="${name}"]:checked`).
 function wholeNumber(input, label, lo, hi) {
   const v = Number(input.value);
   if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: `${label}: type a whole number from ${lo} to ${hi}.` };
-  if (v < lo || v > hi) return { problem: `${label}: ${v} is out of range; the server takes ${lo} to ${hi}.` };
+  if (v < lo || v > hi) {
+    const problem = `${label}: ${v} is out of range; the server takes ${lo} to ${hi}.`;
+    return { problem, refusal: problem };
+  }
   return { value: v };
 }
 
