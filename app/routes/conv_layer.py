@@ -28,7 +28,11 @@ FIELDS = {
         "items": {"type": "string", "format": "binary"},
         "description": f"1 to {L.MAX_BATCH} images (the batch); they must have one size after resizing",
     },
-    "photo": {"type": "string", "description": "or a bundled photo's id (GET /api/conv-layer/options)"},
+    "photo": {
+        "type": "string",
+        "description": "or a bundled photo's id (GET /api/conv-layer/options)",
+        "example": "cat",
+    },
     "weight": {
         "type": "string",
         "description": f"JSON Cout x Cin x K x K (Cout <= {L.MAX_FILTERS}, K <= {L.MAX_KERNEL});"

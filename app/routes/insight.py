@@ -202,7 +202,12 @@ def mix(
     return encoding.json_response(payload)
 
 
-@router.get("/api/mix/limits", response_model=MixLimits, summary="What the 1x1 demo takes: its limits and layers")
+@router.get(
+    "/api/mix/limits",
+    response_model=MixLimits,
+    responses=error_responses(404),
+    summary="What the 1x1 demo takes: its limits and layers",
+)
 def mix_limits(served: Served) -> MixLimits:
     """The largest C_out and |weight| POST /api/mix takes, the bottleneck arithmetic's limits, and the layers
     whose maps can be mixed, with their shapes."""

@@ -82,7 +82,12 @@ def perturb_route(
     return encoding.json_response(result)
 
 
-@router.get("/api/perturb/limits", response_model=PerturbLimits, summary="How far POST /api/perturb moves the input")
+@router.get(
+    "/api/perturb/limits",
+    response_model=PerturbLimits,
+    responses=error_responses(404),
+    summary="How far POST /api/perturb moves the input",
+)
 def perturb_limits(served: Served) -> PerturbLimits:
     """The largest shift and rotation POST /api/perturb takes, and the served model's input shape."""
     return PerturbLimits(max_shift=perturb.MAX_SHIFT, max_rotate=perturb.MAX_ROTATE, input_shape=served.shapes["input"])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Body
 
 from app.labs import signal
 from app.schemas.signal import Convolve1dRequest, Convolve1dResponse
@@ -14,10 +16,14 @@ router = APIRouter(tags=["kernel lab"])
 @router.post(
     "/api/convolve1d",
     response_model=Convolve1dResponse,
-    responses=error_responses(422),
+    responses=error_responses(400, 422),
     summary="Convolution the mathematical way, in 1-D: e.g. the distribution of the sum of two dice",
 )
-def convolve1d(request: Convolve1dRequest) -> Convolve1dResponse:
+def convolve1d(
+    request: Annotated[
+        Convolve1dRequest, Body(examples=[{"signal": [1, 1, 1, 1, 1, 1], "kernel": [1, 1, 1, 1, 1, 1]}])
+    ],
+) -> Convolve1dResponse:
     """JSON `{"signal": [...], "kernel": [...], "mode": "convolution" | "correlation", "padding": "full" |
     "same" | "valid"}` -> the output and, per output index, the products that sum to it. Convolution flips
     the kernel first: `out[n] = sum_k signal[k] * kernel[n - k]` (numpy.convolve); correlation does not:

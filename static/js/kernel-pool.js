@@ -5,7 +5,7 @@
  * so stride 2 visibly halves each side), and a step-through of one window.
  *
  *   const pool = new PoolSection({ kernelA: () => ({ kernel, mode }), onError, onShown });
- *   pool.setLimits(limits);            // GET /api/kernels/limits: the same rules the server applies
+ *   pool.setLimits(limits, model);     // GET /api/kernels/limits (the server's rules), GET /api/model (relu1's shape)
  *   pool.setImage(source, color);      // asks the server again (debounced) whenever anything changes
  */
 
@@ -17,7 +17,7 @@ import { displayFor, MapPanel, markTails } from "./kernel-output.js";
 import { StepView, windowAt } from "./kernel-steps.js";
 
 const $ = (id) => document.getElementById(id);
-const RELU1_CHANNELS = KERNEL_LAB.conv1Filters;
+const LAYER = "relu1"; // the network's map offered for pooling
 /** Screen pixels per cell: as many as fit the wider map in this many CSS px, within [1, 12]. */
 const SCALE_PX = 360;
 
@@ -50,6 +50,7 @@ export class PoolSection {
     this.onError = onError;
     this.onShown = onShown;
     this.limits = null;
+    this.layerShape = null; // [C, H, W] of relu1, from the served model's table
     this.source = null;
     this.color = "gray";
     this.requested = 0;
@@ -73,11 +74,12 @@ export class PoolSection {
     return document.querySelector('input[name="pool-op"]:checked').value;
   }
 
-  setLimits(limits) {
+  setLimits(limits, model) {
     this.limits = limits;
+    this.layerShape = model.layers.find((l) => l.name === LAYER).output_shape;
     $("pool-size").max = String(limits.max_pool);
     $("pool-stride").max = String(limits.max_stride);
-    $("pool-channel").max = String(RELU1_CHANNELS - 1);
+    $("pool-channel").max = String(this.layerShape[0] - 1);
     this.showLimits();
     this.changed();
   }
@@ -88,7 +90,7 @@ export class PoolSection {
     const size = Number($("pool-size").value);
     const most = Number.isInteger(size) && size >= 1 && size <= this.limits.max_pool ? this.limits.max_pool_padding[size] : null;
     if (most !== null) $("pool-padding").max = String(most);
-    const text = { "pool-size": `(1–${this.limits.max_pool})`, "pool-stride": `(1–${this.limits.max_stride})`, "pool-padding": most === null ? "" : `(0–${most})`, "pool-channel": `(0–${RELU1_CHANNELS - 1})` };
+    const text = { "pool-size": `(1–${this.limits.max_pool})`, "pool-stride": `(1–${this.limits.max_stride})`, "pool-padding": most === null ? "" : `(0–${most})`, "pool-channel": `(0–${this.layerShape[0] - 1})` };
     for (const [name, words] of Object.entries(text)) document.querySelector(`[data-limit="${name}"]`).textContent = words;
   }
 
@@ -98,11 +100,11 @@ export class PoolSection {
     $("pool-channel-field").hidden = choice !== "layer";
     if (choice === "image") return { source: { kind: "image" }, size: [this.source.height, this.source.width], note: "Pooling the image itself." };
     if (choice === "layer") {
-      const channel = whole($("pool-channel"), "relu1 channel", 0, RELU1_CHANNELS - 1);
+      const [channels, height, width] = this.layerShape;
+      const channel = whole($("pool-channel"), `${LAYER} channel`, 0, channels - 1);
       if (channel.problem) return channel;
-      if (channel.value < 0 || channel.value >= RELU1_CHANNELS) return { problem: `relu1 channel: ${channel.value} is out of range; relu1 has channels 0 to ${RELU1_CHANNELS - 1}.` };
-      const note = this.source.kind === "sample" || this.source.kind === "explorer" ? "" : " (the network reads 28×28 digits: your image is made to look like one first)";
-      return { source: { kind: "layer", layer: "relu1", channel: channel.value }, size: [28, 28], note: `Pooling relu1 channel ${channel.value} of the network for this image${note}: max pooling 2×2, stride 2 gives exactly pool1.` };
+      const note = this.source.kind === "sample" || this.source.kind === "explorer" ? "" : " (the network reads digits: your image is made to look like one first)";
+      return { source: { kind: "layer", layer: LAYER, channel: channel.value }, size: [height, width], note: `Pooling ${LAYER} channel ${channel.value} of the network for this image${note}: max pooling 2×2, stride 2 gives exactly pool1.` };
     }
     const a = this.kernelA();
     // A kernel the page or the server refuses is reported by the kernel's own section: wait quietly for it.
@@ -186,7 +188,7 @@ export class PoolSection {
     const pads = padded.pad.reduce((a, b) => a + b, 0);
     this.inputPanel.show(padded, {
       ...inputScale,
-      title: `What is pooled: ${result.source.kind === "image" ? "the image" : result.source.kind === "layer" ? `relu1 channel ${spec.source.channel}` : "kernel A's output"}`,
+      title: `What is pooled: ${result.source.kind === "image" ? "the image" : result.source.kind === "layer" ? `${LAYER} channel ${spec.source.channel}` : "kernel A's output"}`,
       note: `${result.source.shape.slice(1).join(" × ")}${pads ? `, shown with its padding (${hp} × ${wp})` : ""}: ${result.source.description}`,
     });
     markTails(this.inputPanel, result.arithmetic, padded.shape);

@@ -470,15 +470,16 @@ async function start() {
   for (let c = 0; c < KERNEL_LAB.conv1Filters; c++) $("network-channel").append(new Option(String(c), String(c)));
   let presets;
   let samples;
+  let model;
   try {
-    [presets, samples, limits] = await Promise.all([kernelApi.presets(), api.samples(), kernelApi.limits()]);
+    [presets, samples, limits, model] = await Promise.all([kernelApi.presets(), api.samples(), kernelApi.limits(), api.model()]);
   } catch (error) {
     showError(`The lab could not start: ${error.message}`);
     main.dataset.state = "failed";
     return;
   }
   showLimits();
-  pool.setLimits(limits);
+  pool.setLimits(limits, model);
   const byName = (name) => presets.find((p) => p.name === name);
   editors = [
     new KernelEditor($("slot-a"), { slot: "a", label: "Kernel A", presets, onChange: editorChanged }),
