@@ -17,7 +17,6 @@
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
 import { convRefusal, geometry } from "./conv-arithmetic.js";
-import { startConvLayer } from "./conv-layer.js";
 import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
 import { watchImageInputs } from "./input-sources.js";
@@ -25,12 +24,11 @@ import { kernelApi } from "./kernel-api.js";
 import { AppliedView } from "./kernel-applied.js";
 import { KernelEditor } from "./kernel-editor.js";
 import { showFormula } from "./kernel-formula.js";
-import { overrideHref, recallDigit } from "./kernel-handoff.js";
-import { applied, identity } from "./kernel-math.js";
+import { recallDigit, showNetworkLink } from "./kernel-handoff.js";
+import { identity } from "./kernel-math.js";
 import { displayFor, MapPanel, markTails } from "./kernel-output.js";
 import { PoolSection } from "./kernel-pool.js";
-import { createTabs } from "./kernel-tabs.js";
-import { startSignal } from "./signal-panel.js";
+import { createLabTabs } from "./kernel-lab-tabs.js";
 import { explorerSource, fileSource, photoSource, sampleSource } from "./kernel-sources.js";
 import { StepView, windowAt } from "./kernel-steps.js";
 
@@ -394,26 +392,8 @@ $("demo-sobel").addEventListener("click", sobelDemo);
 /* Into the network                                                                                */
 
 function updateNetworkLink() {
-  const link = $("try-network");
-  const note = $("network-note");
-  const editor = editors[0];
-  const problem = editor.problem;
-  const tooBig = editor.size > KERNEL_LAB.conv1Size;
-  if (problem || tooBig) {
-    link.removeAttribute("href");
-    link.setAttribute("aria-disabled", "true");
-    note.textContent = tooBig
-      ? `conv1's filters are ${KERNEL_LAB.conv1Size}×${KERNEL_LAB.conv1Size}: use a kernel of at most that size.`
-      : "Fix kernel A first.";
-    return;
-  }
-  const mode = radio("mode");
-  const kernel = applied(editor.kernel, mode); // the network cross-correlates: send what slides
   const digit = source && source.sample !== undefined ? source.sample : (recallDigit()?.sample ?? null);
-  link.href = overrideHref(kernel, Number($("network-channel").value), digit);
-  link.removeAttribute("aria-disabled");
-  const which = digit !== null ? `on test digit #${digit}` : "on the explorer's first digit (the network reads 28×28 digits, not this image)";
-  note.textContent = `Kernel A${mode === "convolution" ? ", flipped as convolution applies it," : ""} replaces conv1 filter ${$("network-channel").value}, ${which}.`;
+  showNetworkLink($("try-network"), $("network-note"), { editor: editors[0], mode: radio("mode"), channel: Number($("network-channel").value), digit });
 }
 
 $("network-channel").addEventListener("change", updateNetworkLink);
@@ -444,25 +424,9 @@ function showLimits() {
   }
 }
 
-let layerStarted = false;
-let signalStarted = false;
-
-/** A tab was shown: its panel starts the first time. */
-function tabShown(name) {
-  if (name === "layer" && !layerStarted) {
-    layerStarted = true;
-    startConvLayer({ onError: (message) => showError(message, "layer"), onShown: () => hideError("layer") });
-  }
-  if (name === "signal" && !signalStarted) {
-    signalStarted = true;
-    startSignal({ onError: (message) => showError(message, "signal"), onShown: () => hideError("signal") });
-  }
-}
-
-const tabs = createTabs(document.querySelector(".lab-tabs"), { onShow: tabShown });
-$("to-layer-tab").addEventListener("click", (event) => {
-  event.preventDefault();
-  tabs.show("layer", { focus: true });
+createLabTabs(document.querySelector(".lab-tabs"), $("to-layer-tab"), {
+  onError: (message, origin) => showError(message, origin),
+  onShown: (origin) => hideError(origin),
 });
 
 async function start() {
