@@ -18,8 +18,6 @@ import { StepView, windowAt } from "./kernel-steps.js";
 
 const $ = (id) => document.getElementById(id);
 const LAYER = "relu1"; // the network's map offered for pooling
-/** Screen pixels per cell: as many as fit the wider map in this many CSS px, within [1, 12]. */
-const SCALE_PX = 360;
 
 /** [min, max] of the finite values (padding is -inf for max pooling, the overhang NaN). */
 function finiteRange(values) {
@@ -193,11 +191,11 @@ export class PoolSection {
     });
     markTails(this.inputPanel, result.arithmetic, padded.shape);
     this.panel.show(out, { scale, domain, title, note });
-    // The same screen pixels per cell in both: the pooled map is as much smaller as it has fewer cells.
-    const cell = Math.max(1, Math.min(12, Math.floor(SCALE_PX / Math.max(wp, hp))));
-    this.inputPanel.frame.style.width = `${wp * cell}px`;
-    this.panel.frame.style.width = `${out.shape[2] * cell}px`;
-    $("map-pool").dataset.cellPx = String(cell);
+    // The same screen pixels per cell in both (kernels.css works them out from these): the pooled map is as
+    // much smaller as it has fewer cells.
+    this.inputPanel.frame.parentElement.parentElement.style.setProperty("--max-cells", String(Math.max(wp, hp)));
+    this.inputPanel.frame.style.setProperty("--cells", String(wp));
+    this.panel.frame.style.setProperty("--cells", String(out.shape[2]));
     showFormula($("pool-formula"), result.arithmetic);
     const picked = this.panel.picked;
     if (picked && picked[0] < this.panel.height && picked[1] < this.panel.width) this.step(...picked);

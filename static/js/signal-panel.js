@@ -142,6 +142,9 @@ export function startSignal({ onError, onShown }) {
     inputs.a.forEach((_, k) => pCells.append(cell(under.has(k) ? formatTick(under.get(k).product) : "", "signal-p")));
     pRow.append(pCells);
     stage.append(aRow, bRow, pRow);
+    // On a narrow screen the stage scrolls: keep the sliding kernel in view.
+    const cellW = parseFloat(getComputedStyle(stage).getPropertyValue("--cell-w")) || 0;
+    stage.scrollLeft = Math.max(0, s.full_index * cellW - stage.clientWidth / 3);
     const terms = s.terms.map((t) => `a[${t.i}]·b[${t.j}]`).join(" + ") || "nothing overlaps";
     const sum = $("signal-sum");
     sum.textContent = `Output ${step} (${label(s.full_index)}): ${terms} = ${s.terms.map((t) => formatTick(t.product)).join(" + ") || "0"} = `;

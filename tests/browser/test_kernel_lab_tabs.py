@@ -330,5 +330,13 @@ def test_new_tabs_at_phone_width(browser, browser_errors, base_url: str, output_
         expect(page.locator("#signal-stage")).to_have_attribute("data-step", "1")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(Path(output_path) / "kernels-signal-390.png"), full_page=True)
+        # The first tab on the bundled photo: the pooled maps at true scale still fit the phone.
+        page.locator("#tab-filter").tap()
+        page.wait_for_function("() => Number(document.querySelector('main').dataset.poolRenders || 0) > 0")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = page.locator("#map-pool-input .map-frame").bounding_box()
+        pooled = page.locator("#map-pool .map-frame").bounding_box()
+        assert box is not None and pooled is not None and box["x"] + box["width"] <= 390
+        assert box["width"] == pytest.approx(2 * pooled["width"], abs=1)  # still at true scale
     finally:
         context.close()
