@@ -11,7 +11,20 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
-from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
+from app.routes import (
+    activations,
+    batchnorm,
+    conv_layer,
+    health,
+    insight,
+    kernels,
+    layers,
+    model,
+    pages,
+    perturb,
+    samples,
+    signal,
+)
 from app.routes.deps import State
 from app.serving import errors, memory, security
 from app.serving.inference import Registry
@@ -46,7 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         samples.router,
         pages.router,
         kernels.router,
+        conv_layer.router,
+        signal.router,
         insight.router,
+        perturb.router,
         batchnorm.router,
     ):
         app.include_router(router)

@@ -396,7 +396,8 @@ def test_openapi_documents_the_lab(client) -> None:
         form = op["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
         assert {"file", "sample", "spec"} <= set(form)
         assert form["spec"]["contentSchema"]["properties"]
-        assert {p["name"] for p in op["parameters"]} == {"include", "dtype", "png_compression"}
+        network = {"model", "preprocess"} if route == "/api/pool" else set()  # a network layer can be pooled
+        assert {p["name"] for p in op["parameters"]} == {"include", "dtype", "png_compression", *network}
         assert {"200", "413", "422"} <= set(op["responses"])
         assert "same" in op["description"] and "png_scale" in op["description"]
     assert (
@@ -405,7 +406,7 @@ def test_openapi_documents_the_lab(client) -> None:
             "spec"
         ]["contentSchema"]["properties"]
     )
-    assert "/api/kernels/presets" in paths
+    assert "/api/kernels/presets" in paths and "/api/kernels/limits" in paths
     assert {"ConvolveResponse", "PoolResponse", "PresetsResponse", "AxisArithmetic", "PngScale"} <= set(
         spec["components"]["schemas"]
     )

@@ -14,6 +14,7 @@ import { createMixDemo } from "./mix-demo.js";
 import { renderPerClass, renderCurve, renderStats } from "./model-card.js";
 import { renderArchitecture } from "./model-table.js";
 import { installReadout } from "./probe.js";
+import { createShiftPanel } from "./shift-panel.js";
 
 const $ = (id) => document.getElementById(id);
 const main = $("main");
@@ -56,6 +57,9 @@ const mix = createMixDemo(
     sampleInput: $("mix-sample"),
     layerSelect: $("mix-layer"),
     outputsInput: $("mix-outputs"),
+    outputsLimit: $("mix-outputs-limit"),
+    inputsTitle: $("mix-inputs-title"),
+    bottleneck: $("mix-bottleneck"),
     matrixTable: $("mix-matrix"),
     digit: $("mix-digit"),
     explore: $("mix-explore"),
@@ -73,6 +77,7 @@ async function start() {
     ["the model card", modelCard()],
     ["the filters", filters()],
     ["the 1x1 demo", mix.run()],
+    ["the shift panel", createShiftPanel($("shift-section"), { onError: showError }).start()],
   ];
   const results = await Promise.allSettled(parts.map(([, p]) => p));
   const failed = results.map((r, i) => (r.status === "rejected" ? `${parts[i][0]}: ${r.reason.message}` : null)).filter(Boolean);

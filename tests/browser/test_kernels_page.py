@@ -191,10 +191,12 @@ def test_bad_kernels_show_a_clear_error_and_keep_the_result(page: Page, browser_
     # Chromium logs every 4xx response as a console error; these are provoked on purpose.
     browser_errors.allow(r"status of 422")
 
-    # A stride of 0 passes the page's checks: the server's detail, naming the field, is shown.
+    # A stride of 0 is refused by the page with the server's own range (GET /api/kernels/limits), and the
+    # formula shows no size for it.
     page.fill("#stride", "0")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("spec.stride")
+    expect(error).to_contain_text("Stride S: 0 is out of range; the server takes 1 to 64.")
+    expect(page.locator("#formula")).to_have_attribute("data-refused", "true")
 
     cell.fill("abc")
     expect(error).to_contain_text("Kernel A, row 2, column 2")
@@ -365,6 +367,7 @@ def test_pooling_matches_the_api(page: Page) -> None:
     pick_sample(page, sample["id"])
     page.wait_for_function("() => Number(document.querySelector('main').dataset.poolRenders || 0) > 0")
     before = counter(page, "pool-renders")
+    page.select_option("#pool-source", "image")
     page.click("#pool-op label:has-text('average')")
     page.fill("#pool-size", "3")
     page.fill("#pool-stride", "2")
