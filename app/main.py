@@ -14,7 +14,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
 from app.routes.deps import State
-from app.serving import errors, memory, security
+from app.serving import errors, memory, metrics, security
 from app.serving.inference import Registry
 
 DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
@@ -32,10 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
+        observed.torch_threads.set(torch.get_num_threads())
         memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
-            registry=Registry(settings.model_dir, settings.default_model),
+            registry=Registry(settings.model_dir, settings.default_model, observed.observe_forward),
             samples=SampleStore(settings.data_dir),
         )
         yield
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the swagger.io validator
     )
     errors.install(app)
+    observed = metrics.install(app)
     docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
     security.install(app, settings, docs_pages)
     for router in (

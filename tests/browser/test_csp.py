@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from playwright.sync_api import Page, Route
 
 from app.main import DOCS_URL, create_app
+from app.serving.metrics import METRICS_URL
 
 INIT = """
 window.__cspViolations = [];
@@ -22,7 +23,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 def page_paths() -> list[str]:
     app = create_app()
-    docs = {DOCS_URL, app.swagger_ui_oauth2_redirect_url, app.openapi_url}
+    docs = {DOCS_URL, app.swagger_ui_oauth2_redirect_url, app.openapi_url, METRICS_URL}
     return sorted(
         r.path
         for r in iter_route_contexts(app.routes)
