@@ -4,6 +4,9 @@ settings derive from them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,14 @@ def test_the_environment_fixes_the_torch_threads(three_cpus: None, monkeypatch: 
     monkeypatch.setenv("CONVLENS_TORCH_THREADS", "0")
     with pytest.raises(ValueError, match="at least 1"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_threads_sleep_while_they_wait_unless_told_otherwise(given: str | None, seen: str) -> None:
+    """A process that runs the app has OMP_WAIT_POLICY set before torch loads (app/__init__.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import app.main, os; print(os.environ['OMP_WAIT_POLICY'])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == seen
