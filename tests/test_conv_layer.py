@@ -17,7 +17,7 @@ from PIL import Image
 from app.labs import conv_layer, photos
 from app.schemas.conv_layer import ConvLayerOptions, ConvLayerResponse
 from app.serving import encoding
-from tests.conftest import png_bytes
+from tests.helpers import png_bytes
 
 RED_VS_GREEN = [[[-1, 0, 1]] * 3, [[1, 0, -1]] * 3, [[0, 0, 0]] * 3]  # Cin x 3 x 3
 

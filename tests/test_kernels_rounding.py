@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from app.labs.kernels import geometry, limits
 from app.schemas.kernels import ConvolveResponse, LabLimits, PoolResponse
 from app.serving import encoding
-from tests.conftest import png_bytes, state_checksum
+from tests.helpers import png_bytes, state_checksum
 
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 SAMPLE = 3

@@ -9,7 +9,7 @@ import torch
 
 from app.schemas.perturb import PerturbResponse
 from app.serving import encoding
-from tests.conftest import state_checksum
+from tests.helpers import state_checksum
 
 SAMPLE = 0
 

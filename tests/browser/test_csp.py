@@ -11,6 +11,7 @@ from playwright.sync_api import Page, Route, expect
 
 from app.main import DOCS_URL, create_app
 from app.serving.metrics import METRICS_URL
+from tests.helpers import LiveServer
 
 INIT = """
 window.__cspViolations = [];
@@ -50,13 +51,13 @@ def test_page_has_no_csp_violations(page: Page, path: str) -> None:
 
 
 @pytest.mark.browser
-def test_the_api_docs_render_with_no_other_origin(page: Page, live_server: str) -> None:
+def test_the_api_docs_render_with_no_other_origin(page: Page, live_server: LiveServer) -> None:
     """Swagger UI renders the API from the app's own copy: no request leaves the app's origin (any that
     tries is refused and recorded) and the policy blocks nothing it does."""
     elsewhere: list[str] = []
 
     def only_here(route: Route) -> None:
-        if route.request.url.startswith(live_server):
+        if route.request.url.startswith(live_server.base):
             route.continue_()
         else:
             elsewhere.append(route.request.url)

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.browser
 MINUS = "\u2212"
 TIMES = "\u00d7"
 
+SETTLE = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
 
 def number(text: str) -> float:
     return float(text.strip().replace(MINUS, "-"))
@@ -152,7 +154,7 @@ def test_conv_layer_bank_depth_and_batch(page: Page, tmp_path: Path) -> None:
     shown = layer_renders(page)
     page.fill("#layer-size", "300")
     expect(page.locator("#error")).to_contain_text("Longer side: 300 is out of range; the server takes 4 to 256.")
-    page.wait_for_timeout(300)
+    page.evaluate(SETTLE)  # the refusal is decided on input; give any request the page might start two frames
     assert layer_renders(page) == shown
 
 
@@ -277,7 +279,7 @@ def test_pool_padding_over_half_the_window_is_refused_not_sized(page: Page) -> N
     expect(formula).not_to_contain_text("Output: 1")
     expect(page.locator("#error")).to_contain_text(f"a 3{TIMES}3 window takes 0 to 1 (at most half the window")
     expect(page.locator("[data-limit=pool-padding]")).to_have_text("(0\u20131)")
-    page.wait_for_timeout(300)
+    page.evaluate(SETTLE)  # the refusal is decided on input; give any request the page might start two frames
     assert int(page.get_attribute("main", "data-pool-renders")) == shown  # nothing was asked
     page.fill("#pool-padding", "1")
     expect(formula).not_to_have_attribute("data-refused", "true")
