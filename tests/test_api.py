@@ -163,7 +163,7 @@ def test_weights_of_every_layer_with_weights(client, served) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "message"), [("relu1", "has no weights"), ("conv9", "unknown layer"), ("probs", "has no weights")]
+    ("name", "message"), [("relu1", "has no weights"), ("conv9", "Unknown layer"), ("probs", "has no weights")]
 )
 def test_weights_of_a_layer_without_weights_is_404(client, name, message) -> None:
     r = client.get(f"/api/layers/{name}/weights")

@@ -19,7 +19,7 @@ from app.routes.deps import DType, State, UploadBody, state
 from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels
 from app.schemas.kernels import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
 from app.serving.encoding import Blobs
-from app.serving.errors import client_errors, error_responses, validation_detail
+from app.serving.errors import client_errors, error_responses, invalid, nested
 from app.serving.forms import Form
 
 router = APIRouter(tags=["kernel lab"])
@@ -114,17 +114,12 @@ def _spec(form: Form, model: type[SpecModel], default: str | None) -> SpecModel:
         text = form.text("spec")
     if text is None:
         if default is None:
-            raise HTTPException(422, 'spec: missing; send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
+            raise invalid(("body", "spec"), "missing", msg='send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
         text = default
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        errors = exc.errors()
-        if errors and errors[0]["type"] == "json_invalid":
-            raise HTTPException(
-                422, f"spec: not valid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
-            ) from exc
-        raise HTTPException(422, validation_detail(errors, root="spec", limit=5)) from exc
+        raise nested(exc, "body", "spec") from exc
 
 
 def _image(st: State, form: Form, color: str) -> torch.Tensor:

@@ -77,7 +77,7 @@ class ConvolveSpec(BaseModel):
         if value in ("valid", "same"):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.MAX_PADDING:
-            raise ValueError(f'must be "valid", "same" or an integer 0..{limits.MAX_PADDING}, not {value!r}')
+            raise ValueError(f'must be "valid", "same" or a whole number from 0 to {limits.MAX_PADDING}, not {value!r}')
         return value
 
     @field_validator("kernels")
@@ -112,7 +112,7 @@ class PoolSpec(BaseModel):
     def _half_window(cls, value: int, info: ValidationInfo) -> int:
         size = info.data.get("size")
         if size is not None and value > size // 2:
-            raise ValueError(f"must be at most size // 2 = {size // 2} (half the {size}x{size} window), not {value}")
+            raise ValueError(f"must be at most half the window size, {size} // 2 = {size // 2}, not {value}")
         return value
 
 

@@ -189,10 +189,10 @@ def test_bad_kernels_show_a_clear_error_and_keep_the_result(page: Page, browser_
     # Chromium logs every 4xx response as a console error; these are provoked on purpose.
     browser_errors.allow(r"status of 422")
 
-    # A stride of 0 passes the page's checks: the server's detail, naming the field, is shown.
+    # A stride of 0 passes the page's checks: the server's detail, a sentence naming the field, is shown.
     page.fill("#stride", "0")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("spec.stride")
+    expect(error).to_contain_text("Stride must be a whole number of at least 1, not 0.")
 
     cell.fill("abc")
     expect(error).to_contain_text("Kernel A, row 2, column 2")
@@ -211,7 +211,7 @@ def test_bad_kernels_show_a_clear_error_and_keep_the_result(page: Page, browser_
         multipart={"sample": "0", "spec": json.dumps({"kernels": [[[-1, 0, 1], [-2, 1e9, 2], [-1, 0, 1]]]})},
     )
     assert reply.status == 422
-    assert "spec.kernels[0]" in reply.json()["detail"]
+    assert "Kernel A, row 2, column 2 must be at most 1,000,000" in reply.json()["detail"]
     cell.fill("1e9")
     expect(error).to_contain_text(reply.json()["detail"])
     expect(cell).not_to_have_attribute("aria-invalid", "true")
