@@ -52,8 +52,9 @@ The image is any PNG, JPEG, GIF, WebP or BMP within the server's upload limits (
 4096x4096 pixels), or a `sample` digit (28x28, a gallery id). An answer carries at most
 {limits.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
 i.e. 64 MiB of float32); a bigger request is refused with 413 before any work is done. A bad `spec` is a 422
-whose `detail` names the field (`spec.kernels[0]`, `spec.stride`, ...; `kernels`, `padding_mode` or `size`
-when it only fails on this image). The `Server-Timing` header gives the server's milliseconds for input,
+whose `detail` says what is wrong in a sentence that names the field in words ("Stride must be a whole number
+of at least 1, not 0.", "Kernel A, row 2, column 3 must be a number ...") and whose `errors` give each field's
+location (`["body", "spec", "stride"]`). The `Server-Timing` header gives the server's milliseconds for input,
 compute, encode and total."""
 
 CONV_LIMITS = f"""
