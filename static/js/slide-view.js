@@ -66,8 +66,8 @@ function numberGrid(k, caption) {
 /** A canvas for a map, with a frame marking the window; returns {figure, canvas, frame}. */
 function stage(className, px, caption) {
   const figure = el("figure", `slide-stage ${className}`);
+  figure.style.setProperty("--slide-px", `${px}px`);
   const holder = el("div", "slide-zoom");
-  holder.style.setProperty("--slide-px", `${px}px`);
   const canvas = el("canvas", "slide-canvas crisp");
   const frame = el("span", "slide-window");
   frame.setAttribute("aria-hidden", "true");
