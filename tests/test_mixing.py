@@ -84,13 +84,17 @@ def test_api_mixes_the_maps_of_the_image(client, served, test_set) -> None:
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [
-        ({"layer": "relu1"}, 422, "matrix: missing"),
-        ({"layer": "relu1", "matrix": "[[1, 2"}, 422, "matrix: not valid JSON"),
+        ({"layer": "relu1"}, 422, "The matrix: missing"),
+        ({"layer": "relu1", "matrix": "[[1, 2"}, 422, "The matrix is not valid JSON"),
         ({"layer": "relu1", "matrix": "[[1, 2]]"}, 422, "expected a row of 20"),
-        ({"layer": "nope", "matrix": "[[1]]"}, 404, "unknown layer"),
+        ({"layer": "nope", "matrix": "[[1]]"}, 404, "Unknown layer"),
         ({"layer": "fc1", "matrix": "[[1]]"}, 422, "no channels to mix"),
         ({"layer": "input", "matrix": "[[1]]"}, 422, "no channels to mix"),
-        ({"layer": "relu1", "matrix": json.dumps([[1.0] * 20]), "bias": "[1, 2]"}, 422, "bias: expected a list of 1"),
+        (
+            {"layer": "relu1", "matrix": json.dumps([[1.0] * 20]), "bias": "[1, 2]"},
+            422,
+            "The bias: expected a list of 1",
+        ),
     ],
 )
 def test_bad_mix_requests_are_clear_client_errors(client, fields: dict, status: int, words: str) -> None:

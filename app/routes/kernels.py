@@ -29,7 +29,7 @@ from app.schemas.kernels import (
     PresetsResponse,
 )
 from app.serving.encoding import Blobs
-from app.serving.errors import client_errors, error_responses, validation_detail
+from app.serving.errors import client_errors, error_responses, invalid, nested
 from app.serving.forms import Form
 
 router = APIRouter(tags=["kernel lab"])
@@ -62,8 +62,9 @@ The image is any PNG, JPEG, GIF, WebP or BMP within the server's upload limits (
 4096x4096 pixels), or a `sample` digit (28x28, a gallery id). An answer carries at most
 {limits.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
 i.e. 64 MiB of float32); a bigger request is refused with 413 before any work is done. A bad `spec` is a 422
-whose `detail` names the field (`spec.kernels[0]`, `spec.stride`, ...; `kernels`, `padding_mode` or `size`
-when it only fails on this image). The `Server-Timing` header gives the server's milliseconds for input,
+whose `detail` says what is wrong in a sentence that names the field in words ("Stride must be a whole number
+of at least 1, not 0.", "Kernel A, row 2, column 3 must be a number ...") and whose `errors` give each field's
+location (`["body", "spec", "stride"]`). The `Server-Timing` header gives the server's milliseconds for input,
 compute, encode and total."""
 
 CONV_LIMITS = f"""
@@ -132,17 +133,12 @@ def _spec(form: Form, model: type[SpecModel], default: str | None) -> SpecModel:
         text = form.text("spec")
     if text is None:
         if default is None:
-            raise HTTPException(422, 'spec: missing; send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
+            raise invalid(("body", "spec"), "missing", msg='send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
         text = default
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        errors = exc.errors()
-        if errors and errors[0]["type"] == "json_invalid":
-            raise HTTPException(
-                422, f"spec: not valid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
-            ) from exc
-        raise HTTPException(422, validation_detail(errors, root="spec", limit=5)) from exc
+        raise nested(exc, "body", "spec") from exc
 
 
 def _image(st: State, form: Form, color: str) -> torch.Tensor:

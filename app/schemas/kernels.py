@@ -86,7 +86,7 @@ class ConvolveSpec(BaseModel):
         if value in ("valid", "same"):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.MAX_PADDING:
-            raise ValueError(f'must be "valid", "same" or an integer 0..{limits.MAX_PADDING}, not {value!r}')
+            raise ValueError(f'must be "valid", "same" or a whole number from 0 to {limits.MAX_PADDING}, not {value!r}')
         return value
 
     @field_validator("kernels")

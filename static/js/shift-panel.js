@@ -23,17 +23,23 @@ export function createShiftPanel(section, { onError }) {
   let rotate = 0;
   let requested = 0;
   let renders = 0;
+  let refusal = ""; // the last refused move, kept until the next accepted one (an answer in flight must not hide it)
 
-  function status(text) {
-    $("shift-status").textContent = text;
+  let sentence = "";
+
+  function status(text = sentence) {
+    sentence = text;
+    $("shift-status").textContent = [text, refusal].filter(Boolean).join(" ");
   }
 
   function move(dy, dx) {
     const next = dy === 0 && dx === 0 ? [0, 0] : [shift[0] + dy, shift[1] + dx];
     if (Math.abs(next[0]) > limits.max_shift || Math.abs(next[1]) > limits.max_shift) {
-      status(`At most ${limits.max_shift} pixels each way: the digit stays at ${shift.join(", ")}.`);
+      refusal = `At most ${limits.max_shift} pixels each way: the digit stays at ${shift.join(", ")}.`;
+      status();
       return;
     }
+    refusal = "";
     shift = next;
     rotate = 0;
     $("shift-rotate").value = "0";
