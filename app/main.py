@@ -14,6 +14,7 @@ from app.datasets.samples import SampleStore
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
 from app.routes.deps import State
 from app.serving import errors, memory, security
+from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
 
 DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(HeadAsGet)
     security.install(app, settings)
     for router in (
         health.router,

@@ -8,6 +8,7 @@ Errors that carry their status (``StatusError``: forms, the kernel lab's limits;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -22,6 +23,18 @@ from app.preprocess import ImageError
 from app.schemas.common import ErrorResponse
 
 STATUS_ERRORS = (StatusError, ImageError)  # ImageError carries ``status`` but predates StatusError
+ECHO_LIMIT = 200  # characters of one word of echoed input (a name, a value) kept in an error detail
+DETAIL_LIMIT = 2000  # characters of a whole detail
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def capped(text: str) -> str:
+    """``text`` with every word longer than ``ECHO_LIMIT`` characters cut (echoed input: a 200 KB layer
+    name is not sent back whole) and the whole cut at ``DETAIL_LIMIT``; each cut says how long it was."""
+    text = _LONG_WORD.sub(lambda m: f"{m.group()[:ECHO_LIMIT]}... ({len(m.group())} characters)", text)
+    if len(text) > DETAIL_LIMIT:
+        text = f"{text[:DETAIL_LIMIT]}... ({len(text)} characters)"
+    return text
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -78,22 +91,28 @@ def validation_detail(errors: Sequence[Any], root: str = "", limit: int | None =
 
 
 async def _status_error(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 400))
+    headers = getattr(exc, "headers", None)  # e.g. Retry-After on a 503 from the admission control
+    return JSONResponse({"detail": capped(str(exc))}, status_code=getattr(exc, "status", 400), headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse({"detail": capped(detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
+        {
+            "loc": [capped(str(p)) for p in e.get("loc", ())],
+            "msg": capped(str(e.get("msg", ""))),
+            "type": e.get("type", ""),
+        }
+        for e in exc.errors()[:20]
     ]
-    return JSONResponse({"detail": validation_detail(exc.errors()), "errors": errors}, status_code=422)
+    detail = capped(validation_detail(exc.errors(), limit=20))
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
