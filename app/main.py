@@ -14,6 +14,7 @@ from app.datasets.samples import SampleStore
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
 from app.routes.deps import State
 from app.serving import errors, memory, security
+from app.serving.admission import Admission, Budgets
 from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
 
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry=Registry(settings.model_dir, settings.default_model),
             samples=SampleStore(settings.data_dir),
         )
+        app.state.admission = Admission(Budgets.from_settings(settings))
         yield
+        app.state.admission.close()
 
     app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)

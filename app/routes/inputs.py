@@ -23,8 +23,12 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped who
 
 
 def parse_form(request: Request, body: bytes) -> Form:
-    """The multipart (or urlencoded) body as a ``Form``."""
-    return forms.parse_form(body, request.headers.get("content-type"))
+    """The multipart (or urlencoded) body as a ``Form``, parsed once per request (a route's cost estimate
+    and the route itself share it)."""
+    form = getattr(request.state, "form", None)
+    if form is None:
+        form = request.state.form = forms.parse_form(body, request.headers.get("content-type"))
+    return form
 
 
 def int_field(form: Form, name: str, what: str = "a whole number") -> int | None:

@@ -13,11 +13,15 @@ from pydantic import BaseModel, ValidationError
 
 from app import preprocess
 from app.labs.kernels import convolution, display, images, limits, pooling
-from app.labs.kernels.geometry import Geometry, same_padding
+from app.labs.kernels.geometry import Geometry, conv_geometry, pool_geometry, same_padding
 from app.labs.kernels.presets import PRESETS
+from app.routes import costs as route_costs
 from app.routes.deps import DType, State, UploadBody, state
 from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels
 from app.schemas.kernels import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
+from app.serving import costs
+from app.serving.admission import admitted, checkpoint
+from app.serving.costs import Cost
 from app.serving.encoding import Blobs
 from app.serving.errors import client_errors, error_responses, validation_detail
 from app.serving.forms import Form
@@ -225,6 +229,57 @@ def _lab_input(
     return parts, spec, _image(state(request), form, spec.color)
 
 
+def lab_answer(geometry: Geometry, channels: int, maps: int, parts: set[str], dtype: str, level: int) -> Cost:
+    """The answer: ``maps`` outputs of ``channels`` x H' x W' (data and PNGs, as asked) and the padded
+    input when ``padded`` is asked (its values, and the copy F.pad makes)."""
+    out = maps * channels * geometry.height.output * geometry.width.output
+    padded = channels * (geometry.height.size + geometry.height.before + geometry.height.after)
+    padded *= geometry.width.size + geometry.width.before + geometry.width.after
+    sent = (out if "data" in parts else 0) + (padded if "padded" in parts else 0)
+    pixels = out * (3 if channels == 3 else 1) // channels if "png" in parts else 0
+    copy = costs.copies("padded input", padded) if "padded" in parts else Cost()
+    return copy.then(costs.answer(sent, 2 if dtype == "float16" else 4, pixels, level))
+
+
+def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
+    """The image (decoded at full size, as floats), per channel its padded copy and bands, every output,
+    the combined one (and its temporaries), then the answer. CPU: one multiply-add per kernel tap per
+    output value."""
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, ConvolveSpec, None)
+    image, (c, h, w) = route_costs.lab_image(request, form, spec.color)
+    k = len(spec.kernels[0]) if spec.kernels else 1
+    with client_errors():
+        geometry = conv_geometry(h, w, k, spec.stride, spec.padding, spec.padding_mode)
+    plane = (h + geometry.height.before + geometry.height.after) * (w + geometry.width.before + geometry.width.after)
+    out = c * geometry.height.output * geometry.width.output
+    n = len(spec.kernels)
+    combined = spec.combine != "none"
+    taps = n * out * k * k
+    compute = costs.copies("padded bands", plane, 3) + Cost.of(
+        "convolution", n * out * 4, taps * costs.CONV_NS * costs.NS, held=n * out * 4
+    )
+    if combined:
+        compute = compute.then(costs.copies("combined", out, 2 * n + 1, held=out * 4))
+    return image.then(compute).then(lab_answer(geometry, c, n + combined, parts, dtype, png_compression))
+
+
+def pool_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
+    """The image (decoded at full size, as floats), the pooled output and its copy, then the answer. CPU:
+    one operation per window tap per output value."""
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, PoolSpec, "{}")
+    image, (c, h, w) = route_costs.lab_image(request, form, spec.color)
+    stride = spec.size if spec.stride is None else spec.stride
+    with client_errors():
+        geometry = pool_geometry(h, w, spec.size, stride, spec.padding)
+    out = c * geometry.height.output * geometry.width.output
+    compute = Cost.of("pooling", out * 8, out * spec.size**2 * costs.POOL_NS * costs.NS, held=out * 4)
+    return image.then(compute).then(lab_answer(geometry, c, 1, parts, dtype, png_compression))
+
+
 @router.post(
     "/api/convolve",
     response_model=ConvolveResponse,
@@ -235,6 +290,7 @@ def _lab_input(
     summary="Slide hand-made kernels over an image",
     description=CONVOLVE_DOC,
 )
+@admitted(convolve_cost)
 def convolve(
     request: Request,
     body: UploadBody,
@@ -246,6 +302,7 @@ def convolve(
     timer = Timer()
     parts, spec, image = _lab_input(request, body, include, ConvolveSpec, None)  # image: (C, H, W)
     timer.lap("input")
+    checkpoint()
     with client_errors():
         result = convolution.convolve(
             image,
@@ -257,6 +314,7 @@ def convolve(
             combine=spec.combine,
         )
     timer.lap("compute")
+    checkpoint()  # between computing and encoding: stop when the client has gone or the deadline passed
     blobs = Blobs()
     payload = lab_payload(
         image,
@@ -281,6 +339,7 @@ def convolve(
     summary="Max or average pooling of an image",
     description=POOL_DOC,
 )
+@admitted(pool_cost)
 def pool(
     request: Request,
     body: UploadBody,
@@ -292,9 +351,11 @@ def pool(
     timer = Timer()
     parts, spec, image = _lab_input(request, body, include, PoolSpec, "{}")  # image: (C, H, W)
     timer.lap("input")
+    checkpoint()
     with client_errors():
         result = pooling.pool(image, spec.op, spec.size, spec.stride, spec.padding)
     timer.lap("compute")
+    checkpoint()
     blobs = Blobs()
     payload = lab_payload(
         image,
