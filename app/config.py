@@ -82,13 +82,13 @@ class Settings:
 
     # What a request may cost, and what all requests together may (app/serving/admission.py). The
     # defaults fit one worker in a 1 GiB container with 2 CPUs: the idle server holds about 350 MiB, and
-    # the budgets below add up to 560 MiB more at most (README "Limits").
+    # the budgets below add up to 560 MiB more at most: heavy + light + bodies (README "Limits").
     request_memory: int = 384 * MIB  # estimated peak memory of one request (more: 413)
     request_cpu: float = 4.0  # estimated CPU seconds of one request (more: 422)
     heavy_memory: int = 448 * MIB  # all heavy requests in flight together, answers included
-    light_memory: int = 48 * MIB  # all light requests in flight together
-    body_memory: int = 64 * MIB  # request bodies being read or held, all requests together
-    light_request_memory: int = 4 * MIB  # a request under both of these is light ...
+    light_memory: int = 64 * MIB  # all light requests in flight together
+    body_memory: int = 48 * MIB  # request bodies being read or held, all requests together
+    light_request_memory: int = 16 * MIB  # a request under both of these is light ...
     light_request_cpu: float = 0.05  # ... and skips the heavy queue
     heavy_slots: int = 1  # heavy requests running at once (each on one core)
     heavy_nice: int = 10  # CPU priority of the heavy threads (0: like the rest; 19: lowest)

@@ -146,6 +146,7 @@ def batchnorm_lab_cost(request: Request, st: State, served: ServedModel, body: b
         .then(costs.copies("batch", batch * route_costs.values(served.shapes["input"]), held=0))
         .then(Cost.of("model copy", params * 2, params * 2 * costs.COPY_NS * costs.NS))
         .then(costs.network(net, batch) + costs.network(net, 1))
+        .then(costs.copies("statistics", batch * net.widest, 2))
     )
 
 

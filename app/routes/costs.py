@@ -70,8 +70,7 @@ def lab_image(request: Request, form: Form, color: str) -> tuple[Cost, tuple[int
     if part is None:
         return SMALL, (channels, preprocess.SIZE, preprocess.SIZE)
     info = upload_info(state(request), part, "file")
-    cost = costs.decode(info).then(costs.image_tensor(info, channels))
-    return cost, (channels, info.height, info.width)
+    return costs.image(info, channels), (channels, info.height, info.width)
 
 
 def sample_count(form: Form | None, name: str, default: int) -> int:

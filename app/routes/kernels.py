@@ -236,9 +236,10 @@ def lab_answer(geometry: Geometry, channels: int, maps: int, parts: set[str], dt
     padded = channels * (geometry.height.size + geometry.height.before + geometry.height.after)
     padded *= geometry.width.size + geometry.width.before + geometry.width.after
     sent = (out if "data" in parts else 0) + (padded if "padded" in parts else 0)
-    pixels = out * (3 if channels == 3 else 1) // channels if "png" in parts else 0
+    plane = geometry.height.output * geometry.width.output if "png" in parts else 0
+    pixels = maps * plane * (3 if channels == 3 else 1)
     copy = costs.copies("padded input", padded) if "padded" in parts else Cost()
-    return copy.then(costs.answer(sent, 2 if dtype == "float16" else 4, pixels, level))
+    return copy.then(costs.answer(sent, 2 if dtype == "float16" else 4, pixels, level, plane))
 
 
 def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
@@ -257,7 +258,11 @@ def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_c
     n = len(spec.kernels)
     combined = spec.combine != "none"
     taps = n * out * k * k
-    compute = costs.copies("padded bands", plane, 3) + Cost.of(
+    # per channel: the padded plane, its bands (and the plane padded again when the last band overruns),
+    # the conv's output; blocks under glibc's 32 MiB mmap threshold come from its heaps, which reuse freed
+    # memory less tightly (measured: bench/costs.py)
+    copies = 4 if plane * 4 >= 32 * costs.MIB else 5
+    compute = costs.copies("padded bands", plane, copies) + Cost.of(
         "convolution", n * out * 4, taps * costs.CONV_NS * costs.NS, held=n * out * 4
     )
     if combined:

@@ -252,6 +252,7 @@ class Admission:
         )
         self.seconds = 1.0  # running average of a heavy request's time, for Retry-After
         self.counts = {"light": 0, "heavy": 0, "refused": 0, "busy": 0, "stopped": 0}
+        self.last: Cost | None = None  # the latest estimate (the benchmarks and tests read it)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -286,6 +287,7 @@ class Admission:
     async def run(self, cost: Cost, request: Request, work: Callable[[], Any], once: bool = False) -> Any:
         """Check, admit and run ``work`` (the route, its arguments bound); its answer keeps the memory
         reserved until it has been sent."""
+        self.last = cost
         self.check(cost, once)
         if self.is_light(cost):
             never = asyncio.Event()

@@ -30,28 +30,32 @@ STORAGE = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2
 DECODER_BYTES = {"WEBP": 12}  # libwebp's RGBA canvas and the copy handed to Pillow
 PROGRESSIVE_BYTES = 6  # a progressive JPEG's coefficients (2 bytes x 3 components), at full size
 DECODE_NS = {"PNG": 3.5, "GIF": 3.0, "BMP": 2.0, "WEBP": 15.0}  # per pixel (PNG: per pixel and channel)
-JPEG_NS = 3.0  # per source pixel and scan (a baseline JPEG's one scan; draft decoding still reads them all)
+JPEG_NS = 1.5  # per source pixel (a draft decode still reads every coefficient) ...
+SCAN_NS = 1.0  # ... and per source pixel and scan (a repeated progressive scan costs about this)
 SHRINK_NS = 2.0  # Image.reduce, per source pixel
 DIGIT_COPIES = 8  # float copies of the reduced image the digit steps make (gray, ink, background, crop...)
-DIGIT_NS = 60.0  # the digit steps, per pixel of the reduced image (at most 512 x 512)
+GRAY_NS = 10.0  # the reduced image to grey floats, reduced again to WORK pixels, per pixel
+DIGIT_NS = 40.0  # the digit steps proper, per pixel of the WORK-sized image
+WORK_PIXELS = 256 * 256  # preprocess.WORK squared
 DIGIT_BYTES = 64 * 1024  # what a decoded digit keeps: its 28x28 floats, and Python objects
-FIXED = MIB  # Python objects and small buffers of any request (the admission control adds it once)
+FIXED = 2 * MIB  # Python objects and small buffers of any request (the admission control adds it once)
 DECODER_FIXED = 2 * MIB  # a decoder's own tables and row buffers
 ALPHA = ("RGBA", "LA", "PA", "P")  # modes that may carry transparency (P: when the file says so)
 
 # The kernel lab's image tensor and outputs, and the answer.
-TENSOR_NS = 6.0  # decoded image -> float tensor, per value
-CONV_NS = 0.4  # one multiply-add of a depthwise conv (oneDNN, one thread)
+TENSOR_NS = 10.0  # decoded image -> float tensor, per value
+CONV_NS = 0.6  # one multiply-add of a depthwise conv (oneDNN, one thread)
 POOL_NS = 1.6  # one window tap of max/avg pooling
-COPY_NS = 1.0  # per float value copied (padding, bands, stacking)
-BASE64_NS = 1.5  # per byte of binary data, base64 and JSON assembly
-PIXEL_NS = 4.0  # float -> display grey level, per value
+COPY_NS = 2.0  # per float value copied (padding, bands, stacking)
+BASE64_NS = 3.0  # per byte of binary data, base64 and JSON assembly
+PIXEL_NS = 6.0  # float -> display grey level, per value
 PNG_NS = {0: 1.0, 1: 12.0}  # per PNG byte: stored, compressed (any level from 1 is about as slow)
 
 # The network: per multiply-add, per value produced, and per layer call (Python and dispatch).
-MAC_NS = 0.3
-VALUE_NS = 2.0
+MAC_NS = 0.1
+VALUE_NS = 1.0
 LAYER_NS = 40_000.0
+BACKWARD_BYTES = 8 * MIB  # autograd's and the convolutions' own buffers for a backward pass
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def decode(info: ImageInfo, draft: int | None = None) -> Cost:
     if info.format in ("JPEG", "MPO"):
         channels = 1 if info.mode in ("L", "1") else 3
         memory += source * PROGRESSIVE_BYTES * channels // 3 if info.progressive else 0
-        cpu = source * JPEG_NS * max(info.scans, 1) * NS / (2 if scale > 1 and not info.progressive else 1)
+        cpu = source * (JPEG_NS + SCAN_NS * max(info.scans, 1)) * NS
     else:
         bands = len(info.mode) if info.format == "PNG" and info.mode in ("LA", "RGB", "RGBA") else 1
         cpu = source * DECODE_NS.get(info.format, 4.0) * bands * NS
@@ -139,8 +143,15 @@ def digit(info: ImageInfo, draft: int) -> Cost:
     then a few float copies of that reduced image; only the small result is held."""
     decoded = decode(info, draft)
     reduced = decoded.held // storage(info.mode) if decoded.held else info.pixels
-    steps = Cost.of("digit", reduced * 4 * DIGIT_COPIES, reduced * DIGIT_NS * NS, held=DIGIT_BYTES)
+    cpu = (reduced * GRAY_NS + min(reduced, WORK_PIXELS) * DIGIT_NS) * NS
+    steps = Cost.of("digit", reduced * 4 * DIGIT_COPIES, cpu, held=DIGIT_BYTES)
     return Cost(decoded.memory + steps.memory, decoded.cpu + steps.cpu, DIGIT_BYTES, decoded.parts + steps.parts)
+
+
+def image(info: ImageInfo, channels: int) -> Cost:
+    """An upload decoded at full size and made the kernel lab's float tensor; only the tensor is held."""
+    steps = decode(info).then(image_tensor(info, channels))
+    return Cost(steps.memory, steps.cpu, info.pixels * channels * 4, steps.parts)
 
 
 def image_tensor(info: ImageInfo, channels: int) -> Cost:
@@ -154,13 +165,14 @@ def image_tensor(info: ImageInfo, channels: int) -> Cost:
 # --- answers -----------------------------------------------------------------------------------------------
 
 
-def answer(values: int, itemsize: int = 4, png_bytes: int = 0, level: int = 0) -> Cost:
+def answer(values: int, itemsize: int = 4, png_bytes: int = 0, level: int = 0, png_plane: int = 0) -> Cost:
     """A JSON answer carrying ``values`` numbers as base64 (``itemsize`` bytes each) and PNGs of
-    ``png_bytes`` pixel bytes: the converted array, its base64, the PNG rows and file and their base64,
-    then the joined body. ``held``: the body, until it has been sent."""
+    ``png_bytes`` pixel bytes (made one ``png_plane``-pixel channel at a time, through two float
+    temporaries): the converted array, its base64, the PNG rows and file and their base64, then the
+    joined body. ``held``: the body, until it has been sent."""
     raw = values * itemsize
     encoded = math.ceil(raw / 3) * 4 + math.ceil(png_bytes * 1.01 / 3) * 4
-    memory = raw + png_bytes * 3 + 2 * encoded
+    memory = raw + png_bytes * 3 + png_plane * 8 + 2 * encoded
     cpu = (raw + png_bytes) * BASE64_NS * NS + png_bytes * (PIXEL_NS + PNG_NS[min(level, 1)]) * NS
     return Cost.of("answer", memory, cpu, held=encoded)
 
@@ -176,6 +188,7 @@ class NetworkProfile:
     widest: int  # the two largest consecutive intermediates together (a forward that keeps nothing)
     macs: int  # multiply-adds: each output value of a layer with weights costs one weight row
     layers: int
+    scratch: int  # the largest convolution's unfolded input (im2col: output positions x weight row)
 
 
 _PROFILES: weakref.WeakKeyDictionary[nn.Module, NetworkProfile] = weakref.WeakKeyDictionary()
@@ -188,13 +201,15 @@ def profile(model: nn.Module, shapes: dict[str, list[int]]) -> NetworkProfile:
     if model in _PROFILES:
         return _PROFILES[model]
     sizes = [math.prod(shape) for shape in shapes.values()]
-    macs = 0
+    macs = scratch = 0
     for name, shape in shapes.items():
         weight = getattr(getattr(model, name, None), "weight", None)
         per_value = weight[0].numel() if isinstance(weight, torch.Tensor) and weight.dim() >= 2 else 1
         macs += math.prod(shape) * per_value
+        if isinstance(weight, torch.Tensor) and weight.dim() >= 3:  # a convolution: (C, H, W) output
+            scratch = max(scratch, math.prod(shape[1:]) * per_value)
     widest = max((a + b for a, b in itertools.pairwise(sizes)), default=sum(sizes))
-    result = NetworkProfile(sum(sizes), widest, macs, len(sizes))
+    result = NetworkProfile(sum(sizes), widest, macs, len(sizes), scratch)
     _PROFILES[model] = result
     return result
 
@@ -205,8 +220,8 @@ def network(net: NetworkProfile, images: int, keep: bool = True, backward: bool 
     (autograd keeps every intermediate and builds as many gradients)."""
     live = chunk or images
     calls = math.ceil(images / live) if images else 0
-    per_image = net.values if keep or backward else net.widest
-    memory = live * per_image * 4 * (3 if backward else 1.5)
+    per_image = (net.values if keep or backward else net.widest) * (3 if backward else 1.1) + net.scratch
+    memory = live * per_image * 4 + (BACKWARD_BYTES if backward else 0)
     cpu = (images * (net.macs * MAC_NS + net.values * VALUE_NS) + calls * net.layers * LAYER_NS) * NS
     if backward:
         cpu *= 3
