@@ -62,6 +62,17 @@ def _nice(name: str, default: int) -> int:
     return int(raw)
 
 
+def positive(text: str) -> float:
+    """A command-line duration (``--header-timeout``): a number above 0."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from exc
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value:g}")
+    return value
+
+
 def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
