@@ -20,8 +20,10 @@ the route's usual 4xx errors. Then, in the event loop (no thread is held while a
    once its memory fits in the light budget;
 3. heavy: waits first come, first served for a heavy slot and for its memory in the heavy budget, in a
    queue of at most ``queue`` requests for at most ``queue_wait`` seconds (beyond either: 503 with
-   ``Retry-After``). Admitted, it runs in the heavy pool's own threads (``heavy_slots`` of them, at
-   CPU priority ``heavy_nice``), so expensive work never fills the thread pool the light requests use.
+   ``Retry-After``, sent after a pause of ``BUSY_PAUSE``, so that clients which ignore Retry-After
+   cannot keep the server busy refusing them). Admitted, it runs in the heavy pool's own threads
+   (``heavy_slots`` of them, at CPU priority ``heavy_nice``), so expensive work never fills the thread
+   pool the light requests use.
 
 Long work calls ``checkpoint()`` between the items of a batch or the chunks of a loop: it raises
 ``Stopped`` (503) once the client has closed its connection, the request has run ``deadline`` seconds or
@@ -60,6 +62,7 @@ from app.serving.costs import FIXED, Cost, mib
 
 R = TypeVar("R", bound=Callable[..., Any])
 LIGHT_QUEUE = 64  # light requests waiting for memory (slow readers of many answers)
+BUSY_PAUSE = 1.0  # seconds a request refused as busy waits before its 503 goes out (see ``_busy``)
 
 
 class Refused(StatusError):
@@ -299,8 +302,12 @@ class Admission:
         try:
             try:
                 await self.heavy.enter(cost.memory, 1, self.budgets.queue_wait, gone, self.retry_after())
-            except Refused as exc:
-                self.counts["stopped" if isinstance(exc, Stopped) else "busy"] += 1
+            except Stopped:
+                self.counts["stopped"] += 1
+                raise
+            except Refused:
+                self.counts["busy"] += 1
+                await _busy(gone)
                 raise
             self.counts["heavy"] += 1
             return await self._held(self.heavy, cost.memory, self._heavy(work, gone), slot=True)
@@ -351,6 +358,7 @@ class Admission:
             await self.bodies.enter(size, 0, 0.0, never, 1)
         except Refused as exc:
             self.counts["busy"] += 1
+            await _busy(never)
             raise Refused(
                 f"busy: the server is already holding {mib(self.budgets.body_memory - self.bodies.free_memory)} of"
                 f" request bodies (CONVLENS_BODY_MEMORY_MIB); try again in 1 s",
@@ -361,6 +369,14 @@ class Admission:
             yield
         finally:
             self.bodies.leave(size)
+
+
+async def _busy(gone: asyncio.Event) -> None:
+    """Hold a busy refusal back for ``BUSY_PAUSE`` seconds (less if the client leaves): a client that
+    ignores Retry-After and asks again at once then costs one refusal a second per connection, instead of
+    keeping the server busy refusing it (measured in docs/benchmarks.md, "Isolation")."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(gone.wait(), BUSY_PAUSE)
 
 
 async def _watch_disconnect(request: Request, gone: asyncio.Event) -> None:
