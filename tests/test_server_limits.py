@@ -36,9 +36,11 @@ async def tiny_app(scope: dict, receive, send) -> None:  # type: ignore[no-untyp
 
 
 @contextlib.contextmanager
-def live(**limits: object) -> Iterator[tuple[int, uvicorn.Server]]:
-    """uvicorn with ``GuardedHttpTools`` and ``limits`` on a free port, in a thread."""
-    protocol = type("Limited", (GuardedHttpTools,), {"configured": replace(Settings(), **limits)})
+def live(evict_after: float = 1e9, **limits: object) -> Iterator[tuple[int, uvicorn.Server]]:
+    """uvicorn with ``GuardedHttpTools`` and ``limits`` on a free port, in a thread; connections waiting
+    on their clients may be closed for room after ``evict_after`` seconds (by default: never)."""
+    settings = replace(Settings(), **limits)
+    protocol = type("Limited", (GuardedHttpTools,), {"configured": settings, "evict_after": evict_after})
     config = uvicorn.Config(tiny_app, host="127.0.0.1", port=0, http=protocol, lifespan="off", log_level="critical")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -170,6 +172,27 @@ def test_the_connection_cap_just_under_and_just_over() -> None:
             assert status(data) == 503 and b"CONVLENS_MAX_CONNECTIONS" in data
         for s in held:
             s.close()
+
+
+def test_at_the_cap_a_connection_that_sends_nothing_makes_room() -> None:
+    with live(max_connections=3, evict_after=0.0) as (port, _):
+        slow = [connect(port) for _ in range(3)]
+        for s in slow:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")  # and nothing more
+        with connect(port) as newcomer:
+            newcomer.sendall(request("/"))
+            assert status(answer(newcomer)) == 200
+        evicted = [s for s in slow if b"408" in answer_now(s)]
+        assert len(evicted) >= 1
+        for s in slow:
+            s.close()
+
+
+def answer_now(sock: socket.socket) -> bytes:
+    sock.settimeout(0.5)
+    with contextlib.suppress(TimeoutError, ConnectionResetError):
+        return sock.recv(65536)
+    return b""
 
 
 def test_an_unread_answer_is_aborted_after_the_send_timeout() -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
+from starlette.requests import ClientDisconnect
 
 from app import preprocess
 from app.config import Settings
@@ -76,6 +77,8 @@ async def _read_limited(request: Request, limit: int, timeout: float) -> bytes:
                 if size > limit:
                     raise _too_large(limit)
                 chunks.append(chunk)
+    except ClientDisconnect as exc:  # nobody reads the answer; this only ends the request quietly
+        raise HTTPException(400, "the client closed the connection before the body was complete") from exc
     except TimeoutError as exc:
         raise HTTPException(
             408,

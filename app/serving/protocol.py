@@ -11,8 +11,11 @@ client that never reads its answer; its h11 implementation caps the head at
 
 ``GuardedHttpTools`` adds, per connection (the limits come from the ``CONVLENS_*`` settings):
 
-- ``max_connections`` per worker (capped below the open-file limit): a connection beyond it is answered
-  503 and closed at once, so slow clients cannot exhaust the file descriptors /healthz needs;
+- ``max_connections`` per worker (capped below the open-file limit). A new connection beyond it first
+  makes room by closing the connection that has waited longest (more than ``EVICT_AFTER`` seconds) for
+  its client's next byte in the middle of a request (its head or its body) or between two requests;
+  only when every connection is busy being served is the newcomer answered 503 and closed. Slow clients
+  can neither exhaust the file descriptors nor lock /healthz out;
 - ``header_timeout``: the request line and headers must arrive within it, counted from the connection's
   first byte (or the first byte of the next request on a kept-alive connection); else 408 and close;
 - ``max_header_bytes`` (the URL plus every header's name and value, 4 bytes each for ": " and the line end)
@@ -39,6 +42,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.config import Settings
 
 FD_RESERVE = 64  # file descriptors kept free for the app itself (models, static files, logs)
+EVICT_AFTER = 1.0  # seconds without a byte from its client after which a connection may be closed for room
 LINE_SLACK = 1024  # bytes of request line and line ends allowed on top of max_header_bytes in raw reads
 
 
@@ -73,6 +77,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     (``configured``, when a subclass sets it, instead)."""
 
     configured: Settings | None = None
+    evict_after = EVICT_AFTER
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +85,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.max_connections = connection_cap(self.limits.max_connections)
         self.turned_away = False
         self.reading_head = True
+        self.reading_body = False
+        self.last_read = self.loop.time()
         self.head_raw = 0  # bytes of reads that ended with the head still incomplete
         self.head_exact = 0  # URL and complete headers
         self.header_count = 0
@@ -91,7 +98,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     # --- connections ---------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self.max_connections:
+        if len(self.connections) >= self.max_connections and not self._evict_one():
             self.transport, self.turned_away = transport, True
             detail = f"too many open connections (CONVLENS_MAX_CONNECTIONS: {self.max_connections}); try again"
             transport.write(plain_response(503, "Service Unavailable", detail, retry_after=1))
@@ -107,6 +114,29 @@ class GuardedHttpTools(HttpToolsProtocol):
         if not self.turned_away:
             super().connection_lost(exc)
 
+    def answering(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def waiting_for_client(self) -> bool:
+        """In a request's head or body, or idle between requests: its client owes the next byte."""
+        return self.reading_body or (self.reading_head and not self.answering())
+
+    def _evict_one(self) -> bool:
+        """Close the connection that has waited longest, over ``evict_after`` seconds, for its client;
+        False when there is none."""
+        now = self.loop.time()
+        idle = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedHttpTools) and c.waiting_for_client() and now - c.last_read >= c.evict_after
+        ]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.last_read)
+        oldest._refuse(408, "Request Timeout", "closed to make room for another connection: this one sent nothing")
+        self.connections.discard(oldest)
+        return True
+
     def _refuse(self, status: int, reason: str, detail: str) -> None:
         if not self.transport.is_closing():
             self.transport.write(plain_response(status, reason, detail))
@@ -119,6 +149,9 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def _head_too_slow(self) -> None:
         self.head_timer = None
+        if self.reading_head and self.answering():  # a pipelined head while an answer is going out
+            self._arm_head_timer()
+            return
         if self.reading_head:
             timeout = self.limits.header_timeout
             detail = (
@@ -131,6 +164,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         raise ValueError(what)  # stops httptools; uvicorn then calls send_400_response
 
     def data_received(self, data: bytes) -> None:
+        self.last_read = self.loop.time()
         counting = self.reading_head
         if counting and self.head_timer is None:
             self._arm_head_timer()
@@ -172,7 +206,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self.reading_head = False
+        self.reading_head, self.reading_body = False, True
         self.head_raw = self.head_exact = self.header_count = 0
         if self.head_timer is not None:
             self.head_timer.cancel()
@@ -181,7 +215,10 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self.reading_head = True  # the next request's head may begin; its timer starts with its first byte
+        self.reading_head, self.reading_body = (
+            True,
+            False,
+        )  # the next request's head may begin; its timer starts with its first byte
 
     # --- answers the client does not read ------------------------------------------------------------
 
