@@ -102,6 +102,13 @@ def test_header_bytes_just_under_and_just_over() -> None:
             assert status(data) == 431 and b"CONVLENS_MAX_HEADER_BYTES" in data
 
 
+def test_a_large_body_in_one_read_is_not_taken_for_headers() -> None:
+    with live(max_header_bytes=1024) as (port, _), connect(port) as s:
+        body = b"x" * 100_000
+        s.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n" + body)
+        assert status(answer(s)) == 200
+
+
 def test_header_count_just_under_and_just_over() -> None:
     with live(max_headers=10) as (port, _):
         eight = {f"X-{i}": "1" for i in range(8)}  # with Host and Connection: 10

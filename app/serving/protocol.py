@@ -86,6 +86,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.turned_away = False
         self.reading_head = True
         self.reading_body = False
+        self.heads = 0  # request heads completed on this connection
         self.last_read = self.loop.time()
         self.head_raw = 0  # bytes of reads that ended with the head still incomplete
         self.head_exact = 0  # URL and complete headers
@@ -165,11 +166,12 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_read = self.loop.time()
-        counting = self.reading_head
+        counting, heads = self.reading_head, self.heads
         if counting and self.head_timer is None:
             self._arm_head_timer()
         super().data_received(data)
-        if counting and self.reading_head and not self.transport.is_closing():
+        # a read that ended with the same head still incomplete held only head bytes
+        if counting and self.reading_head and self.heads == heads and not self.transport.is_closing():
             self.head_raw += len(data)
             if self.head_raw > self.limits.max_header_bytes + LINE_SLACK:
                 limit = self.limits.max_header_bytes
@@ -207,6 +209,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.reading_head, self.reading_body = False, True
+        self.heads += 1
         self.head_raw = self.head_exact = self.header_count = 0
         if self.head_timer is not None:
             self.head_timer.cancel()
