@@ -113,12 +113,22 @@ def draft_scale(info: ImageInfo, draft: int | None) -> int:
     return next(s for s in (8, 4, 2, 1) if s <= max(room, 1))
 
 
+def sizes(info: ImageInfo, draft: int | None) -> tuple[int, int]:
+    """``(decoded, returned)`` pixels: what the decoder fills (a JPEG at its draft scale) and what
+    ``preprocess.decode`` returns (after its whole-factor reduction)."""
+    scale = draft_scale(info, draft)
+    width, height = math.ceil(info.width / scale), math.ceil(info.height / scale)
+    factor = max(width, height) // draft if draft else 1
+    if factor < 2:
+        return width * height, width * height
+    return width * height, math.ceil(width / factor) * math.ceil(height / factor)
+
+
 def decode(info: ImageInfo, draft: int | None = None) -> Cost:
     """Decoding the upload (``preprocess.decode``): the image in Pillow's storage, the decoder's own
     buffers and, with ``draft``, the whole-factor reduction (a converted copy for palette or 16-bit
     images, Pillow's premultiplied copy for transparent ones). ``held``: the image it returns."""
-    scale = draft_scale(info, draft)
-    decoded = math.ceil(info.width / scale) * math.ceil(info.height / scale)
+    decoded, returned = sizes(info, draft)
     source = info.pixels
     memory = decoded * storage(info.mode) + source * DECODER_BYTES.get(info.format, 0)
     if info.format in ("JPEG", "MPO"):
@@ -129,12 +139,12 @@ def decode(info: ImageInfo, draft: int | None = None) -> Cost:
         bands = len(info.mode) if info.format == "PNG" and info.mode in ("LA", "RGB", "RGBA") else 1
         cpu = source * DECODE_NS.get(info.format, 4.0) * bands * NS
     held = decoded * storage(info.mode)
-    factor = max(info.width, info.height) // scale // draft if draft else 1
-    if factor >= 2:  # the reduction of ``preprocess._shrink``
-        memory += decoded * 4 if info.mode not in REDUCIBLE else 0  # converted to L, LA or I first
+    if returned < decoded:  # the reduction of ``preprocess._shrink``
+        converted = info.mode not in REDUCIBLE  # to L, LA or I first
+        memory += decoded * 4 if converted else 0
         memory += decoded * 4 if info.mode in ALPHA else 0  # Image.reduce premultiplies alpha: a copy
         cpu += decoded * SHRINK_NS * NS
-        held = (decoded // factor**2 + 1) * 4
+        held = returned * (4 if converted else storage(info.mode))
     return Cost.of("decode", memory + DECODER_FIXED, cpu, held)
 
 
@@ -142,7 +152,7 @@ def digit(info: ImageInfo, draft: int) -> Cost:
     """An upload made an MNIST-like digit (``preprocess.from_upload``): decoded at reduced size (``draft``),
     then a few float copies of that reduced image; only the small result is held."""
     decoded = decode(info, draft)
-    reduced = decoded.held // storage(info.mode) if decoded.held else info.pixels
+    reduced = sizes(info, draft)[1]
     cpu = (reduced * GRAY_NS + min(reduced, WORK_PIXELS) * DIGIT_NS) * NS
     steps = Cost.of("digit", reduced * 4 * DIGIT_COPIES, cpu, held=DIGIT_BYTES)
     return Cost(decoded.memory + steps.memory, decoded.cpu + steps.cpu, DIGIT_BYTES, decoded.parts + steps.parts)
