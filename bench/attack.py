@@ -3,6 +3,7 @@ against the Docker image in a 1 GiB container, with today's numbers.
 
     .venv/bin/python -m bench.attack                          # the bare server
     .venv/bin/python -m bench.attack --container --build      # the container (as root; builds convlens:limits)
+    .venv/bin/python -m bench.attack --nginx                  # deploy/nginx.conf in front of the bare server
     .venv/bin/python -m bench.attack --only webp,json         # some rows (their keys are below)
 
 Each row sends its requests, then reads the serving process: the answers' status codes, its CPU seconds
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import isolation
 from bench.common import lua_post, multipart
-from bench.targets import Target, bare, container
+from bench.targets import Target, bare, behind_nginx, container
 
 MIB = 1024 * 1024
 
@@ -444,14 +445,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--container", action="store_true", help="attack the Docker image in a 1 GiB container")
     p.add_argument("--build", action="store_true", help="build the image first (docker-here build)")
+    p.add_argument("--nginx", action="store_true", help="attack deploy/nginx.conf in front of a bare server")
     p.add_argument("--tag", default="convlens:limits")
     p.add_argument("--only", help="comma-separated row keys: " + ", ".join(key for key, *_ in ROWS))
     args = p.parse_args()
     only = set(args.only.split(",")) if args.only else None
     started = os.getloadavg()[0]
-    command = f".venv/bin/python -m bench.attack{' --container' if args.container else ''}"
-    print(f"`{command}` ({platform.machine()}, {os.cpu_count()} cores)\n")
-    with container(args.tag, args.build) if args.container else bare() as target:
+    flags = " --container" if args.container else " --nginx" if args.nginx else ""
+    print(f"`.venv/bin/python -m bench.attack{flags}` ({platform.machine()}, {os.cpu_count()} cores)\n")
+    place = container(args.tag, args.build) if args.container else behind_nginx() if args.nginx else bare()
+    with place as target:
         rows = attack(target, only)
         report(target, rows, started)
 

@@ -9,6 +9,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -111,6 +112,27 @@ def bare(env: dict[str, str] | None = None) -> Iterator[Target]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def behind_nginx() -> Iterator[Target]:
+    """deploy/nginx.conf (on a free port, forwarding to a bare server's port) in front of a bare server."""
+    with bare() as app:
+        folder = Path(tempfile.mkdtemp(prefix="convlens-nginx-"))
+        port = free_port()
+        conf = (ROOT / "deploy" / "nginx.conf").read_text()
+        conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{port};")
+        conf = conf.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app.port};")
+        conf = conf.replace("/tmp/", f"{folder}/")
+        (folder / "nginx.conf").write_text(conf)
+        proc = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"])
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, proc)
+            yield Target("nginx in front of the bare server", base, app.pid, notes=["deploy/nginx.conf", *app.notes])
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def docker_here() -> str:
