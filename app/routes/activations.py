@@ -59,7 +59,7 @@ def activations_cost(
 @router.post(
     "/api/activations",
     response_model=ActivationsResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(PixelsRequest.model_json_schema(), OVERRIDE_FIELD),
     summary="Every layer's activations for one image",
 )

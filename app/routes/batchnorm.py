@@ -153,7 +153,7 @@ def batchnorm_lab_cost(request: Request, st: State, served: ServedModel, body: b
 @router.post(
     "/api/batchnorm",
     response_model=BatchNormLabResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=LAB_BODY,
     summary="A batch's BatchNorm statistics, and one image in eval and in train mode",
 )
@@ -275,7 +275,7 @@ def fold_cost(served: ServedModel, **_: object) -> Cost:
 @router.get(
     "/api/batchnorm/fold",
     response_model=FoldResponse,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 503),
     summary="BatchNorm folded into conv1, conv2 and fc1, checked on the whole test set",
 )
 @admitted(fold_cost, once=True)

@@ -29,7 +29,7 @@ from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["model insight"])
 
-IMAGE_ERRORS = error_responses(400, 404, 413, 415, 422)
+IMAGE_ERRORS = error_responses(400, 404, 408, 413, 415, 422, 503)
 
 
 def _int_field(name: str, description: str) -> dict:

@@ -288,7 +288,7 @@ def pool_cost(request: Request, body: bytes, include: str, dtype: str, png_compr
 @router.post(
     "/api/convolve",
     response_model=ConvolveResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(
         fields=_spec_field(ConvolveSpec, "the kernels, mode, padding, padding_mode, stride, color and combine")
     ),
@@ -339,7 +339,7 @@ def convolve(
 @router.post(
     "/api/pool",
     response_model=PoolResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(fields=_spec_field(PoolSpec, "op, size, stride, padding and color")),
     summary="Max or average pooling of an image",
     description=POOL_DOC,

@@ -42,9 +42,12 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Bad request: an empty, corrupt or malformed body",
         404: "Unknown layer, sample or model",
-        413: "Too large: body, file or pixel count over the limit",
+        408: "The request body did not arrive in time",
+        413: "Too large: body, file, pixel count or the request's estimated memory over the limit",
         415: "Unsupported media type: not an image, or the wrong Content-Type",
-        422: "Invalid parameters or values",
+        422: "Invalid parameters or values, or the request's estimated CPU time over the limit",
+        503: "Busy (the queue for expensive requests is full, or the request waited too long): retry after"
+        " the seconds of `Retry-After`; or stopped at its deadline",
     }
     return {code: {"model": ErrorResponse, "description": text.get(code, "Error")} for code in codes}
 
