@@ -239,7 +239,8 @@ def lab_answer(geometry: Geometry, channels: int, maps: int, parts: set[str], dt
     plane = geometry.height.output * geometry.width.output if "png" in parts else 0
     pixels = maps * plane * (3 if channels == 3 else 1)
     copy = costs.copies("padded input", padded) if "padded" in parts else Cost()
-    return copy.then(costs.answer(sent, 2 if dtype == "float16" else 4, pixels, level, plane))
+    half = dtype == "float16"  # float32 data goes out from a view of the tensor, float16 from a copy
+    return copy.then(costs.answer(sent, 2 if half else 4, pixels, level, plane, copied=half))
 
 
 def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:

@@ -38,17 +38,17 @@ GRAY_NS = 10.0  # the reduced image to grey floats, reduced again to WORK pixels
 DIGIT_NS = 40.0  # the digit steps proper, per pixel of the WORK-sized image
 WORK_PIXELS = 256 * 256  # preprocess.WORK squared
 DIGIT_BYTES = 64 * 1024  # what a decoded digit keeps: its 28x28 floats, and Python objects
-FIXED = 2 * MIB  # Python objects and small buffers of any request (the admission control adds it once)
+FIXED = 3 * MIB  # Python objects and small buffers of any request (the admission control adds it once)
 DECODER_FIXED = 2 * MIB  # a decoder's own tables and row buffers
 ALPHA = ("RGBA", "LA", "PA", "P")  # modes that may carry transparency (P: when the file says so)
 
 # The kernel lab's image tensor and outputs, and the answer.
-TENSOR_NS = 10.0  # decoded image -> float tensor, per value
+TENSOR_NS = 12.0  # decoded image -> float tensor, per value
 CONV_NS = 0.6  # one multiply-add of a depthwise conv (oneDNN, one thread)
 POOL_NS = 1.6  # one window tap of max/avg pooling
 COPY_NS = 2.0  # per float value copied (padding, bands, stacking)
 BASE64_NS = 3.0  # per byte of binary data, base64 and JSON assembly
-PIXEL_NS = 6.0  # float -> display grey level, per value
+PIXEL_NS = 8.0  # float -> display grey level, per value
 PNG_NS = {0: 1.0, 1: 12.0}  # per PNG byte: stored, compressed (any level from 1 is about as slow)
 
 # The network: per multiply-add, per value produced, and per layer call (Python and dispatch).
@@ -175,14 +175,16 @@ def image_tensor(info: ImageInfo, channels: int) -> Cost:
 # --- answers -----------------------------------------------------------------------------------------------
 
 
-def answer(values: int, itemsize: int = 4, png_bytes: int = 0, level: int = 0, png_plane: int = 0) -> Cost:
+def answer(
+    values: int, itemsize: int = 4, png_bytes: int = 0, level: int = 0, png_plane: int = 0, copied: bool = True
+) -> Cost:
     """A JSON answer carrying ``values`` numbers as base64 (``itemsize`` bytes each) and PNGs of
-    ``png_bytes`` pixel bytes (made one ``png_plane``-pixel channel at a time, through two float
-    temporaries): the converted array, its base64, the PNG rows and file and their base64, then the
-    joined body. ``held``: the body, until it has been sent."""
+    ``png_bytes`` pixel bytes (made one ``png_plane``-pixel channel at a time, through float
+    temporaries): the array's bytes (``copied``: a converted copy, else a view), their base64, the PNG
+    rows and file and their base64, then the joined body. ``held``: the body, until it has been sent."""
     raw = values * itemsize
     encoded = math.ceil(raw / 3) * 4 + math.ceil(png_bytes * 1.01 / 3) * 4
-    memory = raw + png_bytes * 3 + png_plane * 8 + 2 * encoded
+    memory = (raw if copied else 0) + png_bytes * 3 + png_plane * 12 + 2 * encoded
     cpu = (raw + png_bytes) * BASE64_NS * NS + png_bytes * (PIXEL_NS + PNG_NS[min(level, 1)]) * NS
     return Cost.of("answer", memory, cpu, held=encoded)
 
