@@ -23,7 +23,7 @@ from tests.conftest import encode, png_bytes
 
 DIGIT = np.full((1024, 1024), 230, np.uint8)
 DIGIT[200:800, 480:560] = 20
-BIG_UPLOAD = png_bytes(DIGIT)  # 1024x1024: a few MiB to decode, heavy
+BIG_UPLOAD = png_bytes(DIGIT)  # 1024x1024: several MiB to decode
 OCCLUSION = {"params": {"method": "occlusion", "patch": 28, "stride": 1}, "data": {"sample": "0"}}
 
 
@@ -82,6 +82,34 @@ def test_light_requests_skip_the_heavy_lane(client: TestClient) -> None:
     with budgets(client, light_request_memory=cost.memory - 1) as admission:
         assert client.post("/api/activations", data={"sample": "0"}).status_code == 200
         assert (admission.counts["light"], admission.counts["heavy"]) == (0, 1)
+
+
+def test_the_heavy_memory_budget(client: TestClient) -> None:
+    files = {"file": ("digit.png", BIG_UPLOAD, "image/png")}
+    cost = estimate(client, "/api/activations", files=files)
+    heavy = {"light_request_memory": 0}  # this upload is light by default: make it take the heavy lane
+    with budgets(client, heavy_memory=cost.memory, **heavy) as admission:
+        assert client.post("/api/activations", files=files).status_code == 200
+        assert admission.counts["heavy"] == 1
+    with budgets(client, heavy_memory=cost.memory - 1, **heavy) as admission:  # it would never fit: refused at once
+        r = client.post("/api/activations", files=files)
+        assert r.status_code == 413 and "CONVLENS_HEAVY_MEMORY_MIB" in r.json()["detail"]
+    with budgets(client, heavy_memory=2 * cost.memory, queue_wait=0.05, **heavy) as admission:
+        admission.heavy.free_memory = cost.memory - 1  # another heavy request holds the rest
+        r = client.post("/api/activations", files=files)
+        assert r.status_code == 503 and "waited 0.05 s for the heavy budget" in r.json()["detail"]
+        admission.heavy.free_memory = cost.memory
+        assert client.post("/api/activations", files=files).status_code == 200
+
+
+def test_the_light_memory_budget(client: TestClient) -> None:
+    cost = estimate(client, "/api/activations", data={"sample": "0"})
+    with budgets(client, queue_wait=0.05) as admission:
+        admission.light.free_memory = cost.memory  # the rest is held by other light requests
+        assert client.post("/api/activations", data={"sample": "0"}).status_code == 200
+        admission.light.free_memory = cost.memory - 1
+        r = client.post("/api/activations", data={"sample": "0"})
+        assert r.status_code == 503 and "waited 0.05 s for the light budget" in r.json()["detail"]
 
 
 def test_memory_is_reserved_until_the_answer_is_sent_then_released(client: TestClient) -> None:

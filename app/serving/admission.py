@@ -261,7 +261,8 @@ class Admission:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def is_light(self, cost: Cost) -> bool:
-        return cost.memory <= self.budgets.light_request_memory and cost.cpu <= self.budgets.light_request_cpu
+        b = self.budgets
+        return cost.memory <= min(b.light_request_memory, b.light_memory) and cost.cpu <= b.light_request_cpu
 
     def check(self, cost: Cost, once: bool = False) -> None:
         """Refuse a request over the per-request budget: 413 (memory) or 422 (CPU; not for ``once`` work,
@@ -272,6 +273,13 @@ class Admission:
             raise Refused(
                 f"too large: this request would need about {mib(cost.memory)} of memory; the limit per request is"
                 f" {mib(b.request_memory)} (CONVLENS_REQUEST_MEMORY_MIB). Estimate: {cost.describe()}",
+                413,
+            )
+        if cost.memory > b.heavy_memory and not self.is_light(cost):  # it could never be let in
+            self.counts["refused"] += 1
+            raise Refused(
+                f"too large: this request would need about {mib(cost.memory)} of memory, more than all heavy requests"
+                f" together may use ({mib(b.heavy_memory)}, CONVLENS_HEAVY_MEMORY_MIB). Estimate: {cost.describe()}",
                 413,
             )
         if cost.cpu > b.request_cpu and not once:
