@@ -1,5 +1,5 @@
-"""The attack suite: every probe of the "bounded resources" report replayed against a bare server and
-against the Docker image in a 1 GiB container, with today's numbers.
+"""The attack suite: the requests with which an external probe found the server unbounded, replayed
+against a bare server, behind nginx and in the Docker image's 1 GiB container, with today's numbers.
 
     .venv/bin/python -m bench.attack                          # the bare server
     .venv/bin/python -m bench.attack --container --build      # the container (as root; builds convlens:limits)
@@ -84,7 +84,7 @@ def codes(results: list[tuple[int, int]] | list[int]) -> str:
 
 
 class Row:
-    """One probe: what the report measured, and what happens now."""
+    """One probe: what the external probe measured, and what happens now."""
 
     def __init__(self, key: str, probe: str, before: str) -> None:
         self.key, self.probe, self.before = key, probe, before
@@ -177,7 +177,7 @@ def multipart_files(files: list[tuple[str, tuple[str, bytes, str]]]) -> tuple[by
 
 
 def scan_bomb() -> bytes:
-    """A progressive JPEG whose last scan is repeated 3,000 times (the report's 165 KB file)."""
+    """A progressive JPEG whose last scan is repeated 3,000 times (the external probe's 165 KB file)."""
     data = encoded(Image.new("L", (4096, 4096), 128), "JPEG", progressive=True, quality=90)
     last = data.rindex(b"\xff\xda")
     return data[:-2] + data[last:-2] * 3000 + data[-2:]
