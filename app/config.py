@@ -102,7 +102,7 @@ class Settings:
     light_request_memory: int = 16 * MIB  # a request under both of these is light ...
     light_request_cpu: float = 0.05  # ... and skips the heavy queue
     heavy_slots: int = 1  # heavy requests running at once (each on one core)
-    heavy_nice: int = 10  # CPU priority of the heavy threads (0: like the rest; 19: lowest)
+    heavy_nice: int = 0  # CPU priority of the heavy threads (0: like the rest; up to 19: lower; README)
     queue: int = 8  # heavy requests waiting for a slot (more: 503 at once)
     queue_wait: float = 10.0  # seconds a request may wait in the queue (more: 503)
     deadline: float = 30.0  # seconds a heavy request may run before it is stopped (503; also at 2 x request_cpu)

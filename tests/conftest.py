@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -15,6 +18,8 @@ from app.config import Settings
 from app.datasets import mnist
 from app.main import create_app
 from app.serving.inference import ServedModel
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +62,10 @@ def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
     sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
     sums["__modes__"] = bytes(m.training for m in model.modules())
     return sums
+
+
+def in_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``scenario()`` to the end in a new event loop of its own thread (the browser tests
+    keep an event loop running in the main thread, where asyncio.run would refuse)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()

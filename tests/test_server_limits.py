@@ -21,6 +21,7 @@ from app import cli
 from app.config import Settings
 from app.routes.deps import _read_limited
 from app.serving.protocol import GuardedHttpTools, connection_cap
+from tests.conftest import in_own_loop
 
 BIG_ANSWER = 48 * 1024 * 1024
 
@@ -253,4 +254,4 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408() -> None:
             await _read_limited(Request(scope, stalled), 100, timeout=0.05)
         assert info.value.status_code == 408 and "CONVLENS_BODY_TIMEOUT_SECONDS" in str(info.value.detail)
 
-    asyncio.run(scenario())
+    in_own_loop(scenario)

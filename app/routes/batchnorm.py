@@ -259,8 +259,8 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
 
 def fold_cost(served: ServedModel, **_: object) -> Cost:
     """Nothing much once measured (per model, cached); the first time, the test set through the network
-    and its folded twin. That happens once per process, so it is not held against the per-request CPU
-    budget (``once``), only against the memory and the heavy slot."""
+    and its folded twin. That happens once per process (``once``): it takes its memory from the heavy
+    budget, not the heavy slot, and its CPU is not held against the per-request budget."""
     measured = getattr(fold.CACHE, "_results", {})  # the cache's private table; unknown: assume not yet
     if served.model in measured:
         return Cost.of("fold", 256 * 1024, 0.001)

@@ -300,6 +300,11 @@ class Admission:
         reserved until it has been sent."""
         self.last = cost
         self.check(cost, once)
+        if once and not self.is_light(cost):  # heavy memory, but no slot: it must not block the lane
+            never = asyncio.Event()
+            await self.heavy.enter(cost.memory, 0, self.budgets.queue_wait, never, self.retry_after())
+            self.counts["heavy"] += 1
+            return await self._held(self.heavy, cost.memory, run_in_threadpool(work))
         if self.is_light(cost):
             never = asyncio.Event()
             await self.light.enter(cost.memory, 0, self.budgets.queue_wait, never, 1)
@@ -420,7 +425,9 @@ class HeldResponse(Response):
 
 def admitted(estimate: Callable[..., Cost], once: bool = False) -> Callable[[R], R]:
     """Declare a route's cost (see the module docstring). ``once``: the work is done once per process and
-    cached (its CPU is not held against the per-request budget, its memory and slot are)."""
+    cached (the BatchNorm fold's check on the test set): its memory is taken from the heavy budget, but it
+    neither counts against the per-request CPU budget nor holds the heavy slot for its seconds of work (it
+    runs in the ordinary thread pool), so the first visit to a page does not stall the heavy lane."""
     wanted = inspect.signature(estimate).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in wanted.values())
 
