@@ -37,8 +37,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import isolation
-from bench.common import lua_post, multipart
+from bench.common import lua_post
 from bench.targets import Target, bare, behind_nginx, container
+from harness.multipart import multipart
 
 MIB = 1024 * 1024
 # Each row's clients connect from their own loopback address (127.0.0.x), so that nginx's limits per client

@@ -9,7 +9,7 @@ Measures, in one run and one process (torch on one thread, as the server runs it
   scipy's own precision; its float32 path is no faster);
 - the server-side stages of one request (decode, pixels, convolve, encode, PNG, JSON);
 - end to end through the real route handler: in-process with Starlette's TestClient, and against a live
-  uvicorn server (``bench.common.server``, one worker) over a kept-alive HTTP connection, for several
+  uvicorn server (``harness.server.server``, one worker) over a kept-alive HTTP connection, for several
   answer configurations (``include``, ``png_compression``, ``dtype``); the live server runs twice, with
   glibc's default malloc settings and with ``MALLOC_ENV`` (large blocks kept in the heap).
 
@@ -47,7 +47,8 @@ from app import preprocess
 from app.labs.kernels import convolution, display, images
 from app.routes.kernels import lab_payload
 from app.serving.encoding import Blobs
-from bench.common import multipart, server
+from harness.multipart import multipart
+from harness.server import server
 
 SIZE = 1024
 TARGET_MS = 50.0

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.config import Settings
 from app.main import create_app
 from app.serving.admission import Admission, Budgets
-from bench.common import multipart
+from harness.multipart import multipart
 
 MIB = 1024 * 1024
 HUGE = 1 << 40  # budgets nothing reaches: every request is admitted and measured

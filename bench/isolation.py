@@ -34,7 +34,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.datasets import mnist
-from bench.common import lua_post, lua_post_counting, multipart, server, statuses, wrk_command, wrk_result
+from bench.common import lua_post, lua_post_counting, statuses, wrk_command, wrk_result
+from harness.multipart import multipart
+from harness.server import server
 
 LIGHT_CONNECTIONS = 2
 

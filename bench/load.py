@@ -30,7 +30,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.datasets import mnist
-from bench.common import multipart, server, wrk
+from bench.common import wrk
+from harness.multipart import multipart
+from harness.server import server
 
 KERNEL_5X5 = [[1, 4, 6, 4, 1], [4, 16, 24, 16, 4], [6, 24, -476, 24, 6], [4, 16, 24, 16, 4], [1, 4, 6, 4, 1]]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import ROOT, free_port
+from harness.server import ROOT, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
 CONTAINER_ARGS = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--memory", "1g", "--memory-swap", "1g"]

@@ -19,7 +19,7 @@ from PIL import Image
 from app.config import MIB, Settings
 from app.serving.admission import Admission, Budgets, Gate, Job, Refused, Stopped
 from app.serving.costs import Cost
-from tests.conftest import encode, in_own_loop, png_bytes
+from tests.helpers import encode, in_own_loop, png_bytes
 
 DIGIT = np.full((1024, 1024), 230, np.uint8)
 DIGIT[200:800, 480:560] = 20

@@ -11,7 +11,7 @@ from PIL import Image, ImageFilter
 
 from app import preprocess
 from app.serving.inference import ServedModel
-from tests.conftest import encode, png_bytes
+from tests.helpers import encode, png_bytes
 
 
 @pytest.fixture(scope="module")

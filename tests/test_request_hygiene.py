@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.routes.inputs import MAX_JSON_DEPTH, text_depth
-from app.serving.errors import DETAIL_LIMIT, ECHO_LIMIT, capped
+from app.serving.errors import DETAIL_LIMIT, ECHO_LIMIT, WORDS, capped
 from app.serving.forms import MAX_BOUNDARY
 
 MULTIPART_ROUTES = [
@@ -45,7 +45,10 @@ def test_deeply_nested_json_fields_are_a_422(client: TestClient, route: str, fie
     for depth in (MAX_JSON_DEPTH + 1, 100_000):
         r = client.post(route, data={"sample": "0", **base, field: nested(depth)})
         assert r.status_code == 422, r.text[:300]
-        assert r.json()["detail"] == f"{field}: JSON nested more than {MAX_JSON_DEPTH} levels deep"
+        assert (
+            r.json()["detail"]
+            == f"{WORDS[field]} is nested more than {MAX_JSON_DEPTH} levels deep (JSON lists or objects)."
+        )
     just_under = client.post(route, data={"sample": "0", **base, field: nested(MAX_JSON_DEPTH)})
     assert just_under.status_code == 422  # parsed, then refused as the wrong shape, not for its depth
     assert "nested" not in just_under.json()["detail"], just_under.text
@@ -55,7 +58,8 @@ def test_deeply_nested_keys_of_a_json_body_are_a_422(client: TestClient) -> None
     pixels = [[0.0] * 28 for _ in range(28)]
     over = json.loads(nested(MAX_JSON_DEPTH + 1))
     r = client.post("/api/mix", json={"pixels": pixels, "matrix": over})
-    assert r.status_code == 422 and r.json()["detail"] == f"matrix: JSON nested more than {MAX_JSON_DEPTH} levels deep"
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"The matrix is nested more than {MAX_JSON_DEPTH} levels deep (JSON lists or objects)."
     under = json.loads(nested(MAX_JSON_DEPTH))
     r = client.post("/api/mix", json={"pixels": pixels, "matrix": under})
     assert r.status_code == 422 and "nested" not in r.json()["detail"], r.text[:300]

@@ -21,7 +21,7 @@ from app import cli
 from app.config import Settings
 from app.routes.deps import _read_limited
 from app.serving.protocol import GuardedHttpTools, connection_cap
-from tests.conftest import in_own_loop
+from tests.helpers import in_own_loop
 
 BIG_ANSWER = 48 * 1024 * 1024
 

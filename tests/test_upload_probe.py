@@ -11,7 +11,7 @@ from PIL import Image
 
 from app import preprocess
 from app.serving import costs
-from tests.conftest import encode
+from tests.helpers import encode
 
 
 def progressive_with_scans(scans: int) -> bytes:

@@ -19,7 +19,7 @@ from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExpe
 from app.serving import costs, encoding
 from app.serving.admission import admitted, checkpoint
 from app.serving.costs import Cost
-from app.serving.errors import client_errors, error_responses
+from app.serving.errors import client_errors, error_responses, invalid
 from app.serving.forms import FORM_TYPES, Form, media_type
 from app.serving.inference import ServedModel
 
@@ -80,9 +80,11 @@ def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int]
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
         if count == 0 and inspected is None:
-            raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
-        if not 0 <= count <= bn_lab.MAX_BATCH:
-            raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
+            raise invalid(("body", "samples"), "value_error", count, "is 0 and there is no `file`: the batch is empty")
+        if count < 0:
+            raise invalid(("body", "samples"), "greater_than_equal", count, ge=0)
+        if count > bn_lab.MAX_BATCH:
+            raise invalid(("body", "samples"), "less_than_equal", count, le=bn_lab.MAX_BATCH)
         ids = bn_lab.sample_ids(count, len(st.samples))
         images += list(st.samples.batch(ids)[:, 0].numpy()) if ids else []
     batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, 28, 28)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from app.labs import top
 from app.routes.deps import AppState, Served
-from app.schemas.network import LayerInfo, ModelCard, ModelInfo, ModelSummary, ReceptiveField
+from app.schemas.network import LayerInfo, ModelCard, ModelInfo, ModelSummary, Normalization, ReceptiveField
 from app.serving.errors import error_responses
 from app.serving.inference import ServedModel
 
@@ -36,6 +36,7 @@ def model_info(served: ServedModel) -> ModelInfo:
         dataset=served.card.get("dataset", "mnist"),
         classes=[str(c) for c in range(cfg.classes)],
         input_shape=[cfg.in_channels, cfg.image_size, cfg.image_size],
+        normalization=Normalization(mean=[cfg.mean] * cfg.in_channels, std=[cfg.std] * cfg.in_channels),
         test_accuracy=served.card.get("test_accuracy"),
         params=served.params,
         layers=layers,

@@ -28,6 +28,14 @@ class LayerInfo(BaseModel):
     receptive_field: ReceptiveField | None = None
 
 
+class Normalization(BaseModel):
+    """The network's first step: every input channel c becomes (pixel - mean[c]) / std[c], pixels in [0, 1].
+    Zero padding (conv1's) comes after it, so the padding is 0 while a blank background is -mean / std."""
+
+    mean: list[float] = Field(description="one per input channel")
+    std: list[float] = Field(description="one per input channel")
+
+
 class ModelInfo(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
@@ -35,6 +43,7 @@ class ModelInfo(BaseModel):
     dataset: str
     classes: list[str]
     input_shape: list[int]
+    normalization: Normalization
     test_accuracy: float | None
     params: int
     layers: list[LayerInfo]

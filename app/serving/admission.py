@@ -122,7 +122,7 @@ class Job:
 
     def check(self) -> None:
         if self.gone.is_set():
-            raise Stopped("stopped: the client closed the connection")
+            raise Stopped("Stopped because the client closed the connection")
         if time.monotonic() > self.deadline:
             raise Stopped(f"stopped after the deadline of {self.seconds:g} s (CONVLENS_DEADLINE_SECONDS)")
         used = time.thread_time() - self.cpu_start
@@ -197,8 +197,8 @@ class Gate:
             return
         if len(self.waiters) >= self.queue:
             raise Refused(
-                f"busy: {len(self.waiters)} {self.name} requests are already waiting (the queue holds {self.queue});"
-                f" try again in {retry_after} s",
+                f"The server is busy: {len(self.waiters)} {self.name} requests are already waiting (the queue holds"
+                f" {self.queue}); try again in {retry_after} s",
                 503,
                 retry_after,
             )
@@ -216,10 +216,10 @@ class Gate:
             return
         self._abandon(waiter)
         if gone.is_set():
-            raise Stopped("stopped: the client closed the connection while waiting")
+            raise Stopped("Stopped because the client closed the connection while waiting")
         raise Refused(
-            f"busy: waited {wait:g} s for the {self.name} budget (CONVLENS_QUEUE_WAIT_SECONDS); try again in"
-            f" {retry_after} s",
+            f"The server is busy: waited {wait:g} s for the {self.name} budget (CONVLENS_QUEUE_WAIT_SECONDS); try"
+            f" again in {retry_after} s",
             503,
             retry_after,
         )
@@ -373,8 +373,9 @@ class Admission:
             self.counts["busy"] += 1
             await _busy(never)
             raise Refused(
-                f"busy: the server is already holding {mib(self.budgets.body_memory - self.bodies.free_memory)} of"
-                f" request bodies (CONVLENS_BODY_MEMORY_MIB); try again in 1 s",
+                f"The server is busy: it is already holding"
+                f" {mib(self.budgets.body_memory - self.bodies.free_memory)} of request bodies"
+                " (CONVLENS_BODY_MEMORY_MIB); try again in 1 s",
                 503,
                 1,
             ) from exc

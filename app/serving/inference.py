@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,8 @@ WEIGHT_TENSORS = {
     "linear": ("weight", "bias"),
     "batchnorm": ("weight", "bias", "running_mean", "running_var"),
 }
+# told of every forward pass: (model name, images, seconds); the app's metrics
+ForwardObserver = Callable[[str, int, float], None]
 
 
 @dataclass
@@ -31,17 +35,18 @@ class ServedModel:
     card: dict
     receptive_fields: dict[str, FieldGeometry] = field(default_factory=dict)
     shapes: dict[str, list[int]] = field(default_factory=dict)
+    observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
 
     @classmethod
-    def load(cls, checkpoint: Path) -> ServedModel:
+    def load(cls, checkpoint: Path, observe: ForwardObserver | None = None) -> ServedModel:
         model = load_checkpoint(str(checkpoint))
         card_path = checkpoint.with_suffix(".json")
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        served = cls(checkpoint.stem, model, card, receptive_fields(model.table))
+        served = cls(checkpoint.stem, model, card, receptive_fields(model.table), observe=observe)
         with torch.inference_mode():
             probe = torch.zeros(1, 1, model.cfg.image_size, model.cfg.image_size)
             served.shapes = {k: list(v.shape[1:]) for k, v in model.intermediates(probe).items()}
@@ -78,8 +83,12 @@ class ServedModel:
     def forward(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
         """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1]; each image's values are bit-for-bit
         those it gets alone."""
+        start = time.perf_counter()
         with torch.inference_mode():
-            return self.model.intermediates(x, overrides, per_image_linear=True)
+            acts = self.model.intermediates(x, overrides, per_image_linear=True)
+        if self.observe is not None:
+            self.observe(self.name, len(x), time.perf_counter() - start)
+        return acts
 
     def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate for one image ``x`` (1, 1, 28, 28), sharing a forward pass with concurrent
@@ -94,10 +103,10 @@ class ServedModel:
 class Registry:
     """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card)."""
 
-    def __init__(self, model_dir: Path, default: str) -> None:
+    def __init__(self, model_dir: Path, default: str, observe: ForwardObserver | None = None) -> None:
         self.models: dict[str, ServedModel] = {}
         for checkpoint in sorted(Path(model_dir).glob("*.pt")):
-            served = ServedModel.load(checkpoint)
+            served = ServedModel.load(checkpoint, observe)
             self.models[served.name] = served
         if default not in self.models:
             raise FileNotFoundError(

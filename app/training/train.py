@@ -112,6 +112,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="train on the first N images (for tests)")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images (for tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -127,6 +128,8 @@ def train(args: argparse.Namespace) -> dict:
     if args.limit:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     x_test, y_test = to_tensor(test_split.images), torch.from_numpy(test_split.labels.astype(np.int64))
+    if args.test_limit:
+        x_test, y_test = x_test[: args.test_limit], y_test[: args.test_limit]
     mean, std = float(x_train.mean()), float(x_train.std())
     cfg = ModelConfig(batchnorm=not args.no_bn, mean=round(mean, 6), std=round(std, 6))
     name = args.name or ("lenet" if args.no_bn else "lenet_bn")
