@@ -144,7 +144,7 @@ def conv_layer_route(request: Request, body: BatchBody, dtype: DType = "float32"
     x, described = _images(state(request), form, L.DEFAULT_SIZE if size is None else size, color)
     raw_weight, raw_bias = _json_field(form, "weight"), _json_field(form, "bias")
     if raw_weight is None:
-        raise HTTPException(422, "weight: missing; send Cout x Cin x K x K numbers as JSON")
+        raise HTTPException(422, "weight: is missing; send Cout x Cin x K x K numbers as JSON")
     with client_errors():
         weight = L.as_weight(raw_weight, x.shape[1])  # (Cout, Cin, K, K)
         bias = L.as_bias(raw_bias, weight.shape[0])  # (Cout,)

@@ -367,12 +367,12 @@ def _pooled_source(st: State, served: Served, form: Form, spec: PoolSpec, prepro
     source = spec.source
     if source.kind == "layer":
         pixels = image_from_form(st, form, preprocess)  # (28, 28), as the network takes it
-        with client_errors("spec.source"):
+        with client_errors("source"):
             return feature_maps.layer_map(served, pixels, source.layer, source.channel)
     image = _image(st, form, spec.color)  # (C, H, W)
     if source.kind == "image":
         return image, "the image"
-    with client_errors("spec.source"):
+    with client_errors("source"):
         return feature_maps.kernel_map(
             image,
             source.kernel,

@@ -42,7 +42,7 @@ def _motion(raw: dict[str, Any]) -> tuple[tuple[int, int] | None, float | None]:
     if shift is not None and rotate is not None:
         raise HTTPException(422, "send either shift or rotate, not both")
     if shift is None and rotate is None:
-        raise HTTPException(422, "shift: missing; send shift=dy,dx (e.g. 0,1) or rotate=degrees")
+        raise HTTPException(422, "shift: is missing; send shift=dy,dx (e.g. 0,1) or rotate=degrees")
     if shift is not None:
         text = ",".join(map(str, shift)) if isinstance(shift, list) else str(shift)  # JSON may send [dy, dx]
         with client_errors():

@@ -122,10 +122,27 @@ WORDS = {
     "files": "The image files",
     "conv1_override": "The conv1 override",
     "kernel": "The kernel",
+    "weight": "The weight",
+    "photo": "The photo",
+    "unit": "The unit",
+    "rounding": "Rounding",
+    "source": "The source",
+    "shift": "The shift",
+    "rotate": "The rotation",
+    "signal": "The signal",
+    "c_in": "C_in",
+    "c_mid": "C_mid",
+    "c_out": "C_out",
 }
 PLURAL = frozenset({"kernels", "pixels"})
 # Per list field, what its items are at each depth (kernels: kernels, then rows, then values).
-ITEMS = {"kernels": ("kernels", "rows", "values"), "pixels": ("rows", "values"), "matrix": ("rows", "values")}
+ITEMS = {
+    "kernels": ("kernels", "rows", "values"),
+    "pixels": ("rows", "values"),
+    "matrix": ("rows", "values"),
+    "weight": ("filters", "kernels", "rows", "values"),
+    "bias": ("values",),
+}
 NUMBERS = frozenset({"kernels", "pixels"})  # fields of real numbers; the others are whole numbers
 
 
@@ -176,6 +193,10 @@ def _label(loc: Sequence[int | str]) -> tuple[str, bool]:
         words = f"Kernel {_letter(indices[0])}"
         words += "".join(f", {axis} {i + 1}" for axis, i in zip(("row", "column"), indices[1:], strict=False))
         return words, False
+    if head == "weight" and indices:  # Cout x Cin x K x K
+        axes = ("filter", "input channel", "row", "column")
+        words = ", ".join(f"{axis} {i + 1}" for axis, i in zip(axes, indices, strict=False))
+        return f"{words.capitalize()} of the weight", False
     if head == "pixels" and indices:
         if len(indices) == 1:
             return f"Pixel row {indices[0] + 1}", False
