@@ -126,7 +126,7 @@ class Settings:
     queue_wait: float = 10.0  # seconds a request may wait in the queue (more: 503)
     deadline: float = 30.0  # seconds a heavy request may run before it is stopped (503; also at 2 x request_cpu)
 
-    # The HTTP server (app/serving/protocol.py; the same limits in deploy/nginx.conf)
+    # The HTTP server (app/serving/protocol.py; the same limits in deploy/nginx/convlens.conf)
     max_connections: int = 512  # open connections per worker (more are closed at once with a 503)
     max_header_bytes: int = 16 * 1024  # request line and headers (more: 431)
     max_headers: int = 100  # header lines (more: 431)

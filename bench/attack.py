@@ -3,7 +3,7 @@ against a bare server, behind nginx and in the Docker image's 1 GiB container, w
 
     .venv/bin/python -m bench.attack                          # the bare server
     .venv/bin/python -m bench.attack --container --build      # the container (as root; builds convlens:limits)
-    .venv/bin/python -m bench.attack --nginx                  # deploy/nginx.conf in front of the bare server
+    .venv/bin/python -m bench.attack --nginx                  # deploy/nginx/convlens.conf in front of the bare server
     .venv/bin/python -m bench.attack --only webp,json         # some rows (their keys are below)
 
 Each row sends its requests, then reads the serving process: the answers' status codes, its CPU seconds
@@ -43,7 +43,7 @@ from harness.multipart import multipart
 
 MIB = 1024 * 1024
 # Each row's clients connect from their own loopback address (127.0.0.x), so that nginx's limits per client
-# address (deploy/nginx.conf) see one client per row, and the /healthz probe of the slow-clients row is a
+# address (deploy/nginx/convlens.conf) see one client per row, and the /healthz probe of the slow-clients row is a
 # different client from the attackers; wrk's connections all come from 127.0.0.1.
 PROBE_SOURCE = ("127.0.0.250", 0)
 
@@ -465,7 +465,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--container", action="store_true", help="attack the Docker image in a 1 GiB container")
     p.add_argument("--build", action="store_true", help="build the image first (docker-here build)")
-    p.add_argument("--nginx", action="store_true", help="attack deploy/nginx.conf in front of a bare server")
+    p.add_argument("--nginx", action="store_true", help="attack deploy/nginx/convlens.conf in front of a bare server")
     p.add_argument("--tag", default="convlens:limits")
     p.add_argument("--only", help="comma-separated row keys: " + ", ".join(key for key, *_ in ROWS))
     args = p.parse_args()

@@ -114,22 +114,44 @@ def bare(env: dict[str, str] | None = None) -> Iterator[Target]:
         proc.wait(timeout=30)
 
 
+# What the balancer's image (nginx's official one, compose.yaml) sets around deploy/nginx/convlens.conf,
+# with every file nginx writes in one temporary folder, so that it runs unprivileged.
+NGINX_MAIN = """worker_processes auto;
+pid {folder}/nginx.pid;
+error_log stderr warn;
+events {{
+    worker_connections 1024;
+}}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/convlens.conf;
+}}
+"""
+
+
 @contextlib.contextmanager
 def behind_nginx() -> Iterator[Target]:
-    """deploy/nginx.conf (on a free port, forwarding to a bare server's port) in front of a bare server."""
+    """deploy/nginx/convlens.conf (on a free port, its upstream a bare server's port) in front of a bare
+    server, in the http block of a minimal nginx.conf."""
     with bare() as app:
         folder = Path(tempfile.mkdtemp(prefix="convlens-nginx-"))
         port = free_port()
-        conf = (ROOT / "deploy" / "nginx.conf").read_text()
+        conf = (ROOT / "deploy" / "nginx" / "convlens.conf").read_text()
         conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{port};")
-        conf = conf.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app.port};")
-        conf = conf.replace("/tmp/", f"{folder}/")
-        (folder / "nginx.conf").write_text(conf)
+        conf = conf.replace("server app:8000 ", f"server 127.0.0.1:{app.port} ")
+        (folder / "convlens.conf").write_text(conf)
+        (folder / "nginx.conf").write_text(NGINX_MAIN.format(folder=folder))
         proc = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"])
         base = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(base, proc)
-            yield Target("nginx in front of the bare server", base, app.pid, notes=["deploy/nginx.conf", *app.notes])
+            notes = ["deploy/nginx/convlens.conf", *app.notes]
+            yield Target("nginx in front of the bare server", base, app.pid, notes=notes)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

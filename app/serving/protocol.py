@@ -26,7 +26,7 @@ client that never reads its answer; its h11 implementation caps the head at
 
 The request body's own timeout is the app's (``app.routes.deps``: 408). The same limits, and the ones a
 single process cannot enforce (per-client connection and request rates), belong in the load balancer in
-front: deploy/nginx.conf.
+front: deploy/nginx/convlens.conf.
 """
 
 from __future__ import annotations
