@@ -203,13 +203,16 @@ def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tu
 
 
 def mix_cost(request: Request, body: bytes, served: ServedModel, preprocess: str) -> Cost:
-    """The input, one forward pass, and up to ``mixing.MAX_OUT`` mixed maps of the layer's size."""
+    """The input, the matrix and bias (JSON), one forward pass, and up to ``mixing.MAX_OUT`` mixed maps of
+    the layer's size."""
     form = route_costs.form_or_none(request, body)
     layer = (form.text("layer") if form is not None else None) or "relu1"
     shape = served.shapes.get(layer) or max(served.shapes.values(), key=route_costs.values)
     mixed = mixing.MAX_OUT * route_costs.values(shape[1:])
+    fields = [form.text(name) for name in ("matrix", "bias")] if form is not None else []
     return (
         route_costs.digit_input(request, body, preprocess)
+        .then(route_costs.json_text("".join(text or "" for text in fields)))
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("mix", mixed, 2, held=mixed * 4))
         .then(costs.answer(mixed))

@@ -35,6 +35,7 @@ from app.serving.costs import Cost
 from app.serving.encoding import Blobs
 from app.serving.errors import client_errors, error_responses, invalid, nested
 from app.serving.forms import Form
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["kernel lab"])
 
@@ -251,61 +252,39 @@ def _lab_input(
     return parts, spec, _image(state(request), form, spec.color)
 
 
-def lab_answer(geometry: Geometry, channels: int, maps: int, parts: set[str], dtype: str, level: int) -> Cost:
-    """The answer: ``maps`` outputs of ``channels`` x H' x W' (data and PNGs, as asked) and the padded
-    input when ``padded`` is asked (its values, and the copy F.pad makes)."""
-    out = maps * channels * geometry.height.output * geometry.width.output
-    padded = channels * (geometry.height.size + geometry.height.before + geometry.height.after)
-    padded *= geometry.width.size + geometry.width.before + geometry.width.after
-    sent = (out if "data" in parts else 0) + (padded if "padded" in parts else 0)
-    plane = geometry.height.output * geometry.width.output if "png" in parts else 0
-    pixels = maps * plane * (3 if channels == 3 else 1)
-    copy = costs.copies("padded input", padded) if "padded" in parts else Cost()
-    half = dtype == "float16"  # float32 data goes out from a view of the tensor, float16 from a copy
-    return copy.then(costs.answer(sent, 2 if half else 4, pixels, level, plane, copied=half))
-
-
 def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
-    """The image (decoded at full size, as floats), per channel its padded copy and bands, every output,
-    the combined one (and its temporaries), then the answer. CPU: one multiply-add per kernel tap per
-    output value."""
+    """The image (decoded at full size, as floats), the convolution of every kernel (and the combined
+    output), then the answer."""
     parts = _include(include)
     form = parse_form(request, body)
     spec = _spec(form, ConvolveSpec, None)
     image, (c, h, w) = route_costs.lab_image(request, form, spec.color)
     k = len(spec.kernels[0]) if spec.kernels else 1
     with client_errors():
-        geometry = conv_geometry(h, w, k, spec.stride, spec.padding, spec.padding_mode)
-    plane = (h + geometry.height.before + geometry.height.after) * (w + geometry.width.before + geometry.width.after)
-    out = c * geometry.height.output * geometry.width.output
-    n = len(spec.kernels)
-    combined = spec.combine != "none"
-    taps = n * out * k * k
-    # per channel: the padded plane, its bands (and the plane padded again when the last band overruns),
-    # the conv's output; blocks under glibc's 32 MiB mmap threshold come from its heaps, which reuse freed
-    # memory less tightly (measured: bench/costs.py)
-    copies = 4 if plane * 4 >= 32 * costs.MIB else 5
-    compute = costs.copies("padded bands", plane, copies) + Cost.of(
-        "convolution", n * out * 4, taps * costs.CONV_NS * costs.NS, held=n * out * 4
-    )
-    if combined:
-        compute = compute.then(costs.copies("combined", out, 2 * n + 1, held=out * 4))
-    return image.then(compute).then(lab_answer(geometry, c, n + combined, parts, dtype, png_compression))
+        geometry = conv_geometry(h, w, k, spec.stride, spec.padding, spec.padding_mode, spec.rounding)
+    n, combined = len(spec.kernels), spec.combine != "none"
+    compute = route_costs.convolution(c, geometry, k, n, combined)
+    return image.then(compute).then(route_costs.lab_answer(geometry, c, n + combined, parts, dtype, png_compression))
 
 
-def pool_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
-    """The image (decoded at full size, as floats), the pooled output and its copy, then the answer. CPU:
+def pool_cost(
+    request: Request, body: bytes, served: ServedModel, include: str, dtype: str, png_compression: int, preprocess: str
+) -> Cost:
+    """What is pooled (``route_costs.pooled_source``), the pooled output and its copy, then the answer. CPU:
     one operation per window tap per output value."""
     parts = _include(include)
     form = parse_form(request, body)
     spec = _spec(form, PoolSpec, "{}")
-    image, (c, h, w) = route_costs.lab_image(request, form, spec.color)
+    source, shape = route_costs.pooled_source(request, body, served, form, spec, preprocess)
+    if shape is None:
+        return source
+    c, h, w = shape
     stride = spec.size if spec.stride is None else spec.stride
     with client_errors():
-        geometry = pool_geometry(h, w, spec.size, stride, spec.padding)
+        geometry = pool_geometry(h, w, spec.size, stride, spec.padding, spec.rounding)
     out = c * geometry.height.output * geometry.width.output
     compute = Cost.of("pooling", out * 8, out * spec.size**2 * costs.POOL_NS * costs.NS, held=out * 4)
-    return image.then(compute).then(lab_answer(geometry, c, 1, parts, dtype, png_compression))
+    return source.then(compute).then(route_costs.lab_answer(geometry, c, 1, parts, dtype, png_compression))
 
 
 @router.post(
