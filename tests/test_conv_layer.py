@@ -180,7 +180,7 @@ def test_matches_conv2d(client, cout: int, k: int, stride: int, padding, size: i
         ({"photo": "cat"}, 422, "The weight is missing"),
         ({"photo": "dog", "weight": [RED_VS_GREEN]}, 404, "unknown photo 'dog'"),
         ({"weight": [RED_VS_GREEN]}, 422, "No image"),
-        ({"photo": "cat", "weight": "[[["}, 422, "The weight: not valid JSON"),
+        ({"photo": "cat", "weight": "[[["}, 422, "The weight is not valid JSON"),
         ({"photo": "cat", "weight": [RED_VS_GREEN[:2]]}, 422, "Filter 1 of the weight: a filter has"),
         ({"photo": "cat", "color": "gray", "weight": [RED_VS_GREEN]}, 422, "depth: 1 kernel(s)"),
         ({"photo": "cat", "weight": [RED_VS_GREEN] * 17}, 422, "1 to 16 filters"),
