@@ -180,7 +180,71 @@ def cases(quick: bool) -> list[tuple[str, Callable[[], dict]]]:
                 ),
             )
         )
+    out += lab_cases()
     return out
+
+
+FILTERS = json.dumps([[[[0.01] * 11] * 11] * 3] * 16)  # the conv-layer lab's largest bank: 16 x 3 x 11 x 11
+
+
+def lab_cases() -> list[tuple[str, Callable[[], dict]]]:
+    """The conv-layer lab (a batch of uploads decoded and resized), 1-D convolution, perturbing the input
+    and pooling what a kernel or a layer made."""
+
+    def conv_layer(uploads: list[bytes], size: int = 256) -> dict:
+        fields = [("weight", FILTERS), ("size", str(size)), ("padding", "same")]
+        body, ctype = multipart_fields(fields, [("file", data) for data in uploads])
+        return {"path": "/api/conv-layer", "query": "", "body": body, "ctype": ctype}
+
+    longest = json.dumps({"signal": [1.0] * 128, "kernel": [0.5] * 128}).encode()
+    kernel_source = {"kind": "kernel", "kernel": [[0.1] * 5] * 5, "relu": True}
+    return [
+        (
+            "conv-layer, photo 32, 1 filter 3x3",
+            lambda: form_case("/api/conv-layer", {"photo": "cat", "weight": json.dumps([[[[0.1] * 3] * 3] * 3])}),
+        ),
+        (
+            "conv-layer, photo, 16 filters 11x11",
+            lambda: form_case("/api/conv-layer", {"photo": "cat", "weight": FILTERS, "size": "256", "padding": "same"}),
+        ),
+        ("conv-layer, 1 PNG RGB 4096", lambda: conv_layer([encoded(4096, "RGB", "PNG")])),
+        ("conv-layer, 8 PNG RGB 2048", lambda: conv_layer([encoded(2048, "RGB", "PNG")] * 8)),
+        ("conv-layer, 8 PNG RGBA 2048", lambda: conv_layer([encoded(2048, "RGBA", "PNG")] * 8)),
+        ("conv-layer, 8 WebP lossless 4096", lambda: conv_layer([encoded(4096, "RGB", "WEBP", lossless=True)] * 8)),
+        (
+            "convolve1d 128 x 128",
+            lambda: {"path": "/api/convolve1d", "query": "", "body": longest, "ctype": "application/json"},
+        ),
+        ("perturb, rotate", lambda: form_case("/api/perturb", {"sample": "0", "rotate": "10"})),
+        (
+            "pool a layer's map (relu1)",
+            lambda: form_case(
+                "/api/pool", {"sample": "0", "spec": json.dumps({"source": {"kind": "layer", "layer": "relu1"}})}
+            ),
+        ),
+        (
+            "pool a 5x5 kernel's map, gray 4096",
+            lambda: file_case(
+                "/api/pool", encoded(4096, "L", "PNG"), {"spec": json.dumps({"source": kernel_source, "size": 2})}
+            ),
+        ),
+    ]
+
+
+def multipart_fields(fields: list[tuple[str, str]], files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart body of text fields and files, several of them under one name."""
+    boundary = "convlensbenchboundary"
+    chunks = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields
+    ]
+    chunks += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="f{i}"\r\n\r\n'.encode()
+        + data
+        + b"\r\n"
+        for i, (name, data) in enumerate(files)
+    ]
+    return b"".join(chunks) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def multipart_files(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
@@ -251,6 +315,9 @@ WARM_UP = [
     form_case("/api/batchnorm", {"samples": "8"}),
     form_case("/api/convolve", {"sample": "0", "spec": json.dumps({"kernels": [[[1.0]]], "color": "rgb"})}),
     form_case("/api/pool", {"sample": "0"}),
+    form_case("/api/conv-layer", {"photo": "cat", "weight": json.dumps([[[[1.0]]] * 3])}),
+    {"path": "/api/convolve1d", "query": "", "body": b'{"signal": [1], "kernel": [1]}', "ctype": "application/json"},
+    form_case("/api/perturb", {"sample": "0", "rotate": "5"}),
 ]
 
 
