@@ -13,6 +13,7 @@ import torch
 
 from app.nets.lenet import LeNet
 from app.nets.receptive import receptive_fields
+from app.serving.admission import checkpoint
 
 METHODS = ("saliency", "gradcam", "occlusion")
 GRADCAM_LAYER = "relu2"  # the rectified maps of the last conv block
@@ -123,6 +124,7 @@ def occlusion_drops(
     base = probabilities(model, x)[0, target]
     drops = []
     for i in range(0, len(corners), OCCLUSION_BATCH):
+        checkpoint()  # between chunks: stop when the client has gone or the request's deadline has passed
         chunk = corners[i : i + OCCLUSION_BATCH]
         drops.append(base - probabilities(model, occluded(x, chunk, patch))[:, target])  # (n,)
     return corners, torch.cat(drops)
