@@ -1,0 +1,107 @@
+"""Array operations behind the upload preprocessing, on (H, W) float images: separable rank filters, a
+grey-scale opening, a Gaussian blur, a noise estimate, and the connected pieces of a mask (numpy only:
+SciPy is not a dependency of the server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def rank_filter(a: np.ndarray, size: int, op: Callable[..., np.ndarray]) -> np.ndarray:
+    """``op`` (np.min or np.max) of (H, W) ``a`` over the size x size window centred on each pixel, the
+    window clipped at the edges. Separable: O(size) per pixel."""
+    if size <= 1:
+        return a
+    fill = np.inf if op is np.min else -np.inf
+    r = size // 2
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, size - 1 - r)
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, constant_values=fill), size, axis=axis)
+        a = op(windows, axis=-1)  # (H, W)
+    return a
+
+
+def opening(a: np.ndarray, size: int) -> np.ndarray:
+    """Grey-scale opening of (H, W) ``a`` with a size x size square: ``a`` with every peak that no window
+    fits inside removed. Ramps and steps (light falling off, a shadow's edge) are kept exactly, also at
+    the edges, which are extended by odd reflection (a ramp continues as the same ramp)."""
+    p = min(size, *a.shape) - 1
+    padded = np.pad(a, p, mode="reflect", reflect_type="odd") if p > 0 else a
+    opened = rank_filter(rank_filter(padded, size, np.min), size, np.max)
+    return opened[p : p + a.shape[0], p : p + a.shape[1]] if p > 0 else opened
+
+
+def noise_sigma(a: np.ndarray) -> float:
+    """Robust standard deviation of pixel noise in (H, W) ``a``, from differences of horizontal neighbours
+    (edges and smooth shading barely move their median)."""
+    if a.shape[1] < 2:
+        return 0.0
+    return float(1.4826 / np.sqrt(2) * np.median(np.abs(np.diff(a, axis=1))))
+
+
+def gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of (H, W) ``a`` (separable, edges reflected)."""
+    r = max(1, round(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2).astype(np.float32)  # (2r + 1,)
+    kernel /= kernel.sum()
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        a = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, mode="reflect"), 2 * r + 1, axis=axis) @ kernel
+    return a
+
+
+def box_mean3(a: np.ndarray) -> np.ndarray:
+    """The mean of each pixel's 3x3 neighbourhood in (H, W) ``a`` (zeros beyond the edges)."""
+    p = np.pad(a, 1)
+    h, w = a.shape
+    return sum(p[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)) / 9.0  # (H, W)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary mask, estimated as 2 * area / boundary length."""
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    boundary = int((mask & ~inner).sum())
+    return 2.0 * float(mask.sum()) / max(boundary, 1)
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The horizontal runs of (H, W) bool ``mask``: (row, start, end exclusive), each (R,), row-major."""
+    framed = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+    framed[:, 1:-1] = mask
+    edges = np.diff(framed, axis=1)  # (H, W + 1)
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)
+    return rows, starts, ends
+
+
+def run_components(rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each run, the id of its 8-connected component (union-find over touching runs of adjacent rows)."""
+    parent = list(range(len(rows)))
+    begin, end = starts.tolist(), ends.tolist()
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    bounds = np.searchsorted(rows, np.arange(int(rows[-1]) + 2)).tolist()  # row y's runs: bounds[y]:bounds[y + 1]
+    for y in range(1, len(bounds) - 1):
+        a, a_end, b, b_end = bounds[y - 1], bounds[y], bounds[y], bounds[y + 1]
+        while a < a_end and b < b_end:  # sweep both rows' runs left to right
+            if begin[a] <= end[b] and begin[b] <= end[a]:  # touching, diagonals included
+                ra, rb = find(a), find(b)
+                parent[max(ra, rb)] = min(ra, rb)
+            if end[a] < end[b]:
+                a += 1
+            else:
+                b += 1
+    return np.array([find(i) for i in range(len(parent))])
