@@ -26,10 +26,13 @@ def rank_filter(a: np.ndarray, size: int, op: Callable[..., np.ndarray]) -> np.n
 
 def opening(a: np.ndarray, size: int) -> np.ndarray:
     """Grey-scale opening of (H, W) ``a`` with a size x size square: ``a`` with every peak that no window
-    fits inside removed. Ramps and steps (light falling off, a shadow's edge) are kept exactly, also at
-    the edges, which are extended by odd reflection (a ramp continues as the same ramp)."""
-    p = min(size, *a.shape) - 1
-    padded = np.pad(a, p, mode="reflect", reflect_type="odd") if p > 0 else a
+    fits inside removed. Light that falls off towards one side (a ramp, a shadow's edge, or both falling
+    the same way) is kept exactly, also at the edges: the edge values are extended by a window's width,
+    so a ramp's end is a plateau a window fits on (clipped windows would cut it down by the ramp's fall
+    over a window). An even ``size`` is rounded up to the next odd one (centred windows)."""
+    size |= 1  # centred windows: an even one would shift the result by half a pixel
+    p = size - 1
+    padded = np.pad(a, p, mode="edge") if p > 0 else a
     opened = rank_filter(rank_filter(padded, size, np.min), size, np.max)
     return opened[p : p + a.shape[0], p : p + a.shape[1]] if p > 0 else opened
 
@@ -62,7 +65,9 @@ def box_mean3(a: np.ndarray) -> np.ndarray:
 
 
 def stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width of a binary mask, estimated as 2 * area / boundary length."""
+    """Mean stroke width of a binary mask, estimated as 2 * area / boundary length (pixels beyond the
+    edges count as background)."""
+    mask = np.pad(mask, 1)
     inner = mask.copy()
     inner[1:] &= mask[:-1]
     inner[:-1] &= mask[1:]

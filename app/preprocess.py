@@ -127,34 +127,41 @@ def _border(gray: np.ndarray) -> np.ndarray:
     return np.concatenate([gray[:r].ravel(), gray[-r:].ravel(), gray[:, :r].ravel(), gray[:, -r:].ravel()])
 
 
-def _flatten_background(ink: np.ndarray, border_level: float, divide: bool = False) -> np.ndarray:
+def _flatten_background(ink: np.ndarray, border_level: float, divide: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Subtract an estimate of the background. ``ink``: (H, W), ink high; ``border_level``: the median of
-    its border. Small images have a flat background; larger ones (photos of paper) get a smooth estimate of
-    uneven lighting, made on a thumbnail by a grey-scale opening whose window is wider than the strokes
-    (so no ink is taken for background, however thick the marker) but no wider than it must be (so the
-    estimate follows shadows): see ``_background_window``.
+    its border. Small images and even borders have a flat background; others (photos of paper) get a
+    smooth estimate of uneven lighting, made on a thumbnail by a grey-scale opening whose window is wider
+    than the strokes (so no ink is taken for background, however thick the marker) but no wider than it
+    must be (so the estimate follows shadows): see ``_background_window``.
 
-    ``divide``: the ink is dark on light paper, so the light multiplies the contrast too; the result is
-    divided by the paper's brightness (1 - background), giving the same contrast in shade as in light.
+    Returns (ink - background, gain): ``divide`` (dark ink on light paper, where the light multiplies the
+    contrast too) makes gain 1 / the paper's brightness (1 - background) per pixel, which evens out the
+    contrast between light and shade; otherwise gain is 1.
     """
     h, w = ink.shape
-    if min(h, w) < 64:
-        return ink - border_level
+    if min(h, w) < 64 or _border_is_even(ink):
+        return ink - border_level, np.ones((1, 1), np.float32)
     scale = THUMB / max(h, w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     thumb = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.Resampling.BOX))  # (h', w')
     floor = morphology.opening(thumb, _background_window(thumb))
     background = np.asarray(Image.fromarray(floor, mode="F").resize((w, h), Image.Resampling.BICUBIC))  # (H, W)
-    flat = ink - background
-    return flat / np.maximum(1.0 - background, 0.1) if divide else flat
+    gain = 1.0 / np.maximum(1.0 - background, 0.1) if divide else np.ones((1, 1), np.float32)
+    return ink - background, gain
 
 
 def _background_window(thumb: np.ndarray) -> int:
     """The opening window for ``thumb`` (h, w), ink high: about twice its strokes' width, at least NARROW.
-    The strokes are measured on what an opening with a third of the thumbnail as window leaves: no stroke
-    is that wide (a narrower window would keep the inside of a thick stroke as background and measure
-    only its edges)."""
-    widest = max(NARROW, min(thumb.shape) // 3)
+    The strokes are measured on what an opening too wide for any of them leaves: wider than a third of
+    the thumbnail and than the digit's shorter side (a narrower window keeps the inside of a thick stroke
+    or blob as background and measures only its edges). The digit's extent comes from what a NARROW
+    opening leaves: it may hollow out thick strokes, but keeps their outline."""
+    rough = thumb - morphology.opening(thumb, NARROW)
+    peak = float(rough.max())
+    if peak <= 0:
+        return NARROW
+    y0, y1, x0, x1 = _ink_box(np.where(rough > 0.1 * peak, rough, 0.0))
+    widest = max(NARROW, min(thumb.shape) // 3, round(1.2 * min(y1 - y0, x1 - x0)) + 2)
     flat = thumb - morphology.opening(thumb, widest)
     peak = float(flat.max())
     if peak <= 0:
@@ -237,7 +244,7 @@ def _normalise_stroke(crop: np.ndarray) -> np.ndarray:
         size = round(target - width) | 1
         crop = morphology.rank_filter(np.pad(crop, size), size, np.max)
     elif width > THICK * scale and round(THIN_BY * (width - target)) >= 2:
-        size = round(THIN_BY * (width - target)) | 1
+        size = min(round(THIN_BY * (width - target)), min(crop.shape) // 2) | 1
         thinner = morphology.rank_filter(np.pad(crop, size), size, np.min)
         if thinner.max() < 0.5:
             return crop
@@ -287,13 +294,26 @@ def _clean_ink(gray: np.ndarray, ink_high: bool, border_level: float, needed: fl
     ink = gray if ink_high else 1.0 - gray
     if morphology.noise_sigma(ink) > NOISY:
         ink = morphology.gaussian_blur(ink, DENOISE)
-    ink = _flatten_background(ink, border_level if ink_high else 1.0 - border_level, divide=not ink_high)
+    flat, gain = _flatten_background(ink, border_level if ink_high else 1.0 - border_level, divide=not ink_high)
+    ink = flat * gain
     top = _peak(ink)
     _check_contrast(top, needed)
-    cut = max(INK_THRESHOLD, NOISE_MARGIN * morphology.noise_sigma(ink) / top)
+    # ink must also stand NOISE_MARGIN robust deviations above what is left of the paper (noise, JPEG
+    # blotches, shading the estimate missed), measured where the plain threshold sees paper, and more so
+    # where the gain amplified it
+    paper = flat[ink < INK_THRESHOLD * top]
+    level = float(np.median(paper)) if paper.size else 0.0
+    spread = 1.4826 * float(np.median(np.abs(paper - level))) if paper.size else 0.0
+    cut = np.maximum(INK_THRESHOLD, (level + NOISE_MARGIN * spread) * gain / top)  # (H, W) or (1, 1)
     ink = np.clip(ink / top, 0.0, 1.0)
     ink[ink < cut] = 0.0
     return ink, top
+
+
+def _border_is_even(gray: np.ndarray) -> bool:
+    """Whether the border of (H, W) ``gray`` is plain paper: its 2nd to 98th percentile span is narrow."""
+    ring = np.sort(_border(gray))
+    return float(ring[int(0.98 * (len(ring) - 1))] - ring[int(0.02 * (len(ring) - 1))]) < EVEN_BORDER
 
 
 def _ink_is_light(gray: np.ndarray, border_level: float) -> bool:
@@ -301,9 +321,7 @@ def _ink_is_light(gray: np.ndarray, border_level: float) -> bool:
     a drawing) is the paper: a dark one means light ink. An uneven one (a photo: shade, noise) is not a
     safe guide, so the image is compared with a local median of itself (on a thumbnail), which follows
     the light but not the strokes: the ink is on the side that departs further from it."""
-    ring = np.sort(_border(gray))
-    lo, hi = ring[int(0.02 * (len(ring) - 1))], ring[int(0.98 * (len(ring) - 1))]  # the 2nd and 98th percentile
-    if hi - lo < EVEN_BORDER:
+    if _border_is_even(gray):
         return border_level < 0.5
     h, w = gray.shape
     scale = min(1.0, POLARITY_THUMB / max(h, w))
