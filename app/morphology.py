@@ -57,6 +57,23 @@ def gaussian_blur(a: np.ndarray, sigma: float) -> np.ndarray:
     return a
 
 
+def local_median(a: np.ndarray, size: int, step: int = 2) -> np.ndarray:
+    """The median of the size x size window (edges reflected) around every ``step``-th pixel of (H, W)
+    ``a``, interpolated bilinearly in between: a smooth local median, ``step``**2 times cheaper than at
+    every pixel. Features covering less than half of a window (strokes, specks) are ignored."""
+    r = size // 2
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(a, r, mode="reflect"), (size, size))
+    coarse = np.median(windows[::step, ::step], axis=(-2, -1)).astype(np.float32)  # (ceil(H / step), ...)
+    h, w = a.shape
+    ys, xs = np.arange(h) / step, np.arange(w) / step  # positions on the coarse grid
+    y0, x0 = np.minimum(ys.astype(int), coarse.shape[0] - 1), np.minimum(xs.astype(int), coarse.shape[1] - 1)
+    y1, x1 = np.minimum(y0 + 1, coarse.shape[0] - 1), np.minimum(x0 + 1, coarse.shape[1] - 1)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    top = coarse[y0][:, x0] * (1 - fx) + coarse[y0][:, x1] * fx
+    bottom = coarse[y1][:, x0] * (1 - fx) + coarse[y1][:, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
 def box_mean3(a: np.ndarray) -> np.ndarray:
     """The mean of each pixel's 3x3 neighbourhood in (H, W) ``a`` (zeros beyond the edges)."""
     p = np.pad(a, 1)

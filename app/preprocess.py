@@ -31,10 +31,11 @@ DETAIL = 48  # a digit smaller than this at the WORK scale is looked at again at
 NOISY = 0.02  # pixel noise (standard deviation) above which the image is smoothed first
 DENOISE = 1.5  # that smoothing's Gaussian sigma, px at the WORK scale
 NOISE_MARGIN = 4.0  # ink must stand this many noise deviations above the background
+FAINT_MARGIN = 2.5  # or this many, where it touches ink that stands NOISE_MARGIN above
 EVEN_BORDER = 0.15  # a border whose 2-98 percentile range is narrower than this is plain paper
 SPECK = 0.05  # separate pieces of ink with less than this share of the largest piece's ink are dropped
 MAX_RUNS = 20000  # beyond this many runs of ink (noise) pieces are not looked for
-POLARITY_THUMB = 48  # the thumbnail the ink's polarity is judged on when the border is uneven
+POLARITY_THUMB = 64  # the thumbnail the ink's polarity is judged on when the border is uneven
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -185,17 +186,21 @@ def _ink_box(ink: np.ndarray, trim: float = 0.002) -> tuple[int, int, int, int]:
     return y0, y1, x0, x1
 
 
-def _drop_specks(ink: np.ndarray) -> np.ndarray:
+def _drop_specks(ink: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """(H, W) ink without its small separate pieces (noise, dust, JPEG blotches): every 8-connected piece
-    with less than SPECK of the largest piece's ink is removed."""
+    with less than SPECK of the largest piece's ink, or without a ``strong`` (H, W) pixel, is removed."""
     rows, starts, ends = morphology.runs(ink > 0)
     if len(rows) == 0 or len(rows) > MAX_RUNS:
-        return ink
+        return np.where(strong, ink, 0.0)
     ids = morphology.run_components(rows, starts, ends)
-    cum = np.zeros((ink.shape[0], ink.shape[1] + 1), np.float64)  # (H, W + 1): ink left of each column
-    np.cumsum(ink, axis=1, out=cum[:, 1:])
-    mass = np.bincount(ids, cum[rows, ends] - cum[rows, starts], minlength=len(rows))  # per component id
-    small = mass[ids] < SPECK * mass.max()  # (R,) runs to drop
+
+    def per_piece(values: np.ndarray) -> np.ndarray:  # (H, W) -> its sum over each piece, by piece id
+        cum = np.zeros((values.shape[0], values.shape[1] + 1), np.float64)  # (H, W + 1): sums left of each column
+        np.cumsum(values, axis=1, out=cum[:, 1:])
+        return np.bincount(ids, cum[rows, ends] - cum[rows, starts], minlength=len(rows))
+
+    mass, anchored = per_piece(ink), per_piece(strong)
+    small = (mass[ids] < SPECK * mass.max()) | (anchored[ids] == 0)  # (R,) runs to drop
     out = ink.copy()
     for y, x0, x1 in zip(rows[small], starts[small], ends[small], strict=True):
         out[y, x0:x1] = 0.0
@@ -288,9 +293,13 @@ def _check_contrast(top: float, needed: float = MIN_CONTRAST) -> None:
         )
 
 
-def _clean_ink(gray: np.ndarray, ink_high: bool, border_level: float, needed: float) -> tuple[np.ndarray, float]:
-    """(H, W) luminance -> (ink in [0, 1] with background, shading and noise removed, its contrast);
-    ImageError when the contrast is below ``needed``."""
+def _clean_ink(
+    gray: np.ndarray, ink_high: bool, border_level: float, needed: float
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """(H, W) luminance -> (ink in [0, 1] with background, shading and noise removed, its contrast, the
+    (H, W) mask of its surely-ink pixels); ImageError when the contrast is below ``needed``. On noisy
+    paper, fainter ink is kept too: ``_drop_specks`` keeps it where it touches sure ink (faint strokes
+    stay whole, faint blotches go)."""
     ink = gray if ink_high else 1.0 - gray
     if morphology.noise_sigma(ink) > NOISY:
         ink = morphology.gaussian_blur(ink, DENOISE)
@@ -304,10 +313,11 @@ def _clean_ink(gray: np.ndarray, ink_high: bool, border_level: float, needed: fl
     paper = flat[ink < INK_THRESHOLD * top]
     level = float(np.median(paper)) if paper.size else 0.0
     spread = 1.4826 * float(np.median(np.abs(paper - level))) if paper.size else 0.0
-    cut = np.maximum(INK_THRESHOLD, (level + NOISE_MARGIN * spread) * gain / top)  # (H, W) or (1, 1)
+    sure = np.maximum(INK_THRESHOLD, (level + NOISE_MARGIN * spread) * gain / top)  # (H, W) or (1, 1)
+    maybe = np.maximum(INK_THRESHOLD, (level + FAINT_MARGIN * spread) * gain / top)
     ink = np.clip(ink / top, 0.0, 1.0)
-    ink[ink < cut] = 0.0
-    return ink, top
+    ink[ink < maybe] = 0.0
+    return ink, top, ink >= sure
 
 
 def _border_is_even(gray: np.ndarray) -> bool:
@@ -327,10 +337,7 @@ def _ink_is_light(gray: np.ndarray, border_level: float) -> bool:
     scale = min(1.0, POLARITY_THUMB / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     thumb = np.asarray(Image.fromarray(gray, mode="F").resize(size, Image.Resampling.BOX))  # (h', w')
-    window = max(3, min(thumb.shape) // 4) | 1
-    padded = np.pad(thumb, window // 2, mode="reflect")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, (window, window)), axis=(-2, -1))
-    residual = thumb - local  # (h', w')
+    residual = thumb - morphology.local_median(thumb, max(3, min(thumb.shape) // 4) | 1)  # (h', w')
     spread = 3 * 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
     darker = float(np.clip(-residual - spread, 0, None).sum())
     lighter = float(np.clip(residual - spread, 0, None).sum())
@@ -366,8 +373,8 @@ def mnistify(gray: np.ndarray, ink_high: bool | None = None, detail: bool = True
         ink_high = _ink_is_light(work, border_level)
     detail = detail and work.shape != gray.shape
     # reducing a small digit also fades it: judge its contrast at full resolution
-    ink, top = _clean_ink(work, ink_high, border_level, MIN_CONTRAST / 2 if detail else MIN_CONTRAST)
-    ink = _main_part(_drop_specks(ink))
+    ink, top, sure = _clean_ink(work, ink_high, border_level, MIN_CONTRAST / 2 if detail else MIN_CONTRAST)
+    ink = _main_part(_drop_specks(ink, sure))
     y0, y1, x0, x1 = _ink_box(ink)
     if detail and max(y1 - y0, x1 - x0) < DETAIL:
         return mnistify(_full_resolution_crop(gray, work.shape, (y0, y1, x0, x1)), ink_high, detail=False)

@@ -54,6 +54,18 @@ def test_gaussian_blur_matches_scipy(image) -> None:
     )
 
 
+@pytest.mark.parametrize("size", [3, 9, 13])
+def test_local_median_is_scipys_median_filter_on_its_grid_and_follows_shading(image, size) -> None:
+    exact = ndimage.median_filter(image, size, mode="mirror")  # numpy's "reflect" padding
+    np.testing.assert_allclose(morphology.local_median(image, size)[::2, ::2], exact[::2, ::2], atol=1e-6)
+    ys, xs = np.mgrid[0:48, 0:64].astype(np.float32)
+    shading = 0.3 + 0.01 * xs + 0.005 * ys
+    page = shading.copy()
+    np.testing.assert_allclose(morphology.local_median(shading, 13)[6:-6, 6:-6], shading[6:-6, 6:-6], atol=1e-5)
+    page[20:23, 5:60] -= 0.5  # a stroke: under half of every window, it shifts the median a little only
+    np.testing.assert_allclose(morphology.local_median(page, 13)[6:-6, 6:-6], shading[6:-6, 6:-6], atol=0.03)
+
+
 def test_noise_estimate_sees_noise_not_shading() -> None:
     rng = np.random.default_rng(1)
     ys, xs = np.mgrid[0:200, 0:200]
