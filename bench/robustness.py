@@ -14,7 +14,8 @@ committed model; no network), once with ``preprocess=mnist`` and once with ``pre
 Columns: accuracy with each preprocessing; "network alone": the network on the case's changed digit
 itself (its stroke width and rotation changed at MNIST's format, no page, no camera: what the network
 makes of the shape, whatever the preprocessing does); "ceiling": the network on the unchanged digits.
-An upload the app refuses (422, no digit found) counts as wrong and is counted under "refused".
+An upload the app refuses (422, no digit found) counts as wrong and is counted under "refused". "ms":
+the median time of ``app.preprocess.from_upload`` (decoding included) on the case's files, in-process.
 
 Then the stroke-width table: the served network on MNIST test digits (all 10,000 from --n 500 on)
 thickened and thinned (``app.training.strokes``), fed directly (what ``preprocess=none`` does with a
@@ -26,6 +27,7 @@ Prints markdown for docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
 import time
@@ -39,7 +41,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import mnist
+from app import mnist, preprocess
 from app.main import create_app
 from app.training.strokes import change_stroke_width
 from bench.digits import SOURCES, Digits, load
@@ -75,15 +77,21 @@ def ceiling(client: TestClient, digits: Digits) -> np.ndarray:
 def run_case(client: TestClient, case: Case, digits: Digits, top: np.ndarray, seed: int) -> dict:
     rng = np.random.default_rng([seed, zlib.crc32(case.name.encode())])
     labels = {"mnist": [], "none": [], "alone": []}
+    took = []  # s, preprocess=mnist of each upload, in-process
     for i, digit in enumerate(digits.images):
         upload = case.make(digit, rng)
         for mode in ("mnist", "none"):
             labels[mode].append(predict(client, upload.data, upload.filename, mode))
+        start = time.perf_counter()
+        with contextlib.suppress(preprocess.ImageError):
+            preprocess.from_upload(upload.data)
+        took.append(time.perf_counter() - start)
         same = np.array_equal(upload.digit, digit)
         labels["alone"].append(top[i] if same else predict(client, png(upload.digit), "digit.png", "none"))
     truth = digits.labels
     row = {k: 100 * float(np.mean(np.array(v) == truth)) for k, v in labels.items()}
     row["refused"] = int(np.sum(np.array(labels["mnist"]) == -1))
+    row["ms"] = 1000 * float(np.median(took))
     return row
 
 
@@ -91,14 +99,15 @@ def case_table(source: str, n: int, rows: dict[str, dict], top: float) -> str:
     lines = [
         f"**{source}** ({n} digits per case; ceiling, the network on the unchanged digits: {top:.1f}%)",
         "",
-        "| case | preprocess=mnist | preprocess=none | network alone | ceiling - mnist | refused | goal |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| case | preprocess=mnist | preprocess=none | network alone | ceiling - mnist | refused | goal | ms |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for name, r in rows.items():
         gap = top - r["mnist"]
         met = "met" if r["mnist"] >= GOAL and gap <= GAP else "**missed**"
         lines.append(
-            f"| {name} | {r['mnist']:.1f} | {r['none']:.1f} | {r['alone']:.1f} | {gap:+.1f} | {r['refused']} | {met} |"
+            f"| {name} | {r['mnist']:.1f} | {r['none']:.1f} | {r['alone']:.1f} | {gap:+.1f} | {r['refused']} | {met}"
+            f" | {r['ms']:.1f} |"
         )
     return "\n".join(lines)
 
