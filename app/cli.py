@@ -1,23 +1,33 @@
-"""``convlens serve``, ``convlens train`` and ``convlens top`` (also ``python -m app``)."""
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train`` and ``top``, each with ``--help``.
+
+Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
+
+from app.config import at_least_one
+from app.labs import top
+from app.training import train
 
 
-def serve(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="convlens serve", description="Serve the ConvLens app with uvicorn.")
+def add_serve_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``convlens serve`` (defaults from $HOST, $PORT, $WORKERS, $LOG_LEVEL)."""
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    p.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    p.add_argument("--workers", type=at_least_one, default=int(os.environ.get("WORKERS", "1")))
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
-    args = p.parse_args(argv)
-    if args.workers < 1:
-        p.error("--workers must be at least 1")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve ``app.main:app`` with uvicorn."""
     import uvicorn
+
+    # each worker process reads its settings from the environment: tell it how many share the CPUs
+    os.environ["WORKERS"] = str(1 if args.reload else args.workers)
 
     uvicorn.run(
         "app.main:app",
@@ -31,24 +41,30 @@ def serve(argv: list[str]) -> int:
     return 0
 
 
+COMMANDS = {
+    "serve": ("Serve the ConvLens app with uvicorn.", add_serve_arguments, serve),
+    "train": ("Train the LeNet on MNIST; writes models/<name>.pt and its model card.", train.add_arguments, train.run),
+    "top": (
+        "Find the test digits that activate each channel most; writes models/<model>.top.json.",
+        top.add_arguments,
+        top.run,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convlens", description="Look inside a trained convolutional network.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,train,top}")
+    for name, (text, add_arguments, run) in COMMANDS.items():
+        sub = commands.add_parser(name, help=text, description=text)
+        add_arguments(sub)
+        sub.set_defaults(run=run)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    commands = {"serve": serve, "train": None, "top": None}
-    if not argv or argv[0] not in commands:
-        print(
-            "usage: convlens {serve,train} [options] | convlens top [options]  (convlens <command> --help for options)",
-            file=sys.stderr,
-        )
-        return 2
-    if argv[0] == "train":
-        from app import train
-
-        return train.main(argv[1:])
-    if argv[0] == "top":
-        from app import top_activations
-
-        return top_activations.main(argv[1:])
-    return serve(argv[1:])
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
 
 
 if __name__ == "__main__":

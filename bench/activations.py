@@ -19,8 +19,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import mnist
-from bench.common import lua_post, multipart, server, wrk
+from app.datasets import mnist
+from bench.common import lua_post, wrk
+from harness.multipart import multipart
+from harness.server import server
 
 
 def digit_png() -> bytes:

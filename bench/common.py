@@ -1,93 +1,12 @@
-"""Helpers for the benchmarks: a uvicorn server on a free port, wrk runs parsed into numbers."""
+"""Helpers for the benchmarks: wrk runs parsed into numbers. The server, Chromium and multipart bodies
+come from ``harness`` (shared with the tests)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
-# Debian's Chromium and the launch arguments every browser run here uses (tests and benchmarks)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(workers: int = 1, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``convlens serve`` on 127.0.0.1 and a free port; yields (base URL, process)."""
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "app",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
-        yield base, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def multipart(fields: dict[str, tuple[str, bytes, str] | str]) -> tuple[bytes, str]:
-    """A multipart/form-data body and its Content-Type."""
-    boundary = "convlensbenchboundary"
-    chunks = []
-    for name, value in fields.items():
-        chunks.append(f"--{boundary}\r\n".encode())
-        if isinstance(value, tuple):
-            filename, data, ctype = value
-            chunks.append(
-                f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                f"Content-Type: {ctype}\r\n\r\n".encode()
-                + data
-                + b"\r\n"
-            )
-        else:
-            chunks.append(f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
 def lua_post(body: bytes, content_type: str) -> str:
@@ -123,17 +42,3 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None, thr
     result["socket_errors"] = float(sum(int(g) for g in socket_errors.groups())) if socket_errors else 0.0
     result["requests"] = float(re.search(r"(\d+) requests in", out).group(1))
     return result
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set size of a process and its children, in KiB."""
-    total = 0
-    pids = [pid] + [
-        int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    ]
-    for p in pids:
-        with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total

@@ -4,12 +4,12 @@
 
 Measures, in one run and one process (torch on one thread, as the server runs it):
 
-- core: ``app.kernels.convolve`` on the decoded (3, 1024, 1024) image, "same" padding;
+- core: ``app.labs.kernels.convolution.convolve`` on the decoded (3, 1024, 1024) image, "same" padding;
 - scipy: ``scipy.signal.correlate2d(channel, kernel, mode="same")`` on the same three channels (float64,
   scipy's own precision; its float32 path is no faster);
 - the server-side stages of one request (decode, pixels, convolve, encode, PNG, JSON);
 - end to end through the real route handler: in-process with Starlette's TestClient, and against a live
-  uvicorn server (``bench.common.server``, one worker) over a kept-alive HTTP connection, for several
+  uvicorn server (``harness.server.server``, one worker) over a kept-alive HTTP connection, for several
   answer configurations (``include``, ``png_compression``, ``dtype``); the live server runs twice, with
   glibc's default malloc settings and with ``MALLOC_ENV`` (large blocks kept in the heap).
 
@@ -43,9 +43,12 @@ from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import kernels, preprocess
-from app.routes.kernels import Blobs, _result
-from bench.common import multipart, server
+from app import preprocess
+from app.labs.kernels import convolution, display, images
+from app.routes.kernels import lab_payload
+from app.serving.encoding import Blobs
+from harness.multipart import multipart
+from harness.server import server
 
 SIZE = 1024
 TARGET_MS = 50.0
@@ -102,27 +105,29 @@ def timed(fn: Callable[[], object], repeat: int, warmup: int = 3) -> tuple[float
 def stages(upload: bytes, kernel: np.ndarray, repeat: int) -> list[tuple[str, float]]:
     """Median ms of each server-side step of one default request."""
     img = preprocess.decode(upload)
-    image = kernels.image_tensor(img, "rgb")
-    result = kernels.convolve(image, [kernel], padding="same")
+    image = images.image_tensor(img, "rgb")
+    result = convolution.convolve(image, [kernel], padding="same")
     out = result.outputs[0]
     lo, hi = float(out.min()), float(out.max())
-    _, low, high = kernels.display_scale(lo, hi)
-    pixels = kernels.to_pixels(out, low, high)
+    _, low, high = display.display_scale(lo, hi)
+    pixels = display.to_pixels(out, low, high)
 
     def build(parts: set[str]) -> Callable[[], object]:
         def run() -> object:
             blobs = Blobs()
-            return blobs.json(_result(image, result.geometry, lambda: image, [out], None, parts, "float32", 0, blobs))
+            return blobs.json(
+                lab_payload(image, result.geometry, lambda: image, [out], None, parts, "float32", 0, blobs)
+            )
 
         return run
 
     steps = [
         ("decode the upload (Pillow, guarded)", lambda: preprocess.decode(upload)),
-        ("to a (3, H, W) float tensor", lambda: kernels.image_tensor(img, "rgb")),
-        ("convolve (pad, bands, depthwise conv)", lambda: kernels.convolve(image, [kernel], padding="same")),
-        ("values -> PNG grey levels", lambda: kernels.to_pixels(out, low, high)),
-        ("PNG, level 0", lambda: kernels.png(pixels, 0)),
-        ("PNG, level 1", lambda: kernels.png(pixels, 1)),
+        ("to a (3, H, W) float tensor", lambda: images.image_tensor(img, "rgb")),
+        ("convolve (pad, bands, depthwise conv)", lambda: convolution.convolve(image, [kernel], padding="same")),
+        ("values -> PNG grey levels", lambda: display.to_pixels(out, low, high)),
+        ("PNG, level 0", lambda: display.png(pixels, 0)),
+        ("PNG, level 1", lambda: display.png(pixels, 1)),
         ("answer: base64 + JSON, data only", build({"data"})),
         ("answer: base64 + JSON, data + png", build({"data", "png"})),
     ]
@@ -204,12 +209,12 @@ def main() -> None:
     kernel = np.random.default_rng(1).uniform(-1, 1, (5, 5)).astype(np.float32)
     spec = json.dumps({"kernels": [kernel.tolist()], "color": "rgb", "padding": "same"})
     jpeg, png = encoded(img, "JPEG"), encoded(img, "PNG")
-    image = kernels.image_tensor(img, "rgb")  # (3, 1024, 1024)
+    image = images.image_tensor(img, "rgb")  # (3, 1024, 1024)
     channels = [c.double().numpy() for c in image]
 
-    core = timed(lambda: kernels.convolve(image, [kernel], padding="same"), args.repeat)
+    core = timed(lambda: convolution.convolve(image, [kernel], padding="same"), args.repeat)
     ref = timed(lambda: [scipy.signal.correlate2d(c, kernel.astype(np.float64), mode="same") for c in channels], 5)
-    ours = kernels.convolve(image, [kernel], padding="same").outputs[0].numpy()
+    ours = convolution.convolve(image, [kernel], padding="same").outputs[0].numpy()
     want = np.stack([scipy.signal.correlate2d(c, kernel.astype(np.float64), mode="same") for c in channels])
     diff = float(np.abs(ours - want).max())
 
@@ -232,7 +237,7 @@ def main() -> None:
     )
     print("| computation (3 x 1024 x 1024, 5x5) | median ms |")
     print("|---|---|")
-    print(f"| `app.kernels.convolve` (float32) | {core[0]:.1f} |")
+    print(f"| `app.labs.kernels.convolution.convolve` (float32) | {core[0]:.1f} |")
     print(f"| `scipy.signal.correlate2d`, 3 channels (float64) | {ref[0]:.1f} |")
     print(f"| **scipy / ours** | **{ref[0] / core[0]:.1f}x** |")
     print(f"\nmax |ours - scipy| = {diff:.1e}")

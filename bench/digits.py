@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app import mnist
+from app.datasets import mnist
 
 SOURCES = ("mnist", "fonts", "strokes")
 DRAW = 112  # strokes and glyphs are drawn at this size, then reduced (anti-aliasing like a scanner's)

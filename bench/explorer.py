@@ -28,8 +28,9 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from app import mnist
-from bench.common import CHROMIUM, CHROMIUM_ARGS, server
+from app.datasets import mnist
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from harness.server import server
 
 DROP = """(b64) => {
     const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));

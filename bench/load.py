@@ -29,11 +29,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import mnist
-from bench.common import multipart, server, wrk
+from app.datasets import mnist
+from bench.common import wrk
+from harness.multipart import multipart
+from harness.server import server
 
 KERNEL_5X5 = [[1, 4, 6, 4, 1], [4, 16, 24, 16, 4], [6, 24, -476, 24, 6], [4, 16, 24, 16, 4], [1, 4, 6, 4, 1]]
-MIX = ("POST /api/activations", "POST /api/convolve", "GET /api/layers/conv2/weights", "GET /")
 
 
 def digit_png() -> bytes:

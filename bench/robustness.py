@@ -41,7 +41,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import mnist, preprocess
+from app import preprocess
+from app.datasets import mnist
 from app.main import create_app
 from app.training.strokes import change_stroke_width
 from bench.digits import SOURCES, Digits, load

@@ -1,18 +1,18 @@
 """Micro-batching: concurrent requests share a forward pass, and every image still gets bit-for-bit the
-result it gets alone."""
+result it gets alone. Which requests share a batch is arranged with events (a batch held open until the
+others have provably queued behind it), never by sleeping."""
 
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import torch
 
-from app.batching import MicroBatcher
-from tests.conftest import png_bytes
+from app.serving.batching import MicroBatcher
+from tests.helpers import png_bytes, wait, watch_queue
 
 
 def test_an_image_gets_the_same_bits_alone_and_anywhere_in_any_batch(served, test_set) -> None:
@@ -33,19 +33,45 @@ def test_infer_equals_forward(served, test_set) -> None:
     assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)
 
 
-def slow_square(batch: torch.Tensor) -> list[float]:
-    time.sleep(0.02)
+def square(batch: torch.Tensor) -> list[float]:
     return [float(v) ** 2 for v in batch.flatten()]
 
 
-def test_concurrent_submissions_are_batched_and_answered_correctly() -> None:
-    batcher = MicroBatcher(slow_square, max_batch=8)
+def test_requests_arriving_during_a_batch_share_the_next_ones(monkeypatch) -> None:
+    """The first request runs alone and is held inside its batch until 23 more have queued behind it;
+    they then run in full batches of 8, each answered with its own result."""
+    queued = watch_queue(monkeypatch)
+    running, release = threading.Event(), threading.Event()
+    sizes = []
+
+    def run(batch: torch.Tensor) -> list[float]:
+        sizes.append(len(batch))
+        if len(sizes) == 1:
+            running.set()
+            wait(release, "the release of the first batch")
+        return square(batch)
+
+    batcher = MicroBatcher(run, max_batch=8)
+    with ThreadPoolExecutor(24) as pool:
+        futures = [pool.submit(batcher.submit, torch.tensor([0.0]))]
+        wait(running, "the first batch")
+        futures += [pool.submit(batcher.submit, torch.tensor([float(i)])) for i in range(1, 24)]
+        queued.wait_for(23)
+        release.set()
+        results = [f.result() for f in futures]
+    assert results == [float(i) ** 2 for i in range(24)]
+    assert sizes == [1, 8, 8, 7]
+    assert (batcher.batches, batcher.images) == (4, 24)
+
+
+def test_concurrent_submissions_are_answered_correctly() -> None:
+    """Free-running threads, however they happen to interleave: every caller gets its own answer."""
+    batcher = MicroBatcher(square, max_batch=8)
     with ThreadPoolExecutor(24) as pool:
         results = list(pool.map(lambda i: batcher.submit(torch.tensor([float(i)])), range(48)))
     assert results == [float(i) ** 2 for i in range(48)]
     assert batcher.images == 48
-    assert batcher.batches < 48  # some requests shared a pass
-    assert batcher.batches >= 48 / 8
+    assert 48 / 8 <= batcher.batches <= 48
 
 
 def test_a_lone_request_runs_at_once_in_a_batch_of_one() -> None:
@@ -56,36 +82,46 @@ def test_a_lone_request_runs_at_once_in_a_batch_of_one() -> None:
     assert sizes == [1, 1, 1]
 
 
-def test_a_failing_batch_fails_every_request_in_it_and_the_batcher_recovers() -> None:
-    calls = []
+def test_a_failing_batch_fails_every_request_in_it_and_the_batcher_recovers(monkeypatch) -> None:
+    """A held first batch, then six requests queued in a known order (batches of 3): the batch holding
+    the -1 fails for each of its three callers, and the batches before and after it succeed."""
+    queued = watch_queue(monkeypatch)
+    running, release = threading.Event(), threading.Event()
+    batches = []
 
     def run(batch: torch.Tensor) -> list[int]:
-        calls.append(len(batch))
+        batches.append(batch.flatten().tolist())
+        if len(batches) == 1:
+            running.set()
+            wait(release, "the release of the first batch")
         if float(batch.min()) < 0:
-            time.sleep(0.02)
             raise ValueError("bad batch")
         return [1] * len(batch)
 
-    batcher = MicroBatcher(run)
-    gate = threading.Barrier(6)
+    batcher = MicroBatcher(run, max_batch=3)
 
     def go(v: float):
-        gate.wait()
         try:
             return batcher.submit(torch.tensor([v]))
         except ValueError as exc:
             return str(exc)
 
-    with ThreadPoolExecutor(6) as pool:
-        results = list(pool.map(go, [-1.0, 1.0, 1.0, 1.0, 1.0, 1.0]))
-    assert "bad batch" in results  # the failure reached its own caller...
-    assert all(r in (1, "bad batch") for r in results)  # ...nobody hung or got another's answer
-    assert batcher.submit(torch.tensor([2.0])) == 1
+    with ThreadPoolExecutor(7) as pool:
+        futures = [pool.submit(go, 1.0)]
+        wait(running, "the first batch")
+        for n, v in enumerate([1.0, -1.0, 1.0, 1.0, 1.0, 1.0], start=1):
+            futures.append(pool.submit(go, v))
+            queued.wait_for(n)  # one at a time, so the queue's order is known
+        release.set()
+        results = [f.result() for f in futures]
+    assert batches == [[1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
+    assert results == [1, "bad batch", "bad batch", "bad batch", 1, 1, 1]
+    assert batcher.submit(torch.tensor([2.0])) == 1 and batcher.batches == 4
 
 
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
-        MicroBatcher(slow_square, max_batch=0)
+        MicroBatcher(square, max_batch=0)
 
 
 def test_concurrent_api_requests_are_bit_identical_to_sequential_ones(client, test_set) -> None:

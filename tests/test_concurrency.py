@@ -8,13 +8,14 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from fastapi.testclient import TestClient
 
-from app.inference import ServedModel
-from tests.conftest import png_bytes, state_checksum
+from app.serving.inference import ServedModel
+from tests.helpers import png_bytes, state_checksum, watch_queue
 
 PLAIN_SAMPLES = [0, 1, 2, 3, 4, 5]
 THREADS = 8
@@ -43,9 +44,7 @@ def plain(client: TestClient, index: int) -> bytes:
 
 
 def disturbers(client: TestClient) -> list:
-    """Requests that run a changed copy of the network, or gradients, for themselves; the routes that do
-    not exist (yet) are left out."""
-    paths = set(client.app.openapi()["paths"])
+    """Requests that run a changed copy of the network, or gradients, for themselves."""
     rng = random.Random(0)
 
     def override() -> int:
@@ -54,31 +53,39 @@ def disturbers(client: TestClient) -> list:
         data = {"sample": str(rng.choice(PLAIN_SAMPLES)), "conv1_override": json.dumps(spec)}
         return client.post("/api/activations", data=data).status_code
 
-    calls = [override]
-    if "/api/batchnorm" in paths:
-        calls.append(lambda: client.post("/api/batchnorm", data={"samples": "32"}).status_code)
-        calls.append(lambda: client.post("/api/batchnorm", data={"samples": "1", "inspect": "0"}).status_code)
-        calls.append(
-            lambda: (
-                client.post(
-                    "/api/batchnorm", files={"file": ("four.png", uploaded_digit(), "image/png")}, data={"samples": "8"}
-                ).status_code
-            )
-        )
-    if "/api/explain" in paths:
-        for method in ("saliency", "gradcam", "occlusion"):
-            calls.append(lambda m=method: client.post(f"/api/explain?method={m}", data={"sample": "3"}).status_code)
-    if "/api/mix" in paths:
-        matrix = json.dumps([[rng.uniform(-1, 1) for _ in range(20)] for _ in range(4)])
-        calls.append(lambda: client.post("/api/mix", data={"sample": "2", "matrix": matrix}).status_code)
-    return calls
+    four = {"file": ("four.png", uploaded_digit(), "image/png")}
+    matrix = json.dumps([[rng.uniform(-1, 1) for _ in range(20)] for _ in range(4)])
+    return [
+        override,
+        lambda: client.post("/api/batchnorm", data={"samples": "32"}).status_code,
+        lambda: client.post("/api/batchnorm", data={"samples": "1", "inspect": "0"}).status_code,
+        lambda: client.post("/api/batchnorm", files=four, data={"samples": "8"}).status_code,
+        *[
+            lambda m=method: client.post(f"/api/explain?method={m}", data={"sample": "3"}).status_code
+            for method in ("saliency", "gradcam", "occlusion")
+        ],
+        lambda: client.post("/api/mix", data={"sample": "2", "matrix": matrix}).status_code,
+    ]
 
 
-def test_plain_answers_are_bit_identical_under_interleaved_overrides(client: TestClient, served: ServedModel) -> None:
+def test_plain_answers_are_bit_identical_under_interleaved_overrides(
+    client: TestClient, served: ServedModel, monkeypatch
+) -> None:
     before = state_checksum(served.model)
     baseline = [plain(client, i) for i in range(len(PLAIN))]
     others = disturbers(client)
-    assert len(others) >= 2, "the override and the BatchNorm lab should both be there"
+    # the first plain batch is held until two more plain requests have queued behind it, so some plain
+    # requests provably share a forward pass while the disturbing ones run
+    queued, held = watch_queue(monkeypatch), threading.Event()
+    run_batch = served.batcher._run
+
+    def hold_the_first_batch(batch):
+        if not held.is_set():
+            held.set()
+            queued.wait_for(2)
+        return run_batch(batch)
+
+    monkeypatch.setattr(served.batcher, "_run", hold_the_first_batch)
 
     # each thread alternates plain requests with disturbing ones, in a different order per thread
     jobs = []
@@ -97,8 +104,8 @@ def test_plain_answers_are_bit_identical_under_interleaved_overrides(client: Tes
     batches, images = served.batcher.batches, served.batcher.images
     with ThreadPoolExecutor(THREADS) as pool:
         results = [r for rs in pool.map(run, jobs) for r in rs]
-    # the plain requests really overlapped: some shared a forward pass
-    assert served.batcher.images - images > served.batcher.batches - batches
+    assert held.is_set() and queued.count >= 2
+    assert served.batcher.images - images > served.batcher.batches - batches  # some batch held several
 
     assert len(results) == THREADS * 2 * len(PLAIN)
     assert all(status == 200 for _, _, status in results), sorted({s for _, _, s in results})

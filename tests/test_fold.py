@@ -1,11 +1,10 @@
-"""Folding BatchNorm into conv1, conv2 and fc1 (app/fold.py, GET /api/batchnorm/fold): the folded weights
+"""Folding BatchNorm into conv1, conv2 and fc1 (app/nets/fold.py, GET /api/batchnorm/fold): the folded weights
 equal PyTorch's own fusion, the folded network gives the same logits on all 10,000 test images, and the
-expensive comparison runs once per model."""
+expensive comparison runs once per model (counted, not timed)."""
 
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,12 +14,14 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from app import fold
-from app.encoding import decode
-from app.inference import ServedModel
-from app.lenet import LeNet, ModelConfig
-from app.schemas import FoldResponse
-from tests.conftest import state_checksum
+from app.nets import fold
+from app.nets.lenet import LeNet, ModelConfig, layer_table
+from app.schemas.batchnorm import FoldResponse
+from app.serving.encoding import decode
+from app.serving.inference import ServedModel
+from tests.helpers import Arrivals, state_checksum, wait
+
+PAIRS = fold.fold_pairs(layer_table(ModelConfig()))
 
 
 def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
@@ -28,7 +29,7 @@ def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
     return fuse(getattr(model, layer), getattr(model, bn))
 
 
-@pytest.mark.parametrize(("layer", "bn"), fold.PAIRS)
+@pytest.mark.parametrize(("layer", "bn"), PAIRS)
 def test_folded_weights_equal_torchs_fusion(served: ServedModel, layer: str, bn: str) -> None:
     weight, bias = fold.fold(getattr(served.model, layer), getattr(served.model, bn))
     fused = torch_fused(served.model, layer, bn)
@@ -49,7 +50,7 @@ def test_folding_reads_a_model_with_unusual_statistics_correctly() -> None:
         bn.running_var.copy_(torch.rand(c) * 5 + 0.01)
     folded = fold.folded_network(model)
     assert "batchnorm" not in {spec.kind for spec in folded.table}
-    for layer, bn in fold.PAIRS:
+    for layer, bn in PAIRS:
         fused = torch_fused(model, layer, bn)
         torch.testing.assert_close(getattr(folded, layer).weight, fused.weight.detach(), rtol=1e-6, atol=1e-6)
     x = torch.rand(32, 1, 28, 28)
@@ -77,7 +78,9 @@ def fold_response(client: TestClient) -> dict:
 
 
 @pytest.mark.slow
-def test_the_api_compares_all_10000_test_images(fold_response: dict, served: ServedModel, test_set) -> None:
+def test_the_api_compares_all_10000_test_images(
+    fold_response: dict, served: ServedModel, test_set, test_set_outputs
+) -> None:
     body = FoldResponse.model_validate(fold_response)
     assert body.model == "lenet_bn" and body.images == 10_000
     assert body.max_abs_logit_diff <= 1e-4 and body.predictions_changed == 0
@@ -85,16 +88,13 @@ def test_the_api_compares_all_10000_test_images(fold_response: dict, served: Ser
     assert body.time_ratio == pytest.approx(body.folded_ms / body.unfolded_ms)
     # independently: torch's fused modules in place of each pair, over every test image
     overrides = {}
-    for layer, bn in fold.PAIRS:
+    for layer, bn in PAIRS:
         overrides[layer], overrides[bn] = torch_fused(served.model, layer, bn), nn.Identity()
     x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    unfolded = torch.from_numpy(test_set_outputs["fc2"])  # (10000, 10), the session's run of the model
     with torch.inference_mode():
         diff = max(
-            float(
-                (served.model(x[i : i + 2000]) - served.model.intermediates(x[i : i + 2000], overrides)["fc2"])
-                .abs()
-                .max()
-            )
+            float((unfolded[i : i + 2000] - served.model.intermediates(x[i : i + 2000], overrides)["fc2"]).abs().max())
             for i in range(0, 10_000, 2000)
         )
     assert diff <= 1e-4
@@ -121,29 +121,55 @@ def test_the_api_returns_the_folded_weights_and_one_channels_numbers(fold_respon
     assert body.pairs[0].channels.weight == served.model.conv1.weight[:, 0, 2, 2].tolist()
 
 
-def test_the_comparison_is_cached(client: TestClient, fold_response: dict) -> None:
-    started = time.perf_counter()
+def test_the_comparison_is_cached(client: TestClient, fold_response: dict, monkeypatch) -> None:
+    """A second request is answered from the cache: the measurement does not run again."""
+    calls = []
+    monkeypatch.setattr(fold, "measure", lambda *args, **kwargs: calls.append(args))
     again = client.get("/api/batchnorm/fold?weights=false")
-    assert again.status_code == 200 and time.perf_counter() - started < 2
+    assert again.status_code == 200 and calls == []
     body = again.json()
     assert all(pair["folded"] is None for pair in body["pairs"])
     for key in ("max_abs_logit_diff", "unfolded_ms", "folded_ms", "time_ratio"):
         assert body[key] == fold_response[key]
 
 
-def test_concurrent_first_requests_measure_once(monkeypatch) -> None:
-    calls, gate = [], threading.Event()
+class ArrivingLock:
+    """A lock that counts the threads about to wait for it."""
 
-    def slow_measure(model, images, chunk=fold.CHUNK):
+    def __init__(self, lock, arrivals: Arrivals) -> None:
+        self.lock, self.arrivals = lock, arrivals
+
+    def __enter__(self):
+        self.arrivals.arrive()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+def test_concurrent_first_requests_measure_once(monkeypatch) -> None:
+    """The first caller is held inside the measurement until three more have reached the cache's lock
+    for that model; they get the first caller's result and never ask for the images."""
+    calls, measuring, release = [], threading.Event(), threading.Event()
+
+    def held_measure(model, images, chunk=fold.CHUNK):
         calls.append(1)
-        gate.wait(1)
+        measuring.set()
+        wait(release, "the release of the measurement")
         return fold.Equivalence(len(images), 0.0, 0, 2.0, 1.0, chunk, 1)
 
-    monkeypatch.setattr(fold, "measure", slow_measure)
-    cache, model = fold.EquivalenceCache(), LeNet().eval()
+    def never() -> torch.Tensor:
+        raise AssertionError("only the first caller loads the images")
+
+    monkeypatch.setattr(fold, "measure", held_measure)
+    cache, model, arrivals = fold.EquivalenceCache(), LeNet().eval(), Arrivals()
     with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(cache.get, model, lambda: torch.zeros(3, 1, 28, 28)) for _ in range(4)]
-        gate.set()
+        futures = [pool.submit(cache.get, model, lambda: torch.zeros(3, 1, 28, 28))]
+        wait(measuring, "the first measurement")
+        cache._locks[model] = ArrivingLock(cache._locks[model], arrivals)  # the same lock, counted
+        futures += [pool.submit(cache.get, model, never) for _ in range(3)]
+        arrivals.wait_for(3)
+        release.set()
         results = [f.result() for f in futures]
     assert len(calls) == 1 and all(r is results[0] for r in results) and results[0].time_ratio == 0.5
 
@@ -154,3 +180,20 @@ def test_fold_errors(client: TestClient) -> None:
     if "lenet" in client.app.state.convlens.registry.models:
         response = client.get("/api/batchnorm/fold?model=lenet")
         assert response.status_code == 422 and "no BatchNorm" in response.json()["detail"]
+
+
+def test_a_layer_without_bias_folds_like_torchs_fusion() -> None:
+    torch.manual_seed(0)
+    conv, bn = nn.Conv2d(1, 3, 3, bias=False), nn.BatchNorm2d(3)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.uniform_(0.5, 2)
+    conv.eval(), bn.eval()
+    weight, bias = fold.fold(conv, bn)
+    fused = fuse_conv_bn_eval(conv, bn)
+    torch.testing.assert_close(weight, fused.weight.detach())
+    torch.testing.assert_close(bias, fused.bias.detach())
+
+
+def test_a_batchnorm_without_running_statistics_is_refused() -> None:
+    with pytest.raises(ValueError, match="no running statistics"):
+        fold.fold(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3, track_running_stats=False))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -33,16 +34,43 @@ CHECKS = [
 ]
 
 
-# The schema is read from the app itself (no lifespan needed for that); schemathesis starts the app's
-# lifespan on its first request (pytest 9 cannot use schemathesis' fixture-based loader).
+class SessionApp:
+    """The ASGI app schemathesis calls: requests go to the session's running app (the ``client``
+    fixture's, models loaded once, caches shared with the other tests); lifespan events are answered here.
+    schemathesis starts and stops the lifespan of the app it calls around every test, which would load the
+    models again for each operation and drop what the app had computed (the 10,000-image fold check)."""
+
+    def __init__(self) -> None:
+        self.target = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "lifespan":
+            assert self.target is not None, "the session app is not set"
+            await self.target(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+# The schema is read from an app built here (no lifespan needed for that, and it is needed at collection
+# time); the requests go to the session's app, which is built the same way.
 APP = create_app(Settings())
+SESSION_APP = SessionApp()
 schema = schemathesis.openapi.from_dict(APP.openapi())
-schema.app = APP  # what schemathesis.openapi.from_asgi does: requests go to the app in process
+schema.app = SESSION_APP  # what schemathesis.openapi.from_asgi does: requests go to an app in process
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_app() -> Iterator[None]:
+def _session_app(client: TestClient) -> Iterator[None]:
+    assert client.app.openapi() == APP.openapi()
+    SESSION_APP.target = client.app
     yield
+    SESSION_APP.target = None
     asgi.shutdown_lifespans()
 
 

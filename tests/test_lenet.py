@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app.lenet import KINDS, LeNet, ModelConfig, layer_table, load_checkpoint, receptive_fields, save_checkpoint
+from app.nets.checkpoint import load_checkpoint, save_checkpoint
+from app.nets.lenet import KINDS, LeNet, ModelConfig, layer_table
+from app.nets.receptive import receptive_fields
 
 EXPECTED = {
     "input": ("input", (1, 28, 28)),
@@ -127,3 +129,10 @@ def test_unknown_config_and_layer_are_refused() -> None:
         ModelConfig.from_dict({"batchnorm": True, "colour": "red"})
     with pytest.raises(KeyError, match="unknown layer 'conv9'"):
         LeNet().spec("conv9")
+
+
+def test_only_conv_and_pooling_layers_have_a_window() -> None:
+    table = {spec.name: spec for spec in layer_table(ModelConfig())}
+    assert table["conv1"].window() == (5, 1, 2) and table["pool2"].window() == (2, 2, 0)
+    with pytest.raises(ValueError, match="relu1"):
+        table["relu1"].window()

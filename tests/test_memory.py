@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from app import memory
 from app.config import Settings
+from app.serving import memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from app import mnist
+from app.datasets import mnist
 
 
 def idx_images(count: int, rows: int = 28, cols: int = 28, magic: int = 2051, extra: int = 0) -> bytes:

@@ -11,9 +11,10 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.encoding import decode
-from app.inference import ServedModel
-from app.schemas import HighLrExperiment, ModelInfo, ModelSummary, Sample, WeightsResponse
+from app.schemas.batchnorm import HighLrExperiment
+from app.schemas.network import ModelInfo, ModelSummary, Sample, WeightsResponse
+from app.serving.encoding import decode
+from app.serving.inference import ServedModel
 
 BN_LAYERS = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "fc1", "bn3", "relu3", "fc2"]
 PLAIN_LAYERS = [name for name in BN_LAYERS if not name.startswith("bn")]
@@ -102,7 +103,7 @@ def test_weights_samples_and_overrides_follow_the_model(client: TestClient, serv
 def test_every_model_api_takes_model_and_404s_an_unknown_one(client: TestClient, method, url, kwargs) -> None:
     response = getattr(client, method)(url, params={"model": "lenet_xl"}, **kwargs)
     assert response.status_code == 404, response.text
-    assert "unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
+    assert "Unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
 
 
 def test_high_lr_experiment_is_recorded(client: TestClient) -> None:

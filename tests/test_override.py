@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from fastapi.testclient import TestClient
 
-from app.encoding import decode
-from app.inference import ServedModel
-from tests.conftest import state_checksum
+from app.serving.encoding import decode
+from app.serving.inference import ServedModel
+from tests.helpers import state_checksum
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 SAMPLE = 7
@@ -111,7 +111,9 @@ def test_bad_overrides_are_422_naming_the_field(
     data = {"sample": str(SAMPLE), "conv1_override": override if isinstance(override, str) else json.dumps(override)}
     response = client.post("/api/activations", data=data)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith(field)
+    words = {"conv1_override": "The conv1 override", "conv1_override.kernel": "The conv1 override\u2019s kernel"}
+    words["conv1_override.channel"] = "The conv1 override\u2019s channel"
+    assert response.json()["detail"].startswith(words[field]), response.json()["detail"]
     assert state_checksum(served.model) == before
 
 

@@ -10,8 +10,8 @@ import torch
 from PIL import Image, ImageFilter
 
 from app import preprocess
-from app.inference import ServedModel
-from tests.conftest import encode, png_bytes
+from app.serving.inference import ServedModel
+from tests.helpers import encode, png_bytes
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,10 @@ import re
 import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import ClassVar
 
-import anyio
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -27,11 +25,12 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from app import security
 from app.config import PROJECT_ROOT, Settings
-from app.main import create_app
-from bench.common import multipart, rss_kib, server
-from tests.conftest import png_bytes
+from app.main import DOCS_URL, create_app
+from app.serving import security
+from harness.multipart import multipart
+from harness.server import rss_kib
+from tests.helpers import HANG_GUARD_SECONDS, LiveServer, png_bytes
 
 STATIC = PROJECT_ROOT / "static"
 PAGE_CSP = (
@@ -59,9 +58,7 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 def get_paths(app: FastAPI) -> list[str]:
     """Every GET route of the app (API, pages, /docs, /openapi.json), path parameters filled in."""
     paths = [fill(r.path) for r in api_routes(app) if "GET" in r.methods]
-    paths += [
-        r.path for r in iter_route_contexts(app.routes) if r.path in (app.openapi_url, app.docs_url, app.redoc_url)
-    ]
+    paths += [r.path for r in iter_route_contexts(app.routes) if r.path in (app.openapi_url, DOCS_URL)]
     return sorted(set(paths))
 
 
@@ -102,6 +99,7 @@ def test_the_route_table_is_seen(client: TestClient) -> None:
 def assert_common_headers(response, what: str) -> None:
     assert response.headers.get("x-content-type-options") == "nosniff", what
     assert response.headers.get("referrer-policy") == "no-referrer", what
+    assert response.headers.get("x-convlens-replica") == socket.gethostname(), what  # Settings() names it so
 
 
 def test_every_get_route_sends_the_common_headers(client: TestClient) -> None:
@@ -115,7 +113,7 @@ def test_every_get_route_sends_the_common_headers(client: TestClient) -> None:
 
 
 def test_pages_send_the_strict_content_security_policy(client: TestClient) -> None:
-    docs = {client.app.docs_url, client.app.redoc_url}
+    docs = {DOCS_URL, client.app.swagger_ui_oauth2_redirect_url}
     pages = [p for p in page_paths(client) if p not in docs]
     assert "/" in pages
     for path in pages:
@@ -127,7 +125,7 @@ def test_pages_send_the_strict_content_security_policy(client: TestClient) -> No
 
 def test_the_api_docs_allow_exactly_their_own_inline_scripts(client: TestClient) -> None:
     """/docs starts Swagger UI with an inline script: its hash, and only it, is allowed."""
-    response = client.get(client.app.docs_url)
+    response = client.get(DOCS_URL)
     policy = response.headers["content-security-policy"]
     inline = re.findall(rb"<script>(.*?)</script>", response.content, re.DOTALL)
     assert inline, "the docs page has no inline script any more: drop the hashes"
@@ -138,6 +136,23 @@ def test_the_api_docs_allow_exactly_their_own_inline_scripts(client: TestClient)
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     # a changed inline script would not match
     assert security.script_hashes(b"<script>alert(1)</script>")[0] not in policy
+
+
+def test_the_api_docs_need_no_other_origin(client: TestClient) -> None:
+    """Swagger UI is served by the app: every script, stylesheet and icon /docs names is a local path that
+    answers, and its policy allows no other origin. (ReDoc is off: its page loads a logo from elsewhere.)"""
+    assert client.get("/redoc").status_code == 404
+    response = client.get(DOCS_URL)
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "http" not in policy and "//" not in policy and "*" not in policy, policy
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", response.text)
+    assert len(urls) >= 2, urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.content, url
+    assert "validatorUrl" not in response.text or '"validatorUrl": null' in response.text
 
 
 def test_static_files_send_the_headers_and_script_mime_types(client: TestClient) -> None:
@@ -266,7 +281,7 @@ class PageScan(HTMLParser):
 
 
 def test_pages_hold_nothing_the_policy_blocks(client: TestClient) -> None:
-    docs = {client.app.docs_url, client.app.redoc_url}
+    docs = {DOCS_URL, client.app.swagger_ui_oauth2_redirect_url}
     for path in [p for p in page_paths(client) if p not in docs]:
         scan = PageScan()
         scan.feed(client.get(path).text)
@@ -517,7 +532,8 @@ def _chunks(total: int, size: int) -> Iterator[bytes]:
 
 
 async def _asgi_post(app: FastAPI, path: str, headers: list[tuple[bytes, bytes]], total: int, chunk: int) -> dict:
-    """POST ``total`` bytes in ``chunk``-byte messages; how many the app pulled, its status, and time."""
+    """POST ``total`` bytes in ``chunk``-byte messages; how many the app pulled, and its answer. Once the
+    answer is complete, ``receive`` reports the client gone (as a server does), so nothing can hang."""
     source = _chunks(total, chunk)
     pulled, status, body = 0, 0, b""
     done = False
@@ -525,7 +541,7 @@ async def _asgi_post(app: FastAPI, path: str, headers: list[tuple[bytes, bytes]]
     async def receive() -> dict:
         nonlocal pulled
         if done:
-            await anyio.sleep(3600)
+            return {"type": "http.disconnect"}
         piece = next(source, None)
         if piece is None:
             return {"type": "http.request", "body": b"", "more_body": False}
@@ -555,9 +571,8 @@ async def _asgi_post(app: FastAPI, path: str, headers: list[tuple[bytes, bytes]]
         "server": ("testserver", 80),
         "state": {},
     }
-    start = time.perf_counter()
     await app(scope, receive, send)
-    return {"pulled": pulled, "status": status, "body": body, "seconds": time.perf_counter() - start}
+    return {"pulled": pulled, "status": status, "body": body}
 
 
 BIG = 50 * MB
@@ -582,7 +597,6 @@ def test_50_mb_bodies_are_refused_while_streaming(client: TestClient, declared: 
         assert result["pulled"] <= max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024) + CHUNK
         if declared == str(BIG):
             assert result["pulled"] == 0, path
-        assert result["seconds"] < 5, path
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -590,17 +604,17 @@ def test_50_mb_bodies_are_refused_while_streaming(client: TestClient, declared: 
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[tuple[str, int, int]]:
-    with server() as (base, process):
-        host, port = base.removeprefix("http://").split(":")
-        yield host, int(port), process.pid
+def live(live_server: LiveServer) -> tuple[str, int, int]:
+    """The session's live server (tests/conftest.py): host, port and pid."""
+    return "127.0.0.1", live_server.port, live_server.process.pid
 
 
-def _raw_request(host: str, port: int, head: bytes, timeout: float = 10) -> bytes:
-    with socket.create_connection((host, port), timeout=timeout) as s:
+def _raw_request(host: str, port: int, head: bytes) -> bytes:
+    """Send ``head`` (with ``Connection: close``) and read until the server closes the connection."""
+    with socket.create_connection((host, port), timeout=HANG_GUARD_SECONDS) as s:
         s.sendall(head)
         data = b""
-        with contextlib.suppress(TimeoutError, ConnectionError):
+        with contextlib.suppress(ConnectionError):
             while chunk := s.recv(65536):
                 data += chunk
         return data
@@ -618,9 +632,10 @@ def test_live_static_traversal(live: tuple[str, int, int]) -> None:
 
 
 def _stream(host: str, port: int, head: bytes, total: int, chunked: bool) -> dict:
-    """Send ``head`` then ``total`` bytes from a thread while reading the answer; when it arrived, how
-    much had been sent, and whether the server cut the upload short."""
-    sock = socket.create_connection((host, port), timeout=30)
+    """Send ``head`` then ``total`` bytes from a thread while reading the answer: how much had been sent
+    when the answer's head arrived, and in all, and whether the server cut the upload short. The socket
+    timeout only guards against a server that never answers."""
+    sock = socket.create_connection((host, port), timeout=HANG_GUARD_SECONDS)
     sent = 0
     stop = threading.Event()
     outcome: dict = {"cut": False}
@@ -640,7 +655,6 @@ def _stream(host: str, port: int, head: bytes, total: int, chunked: bool) -> dic
             outcome["cut"] = True
 
     thread = threading.Thread(target=sender, daemon=True)
-    start = time.perf_counter()
     thread.start()
     answer = b""
     try:
@@ -649,16 +663,17 @@ def _stream(host: str, port: int, head: bytes, total: int, chunked: bool) -> dic
             if not chunk:
                 break
             answer += chunk
-        outcome["seconds"] = time.perf_counter() - start
         outcome["sent_at_answer"] = sent
-        with contextlib.suppress(OSError):
-            sock.settimeout(2)
-            while chunk := sock.recv(65536):
-                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        with contextlib.suppress(OSError):  # the server may close (or reset) once the answer is out
+            while length and len(body) < int(length.group(1)) and (chunk := sock.recv(65536)):
+                body += chunk
+        answer = head + b"\r\n\r\n" + body
     finally:
         stop.set()
-        thread.join(timeout=10)
         sock.close()
+        thread.join()
     outcome["answer"] = answer
     outcome["status"] = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
     outcome["total_sent"] = sent
@@ -672,20 +687,21 @@ def _head(path: str, port: int, extra: str) -> bytes:
     ).encode()
 
 
-def test_live_50_mb_bodies_are_refused_quickly(live: tuple[str, int, int]) -> None:
+def test_live_50_mb_bodies_are_refused_early(live: tuple[str, int, int]) -> None:
     """Through uvicorn: a chunked 50 MB upload (no Content-Length) and one declaring 50 MB get a 413
-    long before the upload could finish, and the server's memory does not take the body in."""
+    long before the upload could finish (under half of it sent when the answer arrives), and the server's
+    memory does not take the body in."""
     host, port, pid = live
     _raw_request(host, port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     rss_before = rss_kib(pid)
     for path in ("/api/activations", "/api/convolve"):
         chunked = _stream(host, port, _head(path, port, "Transfer-Encoding: chunked\r\n"), BIG, chunked=True)
         assert chunked["status"] == 413, (path, chunked["answer"][:300])
-        assert chunked["sent_at_answer"] < 25 * MB and chunked["seconds"] < 5, chunked
+        assert chunked["sent_at_answer"] < 25 * MB, chunked
         assert chunked["total_sent"] < BIG, "the server let the whole 50 MB in"
         declared = _stream(host, port, _head(path, port, f"Content-Length: {BIG}\r\n"), BIG, chunked=False)
         assert declared["status"] == 413, (path, declared["answer"][:300])
-        assert declared["sent_at_answer"] < 25 * MB and declared["seconds"] < 5, declared
+        assert declared["sent_at_answer"] < 25 * MB, declared
         assert b"over the limit" in declared["answer"]
     growth_mib = (rss_kib(pid) - rss_before) / 1024
     assert growth_mib < 30, f"the server grew by {growth_mib:.0f} MiB while refusing 50 MB bodies"
@@ -702,7 +718,6 @@ def test_live_false_small_content_length(live: tuple[str, int, int]) -> None:
     outcome = _stream(host, port, _head("/api/activations", port, "Content-Length: 1000\r\n"), BIG, chunked=False)
     assert outcome["status"] == 400, outcome["answer"][:300]
     assert b'"detail"' in outcome["answer"] or b"Invalid HTTP request" in outcome["answer"]
-    assert outcome["seconds"] < 5
     # Whether the client's socket is cut before all 50 MB leave it depends on how fast uvicorn reads the
     # garbage "next request" before closing (a race on a busy machine); what matters is that the server
     # answered at once and took none of it in.

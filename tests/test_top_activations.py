@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from app import cli, top_activations
+from app import cli
 from app.config import Settings
-from app.receptive import unit_box
-from app.schemas import TopResponse
+from app.labs import top as top_activations
+from app.nets.receptive import unit_box
+from app.schemas.insight import TopResponse
 
 CHANNELS = {"conv1": 20, "bn1": 20, "relu1": 20, "pool1": 20, "conv2": 50, "bn2": 50, "relu2": 50, "pool2": 50}
 
@@ -24,18 +25,9 @@ def content(served) -> dict:
 
 
 @pytest.fixture(scope="module")
-def maxima(served, test_set) -> dict[str, np.ndarray]:
+def maxima(test_set_outputs) -> dict[str, np.ndarray]:
     """Per layer (10000, C): each channel's largest value per test digit, from the served model's maps."""
-    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in CHANNELS}
-    with torch.inference_mode():
-        for i in range(0, len(x), 1000):
-            for name, maps in served.model.steps(x[i : i + 1000]):  # maps: (B, C, H, W)
-                if name in CHANNELS:
-                    parts[name].append(maps.amax(dim=(2, 3)).numpy())
-                if name == "pool2":
-                    break
-    return {name: np.concatenate(p) for name, p in parts.items()}
+    return {name: test_set_outputs[name] for name in CHANNELS}
 
 
 def test_file_has_nine_digits_for_every_channel(content) -> None:
@@ -88,13 +80,13 @@ def test_endpoint_serves_the_examples_with_their_units(client, served, test_set,
 @pytest.mark.parametrize(
     ("url", "status", "words"),
     [
-        ("/api/layers/nope/channels/0/top", 404, "unknown layer"),
+        ("/api/layers/nope/channels/0/top", 404, "Unknown layer"),
         ("/api/layers/fc1/channels/0/top", 404, "no top-activating digits"),
         ("/api/layers/input/channels/0/top", 404, "no top-activating digits"),
-        ("/api/layers/conv2/channels/50/top", 404, "no channel 50"),
-        ("/api/layers/conv1/channels/-1/top", 404, "no channel -1"),
-        ("/api/layers/conv1/channels/one/top", 422, "channel"),
-        ("/api/layers/conv1/channels/0/top?model=nope", 404, "unknown model"),
+        ("/api/layers/conv2/channels/50/top", 404, "No channel 50"),
+        ("/api/layers/conv1/channels/-1/top", 404, "No channel -1"),
+        ("/api/layers/conv1/channels/one/top", 422, "Channel must be a whole number"),
+        ("/api/layers/conv1/channels/0/top?model=nope", 404, "Unknown model"),
     ],
 )
 def test_bad_top_requests_are_clear_client_errors(client, url: str, status: int, words: str) -> None:

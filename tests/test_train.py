@@ -7,15 +7,19 @@ import gzip
 import json
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from app import mnist, train
-from app.lenet import load_checkpoint
+from app.datasets import mnist
+from app.nets.checkpoint import load_checkpoint
+from app.training import train
 
 pytestmark = pytest.mark.slow
+
+TEST_LIMIT = 500  # evaluating on the whole test set is what most of a short run's time went to
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,10 @@ def run(data_dir, out_dir, *extra: str) -> dict:
             "64",
             "--eval-every",
             "3",
+            "--test-limit",
+            str(TEST_LIMIT),
+            "--threads",
+            "1",
             "--quiet",
             *extra,
         ]
@@ -57,8 +65,15 @@ def run(data_dir, out_dir, *extra: str) -> dict:
     return train.train(args)
 
 
-def test_a_short_run_writes_checkpoint_and_card(data_dir, tmp_path) -> None:
-    card = run(data_dir, tmp_path)
+@pytest.fixture(scope="module")
+def default_run(data_dir, tmp_path_factory) -> tuple[dict, Path]:
+    """One short run with the default options, shared by the tests that only read its results."""
+    out = tmp_path_factory.mktemp("default-run")
+    return run(data_dir, out), out
+
+
+def test_a_short_run_writes_checkpoint_and_card(default_run) -> None:
+    card, tmp_path = default_run
     written = json.loads((tmp_path / "lenet_bn.json").read_text())
     assert written == json.loads(json.dumps(card))
     for key in (
@@ -76,7 +91,8 @@ def test_a_short_run_writes_checkpoint_and_card(data_dir, tmp_path) -> None:
     ):
         assert key in card, key
     assert card["torch_version"] == torch.__version__
-    assert len(card["confusion_matrix"]) == 10 and sum(map(sum, card["confusion_matrix"])) == 10_000
+    assert card["test_images"] == TEST_LIMIT and card["training_images"] == 384
+    assert len(card["confusion_matrix"]) == 10 and sum(map(sum, card["confusion_matrix"])) == TEST_LIMIT
     assert card["history"][0]["epoch"] == 1 and "train_loss" in card["history"][0]
     assert [p["step"] for p in card["curve"]] == [3, 6]
     assert set(card["data_sha256"]) == {
@@ -87,17 +103,18 @@ def test_a_short_run_writes_checkpoint_and_card(data_dir, tmp_path) -> None:
     }
     model = load_checkpoint(str(tmp_path / "lenet_bn.pt"))  # weights_only=True inside
     test = mnist.load("test")
-    x = torch.from_numpy(test.images.astype(np.float32) / 255).unsqueeze(1)
+    images, labels = test.images[:TEST_LIMIT], test.labels[:TEST_LIMIT]  # the first N, as --test-limit says
+    x = torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1)
     with torch.inference_mode():
         preds = model(x).argmax(1).numpy()
-    assert card["test_accuracy"] == pytest.approx(float((preds == test.labels).mean()), abs=1e-6)
-    assert [m["index"] for m in card["misclassified"]] == np.flatnonzero(preds != test.labels).tolist()
+    assert card["test_accuracy"] == pytest.approx(float((preds == labels).mean()), abs=1e-6)
+    assert [m["index"] for m in card["misclassified"]] == np.flatnonzero(preds != labels).tolist()
+    assert [sum(row) for row in card["confusion_matrix"]] == np.bincount(labels, minlength=10).tolist()
 
 
-def test_training_is_reproducible(data_dir, tmp_path) -> None:
-    run(data_dir, tmp_path / "a")
+def test_training_is_reproducible(data_dir, default_run, tmp_path) -> None:
     run(data_dir, tmp_path / "b")
-    a = torch.load(tmp_path / "a" / "lenet_bn.pt", weights_only=True)["state_dict"]
+    a = torch.load(default_run[1] / "lenet_bn.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / "lenet_bn.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -123,7 +140,7 @@ def test_corrupt_data_is_refused(tmp_path, data_dir, capsys) -> None:
     assert "holds 5 labels, expected 60000" in capsys.readouterr().err
 
 
-def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, tmp_path) -> None:
+def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, default_run, tmp_path) -> None:
     """A learning rate far too high for the plain network: the NaN/inf loss is recorded, not raised."""
     card = run(data_dir, tmp_path, "--no-bn", "--no-augment", "--lr", "1e6")
     step = card["diverged_at_step"]
@@ -133,4 +150,4 @@ def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, tmp_path) -
     strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"the card holds {c}"))
     assert strict == json.loads(json.dumps(card))
     assert all(torch.isfinite(t).all() for t in load_checkpoint(str(tmp_path / "lenet.pt")).state_dict().values())
-    assert run(data_dir, tmp_path / "ok")["diverged_at_step"] is None
+    assert default_run[0]["diverged_at_step"] is None

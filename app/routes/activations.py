@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import torch
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from torch import nn
 
-from app import kernels
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
-from app.inference import ServedModel, encode_layers, select_layers
-from app.routes.common import json_response, state
-from app.routes.inputs import image_body_openapi, network_input, upload_body
-from app.schemas import ActivationsResponse, PixelsRequest
+from app.labs import override
+from app.routes.deps import DType, Layers, Preprocess, Served, UploadBody
+from app.routes.inputs import as_json, body_fields, image_body_openapi, network_input
+from app.schemas.network import ActivationsResponse, PixelsRequest
+from app.serving.encoding import json_response
+from app.serving.errors import client_errors, error_responses
+from app.serving.inference import ServedModel
+from app.serving.layers import encode_layers
 
 OVERRIDE_FIELD = {
     "conv1_override": {
@@ -27,34 +27,16 @@ OVERRIDE_FIELD = {
 }
 
 
-def override_spec(body: bytes, form: Form | None) -> Any:
-    """The raw ``conv1_override`` (parsed JSON) from the form field or the JSON body's key; None if absent."""
-    if form is None:  # a JSON body, already validated as JSON by network_input
-        return json.loads(body).get("conv1_override") if b"conv1_override" in body else None
-    try:
-        text = form.text("conv1_override")
-    except FormError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise HTTPException(422, f"conv1_override: not valid JSON ({exc})") from exc
-
-
 def conv1_overrides(served: ServedModel, spec: Any) -> dict[str, nn.Module]:
     """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
+    conv1 = served.model.conv1
+    if not isinstance(conv1, nn.Conv2d):  # the layer table makes it one
+        raise TypeError(f"conv1 is a {type(conv1).__name__}, not a Conv2d")
     with client_errors():
-        return {"conv1": kernels.conv1_override(served.model.conv1, spec)}
+        return {"conv1": override.conv1_override(conv1, spec)}
 
 
 router = APIRouter(tags=["network"])
-
-PreprocessQuery = Annotated[
-    Literal["mnist", "none"],
-    Query(description="mnist: invert, crop, scale and centre like MNIST; none: plain grayscale resize"),
-]
 
 
 @router.post(
@@ -66,11 +48,11 @@ PreprocessQuery = Annotated[
 )
 def activations(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
-    preprocess: PreprocessQuery = "mnist",
-    layers: Annotated[str | None, Query(description="comma-separated layer names (default: all)")] = None,
-    dtype: Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")] = "float32",
-    model: Annotated[str | None, Query(description="model name (default: the default model)")] = None,
+    body: UploadBody,
+    served: Served,
+    names: Layers,
+    preprocess: Preprocess = "mnist",
+    dtype: DType = "float32",
 ) -> Response:
     """Send a multipart `file` (any image; preprocessed per `preprocess`) or a `sample` id, or a JSON
     body `{"pixels": 28x28}` with values in [0, 1], ink high. Each layer's `data` is base64 of the
@@ -78,13 +60,9 @@ def activations(
 
     An optional `conv1_override` (a form field holding JSON, or a key of the JSON body) swaps one conv1
     filter for this request only; the served model is never changed."""
-    st = state(request)
-    with client_errors():
-        served = st.registry.get(model)
-        names = select_layers(served, layers)
     pixels, form = network_input(request, body, preprocess)  # (28, 28)
     x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
-    spec = override_spec(body, form)
+    spec = as_json("conv1_override", body_fields(body, form, ("conv1_override",))["conv1_override"])
     # an override runs alone, on its own copy of conv1; plain requests share batched forward passes
     acts = served.infer(x) if spec is None else served.forward(x, conv1_overrides(served, spec))
     probs = acts["probs"][0]  # (10,)

@@ -1,80 +1,42 @@
-"""The BatchNorm lab's API: GET /api/models, POST /api/batchnorm, GET /api/batchnorm/fold and
-GET /api/batchnorm/high-lr."""
+"""The BatchNorm lab's API: POST /api/batchnorm, GET /api/batchnorm/fold and GET /api/batchnorm/high-lr."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from app import bn_lab, encoding, fold, preprocess
-from app.errors import client_errors, error_responses
-from app.forms import FORM_TYPES, Form, media_type
-from app.inference import ServedModel
-from app.routes.common import State, json_response, state
-from app.routes.inputs import batch_body, int_field, parse_form
-from app.schemas import (
-    BatchNormLabResponse,
-    FoldResponse,
-    HighLrExperiment,
-    ModelSummary,
-)
+from app import preprocess
+from app.labs import batchnorm as bn_lab
+from app.nets import fold
+from app.routes.deps import AppState, BatchBody, DType, Preprocess, Served, State
+from app.routes.inputs import int_field, parse_form
+from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses, invalid
+from app.serving.forms import FORM_TYPES, Form, media_type
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["batchnorm lab"])
-
-ModelQuery = Annotated[str | None, Query(description="model name (default: the default model)")]
-PreprocessQuery = Annotated[
-    Literal["mnist", "none"],
-    Query(description="for uploaded images: mnist (invert, crop, scale and centre like MNIST) or none"),
-]
-
-
-# --- GET /api/models ---------------------------------------------------------------------------------
-
-
-def summary(served: ServedModel, default: bool) -> ModelSummary:
-    card = served.card
-    return ModelSummary(
-        name=served.name,
-        dataset=card.get("dataset", "mnist"),
-        default=default,
-        batchnorm=served.model.cfg.batchnorm,
-        test_accuracy=card.get("test_accuracy"),
-        params=sum(p.numel() for p in served.model.parameters()),
-        epochs=card.get("epochs"),
-        steps=card.get("steps"),
-        batch_size=card.get("batch_size"),
-        max_lr=(card.get("optimizer") or {}).get("max_lr"),
-        wall_time_seconds=card.get("wall_time_seconds"),
-        diverged_at_step=card.get("diverged_at_step"),
-        curve=card.get("curve") or [],
-        history=card.get("history") or [],
-    )
-
-
-@router.get("/api/models", response_model=list[ModelSummary], summary="The served models")
-def list_models(request: Request) -> list[ModelSummary]:
-    """Every served model with its model card's headline numbers and training curves (test accuracy every
-    few hundred steps, and per epoch). Every model API takes `?model=<name>`."""
-    registry = state(request).registry
-    return [summary(served, name == registry.default) for name, served in registry.models.items()]
 
 
 # --- POST /api/batchnorm -------------------------------------------------------------------------------
 
 
-def batchnorm_model(st: State, name: str | None) -> ServedModel:
-    with client_errors():
-        served = st.registry.get(name)
+def batchnorm_model(st: AppState, served: Served) -> ServedModel:
+    """The ``?model=`` model, which must have BatchNorm layers (422 naming those that do)."""
     if not served.model.cfg.batchnorm:
         with_bn = [n for n, s in st.registry.models.items() if s.model.cfg.batchnorm]
         raise HTTPException(
             422, f"model {served.name!r} has no BatchNorm layers; models with BatchNorm: {', '.join(with_bn)}"
         )
     return served
+
+
+WithBatchNorm = Annotated[ServedModel, Depends(batchnorm_model)]
 
 
 def lab_form(request: Request, body: bytes) -> Form:
@@ -89,10 +51,8 @@ def lab_form(request: Request, body: bytes) -> Form:
 
 def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:
     """(28, 28) network input from an uploaded image; the error names the part at fault."""
-    try:
+    with client_errors(what):
         return preprocess.from_upload(data, mode, st.limits)
-    except preprocess.ImageError as exc:
-        raise HTTPException(exc.status, f"{what}: {exc}") from exc
 
 
 def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
@@ -113,9 +73,11 @@ def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int]
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
         if count == 0 and inspected is None:
-            raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
-        if not 0 <= count <= bn_lab.MAX_BATCH:
-            raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
+            raise invalid(("body", "samples"), "value_error", count, "is 0 and there is no `file`: the batch is empty")
+        if count < 0:
+            raise invalid(("body", "samples"), "greater_than_equal", count, ge=0)
+        if count > bn_lab.MAX_BATCH:
+            raise invalid(("body", "samples"), "less_than_equal", count, le=bn_lab.MAX_BATCH)
         ids = bn_lab.sample_ids(count, len(st.samples))
         images += list(st.samples.batch(ids)[:, 0].numpy()) if ids else []
     batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, 28, 28)
@@ -169,9 +131,10 @@ LAB_BODY = {
 )
 def batchnorm_lab(
     request: Request,
-    body: Annotated[bytes, Depends(batch_body)],
-    preprocess: PreprocessQuery = "mnist",
-    model: ModelQuery = None,
+    st: AppState,
+    served: WithBatchNorm,
+    body: BatchBody,
+    preprocess: Preprocess = "mnist",
 ) -> Response:
     """Send a batch, as multipart `files` (several images) or `samples=N` (N test digits, default 64), and
     optionally `file`, the image to inspect (it joins the batch as its first image; default: the batch's
@@ -185,8 +148,6 @@ def batchnorm_lab(
 
     A batch of one is answered, not refused: bn3 then sees one value per unit, its variance is 0 and it
     outputs beta for any image (see `one_value_layers` and `notes`)."""
-    st = state(request)
-    served = batchnorm_model(st, model)
     form = lab_form(request, body)
     batch, ids, with_file = lab_batch(st, form, preprocess)
     inspect = int_field(form, "inspect")
@@ -220,7 +181,7 @@ def batchnorm_lab(
         "one_value_layers": result.one_value_layers,
         "notes": result.notes,
     }
-    return json_response(payload)
+    return encoding.json_response(payload)
 
 
 # --- GET /api/batchnorm/fold ---------------------------------------------------------------------------
@@ -274,10 +235,10 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     summary="BatchNorm folded into conv1, conv2 and fc1, checked on the whole test set",
 )
 def batchnorm_fold(
-    request: Request,
-    model: ModelQuery = None,
+    st: AppState,
+    served: WithBatchNorm,
     weights: Annotated[bool, Query(description="include the folded weights and biases (base64)")] = True,
-    dtype: Annotated[Literal["float32", "float16"], Query(description="dtype of the folded arrays")] = "float32",
+    dtype: DType = "float32",
 ) -> Response:
     """In eval mode BatchNorm is a per-channel affine map, so it folds into the layer before it:
     `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for conv1+bn1,
@@ -285,12 +246,10 @@ def batchnorm_fold(
     trained one on all 10,000 committed test images: the largest logit difference, the predictions that
     change, and both forward times measured in that same run (batches of 1000, the server's torch
     threads). That comparison runs once per model, on the first request; later requests reuse it."""
-    st = state(request)
-    served = batchnorm_model(st, model)
     eq = fold.CACHE.get(served.model, lambda: st.samples.batch(list(range(len(st.samples)))))  # (10000, 1, 28, 28)
     payload = {
         "model": served.name,
-        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.PAIRS],
+        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model.table)],
         "images": eq.images,
         "max_abs_logit_diff": eq.max_abs_logit_diff,
         "predictions_changed": eq.predictions_changed,
@@ -300,7 +259,7 @@ def batchnorm_fold(
         "batch_size": eq.chunk,
         "threads": eq.threads,
     }
-    return json_response(payload)
+    return encoding.json_response(payload)
 
 
 # --- GET /api/batchnorm/high-lr ------------------------------------------------------------------------
@@ -314,10 +273,10 @@ HIGH_LR_FILE = "high_lr.json"
     responses=error_responses(404),
     summary="BN against no BN at a high learning rate",
 )
-def high_lr(request: Request) -> HighLrExperiment:
+def high_lr(st: AppState) -> HighLrExperiment:
     """Both networks trained for a few epochs at a high peak learning rate: their test-accuracy curves,
     where the plain one diverged (if it did), and the exact commands (from `models/high_lr.json`)."""
-    path = state(request).settings.model_dir / HIGH_LR_FILE
+    path = st.settings.model_dir / HIGH_LR_FILE
     if not path.is_file():
         raise HTTPException(404, f"no high-learning-rate experiment recorded ({HIGH_LR_FILE} is missing)")
     return HighLrExperiment.model_validate(json.loads(path.read_text()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.schemas import Health
+from app.schemas.common import Health
 
 router = APIRouter(tags=["health"])
 

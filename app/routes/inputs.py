@@ -1,8 +1,9 @@
-"""Request inputs: the size-limited body and the network's input image from
-a multipart ``file``/``sample`` or a JSON ``pixels`` body."""
+"""Request inputs: the network's input image from a multipart ``file``/``sample`` or a JSON ``pixels``
+body, and the other fields beside it (form fields, or keys of the JSON body)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -10,75 +11,32 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from app import preprocess
-from app.forms import FORM_TYPES, Form, FormError, Part, media_type
-from app.forms import parse_form as parse_body_form
-from app.routes.common import State, state
-from app.schemas import PixelsRequest
-
-FORM_OVERHEAD = 64 * 1024  # multipart headers and small text fields beside one upload
-
-
-def _too_large(limit: int) -> HTTPException:
-    # Connection: close makes the server drop the connection instead of reading (and discarding) the rest
-    return HTTPException(413, f"the request body is over the limit of {limit} bytes", headers={"Connection": "close"})
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """Read the body, refusing it (413) as soon as it is known to exceed ``limit`` bytes: from its
-    Content-Length before reading anything, else while streaming, never holding more than the limit."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise _too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def upload_body(request: Request) -> bytes:
-    """Dependency: a body holding one upload (the per-file limit plus room for the form fields)."""
-    return await _read_limited(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD)
-
-
-async def batch_body(request: Request) -> bytes:
-    """Dependency: a body that may hold several uploads (the BatchNorm lab)."""
-    return await _read_limited(request, state(request).settings.max_body_bytes)
+from app.routes.deps import State, state
+from app.schemas.network import PixelsRequest
+from app.serving import forms
+from app.serving.errors import client_errors, invalid, nested
+from app.serving.forms import FORM_TYPES, Form, Part, media_type
 
 
 def parse_form(request: Request, body: bytes) -> Form:
-    try:
-        return parse_body_form(body, request.headers.get("content-type"))
-    except FormError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
+    """The multipart (or urlencoded) body as a ``Form``."""
+    return forms.parse_form(body, request.headers.get("content-type"))
 
 
-def int_field(form: Form, name: str, what: str = "a whole number") -> int | None:
+def int_field(form: Form, name: str) -> int | None:
     """The form field ``name`` as an integer, None when absent; 4xx naming the field otherwise."""
-    try:
-        text = form.text(name)
-    except FormError as exc:  # not UTF-8, or over the field size limit
-        raise HTTPException(exc.status, str(exc)) from exc
+    text = form.text(name)
     if text is None:
         return None
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected {what}, not {text[:40]!r}") from exc
-
-
-def sample_index(form: Form) -> int | None:
-    return int_field(form, "sample", "a sample id (an integer)")
+        raise invalid(("body", name), "int_parsing", text) from exc
 
 
 def image_choice(form: Form) -> tuple[Part | None, int | None]:
     """The form's ``file`` part or its ``sample`` id, exactly one of them (422 otherwise)."""
-    part, index = form.get("file"), sample_index(form)
+    part, index = form.get("file"), int_field(form, "sample")
     if part is not None and index is not None:
         raise HTTPException(422, "send either `file` or `sample`, not both")
     if part is None and index is None:
@@ -88,10 +46,8 @@ def image_choice(form: Form) -> tuple[Part | None, int | None]:
 
 def sample_pixels(st: State, index: int) -> np.ndarray:
     """(28, 28) test digit ``index``; 404 for an unknown id."""
-    try:
+    with client_errors("sample"):
         return st.samples.pixels(index)
-    except KeyError as exc:
-        raise HTTPException(404, f"sample: {exc.args[0]}") from exc
 
 
 def image_from_form(st: State, form: Form, mode: str) -> np.ndarray:
@@ -99,11 +55,10 @@ def image_from_form(st: State, form: Form, mode: str) -> np.ndarray:
     test digit, already in MNIST's format)."""
     part, index = image_choice(form)
     if part is None:
+        assert index is not None
         return sample_pixels(st, index)
-    try:
+    with client_errors("file"):
         return preprocess.from_upload(part.data, mode, st.limits)
-    except preprocess.ImageError as exc:
-        raise HTTPException(exc.status, f"file: {exc}") from exc
 
 
 def pixels_from_json(body: bytes, mode: str) -> np.ndarray:
@@ -114,12 +69,9 @@ def pixels_from_json(body: bytes, mode: str) -> np.ndarray:
         errors = exc.errors()
         if errors and errors[0]["type"] == "json_invalid":
             raise HTTPException(400, f"the body is not valid JSON: {errors[0]['msg']}") from exc
-        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors[:5])
-        raise HTTPException(422, detail) from exc
-    try:
+        raise nested(exc, "body") from exc
+    with client_errors("pixels"):
         return preprocess.from_pixels(pixels, mode)
-    except preprocess.ImageError as exc:
-        raise HTTPException(exc.status, f"pixels: {exc}") from exc
 
 
 def network_input(request: Request, body: bytes, mode: str) -> tuple[np.ndarray, Form | None]:
@@ -135,6 +87,38 @@ def network_input(request: Request, body: bytes, mode: str) -> tuple[np.ndarray,
         f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data (or urlencoded)"
         " or application/json",
     )
+
+
+def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields from the form (text) or, for a JSON body, from its keys (any JSON value)."""
+    if form is None:  # a JSON body, already validated as JSON by network_input
+        data = json.loads(body)
+        return {name: data.get(name) for name in names}
+    return {name: form.text(name) for name in names}
+
+
+def as_int(name: str, value: Any, default: int | None = None) -> int:
+    """A field's integer (a form's text or a JSON number); 422 naming the field otherwise."""
+    if value is None or value == "":
+        if default is None:
+            raise invalid(("body", name), "missing", msg="send it as a form field")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid(("body", name), "int_type", value)
+    try:
+        return int(value.strip() if isinstance(value, str) else value)
+    except ValueError as exc:
+        raise invalid(("body", name), "int_parsing", value) from exc
+
+
+def as_json(name: str, value: Any) -> Any:
+    """A form field holding JSON text (a JSON body's key is already a value; None stays None)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise invalid(("body", name), "json_invalid", value, error=str(exc)) from exc
 
 
 def image_body_openapi(json_schema: dict[str, Any] | None = None, fields: dict[str, Any] | None = None) -> dict:

@@ -1,4 +1,5 @@
-"""Model insight: receptive fields, explanations, 1x1 channel mixing, top-activating digits and the card.
+"""Model insight: receptive fields, explanations and 1x1 channel mixing (with its limits and the bottleneck
+arithmetic, GET /api/mix/limits and GET /api/mix/bottleneck).
 
 POST /api/receptive-field, POST /api/explain, POST /api/mix take the image like POST /api/activations
 (multipart `file` or `sample`, or a JSON `{"pixels": 28x28}` body); their other fields travel as form
@@ -12,28 +13,26 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from app import encoding, explain, mixing, receptive, top_activations
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
-from app.inference import ServedModel
-from app.routes.activations import PreprocessQuery
-from app.routes.common import json_response, served_model, state
-from app.routes.inputs import image_body_openapi, network_input, upload_body
-from app.schemas import (
+from app.labs import explain, mixing
+from app.nets import receptive
+from app.routes.deps import DType, Preprocess, Served, UploadBody
+from app.routes.inputs import as_int, as_json, body_fields, image_body_openapi, network_input
+from app.schemas.insight import (
+    BottleneckResponse,
     ExplainResponse,
+    MixLimits,
     MixResponse,
-    ModelCard,
-    PixelsRequest,
     ReceptiveFieldResponse,
-    TopResponse,
 )
+from app.schemas.network import PixelsRequest
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["model insight"])
 
-DTypeQuery = Annotated[Literal["float32", "float16"], Query(description="dtype of the `data` arrays")]
-ModelQuery = Annotated[str | None, Query(description="model name (default: the default model)")]
 IMAGE_ERRORS = error_responses(400, 404, 413, 415, 422)
 
 
@@ -65,40 +64,6 @@ def _schema_with(fields: dict[str, Any]) -> dict:
     return schema
 
 
-def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[str, Any]:
-    """The named fields from the form (text) or, for a JSON body, from its keys (any JSON value)."""
-    if form is None:
-        data = json.loads(body)
-        return {name: data.get(name) for name in names}
-    try:
-        return {name: form.text(name) for name in names}
-    except FormError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-
-
-def as_int(name: str, value: Any, default: int | None = None) -> int:
-    if value is None or value == "":
-        if default is None:
-            raise HTTPException(422, f"{name}: missing; send it as a form field")
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise HTTPException(422, f"{name}: expected an integer, not {value!r}")
-    try:
-        return int(value.strip() if isinstance(value, str) else value)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected an integer, not {str(value)[:40]!r}") from exc
-
-
-def as_json(name: str, value: Any) -> Any:
-    """A form field holding JSON text (a JSON body's key is already a value)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: not valid JSON ({exc})") from exc
-
-
 def encode_map(values: torch.Tensor, dtype: str) -> dict:
     array = values.detach().to(torch.float32).numpy()
     return {
@@ -119,16 +84,15 @@ def encode_map(values: torch.Tensor, dtype: str) -> dict:
 )
 def receptive_field(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
-    preprocess: PreprocessQuery = "mnist",
-    dtype: DTypeQuery = "float32",
-    model: ModelQuery = None,
+    body: UploadBody,
+    served: Served,
+    preprocess: Preprocess = "mnist",
+    dtype: DType = "float32",
 ) -> Response:
     """Unit (`channel`, `y`, `x`) of a spatial `layer` for this image: its theoretical receptive field from
     the layer arithmetic (`size`, `jump`, `start`, the recurrence in `steps`; `box` is clipped to the image,
     `unclipped` reaches into the padding) and its effective field `gradient`, |d unit / d input pixel|,
     which is exactly zero outside the box."""
-    served = served_model(request, model)
     pixels, form = network_input(request, body, preprocess)  # (28, 28)
     raw = body_fields(body, form, ("layer", "channel", "y", "x"))
     if not raw["layer"]:
@@ -139,7 +103,7 @@ def receptive_field(
             served.model, served.receptive_fields, served.shapes, pixels, str(raw["layer"]), **unit
         )
     result["gradient"] = encode_map(result["gradient"], dtype)
-    return json_response(result)
+    return encoding.json_response(result)
 
 
 @router.post(
@@ -151,22 +115,21 @@ def receptive_field(
 )
 def explain_prediction(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
+    body: UploadBody,
+    served: Served,
     method: Annotated[Literal["saliency", "gradcam", "occlusion"], Query(description="which explanation")],
     target: Annotated[int | None, Query(description="class to explain (default: the predicted one)")] = None,
     patch: Annotated[int, Query(ge=1, le=28, description="occlusion: patch side")] = explain.OCCLUSION_PATCH,
     stride: Annotated[int, Query(ge=1, le=28, description="occlusion: step, at most the patch")] = (
         explain.OCCLUSION_STRIDE
     ),
-    preprocess: PreprocessQuery = "mnist",
-    dtype: DTypeQuery = "float32",
-    model: ModelQuery = None,
+    preprocess: Preprocess = "mnist",
+    dtype: DType = "float32",
 ) -> Response:
     """A 28x28 map for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` = Grad-CAM on relu2
     (the last conv block) placed on the input by receptive-field centres; `occlusion` = the mean drop in the
     target's probability when a `patch` x `patch` square of background covers the pixel. `probability` is
     the target's probability for the unchanged image."""
-    served = served_model(request, model)
     pixels, _ = network_input(request, body, preprocess)  # (28, 28)
     x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
     with client_errors():
@@ -183,16 +146,21 @@ def explain_prediction(
         "patch": result.patch,
         "stride": result.stride,
     }
-    return json_response(payload)
+    return encoding.json_response(payload)
+
+
+def mixable(served: ServedModel) -> list[str]:
+    """The layers with maps (C x H x W) other than the input."""
+    return [n for n in served.layer_names if len(served.shapes[n]) == 3 and n != "input"]
 
 
 def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tuple[str, torch.Tensor, torch.Tensor]:
     """``(layer, maps (C_in, H, W), mixed (C_out, H, W))``."""
     layer = str(raw["layer"] or "relu1")
     spec = served.model.spec(layer)  # KeyError for an unknown layer
-    if not spec.spatial or spec.kind == "input":
-        raise ValueError(f"layer: {layer!r} ({spec.kind}) has no channels to mix; use conv1, bn1, relu1, pool1, ...")
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    if layer not in mixable(served):
+        raise ValueError(f"layer: {layer!r} ({spec.kind}) has no channels to mix; use {', '.join(mixable(served))}")
+    x = torch.from_numpy(pixels).reshape(1, *served.shapes["input"])  # (1, C, H, W)
     maps = served.forward(x)[layer][0]  # (C_in, H, W)
     matrix = mixing.as_matrix(as_json("matrix", raw["matrix"]), maps.shape[0])  # (C_out, C_in)
     bias = mixing.as_bias(as_json("bias", raw["bias"]), matrix.shape[0])  # (C_out,)
@@ -208,15 +176,15 @@ def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tu
 )
 def mix(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
-    preprocess: PreprocessQuery = "mnist",
-    dtype: DTypeQuery = "float32",
-    model: ModelQuery = None,
+    body: UploadBody,
+    served: Served,
+    preprocess: Preprocess = "mnist",
+    dtype: DType = "float32",
 ) -> Response:
     """Apply a C_out x C_in `matrix` (and optional `bias`) to the image's `layer` maps at every pixel:
     `out[o, y, x] = bias[o] + sum_c matrix[o][c] * maps[c, y, x]`, a 1x1 convolution. `counts` compares its
-    parameters and multiply-adds with a 5x5 convolution of the same width."""
-    served = served_model(request, model)
+    parameters and multiply-adds with a 5x5 convolution of the same width. GET /api/mix/limits gives the
+    limits (at most 64 rows) and the layers."""
     pixels, form = network_input(request, body, preprocess)  # (28, 28)
     raw = body_fields(body, form, ("layer", "matrix", "bias"))
     if raw["matrix"] is None:
@@ -231,50 +199,38 @@ def mix(
         "output": encode_map(mixed, dtype),
         "counts": mixing.counts(c_in, mixed.shape[0], height, width),
     }
-    return json_response(payload)
+    return encoding.json_response(payload)
 
 
 @router.get(
-    "/api/layers/{name}/channels/{channel}/top",
-    response_model=TopResponse,
-    responses=error_responses(404, 422),
-    summary="The test digits that activate a channel most",
-)
-def top_digits(
-    request: Request,
-    name: str,
-    channel: Annotated[int, Path(description="channel of the layer")],
-    model: ModelQuery = None,
-) -> TopResponse:
-    """The test digits (best first) whose maps in this channel reach the largest values, with the unit
-    (`y`, `x`) that reached it and its receptive field `box` on the digit (crop
-    `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
-    st = state(request)
-    served = served_model(request, model)
-    with client_errors():
-        content = top_activations.load_for(served.model, st.settings.model_dir, served.name)
-        found = top_activations.examples(served.model, content, st.samples.labels, name, channel)
-    return TopResponse(layer=name, channel=channel, examples=found)
-
-
-@router.get(
-    "/api/model/card",
-    response_model=ModelCard,
+    "/api/mix/limits",
+    response_model=MixLimits,
     responses=error_responses(404),
-    summary="The model card: accuracy, confusion matrix, training curve",
+    summary="What the 1x1 demo takes: its limits and layers",
 )
-def model_card(request: Request, model: ModelQuery = None) -> ModelCard:
-    """The model card written by training (test accuracy, per-class accuracy, confusion matrix (rows: true
-    label), training history and curve, ...) with `misclassified`: every test digit the model gets wrong
-    (from the card, else from the `convlens top` file)."""
-    st = state(request)
-    served = served_model(request, model)
-    card = {"name": served.name, **served.card}
-    if "misclassified" not in card:
-        try:
-            card["misclassified"] = top_activations.load_for(served.model, st.settings.model_dir, served.name)[
-                "misclassified"
-            ]
-        except KeyError:
-            card["misclassified"] = []
-    return ModelCard.model_validate(card)
+def mix_limits(served: Served) -> MixLimits:
+    """The largest C_out and |weight| POST /api/mix takes, the bottleneck arithmetic's limits, and the layers
+    whose maps can be mixed, with their shapes."""
+    layers = [{"name": n, "kind": served.model.spec(n).kind, "shape": served.shapes[n]} for n in mixable(served)]
+    return MixLimits.model_validate({**mixing.limits(), "layers": layers})
+
+
+@router.get(
+    "/api/mix/bottleneck",
+    response_model=BottleneckResponse,
+    responses=error_responses(422),
+    summary="The bottleneck: a 1x1 conv to fewer channels before a k x k conv, counted",
+)
+def bottleneck(
+    c_in: Annotated[int, Query(description="input channels")] = 256,
+    c_mid: Annotated[int, Query(description="channels after the 1x1 layer")] = 64,
+    c_out: Annotated[int, Query(description="output channels of the k x k layer")] = 256,
+    kernel: Annotated[int, Query(description="k")] = 3,
+    height: Annotated[int, Query(description="H of the maps (kept: 'same' padding)")] = 56,
+    width: Annotated[int, Query(description="W of the maps")] = 56,
+) -> BottleneckResponse:
+    """The lecture's bottleneck: 1x1 conv C_in -> C_mid, then k x k conv C_mid -> C_out, against the k x k
+    conv C_in -> C_out directly (default 256 -> 64 -> 256 with 3x3 on 56x56 maps): parameters (weights and
+    biases) and multiply-adds of each layer and of both paths."""
+    with client_errors():
+        return BottleneckResponse.model_validate(mixing.bottleneck(c_in, c_mid, c_out, kernel, height, width))

@@ -1,26 +1,40 @@
-"""The kernel lab's API: POST /api/convolve, POST /api/pool and GET /api/kernels/presets."""
+"""The kernel lab's API: POST /api/convolve, POST /api/pool, GET /api/kernels/presets and GET
+/api/kernels/limits."""
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, TypeVar
 
-import numpy as np
-import orjson
-import pybase64
 import torch
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from app import encoding, kernels, preprocess
-from app.errors import client_errors, error_responses
-from app.forms import Form, FormError
-from app.routes.common import State, state
-from app.routes.inputs import image_body_openapi, image_choice, parse_form, sample_pixels, upload_body
-from app.schemas import ConvolveResponse, ConvolveSpec, KernelPreset, PoolResponse, PoolSpec, PresetsResponse
+from app import preprocess
+from app.labs import feature_maps
+from app.labs.kernels import convolution, display, images, limits, pooling
+from app.labs.kernels.geometry import Geometry, same_padding
+from app.labs.kernels.presets import PRESETS
+from app.routes.deps import DType, Preprocess, Served, State, UploadBody, state
+from app.routes.inputs import image_body_openapi, image_choice, image_from_form, parse_form, sample_pixels
+from app.schemas.kernels import (
+    ConvolveResponse,
+    ConvolveSpec,
+    KernelPreset,
+    LabLimits,
+    PoolResponse,
+    PoolSpec,
+    PresetsResponse,
+)
+from app.serving.encoding import Blobs
+from app.serving.errors import client_errors, error_responses, invalid, nested
+from app.serving.forms import Form
 
 router = APIRouter(tags=["kernel lab"])
+
+SpecModel = TypeVar("SpecModel", ConvolveSpec, PoolSpec)
 
 PARTS = ("data", "png", "padded")
 
@@ -33,7 +47,6 @@ IncludeQuery = Annotated[
         examples=["data,png", "png", "data,png,padded"],
     ),
 ]
-DTypeQuery = Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")]
 PngQuery = Annotated[
     int,
     Query(
@@ -47,19 +60,21 @@ PngQuery = Annotated[
 IMAGE = f"""
 The image is any PNG, JPEG, GIF, WebP or BMP within the server's upload limits (by default 5 MB and
 4096x4096 pixels), or a `sample` digit (28x28, a gallery id). An answer carries at most
-{kernels.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
+{limits.MAX_OUTPUT_VALUES:,} values (the outputs, the combined one included, x channels x height x width,
 i.e. 64 MiB of float32); a bigger request is refused with 413 before any work is done. A bad `spec` is a 422
-whose `detail` names the field (`spec.kernels[0]`, `spec.stride`, ...; `kernels`, `padding_mode` or `size`
-when it only fails on this image). The `Server-Timing` header gives the server's milliseconds for input,
+whose `detail` says what is wrong in a sentence that names the field in words ("Stride must be a whole number
+of at least 1, not 0.", "Kernel A, row 2, column 3 must be a number ...") and whose `errors` give each field's
+location (`["body", "spec", "stride"]`). The `Server-Timing` header gives the server's milliseconds for input,
 compute, encode and total."""
 
 CONV_LIMITS = f"""
-Limits: kernels 1x1 to {kernels.MAX_KERNEL}x{kernels.MAX_KERNEL}, 1 to {kernels.MAX_KERNELS} of them, all the same
-size, values within +-{kernels.MAX_VALUE:g}; stride 1..{kernels.MAX_STRIDE}; explicit padding
-0..{kernels.MAX_PADDING}; reflect padding smaller than the image, circular padding at most its size."""
+Limits: kernels 1x1 to {limits.MAX_KERNEL}x{limits.MAX_KERNEL}, 1 to {limits.MAX_KERNELS} of them, all the same
+size, values within +-{limits.MAX_VALUE:g}; stride 1..{limits.MAX_STRIDE}; explicit padding
+0..{limits.MAX_PADDING}; reflect padding smaller than the image, circular padding at most its size."""
 
 POOL_LIMITS = f"""
-Limits: window 1..{kernels.MAX_POOL}, stride 1..{kernels.MAX_STRIDE}, padding 0..size // 2 (PyTorch's rule)."""
+Limits: window 1..{limits.MAX_POOL}, stride 1..{limits.MAX_STRIDE}, padding 0..size // 2 (PyTorch's rule).
+GET /api/kernels/limits lists every limit."""
 
 DISPLAY = """
 Each output's `png` is for display: one channel -> a grey PNG, three -> RGB, all channels on one scale given
@@ -73,13 +88,15 @@ CONVOLVE_DOC = (
 
 Pixels are scaled to [0, 1]; each channel is filtered on its own. Cross-correlation computes
 `out[c, y, x] = sum_ij padded[c, y*S + i, x*S + j] * k[i, j]`; convolution does the same with the kernel
-flipped in both axes (`applied_kernels` shows the weights used). "same" padding gives ceil(W / S)
-outputs per axis; when the total padding is odd (an even kernel at stride 1) the extra row goes at the
-bottom and the extra column at the right, as in PyTorch. The output size per axis is
+flipped in both axes (`applied_kernels` shows the weights used). The output size per axis is
 floor((W - K + P_before + P_after) / S) + 1; `arithmetic` spells it out with the numbers, says when the
 division is not whole (the floor drops the last rows/columns) and lists the input rows/columns no window
-ever covers.
+ever covers. With `"rounding": "ceil"` the quotient is rounded up instead: the last window overhangs the
+padded input, and the part past it covers zeros (PyTorch's ceil_mode rule decides which windows exist).
+
 """
+    + inspect.cleandoc(same_padding.__doc__ or "").partition("\n\n")[2]
+    + "\n"
     + CONV_LIMITS
     + IMAGE
     + DISPLAY
@@ -88,7 +105,13 @@ POOL_DOC = (
     """Multipart: the image as `file` or `sample`, and `spec`, a JSON string (PoolSpec; optional, default
 `{"op": "max", "size": 2}`, stride defaults to the size). Each channel is pooled on its own; the answer
 has the same shape as POST /api/convolve's, with one output and `combined` null. Average pooling counts
-padding as zeros; max pooling never picks it.
+padding as zeros; max pooling never picks it. `"rounding": "ceil"` is PyTorch's ceil_mode: the part of
+the last window past the padded input is left out of the max and of the mean's count.
+
+`spec.source` says what is pooled: the image (default), a feature map made by sliding one kernel over it
+first (`{"kind": "kernel", "kernel": [[-1,0,1],[-2,0,2],[-1,0,1]], "relu": true}`), or one channel of a
+spatial layer of the served network (`{"kind": "layer", "layer": "relu1", "channel": 3}`, `?model=`; the
+image goes into the network as in POST /api/activations, `?preprocess=`): relu1 pooled 2x2 is pool1.
 """
     + POOL_LIMITS
     + IMAGE
@@ -104,78 +127,29 @@ def _include(text: str) -> set[str]:
     return parts
 
 
-def _spec(form: Form, model: type[BaseModel], default: str | None) -> BaseModel:
+def _spec(form: Form, model: type[SpecModel], default: str | None) -> SpecModel:
     """The ``spec`` form field, parsed and validated; 422 naming the field at fault."""
-    try:
+    with client_errors("spec"):
         text = form.text("spec")
-    except FormError as exc:
-        raise HTTPException(exc.status, f"spec: {exc}") from exc
     if text is None:
         if default is None:
-            raise HTTPException(422, 'spec: missing; send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
+            raise invalid(("body", "spec"), "missing", msg='send a JSON form field `spec`, e.g. {"kernels": [[[1]]]}')
         text = default
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        raise HTTPException(422, _spec_errors(exc)) from exc
-
-
-def _spec_errors(exc: ValidationError) -> str:
-    """pydantic's errors as one line, each naming its field: ``spec.kernels[0][2]: ...``."""
-    messages = []
-    for e in exc.errors()[:5]:
-        if e["type"] == "json_invalid":
-            return f"spec: not valid JSON: {e['msg'].removeprefix('Invalid JSON: ')}"
-        loc = "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" if str(p).isidentifier() else f"[{str(p)!r}]" for p in e["loc"]
-        ).removeprefix(".")
-        msg = e["msg"].removeprefix("Value error, ")
-        if not loc:
-            messages.append(f"spec: {msg}")
-        elif msg.startswith(loc):  # the core's messages already start with the field
-            messages.append(f"spec.{msg}")
-        else:
-            messages.append(f"spec.{loc}: {msg}")
-    return "; ".join(messages)
+        raise nested(exc, "body", "spec") from exc
 
 
 def _image(st: State, form: Form, color: str) -> torch.Tensor:
     """(C, H, W) float32 in [0, 1] from the form's ``file`` (any image) or ``sample`` (a test digit)."""
     part, index = image_choice(form)
     if part is None:
-        return kernels.gray_to(sample_pixels(st, index), color)
-    try:
+        assert index is not None
+        return images.gray_to(sample_pixels(st, index), color)
+    with client_errors("file"):
         img = preprocess.decode(part.data, st.limits)
-    except preprocess.ImageError as exc:
-        raise HTTPException(exc.status, f"file: {exc}") from exc
-    return kernels.image_tensor(img, color)
-
-
-class Blobs:
-    """Large base64 strings spliced into the JSON text after orjson has serialised the rest.
-
-    orjson scans every byte of a string for characters to escape (base64 has none): about 9 ms for the
-    16 MB of one 1024x1024 RGB output, a fifth of the time budget. Each blob is put in the payload as a
-    placeholder string (NUL, index, NUL: no other string here holds a NUL) and joined in afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def add(self, raw: bytes | memoryview) -> str:
-        self.parts.append(pybase64.b64encode(raw))
-        return f"\x00{len(self.parts) - 1}\x00"
-
-    def array(self, values: torch.Tensor, dtype: str) -> str:
-        return self.add(memoryview(np.ascontiguousarray(values.numpy(), dtype=encoding.wire_dtype(dtype))).cast("B"))
-
-    def json(self, payload: dict) -> bytes:
-        pieces = orjson.dumps(payload).split(b'"\\u0000')
-        out = [pieces[0]]
-        for piece in pieces[1:]:
-            index, rest = piece.split(b'\\u0000"', 1)
-            out += [b'"', self.parts[int(index)], b'"', rest]
-        return b"".join(out)
+    return images.image_tensor(img, color)
 
 
 class Timer:
@@ -198,24 +172,24 @@ class Timer:
         return Response(body, media_type="application/json", headers={"Server-Timing": ", ".join([*self.steps, total])})
 
 
-def _encode_map(values: torch.Tensor, parts: set[str], dtype: str, level: int, blobs: Blobs) -> dict:
+def encode_output(values: torch.Tensor, parts: set[str], dtype: str, level: int, blobs: Blobs) -> dict:
     """One (C, H', W') output as the API returns it."""
     lo, hi = (float(v) for v in torch.aminmax(values))
-    mode, low, high = kernels.display_scale(lo, hi)
+    mode, low, high = display.display_scale(lo, hi)
     return {
         "shape": list(values.shape),
         "dtype": dtype,
         "data": blobs.array(values, dtype) if "data" in parts else None,
         "min": lo,
         "max": hi,
-        "png": blobs.add(kernels.png(kernels.to_pixels(values, low, high), level)) if "png" in parts else None,
+        "png": blobs.add(display.png(display.to_pixels(values, low, high), level)) if "png" in parts else None,
         "png_scale": {"mode": mode, "low": low, "high": high},
     }
 
 
-def _result(
+def lab_payload(
     image: torch.Tensor,
-    geometry: kernels.Geometry,
+    geometry: Geometry,
     padded: Callable[[], torch.Tensor],
     outputs: list[torch.Tensor],
     combined: torch.Tensor | None,
@@ -230,34 +204,43 @@ def _result(
         "input_shape": list(image.shape),
         "output_shape": geometry.shape(image.shape[0]),
         "arithmetic": geometry.describe(),
-        "outputs": [_encode_map(o, parts, dtype, level, blobs) for o in outputs],
-        "combined": _encode_map(combined, parts, dtype, level, blobs) if combined is not None else None,
-        "padded_input": _padded_input(padded(), dtype, [top, bottom, left, right], blobs)
+        "outputs": [encode_output(o, parts, dtype, level, blobs) for o in outputs],
+        "combined": encode_output(combined, parts, dtype, level, blobs) if combined is not None else None,
+        "padded_input": _padded_input(
+            padded(), dtype, [top, bottom, left, right], [geometry.height.overhang, geometry.width.overhang], blobs
+        )
         if "padded" in parts
         else None,
     }
 
 
-def _padded_input(padded: torch.Tensor, dtype: str, pad: list[int], blobs: Blobs) -> dict:
-    return {"shape": list(padded.shape), "dtype": dtype, "data": blobs.array(padded, dtype), "pad": pad}
+def _padded_input(padded: torch.Tensor, dtype: str, pad: list[int], overhang: list[int], blobs: Blobs) -> dict:
+    return {
+        "shape": list(padded.shape),
+        "dtype": dtype,
+        "data": blobs.array(padded, dtype),
+        "pad": pad,
+        "overhang": overhang,
+    }
 
 
 def _spec_field(model: type[BaseModel], text: str) -> dict:
+    schema = model.model_json_schema()
     return {
         "spec": {
             "type": "string",
             "contentMediaType": "application/json",
-            "contentSchema": model.model_json_schema(),
+            "contentSchema": schema,
             "description": f"JSON text of a {model.__name__}: {text}",
-            "example": model.model_config["json_schema_extra"]["examples"][0],
+            "example": schema["examples"][0],
         }
     }
 
 
 def _lab_input(
-    request: Request, body: bytes, include: str, model: type[BaseModel], default: str | None
-) -> tuple[set[str], Any, torch.Tensor]:
-    """What both lab routes start with: the ``include`` parts, the form's ``spec`` and its image."""
+    request: Request, body: bytes, include: str, model: type[SpecModel], default: str | None
+) -> tuple[set[str], SpecModel, torch.Tensor]:
+    """What POST /api/convolve starts with: the ``include`` parts, the form's ``spec`` and its image."""
     parts = _include(include)
     form = parse_form(request, body)
     spec = _spec(form, model, default)
@@ -269,16 +252,18 @@ def _lab_input(
     response_model=ConvolveResponse,
     responses=error_responses(400, 404, 413, 415, 422),
     openapi_extra=image_body_openapi(
-        fields=_spec_field(ConvolveSpec, "the kernels, mode, padding, padding_mode, stride, color and combine")
+        fields=_spec_field(
+            ConvolveSpec, "the kernels, mode, padding, padding_mode, stride, color, rounding and combine"
+        )
     ),
     summary="Slide hand-made kernels over an image",
     description=CONVOLVE_DOC,
 )
 def convolve(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
+    body: UploadBody,
     include: IncludeQuery = "data,png",
-    dtype: DTypeQuery = "float32",
+    dtype: DType = "float32",
     png_compression: PngQuery = 0,
 ) -> Response:
     """Slide the spec's kernels over the image (see CONVOLVE_DOC)."""
@@ -286,7 +271,7 @@ def convolve(
     parts, spec, image = _lab_input(request, body, include, ConvolveSpec, None)  # image: (C, H, W)
     timer.lap("input")
     with client_errors():
-        result = kernels.convolve(
+        result = convolution.convolve(
             image,
             spec.kernels,
             mode=spec.mode,
@@ -294,13 +279,14 @@ def convolve(
             padding_mode=spec.padding_mode,
             stride=spec.stride,
             combine=spec.combine,
+            rounding=spec.rounding,
         )
     timer.lap("compute")
     blobs = Blobs()
-    payload = _result(
+    payload = lab_payload(
         image,
         result.geometry,
-        lambda: kernels.pad(image, result.geometry, spec.padding_mode),
+        lambda: convolution.pad(image, result.geometry, spec.padding_mode),
         result.outputs,
         result.combined,
         parts,
@@ -312,33 +298,61 @@ def convolve(
     return timer.response(blobs.json(payload))
 
 
+def _pooled_source(st: State, served: Served, form: Form, spec: PoolSpec, preprocess: str) -> tuple[torch.Tensor, str]:
+    """(C, H, W) to pool, and what it is in words."""
+    source = spec.source
+    if source.kind == "layer":
+        pixels = image_from_form(st, form, preprocess)  # (28, 28), as the network takes it
+        with client_errors("spec.source"):
+            return feature_maps.layer_map(served, pixels, source.layer, source.channel)
+    image = _image(st, form, spec.color)  # (C, H, W)
+    if source.kind == "image":
+        return image, "the image"
+    with client_errors("spec.source"):
+        return feature_maps.kernel_map(
+            image,
+            source.kernel,
+            mode=source.mode,
+            padding=source.padding,
+            padding_mode=source.padding_mode,
+            relu=source.relu,
+        )
+
+
 @router.post(
     "/api/pool",
     response_model=PoolResponse,
     responses=error_responses(400, 404, 413, 415, 422),
-    openapi_extra=image_body_openapi(fields=_spec_field(PoolSpec, "op, size, stride, padding and color")),
+    openapi_extra=image_body_openapi(
+        fields=_spec_field(PoolSpec, "op, size, stride, padding, color, rounding, source")
+    ),
     summary="Max or average pooling of an image",
     description=POOL_DOC,
 )
 def pool(
     request: Request,
-    body: Annotated[bytes, Depends(upload_body)],
+    body: UploadBody,
+    served: Served,
     include: IncludeQuery = "data,png",
-    dtype: DTypeQuery = "float32",
+    dtype: DType = "float32",
     png_compression: PngQuery = 0,
+    preprocess: Preprocess = "mnist",
 ) -> Response:
-    """Pool the image per the spec (see POOL_DOC)."""
+    """Pool the image (or a feature map of it) per the spec (see POOL_DOC)."""
     timer = Timer()
-    parts, spec, image = _lab_input(request, body, include, PoolSpec, "{}")  # image: (C, H, W)
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, PoolSpec, "{}")
+    image, described = _pooled_source(state(request), served, form, spec, preprocess)  # (C, H, W)
     timer.lap("input")
     with client_errors():
-        result = kernels.pool(image, spec.op, spec.size, spec.stride, spec.padding)
+        result = pooling.pool(image, spec.op, spec.size, spec.stride, spec.padding, spec.rounding)
     timer.lap("compute")
     blobs = Blobs()
-    payload = _result(
+    payload = lab_payload(
         image,
         result.geometry,
-        lambda: kernels.pool_padded(image, spec.op, spec.padding),
+        lambda: pooling.pool_padded(image, spec.op, result.geometry),
         [result.output],
         None,
         parts,
@@ -346,7 +360,15 @@ def pool(
         png_compression,
         blobs,
     )
+    payload["source"] = {"kind": spec.source.kind, "description": described, "shape": list(image.shape)}
     return timer.response(blobs.json(payload))
+
+
+@router.get("/api/kernels/limits", response_model=LabLimits, summary="The kernel lab's limits")
+async def lab_limits() -> LabLimits:
+    """Every limit POST /api/convolve and POST /api/pool check, so that a client can check the same before
+    it asks (the kernel lab's page does: its live output size never shows a size the server refuses)."""
+    return LabLimits(**limits.as_dict())
 
 
 @router.get("/api/kernels/presets", response_model=PresetsResponse, summary="Classic kernels to start from")
@@ -354,4 +376,4 @@ async def presets() -> PresetsResponse:
     """Identity, box blur and Gaussian (3x3, 5x5), sharpen, Sobel/Scharr/Prewitt x and y, Laplacian (4- and
     8-neighbour), emboss, outline, the lecture's vertical and horizontal edge templates, and 1x1. The
     directions hold for cross-correlation (the default mode)."""
-    return PresetsResponse(presets=[KernelPreset(**p) for p in kernels.PRESETS])
+    return PresetsResponse(presets=[KernelPreset(**p) for p in PRESETS])

@@ -1,15 +1,18 @@
-"""GET /api/layers/{name}/weights: a layer's parameters (and BatchNorm's running statistics)."""
+"""One layer: GET /api/layers/{name}/weights (its parameters, and BatchNorm's running statistics) and
+GET /api/layers/{name}/channels/{c}/top (the test digits that activate a channel most)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Response
 
-from app import encoding
-from app.errors import client_errors, error_responses
-from app.routes.common import json_response, state
-from app.schemas import WeightsResponse
+from app.labs import top
+from app.routes.deps import AppState, DType, Served
+from app.schemas.insight import TopResponse
+from app.schemas.network import WeightsResponse
+from app.serving import encoding
+from app.serving.errors import client_errors, error_responses
 
 router = APIRouter(tags=["network"])
 
@@ -20,16 +23,11 @@ router = APIRouter(tags=["network"])
     responses=error_responses(404, 422),
     summary="A layer's weights",
 )
-def layer_weights(
-    request: Request,
-    name: str,
-    dtype: Annotated[Literal["float32", "float16"], Query()] = "float32",
-    model: Annotated[str | None, Query(description="model name (default: the default model)")] = None,
-) -> Response:
+def layer_weights(name: str, served: Served, dtype: DType = "float32") -> Response:
     """conv and linear: `weight`, `bias`; batchnorm: `weight` (gamma), `bias` (beta), `running_mean`,
     `running_var`, and `eps`."""
     with client_errors():
-        kind, tensors, eps = state(request).registry.get(model).weights(name)
+        kind, tensors, eps = served.weights(name)
     payload = {
         "name": name,
         "kind": kind,
@@ -38,4 +36,22 @@ def layer_weights(
         ],
         "eps": eps,
     }
-    return json_response(payload)
+    return encoding.json_response(payload)
+
+
+@router.get(
+    "/api/layers/{name}/channels/{channel}/top",
+    response_model=TopResponse,
+    responses=error_responses(404, 422),
+    summary="The test digits that activate a channel most",
+)
+def top_digits(
+    st: AppState, served: Served, name: str, channel: Annotated[int, Path(description="channel of the layer")]
+) -> TopResponse:
+    """The test digits (best first) whose maps in this channel reach the largest values, with the unit
+    (`y`, `x`) that reached it and its receptive field `box` on the digit (crop
+    `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
+    with client_errors():
+        content = top.load_for(served.model, st.settings.model_dir, served.name)
+        found = top.examples(served.model, content, st.samples.labels, name, channel)
+    return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

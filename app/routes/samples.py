@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Response
 
-from app.errors import client_errors, error_responses
-from app.routes.common import served_model, state
-from app.schemas import Sample
+from app.routes.deps import AppState, Served
+from app.schemas.network import Sample
+from app.serving.errors import client_errors, error_responses
 
 router = APIRouter(tags=["samples"])
 
 
 @router.get("/api/samples", response_model=list[Sample], responses=error_responses(404), summary="Sample gallery")
-def list_samples(
-    request: Request, model: Annotated[str | None, Query(description="whose predictions (default model)")] = None
-) -> list[Sample]:
+def list_samples(st: AppState, served: Served) -> list[Sample]:
     """A fixed gallery of MNIST test digits (three of each class and some the model gets wrong), with
     the label and the model's prediction."""
-    st, served = state(request), served_model(request, model)
     ids = st.samples.gallery([m["index"] for m in served.card.get("misclassified", [])])
     predicted = served.forward(st.samples.batch(ids))["probs"].argmax(1)  # (N,)
     return [
@@ -33,7 +30,7 @@ def list_samples(
     responses={200: {"content": {"image/png": {}}}, **error_responses(404, 422)},
     summary="A test digit as a 28x28 PNG",
 )
-def sample_png(request: Request, id: Annotated[int, Path(description="MNIST test-set index")]) -> Response:
+def sample_png(st: AppState, id: Annotated[int, Path(description="MNIST test-set index")]) -> Response:
     with client_errors():
-        png = state(request).samples.png(id)
+        png = st.samples.png(id)
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})

@@ -4,22 +4,16 @@
  */
 
 import { bnApi } from "./bn-api.js";
+import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 
 const fmt = (v) => formatValue(v, 5);
 
 function line(label, expression, result) {
-  const row = document.createElement("div");
-  row.className = "bn-formula-row";
-  const name = document.createElement("span");
-  name.className = "bn-formula-name";
-  name.textContent = label;
-  const expr = document.createElement("span");
-  expr.className = "bn-formula-expr";
-  expr.textContent = expression;
-  const value = document.createElement("output");
-  value.className = "bn-formula-value";
-  value.textContent = result;
+  const row = el("div", "bn-formula-row");
+  const name = el("span", "bn-formula-name", label);
+  const expr = el("span", "bn-formula-expr", expression);
+  const value = el("output", "bn-formula-value", result);
   row.append(name, expr, value);
   return row;
 }
@@ -66,19 +60,33 @@ export async function initFold(section, onError) {
     return;
   }
   for (const [i, pair] of body.pairs.entries()) {
-    const option = document.createElement("option");
+    const option = el("option", "", `${pair.layer} + ${pair.batchnorm}`);
     option.value = String(i);
-    option.textContent = `${pair.layer} + ${pair.batchnorm}`;
     pick.append(option);
   }
+  const range = section.querySelector("#fold-channel-range");
+  const problem = section.querySelector("#fold-channel-error");
+  // The channel typed is shown, or refused in words: never silently moved into range.
   const show = () => {
     const pair = body.pairs[Number(pick.value)];
     const count = pair.channels.scale.length;
     channel.max = String(count - 1);
-    const c = Math.min(Math.max(0, Math.trunc(Number(channel.value) || 0)), count - 1);
+    range.textContent = `0 to ${count - 1}`;
+    section.dataset.pair = pair.layer;
+    const text = channel.value.trim();
+    const c = Number(text);
+    const ok = text !== "" && Number.isInteger(c) && c >= 0 && c < count;
+    problem.hidden = ok;
+    out.hidden = !ok;
+    if (ok) channel.removeAttribute("aria-invalid");
+    else channel.setAttribute("aria-invalid", "true");
+    if (!ok) {
+      problem.textContent = `Channel must be a whole number from 0 to ${count - 1}: ${pair.layer} + ${pair.batchnorm} has ${count} channels${text === "" ? "" : `, so there is no channel ${text}`}.`;
+      delete section.dataset.channel;
+      return;
+    }
     out.textContent = "";
     out.append(formula(pair, c));
-    section.dataset.pair = pair.layer;
     section.dataset.channel = String(c);
   };
   pick.addEventListener("change", show);

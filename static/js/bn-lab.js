@@ -12,6 +12,7 @@ import { bnApi } from "./bn-api.js";
 import { channelBars } from "./bn-charts.js";
 import { layerPick } from "./bn-layer-pick.js";
 import { BN_PAGE } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { PredictionView } from "./prediction.js";
 
@@ -113,8 +114,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     $("#lab-batch-hint").textContent = clickable ? "click a digit to inspect it" : "your image is first and is the one inspected";
     for (let i = 0; i < result.batch_size; i++) {
       const { src, caption, crisp } = batchImage(i);
-      const item = document.createElement(clickable ? "button" : "span");
-      item.className = "bn-batch-item";
+      const item = el(clickable ? "button" : "span", "bn-batch-item");
       if (clickable) {
         item.type = "button";
         item.addEventListener("click", () => run({ ...spec, inspect: i }));
@@ -122,7 +122,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
       item.setAttribute("aria-label", caption);
       item.setAttribute("aria-pressed", String(i === result.inspected));
       item.dataset.index = String(i);
-      const img = document.createElement("img");
+      const img = el("img");
       img.src = src;
       img.alt = "";
       img.width = 28;
@@ -169,8 +169,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     const notes = $("#lab-notes");
     notes.textContent = "";
     for (const text of result.notes) {
-      const p = document.createElement("p");
-      p.textContent = text;
+      const p = el("p", "", text);
       notes.append(p);
     }
     notes.hidden = result.notes.length === 0;

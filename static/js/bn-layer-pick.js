@@ -5,13 +5,15 @@
  *   layerPick(fieldset, ["bn1", "bn2", "bn3"], (name) => show(name));   // calls back at once with the first
  */
 
+import { el } from "./dom.js";
+
 let groups = 0;
 
 export function layerPick(fieldset, names, onPick, initial = names[0]) {
   const group = `bn-layer-${fieldset.dataset.for || ""}-${++groups}`;
   for (const name of names) {
-    const label = document.createElement("label");
-    const input = document.createElement("input");
+    const label = el("label");
+    const input = el("input");
     input.type = "radio";
     input.name = group;
     input.value = name;
@@ -19,8 +21,7 @@ export function layerPick(fieldset, names, onPick, initial = names[0]) {
     input.addEventListener("change", () => {
       if (input.checked) onPick(name);
     });
-    const text = document.createElement("span");
-    text.textContent = name;
+    const text = el("span", "", name);
     label.append(input, text);
     fieldset.append(label);
   }

@@ -7,6 +7,7 @@
 import { bnApi } from "./bn-api.js";
 import { lineChart } from "./bn-charts.js";
 import { BN_PAGE } from "./config.js";
+import { el } from "./dom.js";
 
 const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
 const color = (run) => (run.batchnorm ? BN_PAGE.colors.batchnorm : BN_PAGE.colors.plain);
@@ -32,32 +33,28 @@ function toSeries(runs) {
 function legend(box, runs) {
   box.textContent = "";
   for (const run of runs) {
-    const item = document.createElement("span");
-    item.className = "bn-legend-item";
-    const swatch = document.createElement("span");
-    swatch.className = "bn-swatch";
+    const item = el("span", "bn-legend-item");
+    const swatch = el("span", "bn-swatch");
     swatch.style.background = color(run);
     item.append(swatch, `${run.name} (${describe(run)})`);
     box.append(item);
   }
 }
 
-function table(el, runs, epochs) {
-  el.textContent = "";
-  const head = el.createTHead().insertRow();
+function table(host, runs, epochs) {
+  host.textContent = "";
+  const head = host.createTHead().insertRow();
   for (const text of ["model", ...epochs.map((e) => `epoch ${e}`), "final", "first ≥ 99%", "diverged", "wall time"]) {
-    const th = document.createElement("th");
+    const th = el("th", "", text);
     th.scope = "col";
-    th.textContent = text;
     head.append(th);
   }
-  const body = el.createTBody();
+  const body = host.createTBody();
   for (const run of runs) {
     const row = body.insertRow();
     row.dataset.model = run.name;
-    const name = document.createElement("th");
+    const name = el("th", "", `${run.name} (${describe(run)})`);
     name.scope = "row";
-    name.textContent = `${run.name} (${describe(run)})`;
     row.append(name);
     for (const e of epochs) row.insertCell().textContent = pct(run.history.find((h) => h.epoch === e)?.test_accuracy);
     row.insertCell().textContent = pct(run.test_accuracy);

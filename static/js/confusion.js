@@ -7,6 +7,7 @@
 
 import { api } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
+import { el } from "./dom.js";
 
 function shade(count, max) {
   // a log scale: a single mistake is visible next to a thousand correct answers
@@ -14,9 +15,8 @@ function shade(count, max) {
 }
 
 function header(text, scope) {
-  const th = document.createElement("th");
+  const th = el("th", "", text);
   th.scope = scope;
-  th.textContent = text;
   return th;
 }
 
@@ -26,8 +26,7 @@ function showCell(panel, card, label, predicted) {
   panel.textContent = "";
   panel.dataset.label = String(label);
   panel.dataset.predicted = String(predicted);
-  const title = document.createElement("h4");
-  title.className = "cell-title";
+  const title = el("h4", "cell-title");
   if (label === predicted) {
     title.textContent = `${count.toLocaleString("en-US")} test ${label}s answered correctly`;
     panel.append(title);
@@ -36,32 +35,26 @@ function showCell(panel, card, label, predicted) {
   const digits = card.misclassified.filter((m) => m.label === label && m.predicted === predicted);
   title.textContent = `A ${label} read as ${predicted}: ${count} test digit${count === 1 ? "" : "s"}`;
   panel.append(title);
-  const list = document.createElement("ul");
-  list.className = "digit-list";
+  const list = el("ul", "digit-list");
   for (const m of digits) {
-    const item = document.createElement("li");
-    const link = document.createElement("a");
+    const item = el("li");
+    const link = el("a", "digit-link");
     link.href = `/?sample=${m.index}`;
-    link.className = "digit-link";
     link.dataset.sample = String(m.index);
     link.title = `Test digit #${m.index}: a ${m.label}, the model says ${m.predicted}. Open it in the explorer.`;
-    const img = document.createElement("img");
+    const img = el("img", "crisp");
     img.src = api.sampleUrl(m.index);
     img.alt = `test digit ${m.index}, a ${m.label} read as ${m.predicted}`;
     img.width = MODEL_PAGE.digitPx;
     img.height = MODEL_PAGE.digitPx;
-    img.className = "crisp";
-    const caption = document.createElement("span");
-    caption.textContent = `#${m.index}`;
+    const caption = el("span", "", `#${m.index}`);
     link.append(img, caption);
     item.append(link);
     list.append(item);
   }
   panel.append(list);
   if (digits.length < count) {
-    const note = document.createElement("p");
-    note.className = "hint";
-    note.textContent = `The card lists ${digits.length} of the ${count}; run \`convlens top\` to record them all.`;
+    const note = el("p", "hint", `The card lists ${digits.length} of the ${count}; run \`convlens top\` to record them all.`);
     panel.append(note);
   }
 }
@@ -76,33 +69,28 @@ export function renderConfusion(table, panel, card) {
   let offMax = 1;
   let diagMax = 1;
   matrix.forEach((row, i) => row.forEach((v, j) => (i === j ? (diagMax = Math.max(diagMax, v)) : (offMax = Math.max(offMax, v)))));
-  const caption = document.createElement("caption");
-  caption.className = "visually-hidden";
-  caption.textContent = "Confusion matrix: rows are the true digits, columns the model's answers";
-  const head = document.createElement("thead");
-  const headRow = document.createElement("tr");
+  const caption = el("caption", "visually-hidden", "Confusion matrix: rows are the true digits, columns the model's answers");
+  const head = el("thead");
+  const headRow = el("tr");
   headRow.append(header("true \\ answer", "col"), ...matrix.map((_, j) => header(String(j), "col")));
   head.append(headRow);
-  const body = document.createElement("tbody");
+  const body = el("tbody");
   matrix.forEach((row, i) => {
-    const tr = document.createElement("tr");
+    const tr = el("tr");
     tr.append(header(String(i), "row"));
     row.forEach((count, j) => {
-      const td = document.createElement("td");
+      const diagonal = i === j;
+      const td = el("td", diagonal ? "diag" : count ? "off" : "zero");
       td.dataset.label = String(i);
       td.dataset.predicted = String(j);
       td.dataset.count = String(count);
-      const diagonal = i === j;
-      td.className = diagonal ? "diag" : count ? "off" : "zero";
       td.style.setProperty("--shade", shade(count, diagonal ? diagMax : offMax).toFixed(3));
       if (count === 0) {
         td.textContent = "·";
         td.setAttribute("aria-label", `true ${i}, answer ${j}: none`);
       } else {
-        const button = document.createElement("button");
+        const button = el("button", "cell-button", String(count));
         button.type = "button";
-        button.className = "cell-button";
-        button.textContent = String(count);
         button.setAttribute("aria-label", `true ${i}, answer ${j}: ${count} digit${count === 1 ? "" : "s"}`);
         button.addEventListener("click", () => {
           for (const pressed of table.querySelectorAll("[aria-pressed=true]")) pressed.setAttribute("aria-pressed", "false");

@@ -8,6 +8,7 @@
  */
 
 import { MODEL_PAGE } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { mosaicCell, paint, paintMosaic } from "./heatmap.js";
 import { attachProbe, gridCell } from "./probe.js";
@@ -29,11 +30,9 @@ export function renderConv1(host, weights, domain) {
   const bias = weights.tensors.bias.values;
   const [count, cin, k] = shape;
   for (let f = 0; f < count; f++) {
-    const figure = document.createElement("figure");
-    figure.className = "filter-figure";
+    const figure = el("figure", "filter-figure");
     figure.dataset.filter = String(f);
-    const canvas = document.createElement("canvas");
-    canvas.className = "crisp filter-canvas";
+    const canvas = el("canvas", "crisp filter-canvas");
     canvas.style.width = `${k * MODEL_PAGE.conv1CellPx}px`;
     canvas.style.height = `${k * MODEL_PAGE.conv1CellPx}px`;
     canvas.setAttribute("role", "img");
@@ -44,12 +43,9 @@ export function renderConv1(host, weights, domain) {
       const { y, x } = gridCell(fx, fy, k, k);
       return { label: `conv1 filter ${f} · (y ${y}, x ${x})`, value: values[offset + y * k + x], data: { layer: "conv1", channel: f, y, x } };
     });
-    const caption = document.createElement("figcaption");
-    const name = document.createElement("span");
-    name.textContent = `#${f}`;
-    const b = document.createElement("span");
-    b.className = "bias";
-    b.textContent = biasText(bias[f]);
+    const caption = el("figcaption");
+    const name = el("span", "", `#${f}`);
+    const b = el("span", "bias", biasText(bias[f]));
     caption.append(name, b);
     figure.append(canvas, caption);
     host.append(figure);
@@ -64,14 +60,10 @@ export function renderConv2(host, weights, domain) {
   const [count, cin, k] = shape;
   const px = MODEL_PAGE.conv2CellPx;
   for (let f = 0; f < count; f++) {
-    const row = document.createElement("div");
-    row.className = "filter-row";
+    const row = el("div", "filter-row");
     row.dataset.filter = String(f);
-    const name = document.createElement("span");
-    name.className = "filter-index";
-    name.textContent = `#${f}`;
-    const canvas = document.createElement("canvas");
-    canvas.className = "crisp filter-strip";
+    const name = el("span", "filter-index", `#${f}`);
+    const canvas = el("canvas", "crisp filter-strip");
     const offset = f * cin * k * k;
     const layout = paintMosaic(canvas, values, { offset, count: cin, h: k, w: k, columns: cin, gap: 1, scale: "diverging", domain });
     canvas.style.width = `${layout.width * px}px`;
@@ -84,9 +76,7 @@ export function renderConv2(host, weights, domain) {
       const value = values[offset + (at.tile * k + at.y) * k + at.x];
       return { label: `conv2 filter ${f} · input channel ${at.tile} · (y ${at.y}, x ${at.x})`, value, data: { layer: "conv2", channel: f, unit: at.tile, y: at.y, x: at.x } };
     });
-    const b = document.createElement("span");
-    b.className = "bias";
-    b.textContent = biasText(bias[f]);
+    const b = el("span", "bias", biasText(bias[f]));
     row.append(name, canvas, b);
     host.append(row);
   }

@@ -7,15 +7,15 @@
  */
 
 import { api } from "./api.js";
+import { el } from "./dom.js";
 
 export function renderGallery(container, samples, { onPick }) {
   container.textContent = "";
   const buttons = new Map();
   for (const sample of samples) {
     const wrong = sample.label !== sample.predicted;
-    const button = document.createElement("button");
+    const button = el("button", wrong ? "sample wrong" : "sample");
     button.type = "button";
-    button.className = wrong ? "sample wrong" : "sample";
     button.dataset.sample = String(sample.id);
     button.dataset.label = String(sample.label);
     button.dataset.predicted = String(sample.predicted);
@@ -24,16 +24,13 @@ export function renderGallery(container, samples, { onPick }) {
       "aria-label",
       `Test digit ${sample.id}, a ${sample.label}${wrong ? `; the model says ${sample.predicted} (wrong)` : ""}`,
     );
-    const img = document.createElement("img");
+    const img = el("img", "crisp");
     img.src = api.sampleUrl(sample.id);
     img.alt = "";
     img.width = 28;
     img.height = 28;
     img.loading = "lazy";
-    img.className = "crisp";
-    const label = document.createElement("span");
-    label.className = "sample-label";
-    label.textContent = wrong ? `${sample.label}→${sample.predicted}` : String(sample.label);
+    const label = el("span", "sample-label", wrong ? `${sample.label}→${sample.predicted}` : String(sample.label));
     button.append(img, label);
     button.addEventListener("click", () => onPick(sample));
     container.append(button);

@@ -10,6 +10,7 @@
  */
 
 import { KIND_SCALE, LUT_SIZE, SCALES, SIZES } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 
 const luts = new Map();
@@ -212,22 +213,16 @@ export function drawGradient(canvas, scale) {
  *           labels?: [string, string]): void}}
  */
 export function colorbar({ caption = "" } = {}) {
-  const element = document.createElement("div");
-  element.className = "colorbar";
-  const canvas = document.createElement("canvas");
-  canvas.className = "colorbar-gradient";
+  const element = el("div", "colorbar");
+  const canvas = el("canvas", "colorbar-gradient");
   canvas.setAttribute("aria-hidden", "true");
-  const ticks = document.createElement("div");
-  ticks.className = "colorbar-ticks";
+  const ticks = el("div", "colorbar-ticks");
   const [low, mid, high] = ["low", "mid", "high"].map((cls) => {
-    const span = document.createElement("span");
-    span.className = `tick tick-${cls}`;
+    const span = el("span", `tick tick-${cls}`);
     ticks.append(span);
     return span;
   });
-  const label = document.createElement("span");
-  label.className = "colorbar-caption";
-  label.textContent = caption;
+  const label = el("span", "colorbar-caption", caption);
   element.append(label, canvas, ticks);
   let drawn = null;
   return {
@@ -249,6 +244,25 @@ export function colorbar({ caption = "" } = {}) {
       element.setAttribute("role", "img");
     },
   };
+}
+
+/** WCAG relative luminance of [r, g, b] (0..255 each). */
+function luminance([r, g, b]) {
+  const lin = (v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/**
+ * Black or white, whichever reads better on the background `rgb` ("rgb(r, g, b)", as colorOf gives): the
+ * better of the two always has a contrast ratio of at least 4.5:1 (WCAG AA), on any colour.
+ */
+export function inkOn(rgb) {
+  const channels = rgb.match(/\d+/g).slice(0, 3).map(Number);
+  const l = luminance(channels);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff";
 }
 
 /** Whole CSS px per cell so that a side of `cells` cells is about `target` px (never below the minimum). */

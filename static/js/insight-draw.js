@@ -13,13 +13,6 @@
 import { LUT_SIZE } from "./config.js";
 import { lut } from "./heatmap.js";
 
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 /* Padding cells: a light two-tone checker, so that they read as "outside the image". */
 const PAD_LIGHT = [226, 230, 237];
 const PAD_DARK = [205, 211, 221];

@@ -8,7 +8,8 @@
  *   view.show([{ label: "A", kernel }], "convolution");
  */
 
-import { colorOf } from "./heatmap.js";
+import { el } from "./dom.js";
+import { colorOf, inkOn } from "./heatmap.js";
 import { applied, formatWeight } from "./kernel-math.js";
 
 export class AppliedView {
@@ -25,11 +26,9 @@ export class AppliedView {
     this.host.dataset.mode = mode;
     for (const { label, kernel, slot } of kernels) {
       const weights = applied(kernel, mode);
-      const figure = document.createElement("figure");
-      figure.className = "applied-kernel";
-      const table = document.createElement("table");
+      const figure = el("figure", "applied-kernel");
+      const table = el("table", "applied-grid");
       table.id = `applied-${slot}`;
-      table.className = "applied-grid";
       table.dataset.values = JSON.stringify(weights);
       table.setAttribute("aria-label", `Kernel ${label} as applied (${mode})`);
       const m = Math.max(1e-12, ...weights.flat().map(Math.abs));
@@ -38,13 +37,14 @@ export class AppliedView {
         for (const v of row) {
           const td = tr.insertCell();
           td.textContent = formatWeight(v);
-          td.style.background = colorOf(v, "diverging", [-m, m]);
+          const background = colorOf(v, "diverging", [-m, m]);
+          td.style.background = background;
+          td.style.color = inkOn(background); // black or white, whichever reads better (WCAG contrast)
           if (Math.abs(v) > 0.6 * m) td.classList.add("strong");
         }
       }
       if (turned && weights.length > 1) table.classList.add("turning");
-      const caption = document.createElement("figcaption");
-      caption.textContent = mode === "convolution" ? `${label}, flipped` : `${label}, as written`;
+      const caption = el("figcaption", "", mode === "convolution" ? `${label}, flipped` : `${label}, as written`);
       figure.append(table, caption);
       this.host.append(figure);
     }

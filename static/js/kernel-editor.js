@@ -11,6 +11,7 @@
  * reported through `problem` (the page shows it and keeps the last result); the other cells still work.
  */
 
+import { el } from "./dom.js";
 import { colorOf } from "./heatmap.js";
 import { copy, equal, flippedH, flippedV, formatWeight, normalised, parseWeight, resized, sum, transposed } from "./kernel-math.js";
 
@@ -18,10 +19,8 @@ const STEPS = [0.01, 0.1, 0.5, 1];
 const DEFAULT_STEP = 1;
 
 function button(text, { label, id, className = "button small" }) {
-  const b = document.createElement("button");
+  const b = el("button", className, text);
   b.type = "button";
-  b.className = className;
-  b.textContent = text;
   if (label) b.setAttribute("aria-label", label);
   if (id) b.id = id;
   return b;
@@ -50,16 +49,11 @@ export class KernelEditor {
     host.classList.add("kernel-slot");
     host.dataset.slot = this.slot;
 
-    const head = document.createElement("div");
-    head.className = "slot-head";
-    const title = document.createElement("h3");
-    title.className = "slot-title";
+    const head = el("div", "slot-head");
+    const title = el("h3", "slot-title", this.label);
     title.id = id("title");
-    title.textContent = this.label;
-    const presetLabel = document.createElement("label");
-    presetLabel.className = "field inline";
-    presetLabel.textContent = "Preset ";
-    this.presetSelect = document.createElement("select");
+    const presetLabel = el("label", "field inline", "Preset ");
+    this.presetSelect = el("select");
     this.presetSelect.id = id("preset");
     const custom = new Option("(your own)", "");
     this.presetSelect.append(custom);
@@ -71,20 +65,16 @@ export class KernelEditor {
     presetLabel.append(this.presetSelect);
     head.append(title, presetLabel);
 
-    this.grid = document.createElement("div");
-    this.grid.className = "kernel-grid";
+    this.grid = el("div", "kernel-grid");
     this.grid.id = id("grid");
     this.grid.setAttribute("role", "group");
     this.grid.setAttribute("aria-labelledby", title.id);
 
-    const tools = document.createElement("div");
-    tools.className = "slot-tools";
+    const tools = el("div", "slot-tools");
     const minus = button("−", { label: `${this.label}: decrease the chosen cell`, id: id("minus"), className: "button small stepper" });
     const plus = button("+", { label: `${this.label}: increase the chosen cell`, id: id("plus"), className: "button small stepper" });
-    const stepLabel = document.createElement("label");
-    stepLabel.className = "field inline";
-    stepLabel.textContent = "step ";
-    this.stepSelect = document.createElement("select");
+    const stepLabel = el("label", "field inline", "step ");
+    this.stepSelect = el("select");
     this.stepSelect.id = id("step");
     for (const s of STEPS) this.stepSelect.append(new Option(String(s), String(s), s === DEFAULT_STEP, s === DEFAULT_STEP));
     stepLabel.append(this.stepSelect);
@@ -98,13 +88,11 @@ export class KernelEditor {
     transpose.addEventListener("click", () => this.apply(transposed));
     flipH.addEventListener("click", () => this.apply(flippedH));
     flipV.addEventListener("click", () => this.apply(flippedV));
-    const stepper = document.createElement("span");
-    stepper.className = "stepper-group";
+    const stepper = el("span", "stepper-group");
     stepper.append(minus, plus, stepLabel);
     tools.append(stepper, normalise, transpose, flipH, flipV);
 
-    this.info = document.createElement("p");
-    this.info.className = "slot-info hint";
+    this.info = el("p", "slot-info hint");
     this.info.id = id("info");
     this.info.setAttribute("aria-live", "polite");
 
@@ -120,12 +108,11 @@ export class KernelEditor {
     for (let i = 0; i < k; i++) {
       const row = [];
       for (let j = 0; j < k; j++) {
-        const input = document.createElement("input");
+        const input = el("input", "kernel-cell");
         input.type = "text";
         input.inputMode = "decimal";
         input.autocomplete = "off";
         input.spellcheck = false;
-        input.className = "kernel-cell";
         input.dataset.row = String(i);
         input.dataset.col = String(j);
         input.setAttribute("aria-label", `${this.label}, row ${i + 1}, column ${j + 1}`);

@@ -8,6 +8,7 @@
  *   panel.mark("window", { y, x, h, w });   panel.mark("window", null);
  */
 
+import { el } from "./dom.js";
 import { colorbar, domainFor, paint } from "./heatmap.js";
 import { formatShape } from "./format.js";
 
@@ -17,8 +18,22 @@ export function displayFor(min, max) {
   return { scale: "gray", domain: [Math.min(0, min), max > Math.min(0, min) ? max : Math.min(0, min) + 1] };
 }
 
+/**
+ * Mark on `panel` (the padded input) what rounding did at the bottom and right: the padded rows/columns no
+ * window reaches (floor) or the ones the last window overhangs (ceil; the padded input includes them).
+ * `arithmetic` is the API's; `shape` the padded input's [C, Hp, Wp].
+ */
+export function markTails(panel, arithmetic, shape) {
+  const [, hp, wp] = shape;
+  const { height: h, width: w } = arithmetic;
+  const rows = h.overhang || h.remainder;
+  const cols = w.overhang || w.remainder;
+  panel.mark("tail-rows", rows ? { y: hp - rows, x: 0, h: rows, w: wp, kind: h.overhang ? "overhang" : "dropped" } : null);
+  panel.mark("tail-cols", cols ? { y: 0, x: wp - cols, h: hp, w: cols, kind: w.overhang ? "overhang" : "dropped" } : null);
+}
+
 /** Paint C = 3 values (C, H, W) as an RGB image, every channel mapped by the same [lo, hi]. */
-function paintRgb(canvas, values, height, width, [lo, hi]) {
+export function paintRgb(canvas, values, height, width, [lo, hi]) {
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext("2d", { alpha: false });
@@ -44,19 +59,14 @@ export class MapPanel {
     host.hidden = true;
     this.host = host;
 
-    this.title = document.createElement("figcaption");
-    this.title.className = "map-title";
-    this.title.textContent = title;
-    this.frame = document.createElement("div");
-    this.frame.className = "map-frame";
-    this.canvas = document.createElement("canvas");
-    this.canvas.className = "map-canvas crisp";
+    this.title = el("figcaption", "map-title", title);
+    this.frame = el("div", "map-frame");
+    this.canvas = el("canvas", "map-canvas crisp");
     this.canvas.width = 1;
     this.canvas.height = 1;
     this.frame.append(this.canvas);
     this.bar = colorbar();
-    this.note = document.createElement("p");
-    this.note.className = "map-note hint";
+    this.note = el("p", "map-note hint");
     host.append(this.title, this.frame, this.bar.element, this.note);
 
     if (onPick) {
@@ -111,14 +121,14 @@ export class MapPanel {
     }
     let entry = this.markers.get(name);
     if (!entry) {
-      const element = document.createElement("div");
-      element.className = `marker marker-${name}`;
+      const element = el("div", `marker marker-${name}`);
       element.setAttribute("aria-hidden", "true");
       this.frame.append(element);
       entry = { element };
       this.markers.set(name, entry);
     }
     entry.rect = rect;
+    if (rect.kind) entry.element.dataset.kind = rect.kind;
     this.place(name, rect);
   }
 

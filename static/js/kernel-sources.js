@@ -11,6 +11,7 @@
 
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
+import { el } from "./dom.js";
 import { readImageFile } from "./input-sources.js";
 import { recallDigit } from "./kernel-handoff.js";
 
@@ -57,7 +58,7 @@ export async function fileSource(picked, { maxBytes, kind = "file", caption = nu
   let sent = file;
   let note = "";
   if (scale < 1) {
-    const canvas = document.createElement("canvas");
+    const canvas = el("canvas");
     canvas.width = size.width;
     canvas.height = size.height;
     const ctx = canvas.getContext("2d");
@@ -91,7 +92,7 @@ export async function explorerSource() {
   const digit = recallDigit();
   if (!digit) return { problem: "The explorer has not shown a digit in this browser yet: open the explorer, pick or draw one, and come back." };
   if (digit.sample !== null) return { ...sampleSource({ id: digit.sample }, `The explorer's digit: ${digit.caption}`), kind: "explorer" };
-  const canvas = document.createElement("canvas");
+  const canvas = el("canvas");
   canvas.width = 28;
   canvas.height = 28;
   const ctx = canvas.getContext("2d");

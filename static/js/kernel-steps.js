@@ -10,6 +10,7 @@
  */
 
 import { KERNEL_LAB } from "./config.js";
+import { el } from "./dom.js";
 import { formatValue } from "./format.js";
 import { colorOf } from "./heatmap.js";
 import { formatWeight } from "./kernel-math.js";
@@ -44,18 +45,14 @@ export function products(windowValues, kernel) {
   return { products: out, sum: total };
 }
 
-/** Max or mean of a pooling window (padding, -inf for max, never wins). */
+/**
+ * Max or mean of a pooling window: padding (-inf for max) never wins; where the last window overhangs the
+ * padded input (rounding ceil) the cells are NaN and left out, of the max and of the mean's count.
+ */
 export function pooled(windowValues, op) {
-  const flat = windowValues.flat();
+  const flat = windowValues.flat().filter((v) => !Number.isNaN(v));
   if (op === "max") return Math.max(...flat);
   return flat.reduce((a, b) => a + b, 0) / flat.length;
-}
-
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 /** The input value of a cell as a grey background (0 black, 1 white), with readable text. */
@@ -83,8 +80,7 @@ export class StepView {
 
   header({ y, x, channel, channels, top, left, k }) {
     const where = channels > 1 ? `, channel ${"RGB"[channel]}` : "";
-    const p = el("p", "step-where");
-    p.textContent = `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`;
+    const p = el("p", "step-where", `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`);
     this.host.dataset.y = String(y);
     this.host.dataset.x = String(x);
     this.host.dataset.channel = String(channel);
@@ -164,14 +160,17 @@ export class StepView {
       row.forEach((v) => {
         const td = tr.insertCell();
         shade(td, v);
-        td.append(el("span", "step-in", Number.isFinite(v) ? fmt(v) : "pad"));
+        td.append(el("span", "step-in", Number.isNaN(v) ? "over" : Number.isFinite(v) ? fmt(v) : "pad"));
+        if (Number.isNaN(v)) td.classList.add("overhang");
         if (op === "max" && v === value) td.classList.add("winner");
       });
     });
     const line = el("p", "step-sum-line");
     const result = el("output", "step-sum", fmt(value));
     result.dataset.value = String(value);
-    const how = op === "max" ? `The largest of the ${k * k} values` : `The mean of the ${k * k} values (padding counts as 0)`;
+    const count = windowValues.flat().filter((v) => !Number.isNaN(v)).length;
+    const over = count < k * k ? `; the ${k * k - count} cell(s) past the padded input (“over”, rounding ceil) are left out` : "";
+    const how = op === "max" ? `The largest of the ${count} values${over}` : `The mean of the ${count} values (padding counts as 0${over})`;
     line.append(`${how} = `, result, ` — the output value is ${fmt(output)}${agrees(value, output) ? " ✓" : " ✗"}`);
     this.host.append(table, line);
   }

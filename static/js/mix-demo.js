@@ -1,15 +1,19 @@
 /**
  * The 1x1 convolution demo of the model page: a C_out x C_in matrix, edited by hand or filled by a
- * preset, mixes the conv1 (or relu1) maps of a test digit through POST /api/mix; the mixed maps are drawn
- * and the parameter and multiply-add counts are compared with a 5x5 layer of the same width.
+ * preset, mixes the maps of one layer of a test digit through POST /api/mix; the mixed maps are drawn
+ * and the parameter and multiply-add counts are compared with a 5x5 layer of the same width. The layers,
+ * the largest C_out and the largest weight come from GET /api/mix/limits: a value out of range is refused
+ * with a sentence (never changed in silence). Below it, the lecture's bottleneck (mix-bottleneck.js).
  *
  *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
  */
 
-import { api, decodeArray, request } from "./api.js";
+import { api, apiUrl, decodeArray, request } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
+import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
+import { createBottleneck } from "./mix-bottleneck.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const TIMES = "\u00d7";
@@ -33,10 +37,8 @@ export const PRESETS = {
 };
 
 function mapCanvas(values, offset, h, w, scale, domain, label) {
-  const figure = document.createElement("figure");
-  figure.className = "mix-map";
-  const canvas = document.createElement("canvas");
-  canvas.className = "crisp";
+  const figure = el("figure", "mix-map");
+  const canvas = el("canvas", "crisp");
   canvas.style.width = `${MODEL_PAGE.mixMapPx}px`;
   canvas.style.height = `${MODEL_PAGE.mixMapPx}px`;
   paint(canvas, values, { offset, height: h, width: w, scale, domain });
@@ -44,8 +46,7 @@ function mapCanvas(values, offset, h, w, scale, domain, label) {
     const { y, x } = gridCell(fx, fy, h, w);
     return { label: `${label} · (y ${y}, x ${x})`, value: values[offset + y * w + x], data: { y, x } };
   });
-  const caption = document.createElement("figcaption");
-  caption.textContent = label;
+  const caption = el("figcaption", "", label);
   figure.append(canvas, caption);
   return figure;
 }
@@ -62,38 +63,61 @@ export function countsText(c, cin, cout, h, w) {
   );
 }
 
-export function createMixDemo(el, { onError }) {
-  const cin = 20;
+export function createMixDemo(ui, { onError }) {
+  let limits = null; // GET /api/mix/limits
+  let cin = 20;
   let matrix = PRESETS.pick(MODEL_PAGE.mixOutputs, cin);
   let requested = 0;
-  el.outputsInput.max = String(MODEL_PAGE.mixMaxOutputs);
-  el.outputsInput.value = String(MODEL_PAGE.mixOutputs);
+  ui.outputsInput.value = String(MODEL_PAGE.mixOutputs);
+
+  /** The limits, the layers to mix and the bottleneck, once. */
+  async function load() {
+    if (limits) return;
+    limits = await request(apiUrl("/api/mix/limits"));
+    ui.outputsInput.min = "1";
+    ui.outputsInput.max = String(limits.max_outputs);
+    ui.outputsLimit.textContent = `(1–${limits.max_outputs})`;
+    const wanted = ui.layerSelect.value;
+    ui.layerSelect.textContent = "";
+    for (const layer of limits.layers) ui.layerSelect.append(new Option(`${layer.name} (${layer.shape.join(TIMES)})`, layer.name));
+    ui.layerSelect.value = limits.layers.some((l) => l.name === wanted) ? wanted : limits.layers[0].name;
+    layerChanged();
+    createBottleneck(ui.bottleneck, limits, { onError });
+  }
+
+  /** The layer's channel count is C_in: a new one rebuilds the matrix. */
+  function layerChanged() {
+    const layer = limits.layers.find((l) => l.name === ui.layerSelect.value);
+    if (layer.shape[0] !== cin) {
+      cin = layer.shape[0];
+      matrix = PRESETS.pick(matrix.length, cin);
+    }
+    ui.inputsTitle.textContent = `The ${cin} input maps`;
+    buildMatrix();
+  }
 
   function buildMatrix() {
-    const table = el.matrixTable;
+    const table = ui.matrixTable;
     table.textContent = "";
-    const head = document.createElement("tr");
-    const corner = document.createElement("th");
-    corner.textContent = "out \\ in";
+    const head = el("tr");
+    const corner = el("th", "", "out \\ in");
     head.append(corner);
     for (let c = 0; c < cin; c++) {
-      const th = document.createElement("th");
+      const th = el("th", "", String(c));
       th.scope = "col";
-      th.textContent = String(c);
       head.append(th);
     }
-    const thead = document.createElement("thead");
+    const thead = el("thead");
     thead.append(head);
-    const tbody = document.createElement("tbody");
+    const tbody = el("tbody");
     matrix.forEach((row, o) => {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
+      const tr = el("tr");
+      const th = el("th", "", String(o));
       th.scope = "row";
-      th.textContent = String(o);
       tr.append(th);
       row.forEach((v, c) => {
-        const td = document.createElement("td");
-        const input = document.createElement("input");
+        const td = el("td");
+        const input = el("input");
         input.type = "number";
         input.step = "0.1";
         input.value = String(v);
@@ -109,7 +133,7 @@ export function createMixDemo(el, { onError }) {
     table.append(thead, tbody);
   }
 
-  el.matrixTable.addEventListener("change", (event) => {
+  ui.matrixTable.addEventListener("change", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || input.dataset.row === undefined) return;
     const v = Number(input.value);
@@ -117,21 +141,47 @@ export function createMixDemo(el, { onError }) {
       onError(`Weight (${input.dataset.row}, ${input.dataset.col}) must be a number.`);
       return;
     }
+    if (limits && Math.abs(v) > limits.max_value) {
+      onError(`Weight (${input.dataset.row}, ${input.dataset.col}): ${v} is outside ±${limits.max_value}, the most POST /api/mix takes.`);
+      return;
+    }
     matrix[Number(input.dataset.row)][Number(input.dataset.col)] = v;
     input.classList.toggle("nonzero", v !== 0);
     run();
   });
 
+  /** C_out as typed, or null after saying why it is refused (the field keeps what was typed). */
+  function outputs() {
+    const text = ui.outputsInput.value.trim();
+    const rows = Number(text);
+    const most = limits.max_outputs;
+    if (text === "" || !Number.isInteger(rows)) {
+      onError(`Outputs C_out: type a whole number from 1 to ${most}.`);
+      return null;
+    }
+    if (rows < 1 || rows > most) {
+      onError(`Outputs C_out: ${rows} is out of range; the 1 × 1 layer takes 1 to ${most} output maps.`);
+      return null;
+    }
+    ui.outputsInput.removeAttribute("aria-invalid");
+    return rows;
+  }
+
+  /** A new C_out: keep the rows there are, add "pick" rows. */
   function resize() {
-    const rows = Math.min(MODEL_PAGE.mixMaxOutputs, Math.max(1, Math.round(Number(el.outputsInput.value) || 1)));
-    el.outputsInput.value = String(rows);
+    const rows = outputs();
+    if (rows === null) {
+      ui.outputsInput.setAttribute("aria-invalid", "true");
+      return false;
+    }
     const fresh = PRESETS.pick(rows, cin);
     matrix = fresh.map((row, o) => (o < matrix.length ? matrix[o] : row));
     buildMatrix();
+    return true;
   }
 
   function sampleId() {
-    const id = Number(el.sampleInput.value);
+    const id = Number(ui.sampleInput.value);
     return Number.isInteger(id) && id >= 0 && id <= 9999 ? id : null;
   }
 
@@ -142,61 +192,65 @@ export function createMixDemo(el, { onError }) {
     const [c, h, w] = maps.shape;
     const scale = scaleFor(maps.kind, maps.min);
     const domain = domainFor(scale, maps.min, maps.max);
-    el.inputs.textContent = "";
-    for (let i = 0; i < c; i++) el.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
-    el.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
+    ui.inputs.textContent = "";
+    for (let i = 0; i < c; i++) ui.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
+    ui.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
   }
 
   async function run() {
+    await load();
+    if (outputs() === null || matrix.length !== Number(ui.outputsInput.value)) return;
     const id = sampleId();
     if (id === null) {
       onError("Pick a test digit between 0 and 9999.");
       return;
     }
-    const layer = el.layerSelect.value;
+    const layer = ui.layerSelect.value;
     const ticket = ++requested;
-    el.root.dataset.busy = "true";
-    el.digit.src = api.sampleUrl(id);
-    el.digit.alt = `test digit ${id}`;
-    el.explore.href = `/?sample=${id}`;
+    ui.root.dataset.busy = "true";
+    ui.digit.src = api.sampleUrl(id);
+    ui.digit.alt = `test digit ${id}`;
+    ui.explore.href = `/?sample=${id}`;
     const form = new FormData();
     form.append("sample", String(id));
     form.append("layer", layer);
     form.append("matrix", JSON.stringify(matrix));
     try {
-      const [body] = await Promise.all([request("/api/mix", { form }), showInputs(id, layer, ticket)]);
+      const [body] = await Promise.all([request(apiUrl("/api/mix"), { form }), showInputs(id, layer, ticket)]);
       if (ticket !== requested) return;
       const values = decodeArray(body.output.data, body.output.dtype);
       const [cout, h, w] = body.output.shape;
-      el.outputs.textContent = "";
+      ui.outputs.textContent = "";
       for (let o = 0; o < cout; o++) {
         const [lo, hi] = extent(values, o * h * w, h * w);
         const scale = lo < 0 ? "diverging" : "sequential";
         const figure = mapCanvas(values, o * h * w, h, w, scale, domainFor(scale, lo, hi), `mixed ${o}`);
         figure.querySelector("figcaption").textContent = `mixed ${o}: ${formatTick(lo)} to ${formatTick(hi)}`;
-        el.outputs.append(figure);
+        ui.outputs.append(figure);
       }
-      el.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);
-      el.root.dataset.mixed = String(cout);
-      el.root.dataset.renders = String(Number(el.root.dataset.renders || 0) + 1);
+      ui.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);
+      ui.root.dataset.mixed = String(cout);
+      ui.root.dataset.renders = String(Number(ui.root.dataset.renders || 0) + 1);
     } catch (error) {
       if (ticket === requested) onError(error);
     } finally {
-      if (ticket === requested) delete el.root.dataset.busy;
+      if (ticket === requested) delete ui.root.dataset.busy;
     }
   }
 
-  el.form.addEventListener("submit", (event) => {
+  ui.form.addEventListener("submit", (event) => {
     event.preventDefault();
     run();
   });
-  el.layerSelect.addEventListener("change", run);
-  el.sampleInput.addEventListener("change", run);
-  el.outputsInput.addEventListener("change", () => {
-    resize();
+  ui.layerSelect.addEventListener("change", () => {
+    layerChanged();
     run();
   });
-  for (const button of el.form.querySelectorAll("[data-preset]")) {
+  ui.sampleInput.addEventListener("change", run);
+  ui.outputsInput.addEventListener("change", () => {
+    if (resize()) run();
+  });
+  for (const button of ui.form.querySelectorAll("[data-preset]")) {
     button.addEventListener("click", () => {
       matrix = PRESETS[button.dataset.preset](matrix.length, cin);
       buildMatrix();

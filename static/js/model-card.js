@@ -6,15 +6,9 @@
  */
 
 import { MODEL_PAGE } from "./config.js";
+import { el, svg } from "./dom.js";
+import { fitWidth } from "./fit-width.js";
 import { formatPercent } from "./format.js";
-
-const SVG = "http://www.w3.org/2000/svg";
-
-function svg(tag, attrs = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  return el;
-}
 
 function pct(p, digits = 2) {
   return `${(p * 100).toFixed(digits)}%`;
@@ -32,13 +26,10 @@ export function renderStats(dl, card) {
     ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
   ];
   for (const [term, value, key] of items) {
-    const wrap = document.createElement("div");
-    wrap.className = "stat";
+    const wrap = el("div", "card-stat");
     wrap.dataset.stat = key;
-    const dt = document.createElement("dt");
-    dt.textContent = term;
-    const dd = document.createElement("dd");
-    dd.textContent = value;
+    const dt = el("dt", "", term);
+    const dd = el("dd", "", value);
     wrap.append(dt, dd);
     dl.append(wrap);
   }
@@ -54,27 +45,18 @@ export function renderPerClass(host, card) {
   }
   const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
   acc.forEach((a, digit) => {
-    const row = document.createElement("div");
-    row.className = "class-row";
+    const row = el("div", "class-row");
     row.dataset.digit = String(digit);
-    const label = document.createElement("span");
-    label.className = "class-label";
-    label.textContent = String(digit);
-    const track = document.createElement("span");
-    track.className = "class-track";
-    const bar = document.createElement("span");
-    bar.className = "class-bar";
+    const label = el("span", "class-label", String(digit));
+    const track = el("span", "class-track");
+    const bar = el("span", "class-bar");
     bar.style.width = `${(((a - low) / (1 - low)) * 100).toFixed(2)}%`;
     track.append(bar);
-    const value = document.createElement("span");
-    value.className = "class-value";
-    value.textContent = pct(a);
+    const value = el("span", "class-value", pct(a));
     row.append(label, track, value);
     host.append(row);
   });
-  const axis = document.createElement("p");
-  axis.className = "hint class-axis";
-  axis.textContent = `bars start at ${formatPercent(low)} and end at 100%`;
+  const axis = el("p", "hint class-axis", `bars start at ${formatPercent(low)} and end at 100%`);
   host.append(axis);
 }
 
@@ -85,7 +67,7 @@ function ticks(lo, hi, count) {
 
 /**
  * Test accuracy during training (`curve`, every few hundred steps) and per epoch (`history`: train and
- * test accuracy) against epochs, as an SVG.
+ * test accuracy) against epochs, as an SVG drawn at the width it is shown at (its labels keep their size).
  */
 export function renderCurve(host, legend, card) {
   host.textContent = "";
@@ -99,42 +81,41 @@ export function renderCurve(host, legend, card) {
     host.textContent = "The card has no training curve.";
     return;
   }
-  const { width, height, margin } = MODEL_PAGE.chart;
+  host.append(fitWidth((width) => drawCurve(series, width), { className: "curve-box" }));
+  legend.textContent = "";
+  for (const s of series) {
+    const item = el("span", `legend-item legend-${s.key}`, s.label);
+    legend.append(item);
+  }
+}
+
+/** The curves' SVG at `width` CSS px (at most the configured width). */
+function drawCurve(series, available) {
+  const { height, margin } = MODEL_PAGE.chart;
+  const width = Math.min(available, MODEL_PAGE.chart.width);
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(...all.map((p) => p[0]));
   const yLo = Math.floor(Math.min(...all.map((p) => p[1])) * 50) / 50;
   const yHi = 1;
   const x = (v) => margin.left + (v / xMax) * (width - margin.left - margin.right);
   const y = (v) => height - margin.bottom - ((v - yLo) / (yHi - yLo)) * (height - margin.top - margin.bottom);
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "curve-svg", role: "img" });
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "curve-svg", role: "img" });
   root.setAttribute("aria-label", `Accuracy against epoch, from ${pct(yLo, 0)} to 100%`);
   for (const v of ticks(yLo, yHi, 4)) {
     root.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: "grid" }));
-    const t = svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" });
-    t.textContent = pct(v, 1);
-    root.append(t);
+    root.append(svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, pct(v, 1)));
   }
   const epochs = Math.ceil(xMax);
-  const every = Math.max(1, Math.ceil(epochs / 8));
+  const plotW = width - margin.left - margin.right;
+  const every = [1, 2, 5, 10, 20, 50].find((e) => (e / xMax) * plotW >= 32) || epochs;
   for (let e = 0; e <= epochs; e += every) {
-    const t = svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" });
-    t.textContent = String(e);
-    root.append(t);
+    root.append(svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" }, String(e)));
   }
-  const xLabel = svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" });
-  xLabel.textContent = "epoch";
-  root.append(xLabel);
+  root.append(svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" }, "epoch"));
   for (const s of series) {
     const d = s.points.map(([px, py], i) => `${i ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
     root.append(svg("path", { d, class: `line line-${s.key}`, "data-series": s.key }));
     if (s.points.length <= 40) for (const [px, py] of s.points) root.append(svg("circle", { cx: x(px), cy: y(py), r: 2.5, class: `dot line-${s.key}` }));
   }
-  host.append(root);
-  legend.textContent = "";
-  for (const s of series) {
-    const item = document.createElement("span");
-    item.className = `legend-item legend-${s.key}`;
-    item.textContent = s.label;
-    legend.append(item);
-  }
+  return root;
 }

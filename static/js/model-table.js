@@ -8,6 +8,8 @@
  * server's (`params`, `output_shape`, `receptive_field`): a mismatch is shown, not hidden.
  */
 
+import { outputSize } from "./conv-arithmetic.js";
+import { el } from "./dom.js";
 import { formatShape } from "./format.js";
 
 const MINUS = "\u2212";
@@ -15,13 +17,12 @@ const TIMES = "\u00d7";
 const DOT = "\u00b7";
 
 const int = (n) => n.toLocaleString("en-US");
+const COLUMNS = ["output", "how the output size comes about", "parameters", "multiply-adds", "receptive field"];
 const product = (xs) => xs.reduce((a, b) => a * b, 1);
 
-/** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis. */
+/** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis (the numbers from conv-arithmetic.js). */
 export function sizeArithmetic(w, k, s, p) {
-  const top = w - k + 2 * p;
-  const out = Math.floor(top / s) + 1;
-  const whole = top % s === 0;
+  const { output: out, whole } = outputSize(w, k, s, p);
   const expr = `(${w} ${MINUS} ${k} + 2${DOT}${p}) / ${s} + 1`;
   return { out, text: whole ? `${expr} = ${out}` : `\u230a${expr}\u230b = ${out}` };
 }
@@ -105,13 +106,6 @@ function fieldText(info, previous) {
   return `${size}; ${jump}; ${start}`;
 }
 
-function cell(tag, text, className) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  el.textContent = text;
-  return el;
-}
-
 /** Fill the table's body and footer; returns the totals. */
 export function renderArchitecture(table, model) {
   const body = table.tBodies[0];
@@ -121,35 +115,32 @@ export function renderArchitecture(table, model) {
   let params = 0;
   let madds = 0;
   for (const info of model.layers) {
-    const row = document.createElement("tr");
+    const row = el("tr");
     row.dataset.layer = info.name;
     row.dataset.kind = info.kind;
-    const name = cell("th", "", "layer-cell");
+    const name = el("th", "layer-cell");
     name.scope = "row";
-    name.append(cell("span", info.name, "layer-name"), " ", cell("span", info.kind, `badge badge-${info.kind}`));
+    name.append(el("span", "layer-name", info.name), " ", el("span", `badge badge-${info.kind}`, info.kind));
     const c = counts(info, input);
-    const paramsCell = cell("td", c.params, "num params");
-    if (c.paramsValue !== info.params) paramsCell.append(cell("span", ` (server: ${int(info.params)})`, "mismatch"));
+    const paramsCell = el("td", "num params", c.params);
+    if (c.paramsValue !== info.params) paramsCell.append(el("span", "mismatch", ` (server: ${int(info.params)})`));
     paramsCell.dataset.value = String(info.params);
-    const maddsCell = cell("td", c.madds, "num madds");
+    const maddsCell = el("td", "num madds", c.madds);
     maddsCell.dataset.value = String(c.maddsValue);
     const rf = info.receptive_field;
-    const rfCell = cell("td", "", "rf");
+    const rfCell = el("td", "rf");
     if (rf) {
       rfCell.dataset.size = String(rf.size);
       rfCell.dataset.jump = String(rf.jump);
       rfCell.dataset.start = String(rf.start);
-      rfCell.append(cell("strong", `${rf.size} \u00d7 ${rf.size}`, "rf-size"), cell("span", ` jump ${rf.jump}`, "rf-jump"));
+      rfCell.append(el("strong", "rf-size", `${rf.size} \u00d7 ${rf.size}`), el("span", "rf-jump", ` jump ${rf.jump}`));
     }
-    rfCell.append(cell("div", fieldText(info, previousField), "rf-arith formula"));
-    row.append(
-      name,
-      cell("td", formatShape(info.output_shape), "shape"),
-      cell("td", shapeText(info, input), "arith formula"),
-      paramsCell,
-      maddsCell,
-      rfCell,
-    );
+    rfCell.append(el("div", "rf-arith formula", fieldText(info, previousField)));
+    const cells = [el("td", "shape", formatShape(info.output_shape)), el("td", "arith formula", shapeText(info, input)), paramsCell, maddsCell, rfCell];
+    cells.forEach((cell, i) => {
+      cell.dataset.label = COLUMNS[i]; // on a phone each row becomes a card and each cell says what it is
+    });
+    row.append(name, ...cells);
     body.append(row);
     params += info.params;
     madds += c.maddsValue;
@@ -158,14 +149,16 @@ export function renderArchitecture(table, model) {
   }
   const foot = table.tFoot;
   foot.textContent = "";
-  const total = document.createElement("tr");
-  const label = cell("th", "total", "layer-cell");
+  const total = el("tr");
+  const label = el("th", "layer-cell", "total");
   label.scope = "row";
-  const paramsTotal = cell("td", int(params), "num params");
+  const paramsTotal = el("td", "num params", int(params));
   paramsTotal.dataset.value = String(params);
-  const maddsTotal = cell("td", int(madds), "num madds");
+  const maddsTotal = el("td", "num madds", int(madds));
   maddsTotal.dataset.value = String(madds);
-  total.append(label, cell("td", ""), cell("td", `${int(params)} parameters, ${int(madds)} multiply-adds per image`, "hint"), paramsTotal, maddsTotal, cell("td", ""));
+  paramsTotal.dataset.label = "parameters";
+  maddsTotal.dataset.label = "multiply-adds";
+  total.append(label, el("td", "empty"), el("td", "hint", `${int(params)} parameters, ${int(madds)} multiply-adds per image`), paramsTotal, maddsTotal, el("td", "empty"));
   foot.append(total);
   return { params, madds };
 }

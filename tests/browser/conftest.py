@@ -8,22 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
-from bench.common import CHROMIUM, CHROMIUM_ARGS, server
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import PATIENCE_MS, LiveServer, patient
 
-
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """``python -m app serve`` on 127.0.0.1 and a free port; its base URL."""
-    with server() as (base, _process):
-        yield base
+expect.set_options(timeout=PATIENCE_MS)  # see PATIENCE_MS: waits for conditions, never a speed limit
 
 
 @pytest.fixture(scope="session")
-def base_url(live_server: str) -> str:
-    """pytest-playwright gives every context this base URL, so ``page.goto("/")`` works."""
-    return live_server
+def base_url(live_server: LiveServer) -> str:
+    """The session's live server (tests/conftest.py); pytest-playwright gives every context this base URL,
+    so ``page.goto("/")`` works."""
+    return live_server.base
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +61,7 @@ def browser_errors() -> BrowserErrors:
 
 @pytest.fixture
 def context(context: BrowserContext, browser_errors: BrowserErrors) -> BrowserContext:
-    browser_errors.watch(context)
+    browser_errors.watch(patient(context))
     return context
 
 

@@ -1,0 +1,25 @@
+"""Checkpoints: a state_dict plus the network's config, plain types only, loaded with ``weights_only=True``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from app.nets.lenet import LeNet, ModelConfig
+
+
+def save_checkpoint(model: LeNet, path: str, extra: dict[str, Any] | None = None) -> None:
+    """A checkpoint is the state_dict plus the config (plain types only, for ``weights_only=True``)."""
+    payload = {"config": model.cfg.to_dict(), "state_dict": model.state_dict(), **(extra or {})}
+    torch.save(payload, path)
+
+
+def load_checkpoint(path: str) -> LeNet:
+    """Rebuild a network from a checkpoint, in eval mode with gradients off for its parameters."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model = LeNet(ModelConfig.from_dict(payload["config"]))
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    model.requires_grad_(False)
+    return model

@@ -1,0 +1,150 @@
+"""Folding BatchNorm into the layer before it, and proof that nothing changes.
+
+In eval mode a BatchNorm layer is a fixed per-channel affine map, y = s * (x - mean) + beta with
+s = gamma / sqrt(var + eps), so it merges into the conv or linear layer that feeds it:
+
+    W' = s * W          (each output channel's weights scaled by its s)
+    b' = s * (b - mean) + beta
+
+Every conv or linear layer directly followed by a BatchNorm layer in the layer table folds this way
+(conv1+bn1, conv2+bn2 and fc1+bn3), and the folded network is exactly the same LeNet without
+its BatchNorm layers (``cfg.batchnorm=False``): one layer fewer to run per pair, the same logits up to
+float rounding. ``measure`` checks that on the 10,000 committed test images and times both networks in the
+same run; the result is cached per network (it is a pure function of read-only weights).
+
+``python -m bench.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+import torch
+from torch import nn
+
+from app.nets.lenet import LayerSpec, LeNet
+
+CHUNK = 1000  # images per forward pass in ``measure``
+
+
+def fold_pairs(table: list[LayerSpec]) -> list[tuple[str, str]]:
+    """``(layer, batchnorm)`` for every conv or linear layer that a BatchNorm layer directly follows."""
+    return [
+        (spec.name, after.name)
+        for spec, after in pairwise(table)
+        if spec.kind in ("conv", "linear") and after.kind == "batchnorm"
+    ]
+
+
+def running_stats(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(running_mean, running_var)``, each (C,); ValueError for a BatchNorm that keeps none
+    (``track_running_stats=False`` normalises with every batch's own statistics, even in eval mode, so
+    it is no fixed affine map and cannot be folded)."""
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("this BatchNorm layer keeps no running statistics, so it cannot be folded")
+    return bn.running_mean, bn.running_var
+
+
+def scales(bn: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
+    """s = gamma / sqrt(var + eps) per channel (C,)."""
+    _, var = running_stats(bn)
+    with torch.no_grad():
+        return bn.weight / torch.sqrt(var + bn.eps)
+
+
+def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W', b')`` of ``layer`` followed by ``bn`` in eval mode: W' (C, ...) like W, b' (C,). A layer
+    without a bias folds as if its bias were 0."""
+    mean, _ = running_stats(bn)
+    with torch.no_grad():
+        scale = scales(bn)  # (C,)
+        weight = layer.weight * scale.reshape(-1, *([1] * (layer.weight.dim() - 1)))  # (C, in, k, k) or (C, in)
+        own = layer.bias if layer.bias is not None else torch.zeros_like(mean)  # (C,)
+        bias = scale * (own - mean) + bn.bias  # (C,)
+    return weight, bias
+
+
+def folded_network(model: LeNet) -> LeNet:
+    """A new LeNet without BatchNorm whose conv1, conv2 and fc1 carry the folded weights (eval mode,
+    no gradients). ``model`` is only read."""
+    if not model.cfg.batchnorm:
+        raise ValueError("this network has no BatchNorm layers to fold")
+    folded = LeNet(replace(model.cfg, batchnorm=False))
+    source = model.state_dict()
+    state = {key: source[key].clone() for key in folded.state_dict()}  # same names; fc2 is kept as it is
+    for layer_name, bn_name in fold_pairs(model.table):
+        weight, bias = fold(getattr(model, layer_name), getattr(model, bn_name))
+        state[f"{layer_name}.weight"], state[f"{layer_name}.bias"] = weight, bias
+    folded.load_state_dict(state)
+    folded.eval()
+    folded.requires_grad_(False)
+    return folded
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Folded against unfolded network over one set of images, measured in one run."""
+
+    images: int
+    max_abs_logit_diff: float
+    predictions_changed: int  # images whose predicted digit differs
+    unfolded_ms: float  # summed forward time over all images, batches of ``chunk``
+    folded_ms: float
+    chunk: int
+    threads: int
+
+    @property
+    def time_ratio(self) -> float:
+        return self.folded_ms / self.unfolded_ms
+
+
+def _timed(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    start = time.perf_counter()
+    logits = model(x)  # (n, classes)
+    return logits, (time.perf_counter() - start) * 1000
+
+
+def measure(model: LeNet, images: torch.Tensor, chunk: int = CHUNK) -> Equivalence:
+    """Run ``images`` (N, 1, 28, 28) in [0, 1] through the network and its folded twin, ``chunk`` at a time,
+    alternating which goes first, after one untimed warm-up chunk each."""
+    folded = folded_network(model)
+    max_diff, changed, times = 0.0, 0, [0.0, 0.0]
+    with torch.inference_mode():
+        model(images[:chunk]), folded(images[:chunk])  # warm-up: allocator and kernel selection
+        for k, start in enumerate(range(0, len(images), chunk)):
+            x = images[start : start + chunk]  # (chunk, 1, 28, 28)
+            order = [(0, model), (1, folded)] if k % 2 == 0 else [(1, folded), (0, model)]
+            out = {}
+            for slot, net in order:
+                out[slot], ms = _timed(net, x)
+                times[slot] += ms
+            max_diff = max(max_diff, float((out[0] - out[1]).abs().max()))
+            changed += int((out[0].argmax(1) != out[1].argmax(1)).sum())
+    return Equivalence(len(images), max_diff, changed, times[0], times[1], chunk, torch.get_num_threads())
+
+
+class EquivalenceCache:
+    """``measure`` once per network (the first caller computes, concurrent callers wait for it), kept as
+    long as the network object lives."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+        self._results: weakref.WeakKeyDictionary[nn.Module, Equivalence] = weakref.WeakKeyDictionary()
+
+    def get(self, model: LeNet, images: Callable[[], torch.Tensor]) -> Equivalence:
+        """``images()`` (N, 1, 28, 28) is only called when the measurement has to run."""
+        with self._guard:
+            lock = self._locks.setdefault(model, threading.Lock())
+        with lock:
+            if model not in self._results:
+                self._results[model] = measure(model, images())
+            return self._results[model]
+
+
+CACHE = EquivalenceCache()

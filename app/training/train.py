@@ -1,0 +1,254 @@
+"""Train the LeNet on MNIST and write the checkpoint and its model card (``convlens train``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from app.config import PROJECT_ROOT
+from app.datasets import mnist
+from app.nets.checkpoint import save_checkpoint
+from app.nets.lenet import LeNet, ModelConfig
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float32 in [0, 1]."""
+    return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, degrees: float, scale: float, shift: float) -> torch.Tensor:
+    """Random rotation, scaling and shift of a batch ``x`` (N, 1, H, W), one affine map per image."""
+    n, _, h, _ = x.shape
+    angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(degrees)  # (N,)
+    zoom = 1 + (torch.rand(n, generator=gen) * 2 - 1) * scale  # (N,)
+    offset = (torch.rand(n, 2, generator=gen) * 2 - 1) * (2 * shift / h)  # (N, 2) in grid units
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)  # (N, H, W, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> torch.Tensor:
+    """Predicted labels (N,) for ``x`` (N, 1, 28, 28), in eval mode."""
+    was_training = model.training
+    model.eval()
+    preds = torch.cat([model(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
+    model.train(was_training)
+    return preds
+
+
+def confusion(preds: torch.Tensor, labels: torch.Tensor, classes: int = 10) -> list[list[int]]:
+    """Rows: true label; columns: predicted label."""
+    counts = torch.bincount(labels.long() * classes + preds.long(), minlength=classes * classes)
+    return counts.view(classes, classes).tolist()
+
+
+class Progress:
+    """A one-line progress bar per epoch on stderr, with running loss and accuracy."""
+
+    def __init__(self, epoch: int, epochs: int, total: int, enabled: bool) -> None:
+        self.epoch, self.epochs, self.total, self.enabled = epoch, epochs, total, enabled
+        self.start = time.perf_counter()
+
+    def update(self, done: int, loss: float, acc: float) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(
+            f"\repoch {self.epoch}/{self.epochs} [{bar}] {done}/{self.total}"
+            f" loss {loss:.4f} acc {acc:.4f} {elapsed:5.1f}s"
+        )
+        sys.stderr.flush()
+
+    def close(self, message: str) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+        print(message, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="convlens train", description=__doc__)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``convlens train``."""
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder with the MNIST IDX .gz files (default: $MNIST_DIR, else data/mnist)",
+    )
+    p.add_argument("--download", action="store_true", help="fetch missing files from a public mirror")
+    p.add_argument("--out-dir", type=Path, default=PROJECT_ROOT / "models")
+    p.add_argument("--name", default=None, help="model name (default lenet_bn, or lenet with --no-bn)")
+    p.add_argument("--no-bn", action="store_true", help="the same network without BatchNorm layers")
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (one-cycle SGD)")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=100, help="steps between test-accuracy points")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--rotation", type=float, default=10.0, help="augmentation: max rotation, degrees")
+    p.add_argument("--scale", type=float, default=0.1, help="augmentation: max relative zoom")
+    p.add_argument("--shift", type=float, default=2.0, help="augmentation: max shift, pixels")
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--limit", type=int, default=None, help="train on the first N images (for tests)")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images (for tests)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train, evaluate and write ``<name>.pt`` and ``<name>.json``; returns the model card."""
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    gen = torch.Generator().manual_seed(args.seed)
+    data_dir = args.data_dir or mnist.default_dir()
+    train_split = mnist.load("train", data_dir, args.download)
+    test_split = mnist.load("test", data_dir, args.download)
+    x_train, y_train = to_tensor(train_split.images), torch.from_numpy(train_split.labels.astype(np.int64))
+    if args.limit:
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
+    x_test, y_test = to_tensor(test_split.images), torch.from_numpy(test_split.labels.astype(np.int64))
+    if args.test_limit:
+        x_test, y_test = x_test[: args.test_limit], y_test[: args.test_limit]
+    mean, std = float(x_train.mean()), float(x_train.std())
+    cfg = ModelConfig(batchnorm=not args.no_bn, mean=round(mean, 6), std=round(std, 6))
+    name = args.name or ("lenet" if args.no_bn else "lenet_bn")
+    model = LeNet(cfg)
+    model.train()
+
+    steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True, weight_decay=args.weight_decay
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
+
+    history, curve = [], []
+    step, started = 0, time.perf_counter()
+    diverged_at: int | None = None  # the step whose loss was NaN or infinite; training stops there
+    for epoch in range(1, args.epochs + 1):
+        order = torch.randperm(len(x_train), generator=gen)
+        progress = Progress(epoch, args.epochs, steps_per_epoch, enabled=not args.quiet and sys.stderr.isatty())
+        loss_sum, correct, seen = 0.0, 0, 0
+        for i in range(steps_per_epoch):
+            idx = order[i * args.batch_size : (i + 1) * args.batch_size]
+            xb, yb = x_train[idx], y_train[idx]  # (B, 1, 28, 28), (B,)
+            if not args.no_augment:
+                xb = augment(xb, gen, degrees=args.rotation, scale=args.scale, shift=args.shift)
+            logits = model(xb)  # (B, 10)
+            loss = F.cross_entropy(logits, yb, label_smoothing=args.label_smoothing)
+            if not math.isfinite(loss.item()):
+                diverged_at = step + 1  # recorded, not raised: the high-learning-rate experiment needs it
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            loss_sum += loss.item() * len(yb)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(yb)
+            progress.update(i + 1, loss_sum / seen, correct / seen)
+            if args.eval_every and step % args.eval_every == 0:
+                acc = float((evaluate(model, x_test, y_test) == y_test).float().mean())
+                curve.append({"step": step, "epoch": round(step / steps_per_epoch, 3), "test_accuracy": acc})
+        acc = float((evaluate(model, x_test, y_test) == y_test).float().mean())
+        train_loss = loss_sum / seen if seen else None
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_accuracy": correct / seen if seen else None,
+                "test_accuracy": acc,
+            }
+        )
+        if diverged_at is not None:
+            progress.close(f"epoch {epoch}/{args.epochs}: the loss diverged at step {diverged_at}; training stopped")
+            break
+        progress.close(f"epoch {epoch}/{args.epochs}: train loss {train_loss:.4f}, test accuracy {acc:.4f}")
+    wall = time.perf_counter() - started
+
+    model.eval()
+    preds = evaluate(model, x_test, y_test)
+    matrix = confusion(preds, y_test)
+    per_class = [row[c] / sum(row) for c, row in enumerate(matrix)]
+    card = {
+        "name": name,
+        "dataset": "mnist",
+        "batchnorm": cfg.batchnorm,
+        "test_accuracy": float((preds == y_test).float().mean()),
+        "test_images": len(y_test),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": matrix,
+        "misclassified": [
+            {"index": int(i), "label": int(y_test[i]), "predicted": int(preds[i])}
+            for i in torch.nonzero(preds != y_test).flatten().tolist()
+        ],
+        "history": history,
+        "curve": curve,
+        "epochs": args.epochs,
+        "steps": step,
+        "diverged_at_step": diverged_at,
+        "batch_size": args.batch_size,
+        "optimizer": {
+            "name": "sgd",
+            "nesterov": True,
+            "momentum": args.momentum,
+            "weight_decay": args.weight_decay,
+            "schedule": "one-cycle",
+            "max_lr": args.lr,
+        },
+        "augmentation": None
+        if args.no_augment
+        else {"rotation_degrees": args.rotation, "scale": args.scale, "shift_pixels": args.shift},
+        "label_smoothing": args.label_smoothing,
+        "seed": args.seed,
+        "threads": args.threads,
+        "wall_time_seconds": round(wall, 1),
+        "torch_version": torch.__version__,
+        "training_images": len(y_train),
+        "data_sha256": {**train_split.sha256, **test_split.sha256},
+        "config": cfg.to_dict(),
+    }
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(model, str(args.out_dir / f"{name}.pt"))
+    (args.out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    print(f"{name}: test accuracy {card['test_accuracy']:.4f} in {wall:.0f}s -> {args.out_dir / name}.pt")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; 2 (with the reason on stderr) when the data is missing or broken."""
+    try:
+        train(args)
+    except (FileNotFoundError, mnist.MnistError) as exc:
+        print(f"convlens train: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
