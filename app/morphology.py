@@ -87,7 +87,11 @@ def box_mean3(a: np.ndarray) -> np.ndarray:
     """The mean of each pixel's 3x3 neighbourhood in (H, W) ``a`` (zeros beyond the edges)."""
     p = np.pad(a, 1)
     h, w = a.shape
-    return sum(p[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)) / 9.0  # (H, W)
+    total = np.zeros(a.shape, np.result_type(a.dtype, np.float32))  # (H, W)
+    for dy in range(3):
+        for dx in range(3):
+            total += p[dy : dy + h, dx : dx + w]
+    return total / 9.0
 
 
 def stroke_width(mask: np.ndarray) -> float:
