@@ -375,6 +375,8 @@ def mnistify(gray: np.ndarray, ink_high: bool | None = None, detail: bool = True
     # reducing a small digit also fades it: judge its contrast at full resolution
     ink, top, sure = _clean_ink(work, ink_high, border_level, MIN_CONTRAST / 2 if detail else MIN_CONTRAST)
     ink = _main_part(_drop_specks(ink, sure))
+    if not ink.any():  # every piece of ink was a speck: nothing stands out from the paper's noise
+        raise ImageError("no digit found: nothing in the image stands out from the noise of its background", 422)
     y0, y1, x0, x1 = _ink_box(ink)
     if detail and max(y1 - y0, x1 - x0) < DETAIL:
         return mnistify(_full_resolution_crop(gray, work.shape, (y0, y1, x0, x1)), ink_high, detail=False)

@@ -257,3 +257,17 @@ def test_dark_ink_in_shade_is_not_taken_for_light_ink(test_set, served) -> None:
     evenly_lit = preprocess.from_upload(png_bytes(np.round(paper * 255).astype(np.uint8)))
     assert predict(served, out) == test_set.labels[7]
     assert np.corrcoef(out.ravel(), evenly_lit.ravel())[0, 1] > 0.9
+
+
+def test_noise_without_a_digit_is_refused_in_words_never_a_500(client) -> None:
+    """Uniform noise drawn as pixels: where no piece of it stands out from the noise (every piece is a
+    speck), the answer is 422 "no digit found", not an error in the cropping (it divided by zero)."""
+    statuses = []
+    for seed in range(12):
+        pixels = np.random.default_rng(seed).random((28, 28)).round(3).tolist()
+        r = client.post("/api/activations", json={"pixels": pixels})
+        statuses.append(r.status_code)
+        assert r.status_code in (200, 422), (seed, r.text)
+        if r.status_code == 422:
+            assert "no digit found" in r.json()["detail"], r.json()
+    assert statuses[2] == 422  # all of its ink is specks
