@@ -28,9 +28,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # drop what a CPU inference server never loads: C++ headers, CMake files, C++ test binaries and test
 # libraries, protoc, and the test suites of numpy/sympy/networkx (230 MB: docs/benchmarks.md).
 COPY --from=requirements /src/requirements.txt /tmp/requirements.txt
-RUN python -m pip install --no-cache-dir --requirement /tmp/requirements.txt \
+COPY constraints.txt /tmp/constraints.txt
+RUN python -m pip install --no-cache-dir --requirement /tmp/requirements.txt --constraint /tmp/constraints.txt \
  && site="$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
- && rm -rf /tmp/requirements.txt \
+ && rm -rf /tmp/requirements.txt /tmp/constraints.txt \
         "$site/torch/include" "$site/torch/share" "$site/torch/test" \
         "$site"/torch/bin/test_* "$site"/torch/bin/*Test "$site"/torch/bin/protoc* \
         "$site"/torch/lib/lib*_test.so \

@@ -103,8 +103,10 @@ def test_dependencies_are_installed_before_any_code_is_copied() -> None:
     install = next(i for i, (op, args) in enumerate(steps) if op == "RUN" and "pip install" in args)
     copies = [(i, args) for i, (op, args) in enumerate(steps) if op == "COPY"]
     assert [args for i, args in copies if i < install] == [
-        "--from=requirements /src/requirements.txt /tmp/requirements.txt"
+        "--from=requirements /src/requirements.txt /tmp/requirements.txt",
+        "constraints.txt /tmp/constraints.txt",  # the lock file: the exact versions
     ]
+    assert "--constraint /tmp/constraints.txt" in steps[install][1]
     assert copies[-1][1] == "app/ app/", "the code is the last layer"
 
 

@@ -112,7 +112,7 @@ def test_bad_units_are_clear_client_errors(client, fields: dict, status: int, wo
     assert words in r.json()["detail"]
 
 
-def test_api_returns_the_issue_contract_and_leaves_the_model_alone(client, served, test_set) -> None:
+def test_api_answers_box_recurrence_and_gradient_and_leaves_the_model_alone(client, served, test_set) -> None:
     before = state_checksum(served.model)
     r = client.post("/api/receptive-field", data={"sample": "7", "layer": "pool2", "channel": "3", "y": "2", "x": "2"})
     assert r.status_code == 200, r.text
