@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import SampleStore
-from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples
+from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples, training
 from app.routes.deps import State
 from app.serving import errors, memory, security
 from app.serving.inference import Registry
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kernels.router,
         insight.router,
         batchnorm.router,
+        training.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

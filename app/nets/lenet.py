@@ -1,4 +1,6 @@
-"""The lecture's LeNet with BatchNorm, built from an explicit layer table.
+"""The lecture's LeNet (EECS 498-007 Lecture 7, "Example: LeNet-5") with BatchNorm, built from an explicit
+layer table: conv1 and conv2 both pad 2, so the maps are 20x28x28, 20x14x14, 50x14x14, 50x7x7, flattened
+to 2450 numbers.
 
 The attribute names (``conv1``, ``bn1`` ... ``fc2``) are the public names of the layers: they appear
 unchanged in the URLs, the JSON and the JavaScript. Every layer carries an explicit ``kind``.
@@ -16,7 +18,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import nn
 
-Kind = Literal["input", "conv", "batchnorm", "relu", "maxpool", "linear", "softmax"]
+Kind = Literal["input", "conv", "batchnorm", "relu", "maxpool", "flatten", "linear", "softmax"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
@@ -25,6 +27,8 @@ class ModelConfig:
     """Everything needed to rebuild the network; stored next to the state_dict in checkpoints."""
 
     batchnorm: bool = True
+    # False drops relu1 and relu2: max pooling is then the only non-linearity of the conv part.
+    conv_relu: bool = True
     in_channels: int = 1
     image_size: int = 28
     conv1_channels: int = 20
@@ -69,17 +73,19 @@ class LayerSpec:
 def layer_table(cfg: ModelConfig) -> list[LayerSpec]:
     """The architecture, in forward order, including the non-module ``input`` and ``probs`` steps."""
     c1, c2, hidden = cfg.conv1_channels, cfg.conv2_channels, cfg.hidden
+    side = cfg.image_size // 4  # two "same" convolutions keep the size, two 2x2 pools halve it twice
     table = [
         LayerSpec("input", "input"),
         LayerSpec("conv1", "conv", 5, 1, 2, params={"in": cfg.in_channels, "out": c1}),
         LayerSpec("bn1", "batchnorm", params={"features": c1}),
         LayerSpec("relu1", "relu"),
         LayerSpec("pool1", "maxpool", 2, 2, 0),
-        LayerSpec("conv2", "conv", 5, 1, 0, params={"in": c1, "out": c2}),
+        LayerSpec("conv2", "conv", 5, 1, 2, params={"in": c1, "out": c2}),
         LayerSpec("bn2", "batchnorm", params={"features": c2}),
         LayerSpec("relu2", "relu"),
         LayerSpec("pool2", "maxpool", 2, 2, 0),
-        LayerSpec("fc1", "linear", spatial=False, params={"in": c2 * 5 * 5, "out": hidden}),
+        LayerSpec("flatten", "flatten", spatial=False, params={"features": c2 * side * side}),
+        LayerSpec("fc1", "linear", spatial=False, params={"in": c2 * side * side, "out": hidden}),
         LayerSpec("bn3", "batchnorm", spatial=False, params={"features": hidden}),
         LayerSpec("relu3", "relu", spatial=False),
         LayerSpec("fc2", "linear", spatial=False, params={"in": hidden, "out": cfg.classes}),
@@ -87,6 +93,8 @@ def layer_table(cfg: ModelConfig) -> list[LayerSpec]:
     ]
     if not cfg.batchnorm:
         table = [spec for spec in table if spec.kind != "batchnorm"]
+    if not cfg.conv_relu:
+        table = [spec for spec in table if spec.name not in ("relu1", "relu2")]
     return table
 
 
@@ -102,12 +110,13 @@ def _make_module(spec: LayerSpec) -> nn.Module | None:
         return nn.MaxPool2d(*spec.window())
     if spec.kind == "linear":
         return nn.Linear(p["in"], p["out"])
-    return None  # input and softmax are steps of the forward, not modules
+    return None  # input, flatten and softmax are steps of the forward, not modules
 
 
 class LeNet(nn.Module):
-    """input 1x28x28 -> conv1 -> bn1 -> relu1 -> pool1 -> conv2 -> bn2 -> relu2 -> pool2 -> fc1 -> bn3
-    -> relu3 -> fc2 -> probs. Without BatchNorm (``cfg.batchnorm=False``) the bn layers are absent."""
+    """input 1x28x28 -> conv1 -> bn1 -> relu1 -> pool1 -> conv2 -> bn2 -> relu2 -> pool2 -> flatten -> fc1
+    -> bn3 -> relu3 -> fc2 -> probs. Without BatchNorm (``cfg.batchnorm=False``) the bn layers are absent;
+    without ``cfg.conv_relu`` relu1 and relu2 are."""
 
     def __init__(self, cfg: ModelConfig | None = None) -> None:
         super().__init__()
@@ -151,9 +160,9 @@ class LeNet(nn.Module):
         for spec in self.table[1:]:
             if spec.kind == "softmax":
                 h = torch.softmax(h, dim=1)  # (N, classes)
+            elif spec.kind == "flatten":
+                h = h.flatten(1)  # (N, C*H*W)
             else:
-                if spec.kind == "linear" and h.dim() > 2:
-                    h = h.flatten(1)  # (N, C*H*W)
                 module = overrides.get(spec.name) or getattr(self, spec.name)
                 if per_image_linear and spec.kind == "linear" and len(h) > 1:
                     h = torch.cat([module(row) for row in h.split(1)])  # (N, out), row by row

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from torch import nn
 
 from app.labs import override
-from app.routes.deps import DType, Layers, Preprocess, Served, UploadBody
+from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
 from app.routes.inputs import as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving.encoding import json_response
@@ -27,9 +27,9 @@ OVERRIDE_FIELD = {
 }
 
 
-def conv1_overrides(served: ServedModel, spec: Any) -> dict[str, nn.Module]:
+def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> dict[str, nn.Module]:
     """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
-    conv1 = served.model.conv1
+    conv1 = served.at(step).conv1
     if not isinstance(conv1, nn.Conv2d):  # the layer table makes it one
         raise TypeError(f"conv1 is a {type(conv1).__name__}, not a Conv2d")
     with client_errors():
@@ -53,18 +53,29 @@ def activations(
     names: Layers,
     preprocess: Preprocess = "mnist",
     dtype: DType = "float32",
+    checkpoint: Checkpoint = None,
 ) -> Response:
     """Send a multipart `file` (any image; preprocessed per `preprocess`) or a `sample` id, or a JSON
     body `{"pixels": 28x28}` with values in [0, 1], ink high. Each layer's `data` is base64 of the
     little-endian, C-order array of `shape` for this image.
 
     An optional `conv1_override` (a form field holding JSON, or a key of the JSON body) swaps one conv1
-    filter for this request only; the served model is never changed."""
+    filter for this request only; the served model is never changed.
+
+    With `checkpoint` (a full checkpoint's step, see GET /api/training) the network as it was at that training
+    step computes the answer."""
+    if checkpoint is not None:
+        with client_errors():
+            served.at(checkpoint)  # 404 naming the steps there are, before the image is read
     pixels, form = network_input(request, body, preprocess)  # (28, 28)
     x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
     spec = as_json("conv1_override", body_fields(body, form, ("conv1_override",))["conv1_override"])
     # an override runs alone, on its own copy of conv1; plain requests share batched forward passes
-    acts = served.infer(x) if spec is None else served.forward(x, conv1_overrides(served, spec))
+    if spec is None and checkpoint is None:
+        acts = served.infer(x)
+    else:
+        overrides = None if spec is None else conv1_overrides(served, spec, checkpoint)
+        acts = served.forward(x, overrides, checkpoint)
     probs = acts["probs"][0]  # (10,)
     return json_response(
         {

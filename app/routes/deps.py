@@ -107,3 +107,10 @@ Preprocess = Annotated[
     Literal["mnist", "none"],
     Query(description="for uploaded images: mnist (invert, crop, scale and centre like MNIST) or none (plain resize)"),
 ]
+Checkpoint = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        description="a training step (GET /api/training lists them): the network as it was then, not as served",
+    ),
+]

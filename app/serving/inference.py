@@ -14,6 +14,8 @@ from app.nets.checkpoint import load_checkpoint
 from app.nets.lenet import LeNet
 from app.nets.receptive import FieldGeometry, receptive_fields
 from app.serving.batching import MicroBatcher
+from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
+from app.training.timeline import Timeline
 
 WEIGHT_TENSORS = {
     "conv": ("weight", "bias"),
@@ -31,6 +33,7 @@ class ServedModel:
     card: dict
     receptive_fields: dict[str, FieldGeometry] = field(default_factory=dict)
     shapes: dict[str, list[int]] = field(default_factory=dict)
+    timeline: Timeline | None = None
     batcher: MicroBatcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +45,9 @@ class ServedModel:
         card_path = checkpoint.with_suffix(".json")
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         served = cls(checkpoint.stem, model, card, receptive_fields(model.table))
+        timeline = checkpoint.with_name(checkpoint.stem + TIMELINE_SUFFIX)
+        if timeline.is_file():
+            served.timeline = Timeline.load(timeline, model)
         with torch.inference_mode():
             probe = torch.zeros(1, 1, model.cfg.image_size, model.cfg.image_size)
             served.shapes = {k: list(v.shape[1:]) for k, v in model.intermediates(probe).items()}
@@ -62,9 +68,19 @@ class ServedModel:
             return 0
         return sum(p.numel() for p in module.parameters())
 
-    def weights(self, name: str) -> tuple[str, list[tuple[str, np.ndarray]], float | None]:
-        """``(kind, [(tensor name, array)], eps)`` of a layer; KeyError for an unknown layer or one
-        without weights."""
+    def history(self) -> Timeline:
+        """The training timeline; KeyError when this model was served without one."""
+        if self.timeline is None:
+            raise KeyError(f"model {self.name!r} has no training timeline (train it with `convlens train`)")
+        return self.timeline
+
+    def at(self, step: int | None) -> LeNet:
+        """The network, or (``step``) the network as it was at that training step (a full checkpoint)."""
+        return self.model if step is None else self.history().network(step)
+
+    def weights(self, name: str, step: int | None = None) -> tuple[str, list[tuple[str, np.ndarray]], float | None]:
+        """``(kind, [(tensor name, array)], eps)`` of a layer, now or at training ``step``; KeyError for an
+        unknown layer, one without weights, or one not kept at that step."""
         spec = self.model.spec(name)  # KeyError for an unknown layer
         if spec.kind not in WEIGHT_TENSORS:
             raise KeyError(
@@ -72,14 +88,26 @@ class ServedModel:
                 + ", ".join(s.name for s in self.model.table if s.kind in WEIGHT_TENSORS)
             )
         module = getattr(self.model, name)
-        tensors = [(t, getattr(module, t).detach().numpy()) for t in WEIGHT_TENSORS[spec.kind]]
+        if step is None:
+            tensors = [(t, getattr(module, t).detach().numpy()) for t in WEIGHT_TENSORS[spec.kind]]
+        else:
+            timeline = self.history()
+            kept = [(t, timeline.tensor(step, f"{name}.{t}")) for t in WEIGHT_TENSORS[spec.kind]]
+            if any(v is None for _, v in kept):
+                raise KeyError(
+                    f"checkpoint: step {step} keeps the conv and BatchNorm layers only; {name} is kept at steps "
+                    + ", ".join(map(str, timeline.full_steps))
+                )
+            tensors = [(t, v.numpy()) for t, v in kept if v is not None]
         return spec.kind, tensors, getattr(module, "eps", None)
 
-    def forward(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
-        """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1]; each image's values are bit-for-bit
-        those it gets alone."""
+    def forward(
+        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None, step: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1], by the network as served or as it was at
+        training ``step``; each image's values are bit-for-bit those it gets alone."""
         with torch.inference_mode():
-            return self.model.intermediates(x, overrides, per_image_linear=True)
+            return self.at(step).intermediates(x, overrides, per_image_linear=True)
 
     def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate for one image ``x`` (1, 1, 28, 28), sharing a forward pass with concurrent
@@ -92,11 +120,14 @@ class ServedModel:
 
 
 class Registry:
-    """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card)."""
+    """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card and, when it was trained
+    here, its ``<name>.timeline.pt``)."""
 
     def __init__(self, model_dir: Path, default: str) -> None:
         self.models: dict[str, ServedModel] = {}
         for checkpoint in sorted(Path(model_dir).glob("*.pt")):
+            if checkpoint.name.endswith(TIMELINE_SUFFIX):
+                continue  # a model's training timeline, loaded with the model
             served = ServedModel.load(checkpoint)
             self.models[served.name] = served
         if default not in self.models:
