@@ -15,7 +15,6 @@ from app.nets.lenet import LeNet
 from app.nets.receptive import receptive_fields
 
 METHODS = ("saliency", "gradcam", "occlusion")
-GRADCAM_LAYER = "relu2"  # the rectified maps of the last conv block
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
 OCCLUSION_FILL = 0.0  # background: pixels are ink-high in [0, 1]
@@ -24,9 +23,9 @@ OCCLUSION_BATCH = 256
 DESCRIPTIONS = {
     "saliency": "|d logit[target] / d pixel|: how strongly a small change of each input pixel moves the target's"
     " logit (vanilla gradient saliency)",
-    "gradcam": "Grad-CAM on relu2 (the last conv block, 50 maps of 10x10): relu(sum_k alpha_k A_k) with alpha_k the"
-    " mean gradient of the target's logit over map k, each relu2 unit placed at the centre of its receptive field"
-    " and interpolated linearly to 28x28",
+    "gradcam": "Grad-CAM on {layer} (the last conv block's maps, {shape}): relu(sum_k alpha_k A_k) with alpha_k the"
+    " mean gradient of the target's logit over map k, each {layer} unit placed at the centre of its receptive field"
+    " and interpolated linearly to the input's size",
     "occlusion": "occlusion sensitivity: a patch of background (0) slides over the image; each pixel holds the mean"
     " drop in the target's probability over the patch positions that cover it (negative: hiding it helps)",
 }
@@ -84,8 +83,17 @@ def placement(size: int, units: int, start: float, jump: float, dtype: torch.dty
     return m
 
 
-def gradcam(model: LeNet, x: torch.Tensor, target: int, layer: str = GRADCAM_LAYER) -> torch.Tensor:
-    """Grad-CAM of ``target`` on ``layer``'s maps for ``x`` (1, 1, H, W) -> (H, W), never negative."""
+def gradcam_layer(model: LeNet) -> str:
+    """The maps Grad-CAM weighs: the last conv block's output before its pooling (relu2; bn2 in a network
+    without relu2)."""
+    blocks = [s.name for s in model.table if s.spatial and s.kind not in ("input", "maxpool")]
+    return blocks[-1]
+
+
+def gradcam(model: LeNet, x: torch.Tensor, target: int, layer: str | None = None) -> torch.Tensor:
+    """Grad-CAM of ``target`` on ``layer``'s maps (default: ``gradcam_layer``) for ``x`` (1, 1, H, W) ->
+    (H, W), never negative."""
+    layer = layer or gradcam_layer(model)
     with torch.inference_mode(False), torch.enable_grad():
         acts = dict(model.steps(_image(x)))
         maps = acts[layer]  # (1, C, h, w)
@@ -146,6 +154,14 @@ def occlusion(
     return total / count
 
 
+def description(model: LeNet, method: str, shapes: dict[str, list[int]]) -> str:
+    """What the map of ``method`` shows, in words, for this network."""
+    if method != "gradcam":
+        return DESCRIPTIONS[method]
+    layer = gradcam_layer(model)
+    return DESCRIPTIONS[method].format(layer=layer, shape="x".join(map(str, shapes[layer])))
+
+
 def explain(
     model: LeNet,
     x: torch.Tensor,
@@ -166,7 +182,7 @@ def explain(
     if method == "saliency":
         heat = saliency(model, x, target)
     elif method == "gradcam":
-        heat, extra = gradcam(model, x, target), {"layer": GRADCAM_LAYER}
+        heat, extra = gradcam(model, x, target), {"layer": gradcam_layer(model)}
     else:
         heat, extra = occlusion(model, x, target, patch, stride), {"patch": patch, "stride": stride}
     return Explanation(method, target, predicted, float(probs[target]), probs.tolist(), heat, **extra)

@@ -134,7 +134,7 @@ def explain_prediction(
         "probability": result.probability,
         "probabilities": result.probabilities,
         "map": encode_map(result.map, dtype),
-        "description": explain.DESCRIPTIONS[result.method],
+        "description": explain.description(served.model, result.method, served.shapes),
         "layer": result.layer,
         "patch": result.patch,
         "stride": result.stride,

@@ -4,22 +4,29 @@ const KIND_TEXT = {
   input: "The image after preprocessing: cropped, scaled to 20 px and centred by mass in 28 × 28, the way MNIST digits look. This is exactly what the network receives; bright means ink.",
   conv: "Each map is one filter, a small learned pattern of weights, slid over every position of the layer below. A map is bright red where that pattern is present, blue where its opposite is.",
   batchnorm: "Batch normalisation rescales every channel with statistics fixed during training: subtract the running mean, divide by the running spread, then multiply by γ and add β. It keeps values in a range the next layer handles well.",
-  relu: "ReLU keeps positive values and turns negative ones into zero, so only the features that were found pass on. Without this bend, stacked layers would add up to a single linear step.",
+  relu: "ReLU keeps positive values and turns negative ones into zero, so only the features that were found pass on. Without some bend, stacked layers would add up to a single linear step; max pooling is such a bend too, which is why the lecture calls ReLU after a conv layer not strictly necessary.",
   maxpool: "Max pooling keeps the strongest value of each 2 × 2 block: the maps shrink by half and the network stops caring exactly where, within a couple of pixels, a feature was.",
+  flatten: "Flatten lays every value of every map side by side in one long vector, so that a fully connected layer can take them all. Nothing is computed: the numbers are the same, only their arrangement changes.",
   linear: "A fully connected layer: every output is a weighted sum of all inputs plus a bias, mixing features from the whole image.",
   softmax: "Softmax turns the ten scores into probabilities that are positive and add up to 1. The biggest one is the prediction.",
 };
 
-const NAME_TEXT = {
-  fc1: "Here 1,250 pooled features (50 maps × 5 × 5) become 500 numbers.",
-  fc2: "Here the 500 hidden units become one score (a logit) per digit.",
-};
+const count = (n) => n.toLocaleString("en");
+
+/** What is specific to one layer, from its shape and parameter count. */
+function specific(info) {
+  const size = info.output_shape.reduce((a, b) => a * b, 1);
+  if (info.kind === "flatten") return `Here the pooled maps become one vector of ${count(size)} numbers.`;
+  if (info.kind === "linear" && info.params) {
+    const inputs = info.params / size - 1; // weights (out × in) plus one bias per output
+    return `Here ${count(inputs)} numbers become ${count(size)}.`;
+  }
+  return "";
+}
 
 /** The explanation for a layer: its kind's text, then what is specific to this layer. */
 export function explain(info) {
-  const parts = [KIND_TEXT[info.kind] || ""];
-  if (NAME_TEXT[info.name]) parts.push(NAME_TEXT[info.name]);
-  return parts.join(" ");
+  return [KIND_TEXT[info.kind] || "", specific(info)].filter(Boolean).join(" ");
 }
 
 /** Kernel, stride, padding and receptive field in one line, e.g. "5 × 5 kernel, stride 1, padding 2 · each value sees 5 × 5 input pixels". */
