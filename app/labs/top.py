@@ -22,7 +22,7 @@ import torch
 
 from app.config import Settings, at_least_one
 from app.datasets import mnist
-from app.nets.checkpoint import load_checkpoint
+from app.nets.checkpoint import load_checkpoint, model_files
 from app.nets.lenet import LeNet
 from app.nets.receptive import receptive_fields, unit_box
 
@@ -187,7 +187,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the file of every model asked for; 1 when a model is missing."""
-    names = args.model or sorted(path.stem for path in args.model_dir.glob("*.pt"))
+    names = args.model or [path.stem for path in model_files(args.model_dir)]
     if not names:
         print(f"no models (*.pt) in {args.model_dir}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.nets.checkpoint import load_checkpoint
+from app.nets.checkpoint import load_checkpoint, model_files
 from app.nets.lenet import LeNet
 from app.nets.receptive import FieldGeometry, receptive_fields
 from app.serving.batching import MicroBatcher
@@ -125,9 +125,7 @@ class Registry:
 
     def __init__(self, model_dir: Path, default: str) -> None:
         self.models: dict[str, ServedModel] = {}
-        for checkpoint in sorted(Path(model_dir).glob("*.pt")):
-            if checkpoint.name.endswith(TIMELINE_SUFFIX):
-                continue  # a model's training timeline, loaded with the model
+        for checkpoint in model_files(model_dir):
             served = ServedModel.load(checkpoint)
             self.models[served.name] = served
         if default not in self.models:
