@@ -22,6 +22,7 @@ LAYERS = [
     "bn2",
     "relu2",
     "pool2",
+    "flatten",
     "fc1",
     "bn3",
     "relu3",

@@ -48,7 +48,7 @@ def manual_train_mode(served: ServedModel, x: torch.Tensor, unbiased: bool = Fal
 
     h = (x.double() - cfg.mean) / cfg.std  # (N, 1, 28, 28)
     h = F.max_pool2d(F.relu(bn("bn1", F.conv2d(h, m["conv1.weight"], m["conv1.bias"], padding=2))), 2)
-    h = F.max_pool2d(F.relu(bn("bn2", F.conv2d(h, m["conv2.weight"], m["conv2.bias"]))), 2).flatten(1)
+    h = F.max_pool2d(F.relu(bn("bn2", F.conv2d(h, m["conv2.weight"], m["conv2.bias"], padding=2))), 2).flatten(1)
     h = F.relu(bn("bn3", F.linear(h, m["fc1.weight"], m["fc1.bias"])))
     out["probs"] = torch.softmax(F.linear(h, m["fc2.weight"], m["fc2.bias"]), 1).numpy()  # (N, 10)
     return out
@@ -71,7 +71,7 @@ def test_batch_statistics_are_the_biased_mean_and_variance_of_train_mode(served,
         bn = getattr(served.model, layer.name)
         assert np.array_equal(layer.running_mean, bn.running_mean.numpy())
         assert np.array_equal(layer.running_var, bn.running_var.numpy())
-    assert [layer.values_per_channel for layer in result.layers] == [16 * 28 * 28, 16 * 10 * 10, 16]
+    assert [layer.values_per_channel for layer in result.layers] == [16 * 28 * 28, 16 * 14 * 14, 16]
     # bn3 over 16 values: the unbiased variance (divided by n - 1) is 16/15 of it, far outside the tolerance
     bn3 = result.layers[2].batch_var
     np.testing.assert_allclose(manual["bn3.var_unbiased"], manual["bn3.var"] * 16 / 15, rtol=1e-9)

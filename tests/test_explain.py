@@ -50,27 +50,27 @@ def test_saliency_matches_finite_differences(model64, test_set, index: int, targ
 
 
 def test_placement_puts_units_at_their_receptive_field_centres() -> None:
-    m = explain.placement(28, 10, 4.5, 2.0, torch.float64)  # relu2: unit i centred on pixel 4.5 + 2i
+    m = explain.placement(28, 14, 0.5, 2.0, torch.float64)  # relu2: unit i centred on pixel 0.5 + 2i
     np.testing.assert_allclose(m.sum(1).numpy(), 1.0)
-    centres = 4.5 + 2 * torch.arange(10, dtype=torch.float64)
-    np.testing.assert_allclose((m @ centres).numpy(), np.clip(np.arange(28), 4.5, 22.5))
+    centres = 0.5 + 2 * torch.arange(14, dtype=torch.float64)
+    np.testing.assert_allclose((m @ centres).numpy(), np.clip(np.arange(28), 0.5, 26.5))
 
 
 def reference_cam(model, x: torch.Tensor, target: int) -> torch.Tensor:
     """Grad-CAM at relu2's resolution, from the relu2 maps and the tail of the network written out."""
     with torch.no_grad():
-        maps = model.intermediates(x)["relu2"].clone()  # (1, 50, 10, 10)
+        maps = model.intermediates(x)["relu2"].clone()  # (1, 50, 14, 14)
     maps.requires_grad_(True)
     h = torch.relu(model.bn3(model.fc1(model.pool2(maps).flatten(1))))
     out = model.fc2(h)[0, target]
     (grad,) = torch.autograd.grad(out, maps)
     weights = grad[0].mean(dim=(1, 2))  # (50,)
-    return torch.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (10, 10)
+    return torch.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (14, 14)
 
 
 def test_gradcam_matches_a_reference_and_changes_with_the_target(model64, test_set) -> None:
     x = digit(test_set, 0, torch.float64)  # a 7
-    place = explain.placement(28, 10, 4.5, 2.0, torch.float64)
+    place = explain.placement(28, 14, 0.5, 2.0, torch.float64)
     cams = {}
     for target in (7, 1, 3):
         cam = explain.gradcam(model64, x, target)

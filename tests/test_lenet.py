@@ -15,10 +15,11 @@ EXPECTED = {
     "bn1": ("batchnorm", (20, 28, 28)),
     "relu1": ("relu", (20, 28, 28)),
     "pool1": ("maxpool", (20, 14, 14)),
-    "conv2": ("conv", (50, 10, 10)),
-    "bn2": ("batchnorm", (50, 10, 10)),
-    "relu2": ("relu", (50, 10, 10)),
-    "pool2": ("maxpool", (50, 5, 5)),
+    "conv2": ("conv", (50, 14, 14)),
+    "bn2": ("batchnorm", (50, 14, 14)),
+    "relu2": ("relu", (50, 14, 14)),
+    "pool2": ("maxpool", (50, 7, 7)),
+    "flatten": ("flatten", (2450,)),
     "fc1": ("linear", (500,)),
     "bn3": ("batchnorm", (500,)),
     "relu3": ("relu", (500,)),
@@ -39,9 +40,31 @@ def test_every_intermediate_in_order_with_its_shape() -> None:
 def test_module_names_are_the_layer_names() -> None:
     model = LeNet()
     modules = dict(model.named_children())
-    assert list(modules) == [n for n in EXPECTED if n not in ("input", "probs")]
+    assert list(modules) == [n for n in EXPECTED if n not in ("input", "flatten", "probs")]
     assert isinstance(modules["bn3"], torch.nn.BatchNorm1d)
-    assert modules["conv1"].padding == (2, 2) and modules["conv2"].padding == (0, 0)
+    assert modules["conv1"].padding == (2, 2) and modules["conv2"].padding == (2, 2)
+
+
+def test_the_lectures_lenet5_table() -> None:
+    """EECS 498-007 Lecture 7, "Example: LeNet-5": outputs 20x28x28, 20x14x14, 50x14x14, 50x7x7, 2450, 500, 10
+    and weights 20x1x5x5, 50x20x5x5, 2450x500, 500x10 (torch keeps a linear weight as out x in)."""
+    model = LeNet(ModelConfig(batchnorm=False)).eval()
+    out = model.intermediates(torch.rand(1, 1, 28, 28))
+    shapes = [tuple(out[n].shape[1:]) for n in ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten")]
+    assert shapes == [(20, 28, 28), (20, 28, 28), (20, 14, 14), (50, 14, 14), (50, 14, 14), (50, 7, 7), (2450,)]
+    assert [tuple(out[n].shape[1:]) for n in ("fc1", "relu3", "fc2")] == [(500,), (500,), (10,)]
+    weights = [tuple(getattr(model, n).weight.shape) for n in ("conv1", "conv2", "fc1", "fc2")]
+    assert weights == [(20, 1, 5, 5), (50, 20, 5, 5), (500, 2450), (10, 500)]
+
+
+def test_without_conv_relus_max_pooling_is_the_only_bend_of_the_conv_part() -> None:
+    model = LeNet(ModelConfig(conv_relu=False)).eval()
+    names = [s.name for s in model.table]
+    assert names == [n for n in EXPECTED if n not in ("relu1", "relu2")]
+    x = torch.rand(2, 1, 28, 28)
+    out = model.intermediates(x)
+    torch.testing.assert_close(out["pool1"], torch.nn.functional.max_pool2d(out["bn1"], 2))
+    torch.testing.assert_close(out["pool2"], torch.nn.functional.max_pool2d(out["bn2"], 2))
 
 
 def test_forward_is_the_logits_and_probs_its_softmax() -> None:
@@ -68,7 +91,9 @@ def test_receptive_fields_follow_from_the_layer_arithmetic() -> None:
     assert got["pool2"] == (16, 4)
     assert got["bn2"] == got["relu2"] == got["conv2"]
     assert "fc1" not in fields
-    assert fields["pool2"]["start"] == 5.5  # centre of unit (0, 0): 16 pixels 0..15 minus 2 of padding
+    # centre of unit (0, 0): conv1 starts at 0 (its 5 pixels -2..2 reach 2 into the padding), pool1 at 0.5,
+    # conv2 (padding 2 at jump 2) stays at 0.5, pool2 at 0.5 + 0.5 * 2 = 1.5: 16 pixels -6..9
+    assert [fields[n]["start"] for n in ("conv1", "pool1", "conv2", "pool2")] == [0.0, 0.5, 0.5, 1.5]
 
 
 def test_receptive_field_changes_when_the_geometry_does() -> None:

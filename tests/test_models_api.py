@@ -16,7 +16,10 @@ from app.schemas.network import ModelInfo, ModelSummary, Sample, WeightsResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
 
-BN_LAYERS = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "fc1", "bn3", "relu3", "fc2"]
+BN_LAYERS = [
+    *("input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"),
+    *("flatten", "fc1", "bn3", "relu3", "fc2"),
+]
 PLAIN_LAYERS = [name for name in BN_LAYERS if not name.startswith("bn")]
 
 

@@ -48,8 +48,9 @@ def test_box_matches_the_layer_arithmetic(served, layer: str) -> None:
 
 def test_pool2_centre_unit_sees_16_pixels_with_jump_4(served, test_set) -> None:
     pixels = test_set.images[0].astype(np.float32) / 255
-    result = receptive.receptive_field(served.model, served.receptive_fields, served.shapes, pixels, "pool2", 0, 2, 2)
-    assert (result["size"], result["jump"], result["start"]) == (16, 4, 5.5)
+    result = receptive.receptive_field(served.model, served.receptive_fields, served.shapes, pixels, "pool2", 0, 3, 3)
+    # unit (0, 0) is centred on pixel 1.5 (pixels -6..9); unit 3 on 1.5 + 3 * 4 = 13.5, pixels 6..21
+    assert (result["size"], result["jump"], result["start"]) == (16, 4, 1.5)
     assert result["box"] == {"y0": 6, "x0": 6, "y1": 21, "x1": 21} == result["unclipped"]
     assert [s["layer"] for s in result["steps"]] == SPATIAL
     assert [s["size"] for s in result["steps"]] == [1, 5, 5, 5, 6, 14, 14, 14, 16]

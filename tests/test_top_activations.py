@@ -69,7 +69,7 @@ def test_endpoint_serves_the_examples_with_their_units(client, served, test_set,
     for e in body.examples:
         assert e.label == test_set.labels[e.index]
         x = torch.from_numpy(test_set.images[e.index : e.index + 1, None].astype(np.float32) / 255)
-        maps = served.forward(x)["conv2"][0, 7]  # (10, 10)
+        maps = served.forward(x)["conv2"][0, 7]  # (14, 14)
         assert float(maps[e.y, e.x]) == pytest.approx(e.activation, rel=1e-6) == float(maps.max())
         assert e.box.model_dump() == unit_box(field, e.y, e.x).clip(28, 28).as_dict()
         assert e.box.y1 - e.box.y0 + 1 <= 14 and e.box.x1 - e.box.x0 + 1 <= 14
