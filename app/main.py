@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.config import PROJECT_ROOT, Settings
-from app.datasets.samples import SampleStore
+from app.datasets.samples import Datasets
 from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples, training
 from app.routes.deps import State
 from app.serving import errors, memory, security
@@ -30,8 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
-            registry=Registry(settings.model_dir, settings.default_model),
-            samples=SampleStore(settings.data_dir),
+            registry=Registry(settings.model_dir, settings.default_model, Datasets(settings.data_dir)),
         )
         yield
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from fastapi import APIRouter, Request, Response
 from torch import nn
 
 from app.labs import override
 from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
-from app.routes.inputs import as_json, body_fields, image_body_openapi, network_input
+from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving.encoding import json_response
 from app.serving.errors import client_errors, error_responses
@@ -28,12 +27,15 @@ OVERRIDE_FIELD = {
 
 
 def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> dict[str, nn.Module]:
-    """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
-    conv1 = served.at(step).conv1
-    if not isinstance(conv1, nn.Conv2d):  # the layer table makes it one
-        raise TypeError(f"conv1 is a {type(conv1).__name__}, not a Conv2d")
+    """``{first conv: a changed copy of it}`` for this request (the LeNet's conv1; any network's first conv
+    layer); 422 naming the field at fault."""
+    network = served.at(step)
+    convs = network.of_kind("conv")
     with client_errors():
-        return {"conv1": override.conv1_override(conv1, spec)}
+        if not convs:
+            raise ValueError("conv1_override: this network has no conv layer")
+        first = network.typed(convs[0].name, nn.Conv2d)
+        return {convs[0].name: override.conv1_override(first, spec)}
 
 
 router = APIRouter(tags=["network"])
@@ -51,7 +53,7 @@ def activations(
     body: UploadBody,
     served: Served,
     names: Layers,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
     checkpoint: Checkpoint = None,
 ) -> Response:
@@ -67,8 +69,8 @@ def activations(
     if checkpoint is not None:
         with client_errors():
             served.at(checkpoint)  # 404 naming the steps there are, before the image is read
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
+    x = as_batch(served, pixels)  # (1, C, H, W)
     spec = as_json("conv1_override", body_fields(body, form, ("conv1_override",))["conv1_override"])
     # an override runs alone, on its own copy of conv1; plain requests share batched forward passes
     if spec is None and checkpoint is None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from torch import nn
 
 from app import preprocess
 from app.labs import batchnorm as bn_lab
@@ -28,8 +29,8 @@ router = APIRouter(tags=["batchnorm lab"])
 
 def batchnorm_model(st: AppState, served: Served) -> ServedModel:
     """The ``?model=`` model, which must have BatchNorm layers (422 naming those that do)."""
-    if not served.model.cfg.batchnorm:
-        with_bn = [n for n, s in st.registry.models.items() if s.model.cfg.batchnorm]
+    if not served.model.of_kind("batchnorm"):
+        with_bn = [n for n, s in st.registry.models.items() if s.model.of_kind("batchnorm")]
         raise HTTPException(
             422, f"model {served.name!r} has no BatchNorm layers; models with BatchNorm: {', '.join(with_bn)}"
         )
@@ -55,8 +56,8 @@ def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:
         return preprocess.from_upload(data, mode, st.limits)
 
 
-def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
-    """The batch (N, 1, 28, 28), its test-set ids (None for uploads) and whether `file` joined it first."""
+def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
+    """The batch (N, C, H, W), its test-set ids (None for uploads) and whether `file` joined it first."""
     files = form.all("files")
     count = int_field(form, "samples")
     inspected = form.get("file")
@@ -76,9 +77,11 @@ def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int]
             raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
         if not 0 <= count <= bn_lab.MAX_BATCH:
             raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
-        ids = bn_lab.sample_ids(count, len(st.samples))
-        images += list(st.samples.batch(ids)[:, 0].numpy()) if ids else []
-    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, 28, 28)
+        with client_errors("samples"):
+            samples = served.dataset()
+        ids = bn_lab.sample_ids(count, len(samples))
+        images += list(samples.batch(ids)[:, 0].numpy()) if ids else []
+    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, H, W)
     return batch, ids, inspected is not None
 
 
@@ -132,7 +135,7 @@ def batchnorm_lab(
     st: AppState,
     served: WithBatchNorm,
     body: BatchBody,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
 ) -> Response:
     """Send a batch, as multipart `files` (several images) or `samples=N` (N test digits, default 64), and
     optionally `file`, the image to inspect (it joins the batch as its first image; default: the batch's
@@ -147,7 +150,7 @@ def batchnorm_lab(
     A batch of one is answered, not refused: bn3 then sees one value per unit, its variance is 0 and it
     outputs beta for any image (see `one_value_layers` and `notes`)."""
     form = lab_form(request, body)
-    batch, ids, with_file = lab_batch(st, form, preprocess)
+    batch, ids, with_file = lab_batch(st, served, form, preprocess)
     inspect = int_field(form, "inspect")
     if with_file and inspect not in (None, 0):
         raise HTTPException(422, "inspect: `file` is the inspected image (index 0); leave `inspect` out")
@@ -158,7 +161,7 @@ def batchnorm_lab(
         "batch_size": result.batch_size,
         "source": "samples" if ids is not None else "files",
         "sample_ids": ids,
-        "sample_labels": None if ids is None else [int(st.samples.labels[i]) for i in ids],
+        "sample_labels": None if ids is None else [int(served.dataset().labels[i]) for i in ids],
         "inspected": result.inspected,
         "inspected_source": "file" if with_file else "batch",
         "layers": [
@@ -194,17 +197,19 @@ def probe_weight(weight: torch.Tensor) -> tuple[torch.Tensor, str]:
 
 
 def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: bool, dtype: str) -> dict:
-    layer, bn = getattr(served.model, layer_name), getattr(served.model, bn_name)
+    layer = served.model.typed(layer_name, nn.Conv2d | nn.Linear)  # type: ignore[arg-type]
+    bn = served.model.typed(bn_name, nn.modules.batchnorm._BatchNorm)
     weight, bias = fold.fold(layer, bn)
     before, index = probe_weight(layer.weight.detach())
     after, _ = probe_weight(weight)
+    mean, var = fold.running_stats(bn)
     channels = {
         "gamma": bn.weight,
         "beta": bn.bias,
-        "running_mean": bn.running_mean,
-        "running_var": bn.running_var,
+        "running_mean": mean,
+        "running_var": var,
         "scale": fold.scales(bn),
-        "bias": layer.bias,
+        "bias": layer.bias if layer.bias is not None else torch.zeros_like(mean),
         "folded_bias": bias,
         "weight": before,
         "folded_weight": after,
@@ -218,7 +223,7 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     return {
         "layer": layer_name,
         "batchnorm": bn_name,
-        "kind": served.model.spec(layer_name).kind,
+        "kind": served.model.layer(layer_name).kind,
         "eps": bn.eps,
         "weight_index": index,
         "channels": {key: t.detach().tolist() for key, t in channels.items()},
@@ -230,7 +235,7 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     "/api/batchnorm/fold",
     response_model=FoldResponse,
     responses=error_responses(404, 422),
-    summary="BatchNorm folded into conv1, conv2 and fc1, checked on the whole test set",
+    summary="BatchNorm folded into the layer before it, checked on the whole test set",
 )
 def batchnorm_fold(
     st: AppState,
@@ -239,15 +244,18 @@ def batchnorm_fold(
     dtype: DType = "float32",
 ) -> Response:
     """In eval mode BatchNorm is a per-channel affine map, so it folds into the layer before it:
-    `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for conv1+bn1,
-    conv2+bn2 and fc1+bn3. The folded network (the same LeNet without BatchNorm) is compared with the
-    trained one on all 10,000 committed test images: the largest logit difference, the predictions that
+    `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for every conv or
+    linear layer whose output feeds only a BatchNorm (the LeNet's conv1+bn1, conv2+bn2 and fc1+bn3). The
+    folded network (the same network with those BatchNorm layers turned into identities) is compared with
+    the trained one on all the model's test images: the largest logit difference, the predictions that
     change, and both forward times measured in that same run (batches of 1000, the server's torch
     threads). That comparison runs once per model, on the first request; later requests reuse it."""
-    eq = fold.CACHE.get(served.model, lambda: st.samples.batch(list(range(len(st.samples)))))  # (10000, 1, 28, 28)
+    with client_errors():
+        samples = served.dataset()
+    eq = fold.CACHE.get(served.model, lambda: samples.batch(list(range(len(samples)))))  # (N, C, H, W)
     payload = {
         "model": served.name,
-        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model.table)],
+        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model)],
         "images": eq.images,
         "max_abs_logit_diff": eq.max_abs_logit_diff,
         "predictions_changed": eq.predictions_changed,

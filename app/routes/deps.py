@@ -10,7 +10,6 @@ from fastapi import Depends, HTTPException, Query, Request
 
 from app import preprocess
 from app.config import Settings
-from app.datasets.samples import SampleStore
 from app.serving.errors import client_errors
 from app.serving.inference import Registry, ServedModel
 from app.serving.layers import select_layers
@@ -24,7 +23,6 @@ class State:
 
     settings: Settings
     registry: Registry
-    samples: SampleStore
 
     @property
     def limits(self) -> preprocess.Limits:
@@ -104,8 +102,12 @@ def layer_names(
 Layers = Annotated[list[str], Depends(layer_names)]
 DType = Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")]
 Preprocess = Annotated[
-    Literal["mnist", "none"],
-    Query(description="for uploaded images: mnist (invert, crop, scale and centre like MNIST) or none (plain resize)"),
+    Literal["auto", "mnist", "digit", "resize", "none"],
+    Query(
+        description="for uploaded images: auto (the model's own: digit or resize), digit or its synonym mnist (invert,"
+        " crop, scale and centre like MNIST), resize (grey or colour, background trimmed, inverted when the paper is"
+        " light, resized to the network's input) or none (plain resize)"
+    ),
 ]
 Checkpoint = Annotated[
     int | None,

@@ -14,10 +14,9 @@ import numpy as np
 import torch
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from app.labs import explain, mixing
-from app.nets import receptive
+from app.labs import explain, mixing, unit_field
 from app.routes.deps import DType, Preprocess, Served, UploadBody
-from app.routes.inputs import as_int, as_json, body_fields, image_body_openapi, network_input
+from app.routes.inputs import as_batch, as_int, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.insight import ExplainResponse, MixResponse, ReceptiveFieldResponse
 from app.schemas.network import PixelsRequest
 from app.serving import encoding
@@ -79,21 +78,21 @@ def receptive_field(
     request: Request,
     body: UploadBody,
     served: Served,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
     """Unit (`channel`, `y`, `x`) of a spatial `layer` for this image: its theoretical receptive field from
     the layer arithmetic (`size`, `jump`, `start`, the recurrence in `steps`; `box` is clipped to the image,
     `unclipped` reaches into the padding) and its effective field `gradient`, |d unit / d input pixel|,
     which is exactly zero outside the box."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("layer", "channel", "y", "x"))
     if not raw["layer"]:
         raise HTTPException(422, "layer: missing; send a spatial layer name, e.g. conv2")
     unit = {k: as_int(k, raw[k], 0 if k == "channel" else None) for k in ("channel", "y", "x")}
     with client_errors():
-        result = receptive.receptive_field(
-            served.model, served.receptive_fields, served.shapes, pixels, str(raw["layer"]), **unit
+        result = unit_field.receptive_field(
+            served.model, as_batch(served, pixels), str(raw["layer"]), unit["channel"], unit["y"], unit["x"]
         )
     result["gradient"] = encode_map(result["gradient"], dtype)
     return encoding.json_response(result)
@@ -116,15 +115,15 @@ def explain_prediction(
     stride: Annotated[int, Query(ge=1, le=28, description="occlusion: step, at most the patch")] = (
         explain.OCCLUSION_STRIDE
     ),
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
-    """A 28x28 map for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` = Grad-CAM on relu2
-    (the last conv block) placed on the input by receptive-field centres; `occlusion` = the mean drop in the
-    target's probability when a `patch` x `patch` square of background covers the pixel. `probability` is
-    the target's probability for the unchanged image."""
-    pixels, _ = network_input(request, body, preprocess)  # (28, 28)
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    """A map the size of the input for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` =
+    Grad-CAM on the last maps before the classifier (the LeNet's pool2), placed on the input by receptive-field
+    centres; `occlusion` = the mean drop in the target's probability when a `patch` x `patch` black square
+    covers the pixel. `probability` is the target's probability for the unchanged image."""
+    pixels, _ = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
+    x = as_batch(served, pixels)  # (1, C, H, W)
     with client_errors():
         result = explain.explain(served.model, x, method, target, patch, stride)
     payload = {
@@ -134,7 +133,7 @@ def explain_prediction(
         "probability": result.probability,
         "probabilities": result.probabilities,
         "map": encode_map(result.map, dtype),
-        "description": explain.description(served.model, result.method, served.shapes),
+        "description": explain.description(served.model, result.method),
         "layer": result.layer,
         "patch": result.patch,
         "stride": result.stride,
@@ -144,11 +143,12 @@ def explain_prediction(
 
 def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tuple[str, torch.Tensor, torch.Tensor]:
     """``(layer, maps (C_in, H, W), mixed (C_out, H, W))``."""
-    layer = str(raw["layer"] or "relu1")
-    spec = served.model.spec(layer)  # KeyError for an unknown layer
-    if not spec.spatial or spec.kind == "input":
-        raise ValueError(f"layer: {layer!r} ({spec.kind}) has no channels to mix; use conv1, bn1, relu1, pool1, ...")
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    layer = str(raw["layer"] or mixing.default_layer(served.model))
+    found = served.model.layer(layer)  # KeyError for an unknown layer
+    if not found.spatial or found.kind == "input":
+        names = ", ".join(s.name for s in served.model.spatial if s.kind != "input")
+        raise ValueError(f"layer: {layer!r} ({found.kind}) has no channels to mix; layers with maps are {names}")
+    x = as_batch(served, pixels)  # (1, C, H, W)
     maps = served.forward(x)[layer][0]  # (C_in, H, W)
     matrix = mixing.as_matrix(as_json("matrix", raw["matrix"]), maps.shape[0])  # (C_out, C_in)
     bias = mixing.as_bias(as_json("bias", raw["bias"]), matrix.shape[0])  # (C_out,)
@@ -166,13 +166,13 @@ def mix(
     request: Request,
     body: UploadBody,
     served: Served,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
     """Apply a C_out x C_in `matrix` (and optional `bias`) to the image's `layer` maps at every pixel:
     `out[o, y, x] = bias[o] + sum_c matrix[o][c] * maps[c, y, x]`, a 1x1 convolution. `counts` compares its
     parameters and multiply-adds with a 5x5 convolution of the same width."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("layer", "matrix", "bias"))
     if raw["matrix"] is None:
         raise HTTPException(422, "matrix: missing; send C_out rows of C_in numbers as JSON")

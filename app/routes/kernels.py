@@ -132,7 +132,7 @@ def _image(st: State, form: Form, color: str) -> torch.Tensor:
     part, index = image_choice(form)
     if part is None:
         assert index is not None
-        return images.gray_to(sample_pixels(st, index), color)
+        return images.gray_to(sample_pixels(st.registry.get(), index), color)  # the default model's test set
     with client_errors("file"):
         img = preprocess.decode(part.data, st.limits)
     return images.image_tensor(img, color)

@@ -54,5 +54,5 @@ def top_digits(
     `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
     with client_errors():
         content = top.load_for(served.model, st.settings.model_dir, served.name)
-        found = top.examples(served.model, content, st.samples.labels, name, channel)
+        found = top.examples(served.model, content, served.dataset().labels, name, channel)
     return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.nets.lenet import LeNet
+from app.nets.network import Network
 
 FORMAT = 1
 SUFFIX = ".timeline.pt"
@@ -49,14 +49,16 @@ def schedule(steps_per_epoch: int, epochs: int, early: int = EARLY) -> dict[int,
     return {s: s in full for s in steps}
 
 
-def drift_layers(model: LeNet) -> dict[str, str | None]:
-    """Every conv and linear layer but the last, mapped to the BatchNorm right after it (or None)."""
-    table = model.table
-    weighted = [i for i, spec in enumerate(table) if spec.kind in ("conv", "linear")][:-1]
-    return {
-        table[i].name: table[i + 1].name if i + 1 < len(table) and table[i + 1].kind == "batchnorm" else None
-        for i in weighted
-    }
+def drift_layers(model: Network) -> dict[str, str | None]:
+    """Every conv and linear layer but the one giving the class scores, mapped to the BatchNorm its output
+    feeds (or None)."""
+    out: dict[str, str | None] = {}
+    for layer in model.of_kind("conv", "linear"):
+        if layer.name == model.output:
+            continue
+        users = model.users(layer.name)
+        out[layer.name] = users[0].name if len(users) == 1 and users[0].kind == "batchnorm" else None
+    return out
 
 
 def _stored(tensor: torch.Tensor) -> torch.Tensor:
@@ -82,9 +84,9 @@ def _channel_stats(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([per_channel.mean(1), per_channel.std(1, correction=0)])
 
 
-def drift(model: LeNet, images: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
+def drift(model: Network, images: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
     """``{layer: {"output": (2, C), "after": (2, C)}}`` (mean and std per channel) for ``images``
-    (N, 1, H, W) in [0, 1], BatchNorm in training mode. Runs on a copy: ``model`` is not changed."""
+    (N, C, H, W) in [0, 1], BatchNorm in training mode. Runs on a copy: ``model`` is not changed."""
     probe = copy.deepcopy(model).train()
     with torch.no_grad():
         acts = probe.intermediates(images)
@@ -108,7 +110,7 @@ class Recorder:
         return step in self.plan
 
     def record(
-        self, model: LeNet, step: int, epoch: float, images_seen: int, train_loss: float | None, acc: float
+        self, model: Network, step: int, epoch: float, images_seen: int, train_loss: float | None, acc: float
     ) -> None:
         last = step == max(self.plan)
         self.checkpoints.append(
@@ -120,7 +122,7 @@ class Recorder:
                 "test_accuracy": acc,
                 "full": self.plan[step],
                 "served": last,
-                "state": {} if last else snapshot(model, self.plan[step]),
+                "state": {} if last else snapshot(model.module, self.plan[step]),
                 "drift": drift(model, self.drift_images),
             }
         )
@@ -137,11 +139,11 @@ class Timeline:
     """A model's training timeline, read-only once loaded: checkpoint metadata, the stored tensors, the
     network at every full checkpoint (the last one is the served network itself) and the drift."""
 
-    def __init__(self, content: dict[str, Any], served: LeNet) -> None:
+    def __init__(self, content: dict[str, Any], served: Network) -> None:
         self.checkpoints = content["checkpoints"]
         self.steps = [int(c["step"]) for c in self.checkpoints]
         self.full_steps = [s for s, c in zip(self.steps, self.checkpoints, strict=True) if c["full"]]
-        self.networks: dict[int, LeNet] = {}
+        self.networks: dict[int, Network] = {}
         for step, c in zip(self.steps, self.checkpoints, strict=True):
             if c["served"]:
                 self.networks[step] = served
@@ -149,7 +151,7 @@ class Timeline:
                 self.networks[step] = _network(served, c["state"])
 
     @classmethod
-    def load(cls, path: Path, served: LeNet) -> Timeline:
+    def load(cls, path: Path, served: Network) -> Timeline:
         content = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(content, dict) or content.get("format") != FORMAT:
             raise ValueError(f"{path}: not a ConvLens timeline (format {FORMAT})")
@@ -163,7 +165,7 @@ class Timeline:
             raise KeyError(f"checkpoint: no step {step}; the checkpoints are steps {', '.join(map(str, self.steps))}")
         return self.checkpoints[self.steps.index(step)]
 
-    def network(self, step: int) -> LeNet:
+    def network(self, step: int) -> Network:
         """The network as it was at ``step`` (a full checkpoint); KeyError naming the full steps."""
         self._checkpoint(step)
         if step not in self.networks:
@@ -177,7 +179,7 @@ class Timeline:
         """One state_dict entry (``conv1.weight``) at ``step`` as float32, or None when not kept there."""
         c = self._checkpoint(step)
         if c["served"]:
-            return self.networks[step].state_dict()[key]
+            return self.networks[step].module.state_dict()[key]
         t = c["state"].get(key)
         return None if t is None else t.float()
 
@@ -190,9 +192,10 @@ class Timeline:
         return [{"step": step, **c["drift"][layer]} for step, c in zip(self.steps, self.checkpoints, strict=True)]
 
 
-def _network(served: LeNet, state: dict[str, torch.Tensor]) -> LeNet:
-    net = LeNet(served.cfg)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    net.eval()
-    net.requires_grad_(False)
-    return net
+def _network(served: Network, state: dict[str, torch.Tensor]) -> Network:
+    """The served network's architecture with the weights kept at a full checkpoint."""
+    module = copy.deepcopy(served.module)
+    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    module.eval()
+    module.requires_grad_(False)
+    return Network(module, served.input, served.classes)

@@ -1,4 +1,5 @@
-"""Train the LeNet on MNIST and write the checkpoint and its model card (``convlens train``)."""
+"""Train a network (the lecture's LeNet on MNIST, or fashion_vgg on Fashion-MNIST) and write its checkpoint,
+its model card and its training timeline (``convlens train``)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from app.config import PROJECT_ROOT
 from app.datasets import mnist
+from app.nets import architectures
 from app.nets.checkpoint import save_checkpoint
-from app.nets.lenet import LeNet, ModelConfig
+from app.nets.lenet import ModelConfig
+from app.nets.network import InputSpec, Network
 from app.training import timeline
+
+DATA_ROOT = PROJECT_ROOT / "data"
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -29,8 +33,14 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, degrees: float, scale: float, shift: float) -> torch.Tensor:
-    """Random rotation, scaling and shift of a batch ``x`` (N, 1, H, W), one affine map per image."""
+def augment(
+    x: torch.Tensor, gen: torch.Generator, degrees: float, scale: float, shift: float, flip: bool = False
+) -> torch.Tensor:
+    """Random rotation, scaling and shift (and, with ``flip``, mirroring of half the images) of a batch ``x``
+    (N, 1, H, W), one affine map per image."""
+    if flip:
+        mirrored = torch.rand(len(x), generator=gen) < 0.5  # (N,)
+        x = torch.where(mirrored[:, None, None, None], x.flip(-1), x)
     n, _, h, _ = x.shape
     angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(degrees)  # (N,)
     zoom = 1 + (torch.rand(n, generator=gen) * 2 - 1) * scale  # (N,)
@@ -42,7 +52,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, degrees: float, scale: float,
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> torch.Tensor:
+def evaluate(model: Network, x: torch.Tensor, y: torch.Tensor, batch: int = 2000) -> torch.Tensor:
     """Predicted labels (N,) for ``x`` (N, 1, 28, 28), in eval mode."""
     was_training = model.training
     model.eval()
@@ -91,11 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``convlens train``."""
+    p.add_argument("--arch", choices=sorted(architectures.BUILDERS), default="lenet", help="the network to train")
+    p.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default=None,
+        help="what to train on (default: mnist for lenet, fashion-mnist for fashion_vgg)",
+    )
     p.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="folder with the MNIST IDX .gz files (default: $MNIST_DIR, else data/mnist)",
+        help="folder with the dataset's IDX .gz files, train and test (default: $MNIST_DIR, else data/<dataset>)",
     )
     p.add_argument("--download", action="store_true", help="fetch missing files from a public mirror")
     p.add_argument("--out-dir", type=Path, default=PROJECT_ROOT / "models")
@@ -123,6 +140,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rotation", type=float, default=10.0, help="augmentation: max rotation, degrees")
     p.add_argument("--scale", type=float, default=0.1, help="augmentation: max relative zoom")
     p.add_argument("--shift", type=float, default=2.0, help="augmentation: max shift, pixels")
+    p.add_argument("--flip", action="store_true", help="augmentation: mirror half the images left to right")
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="train on the first N images (for tests)")
@@ -130,11 +148,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+DATASETS = {
+    "mnist": {"classes": [str(d) for d in range(10)], "preprocess": "digit"},
+    "fashion-mnist": {
+        "classes": [
+            *("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"),
+            *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        ],
+        "preprocess": "resize",
+    },
+}
+
+
 def default_name(args: argparse.Namespace) -> str:
     if args.name:
         return args.name
+    if args.arch != "lenet":
+        return args.arch
     base = "lenet" if args.no_bn else "lenet_bn"
     return base if args.conv_relu else f"{base}_norelu"
+
+
+def dataset_of(args: argparse.Namespace) -> str:
+    return args.dataset or ("fashion-mnist" if args.arch == "fashion_vgg" else "mnist")
+
+
+def network_config(args: argparse.Namespace, mean: float, std: float) -> Any:
+    """The architecture's config for this run (the LeNet's records the pixel statistics as well)."""
+    if args.arch == "lenet":
+        return ModelConfig(batchnorm=not args.no_bn, conv_relu=args.conv_relu, mean=round(mean, 6), std=round(std, 6))
+    return architectures.config(args.arch, {})
 
 
 @dataclass
@@ -147,7 +190,7 @@ class Data:
 
 
 def load_data(args: argparse.Namespace) -> Data:
-    data_dir = args.data_dir or mnist.default_dir()
+    data_dir = args.data_dir or (mnist.default_dir() if dataset_of(args) == "mnist" else DATA_ROOT / dataset_of(args))
     train_split = mnist.load("train", data_dir, args.download)
     test_split = mnist.load("test", data_dir, args.download)
     x_train, y_train = to_tensor(train_split.images), torch.from_numpy(train_split.labels.astype(np.int64))
@@ -159,7 +202,7 @@ def load_data(args: argparse.Namespace) -> Data:
     return Data(x_train, y_train, x_test, y_test, {**train_split.sha256, **test_split.sha256})
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(model: Network, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((evaluate(model, x, y) == y).float().mean())
 
 
@@ -172,14 +215,16 @@ def train(args: argparse.Namespace) -> dict:
     data = load_data(args)
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     mean, std = float(x_train.mean()), float(x_train.std())
-    cfg = ModelConfig(batchnorm=not args.no_bn, conv_relu=args.conv_relu, mean=round(mean, 6), std=round(std, 6))
+    cfg = network_config(args, mean, std)
     name = default_name(args)
-    model = LeNet(cfg)
+    height, width = x_train.shape[-2:]
+    spec = InputSpec((1, height, width), (round(mean, 6),), (round(std, 6),))
+    model = Network(architectures.build(args.arch, cfg), spec, list(DATASETS[dataset_of(args)]["classes"]))
     model.train()
 
     steps_per_epoch = math.ceil(len(x_train) / args.batch_size)
     opt = torch.optim.SGD(
-        model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True, weight_decay=args.weight_decay
+        model.module.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True, weight_decay=args.weight_decay
     )
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
     recorder = timeline.Recorder(timeline.schedule(steps_per_epoch, args.epochs), x_test[: timeline.DRIFT_IMAGES])
@@ -209,7 +254,7 @@ def train(args: argparse.Namespace) -> dict:
             idx = order[i * args.batch_size : (i + 1) * args.batch_size]
             xb, yb = x_train[idx], y_train[idx]  # (B, 1, 28, 28), (B,)
             if not args.no_augment:
-                xb = augment(xb, gen, degrees=args.rotation, scale=args.scale, shift=args.shift)
+                xb = augment(xb, gen, degrees=args.rotation, scale=args.scale, shift=args.shift, flip=args.flip)
             logits = model(xb)  # (B, 10)
             loss = F.cross_entropy(logits, yb, label_smoothing=args.label_smoothing)
             if not math.isfinite(loss.item()):
@@ -248,7 +293,7 @@ def train(args: argparse.Namespace) -> dict:
 
     model.eval()
     preds = evaluate(model, x_test, y_test)
-    card = model_card(args, name, cfg, preds, y_test, len(y_train), data.sha256)
+    card = model_card(args, name, model, cfg, preds, y_test, len(y_train), data.sha256)
     card.update(
         history=history,
         curve=curve,
@@ -259,7 +304,7 @@ def train(args: argparse.Namespace) -> dict:
         timeline=recorder.summary() if args.timeline and diverged_at is None else None,
     )
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(model, str(args.out_dir / f"{name}.pt"))
+    save_checkpoint(model.module, args.arch, cfg, args.out_dir / f"{name}.pt")
     if card["timeline"] is not None:
         recorder.save(args.out_dir / f"{name}{timeline.SUFFIX}", name)
     (args.out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -270,7 +315,8 @@ def train(args: argparse.Namespace) -> dict:
 def model_card(
     args: argparse.Namespace,
     name: str,
-    cfg: ModelConfig,
+    model: Network,
+    cfg: Any,
     preds: torch.Tensor,
     labels: torch.Tensor,
     training_images: int,
@@ -278,11 +324,16 @@ def model_card(
 ) -> dict[str, Any]:
     """The card's evaluation and recipe; ``train`` adds the curves and times."""
     matrix = confusion(preds, labels)
+    dataset = dataset_of(args)
     return {
         "name": name,
-        "dataset": "mnist",
-        "batchnorm": cfg.batchnorm,
-        "conv_relu": cfg.conv_relu,
+        "arch": args.arch,
+        "dataset": dataset,
+        "classes": model.classes,
+        "input": {"shape": list(model.input.shape), "mean": list(model.input.mean), "std": list(model.input.std)},
+        "preprocess": DATASETS[dataset]["preprocess"],
+        "batchnorm": bool(model.of_kind("batchnorm")),
+        "conv_relu": getattr(cfg, "conv_relu", True),
         "test_accuracy": float((preds == labels).float().mean()),
         "test_images": len(labels),
         "per_class_accuracy": [row[c] / sum(row) for c, row in enumerate(matrix)],
@@ -303,7 +354,7 @@ def model_card(
         },
         "augmentation": None
         if args.no_augment
-        else {"rotation_degrees": args.rotation, "scale": args.scale, "shift_pixels": args.shift},
+        else {"rotation_degrees": args.rotation, "scale": args.scale, "shift_pixels": args.shift, "flip": args.flip},
         "label_smoothing": args.label_smoothing,
         "seed": args.seed,
         "threads": args.threads,
