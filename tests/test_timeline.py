@@ -161,7 +161,9 @@ def test_unknown_steps_are_refused_with_the_steps_there_are(client: TestClient, 
         assert f"the checkpoints are steps {', '.join(map(str, steps))}" in r.json()["detail"]
 
 
-def test_drift_matches_a_direct_computation(client: TestClient, timed: ServedModel, raw: dict, test_set: object) -> None:
+def test_drift_matches_a_direct_computation(
+    client: TestClient, timed: ServedModel, raw: dict, test_set: object
+) -> None:
     images = torch.from_numpy(test_set.images[: timeline.DRIFT_IMAGES].astype(np.float32) / 255.0)  # type: ignore[attr-defined]
     images = images.unsqueeze(1)  # (512, 1, 28, 28)
     for layer in ("conv1", "fc1"):
