@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.nets.graph import ACTIVATION_KINDS
 from app.schemas.common import B64_DESCRIPTION, DType, Pixel, Prediction, TensorData
@@ -94,6 +94,22 @@ class PixelsRequest(BaseModel):
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"pixels": [[0.0] * 28] * 28}]})
+
+    @field_validator("pixels")
+    @classmethod
+    def _rectangular(cls, pixels: list) -> list:
+        """Every row as long as the first (and, for C x H x W, every plane as tall), naming the first that is not."""
+        colour = isinstance(pixels[0][0], list)
+        planes = pixels if colour else [pixels]
+        height, width = len(planes[0]), len(planes[0][0])
+        for c, plane in enumerate(planes):
+            where = f"pixels[{c}]" if colour else "pixels"
+            if len(plane) != height:
+                raise ValueError(f"{where}: expected {height} rows like pixels[0], not {len(plane)}")
+            for i, row in enumerate(plane):
+                if len(row) != width:
+                    raise ValueError(f"{where}[{i}]: expected {width} values like the first row, not {len(row)}")
+        return pixels
 
 
 class LayerActivation(BaseModel):
