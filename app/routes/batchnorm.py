@@ -10,11 +10,11 @@ import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from torch import nn
 
-from app import preprocess
+from app import uploads
 from app.labs import batchnorm as bn_lab
 from app.nets import fold
 from app.routes.deps import AppState, BatchBody, DType, Preprocess, Served, State
-from app.routes.inputs import int_field, parse_form
+from app.routes.inputs import int_field, invert, parse_form, preprocess_mode
 from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
@@ -50,10 +50,11 @@ def lab_form(request: Request, body: bytes) -> Form:
     raise HTTPException(415, f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data")
 
 
-def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:
-    """(28, 28) network input from an uploaded image; the error names the part at fault."""
+def decode_upload(st: State, served: ServedModel, data: bytes, what: str, mode: str) -> np.ndarray:
+    """The network's input, (H, W) or (C, H, W), from an uploaded image preprocessed per ``mode`` (``auto``:
+    the model's own); the error names the part at fault."""
     with client_errors(what):
-        return preprocess.from_upload(data, mode, st.limits)
+        return uploads.from_upload(data, preprocess_mode(mode, served), st.limits, served.input_shape, invert(served))
 
 
 def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
@@ -65,11 +66,12 @@ def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[to
         raise HTTPException(422, "send either `files` or `samples`, not both")
     if len(files) > bn_lab.MAX_BATCH:
         raise HTTPException(413, f"files: {len(files)} images; a batch holds at most {bn_lab.MAX_BATCH}")
-    images = [] if inspected is None else [decode_upload(st, inspected.data, "file", mode)]
+    images = [] if inspected is None else [decode_upload(st, served, inspected.data, "file", mode)]
     ids = None
     if files:
         images += [
-            decode_upload(st, p.data, f"files[{i}] ({p.filename or 'unnamed'})", mode) for i, p in enumerate(files)
+            decode_upload(st, served, p.data, f"files[{i}] ({p.filename or 'unnamed'})", mode)
+            for i, p in enumerate(files)
         ]
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
@@ -81,7 +83,7 @@ def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[to
             samples = served.dataset()
         ids = bn_lab.sample_ids(count, len(samples))
         images += list(samples.batch(ids)[:, 0].numpy()) if ids else []
-    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, H, W)
+    batch = torch.from_numpy(np.stack(images)).reshape(len(images), *served.input_shape)  # (N, C, H, W)
     return batch, ids, inspected is not None
 
 
