@@ -108,7 +108,7 @@ def network_input(request: Request, body: bytes, mode: str, served: ServedModel)
 
 def as_batch(served: ServedModel, pixels: np.ndarray) -> torch.Tensor:
     """(H, W) or (C, H, W) pixels -> the network's (1, C, H, W) input."""
-    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))
+    x = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a copy: torch warns about read-only arrays
     return x.reshape(1, *served.input_shape)  # (1, C, H, W)
 
 
