@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from app.nets.network import Network
 from app.serving import batching
 
 # Waits on events and conditions only give up after this long: never reached unless the code under test
@@ -38,8 +39,9 @@ def encode(img: Image.Image, fmt: str, **save: object) -> bytes:
     return buf.getvalue()
 
 
-def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
-    """Every parameter and buffer, as bytes, plus the training flag of every module."""
+def state_checksum(model: Network | torch.nn.Module) -> dict[str, bytes]:
+    """Every parameter and buffer, as bytes, plus the training flag of every module (of a network's module)."""
+    model = model.module if isinstance(model, Network) else model
     sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
     sums["__modes__"] = bytes(m.training for m in model.modules())
     return sums
