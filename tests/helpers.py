@@ -14,7 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
-from app.nets.network import Network
+from app.nets.lenet import ModelConfig, lenet
+from app.nets.network import InputSpec, Network
 from app.serving import batching
 
 # Waits on events and conditions only give up after this long: never reached unless the code under test
@@ -37,6 +38,13 @@ def encode(img: Image.Image, fmt: str, **save: object) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format=fmt, **save)
     return buf.getvalue()
+
+
+def lenet_network(cfg: ModelConfig | None = None) -> Network:
+    """A fresh (untrained) LeNet as the app serves networks: normalising with the config's statistics."""
+    cfg = cfg or ModelConfig()
+    spec = InputSpec((cfg.in_channels, cfg.image_size, cfg.image_size), (cfg.mean,), (cfg.std,))
+    return Network(lenet(cfg), spec, [str(c) for c in range(cfg.classes)])
 
 
 def state_checksum(model: Network | torch.nn.Module) -> dict[str, bytes]:
