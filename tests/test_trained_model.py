@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.config import Settings
-from app.nets.checkpoint import load_checkpoint
+from app.nets.checkpoint import load_module
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,10 @@ def test_the_plain_models_card_matches_its_weights(client, test_set) -> None:
 def test_checkpoint_is_a_plain_state_dict_with_its_config() -> None:
     path = Settings().model_dir / "lenet_bn.pt"
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert set(payload) == {"config", "state_dict"} and payload["config"]["batchnorm"] is True
-    model = load_checkpoint(str(path))
+    # "arch" names the architecture; checkpoints from before there was a choice have none and are LeNets
+    assert set(payload) - {"arch"} == {"config", "state_dict"} and payload.get("arch", "lenet") == "lenet"
+    assert payload["config"]["batchnorm"] is True
+    model, arch, cfg = load_module(path)
+    assert (arch, cfg.batchnorm) == ("lenet", True)
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     assert json.loads(path.with_suffix(".json").read_text())["name"] == "lenet_bn"
