@@ -26,6 +26,9 @@ def serve(args: argparse.Namespace) -> int:
     """Serve ``app.main:app`` with uvicorn."""
     import uvicorn
 
+    # each worker process reads its settings from the environment: tell it how many share the CPUs
+    os.environ["WORKERS"] = str(1 if args.reload else args.workers)
+
     uvicorn.run(
         "app.main:app",
         host=args.host,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from app.serving.cpus import available_cpus
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +37,21 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def default_torch_threads(workers: int) -> int:
+    """The CPUs this process may use (its container's, see app/serving/cpus.py), shared among the
+    ``workers`` processes of one server; at least 1."""
+    return max(1, available_cpus() // workers)
+
+
+def _replica(name: str) -> str:
+    """This replica's name for the X-ConvLens-Replica header: $name, else the host name (a container's
+    id, a Kubernetes pod's name)."""
+    value = os.environ.get(name) or socket.gethostname()
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError(f"${name} must be printable ASCII (it is sent as a header), not {value!r}")
+    return value
+
+
 def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
@@ -47,9 +65,11 @@ class Settings:
     max_pixels: int = 4096 * 4096
     # Whole request bodies (multipart overhead, several images for the BatchNorm lab) may be larger.
     max_body_bytes: int = 24 * 1024 * 1024
+    # torch threads per process; from_env: $CONVLENS_TORCH_THREADS, else default_torch_threads($WORKERS)
     torch_threads: int = 1
     malloc_arenas: int = 2  # glibc malloc arenas (see app/serving/memory.py)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    replica: str = field(default_factory=socket.gethostname)  # sent in every response's X-ConvLens-Replica
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,7 +81,8 @@ class Settings:
             max_upload_bytes=_int("CONVLENS_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             max_pixels=_int("CONVLENS_MAX_PIXELS", cls.max_pixels),
             max_body_bytes=_int("CONVLENS_MAX_BODY_BYTES", cls.max_body_bytes),
-            torch_threads=_int("CONVLENS_TORCH_THREADS", cls.torch_threads),
+            torch_threads=_int("CONVLENS_TORCH_THREADS", 0) or default_torch_threads(_int("WORKERS", 1)),
             malloc_arenas=_int("CONVLENS_MALLOC_ARENAS", cls.malloc_arenas),
             cors_origins=_list("CONVLENS_CORS_ORIGINS"),
+            replica=_replica("CONVLENS_REPLICA"),
         )

@@ -67,6 +67,16 @@ def test_model_describes_every_layer(client, served) -> None:
     assert by_name["fc1"].receptive_field is None
 
 
+def test_model_reports_the_normalisation_the_network_applies(client, served) -> None:
+    """conv1 slides over (pixel - mean) / std, zero-padded: the page draws that input from these numbers."""
+    norm = client.get("/api/model").json()["normalization"]
+    pixels = torch.rand(1, 1, 28, 28)
+    expected = served.model.normalize(pixels)
+    mean, std = norm["mean"][0], norm["std"][0]
+    torch.testing.assert_close((pixels - mean) / std, expected)
+    assert len(norm["mean"]) == len(norm["std"]) == served.model.input.shape[0]
+
+
 def test_activations_equal_a_direct_forward_pass(client, served, test_set) -> None:
     data = png_bytes(test_set.images[0])
     r = post_file(client, data)
@@ -164,7 +174,7 @@ def test_weights_of_every_layer_with_weights(client, served) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "message"), [("relu1", "has no weights"), ("conv9", "unknown layer"), ("probs", "has no weights")]
+    ("name", "message"), [("relu1", "has no weights"), ("conv9", "Unknown layer"), ("probs", "has no weights")]
 )
 def test_weights_of_a_layer_without_weights_is_404(client, name, message) -> None:
     r = client.get(f"/api/layers/{name}/weights")

@@ -191,12 +191,12 @@ def test_uploaded_files_and_an_inspected_file(client: TestClient, served: Served
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"data": {"samples": "257"}}, 422, "samples"),
-        ({"data": {"samples": "-3"}}, 422, "samples"),
-        ({"data": {"samples": "many"}}, 422, "samples"),
-        ({"data": {"samples": "0"}}, 422, "empty batch"),
-        ({"data": {"samples": "4", "inspect": "4"}}, 422, "inspect"),
-        ({"data": {"samples": "4", "inspect": "x"}}, 422, "inspect"),
+        ({"data": {"samples": "257"}}, 422, "The number of test digits must be a whole number of at most 256"),
+        ({"data": {"samples": "-3"}}, 422, "The number of test digits must be a whole number of at least 0"),
+        ({"data": {"samples": "many"}}, 422, "The number of test digits must be a whole number, not"),
+        ({"data": {"samples": "0"}}, 422, "the batch is empty"),
+        ({"data": {"samples": "4", "inspect": "4"}}, 422, "The digit to inspect"),
+        ({"data": {"samples": "4", "inspect": "x"}}, 422, "The digit to inspect must be a whole number"),
         ({"content": b'{"samples": 4}', "headers": {"Content-Type": "application/json"}}, 415, "multipart"),
     ],
 )
@@ -217,7 +217,7 @@ def test_bad_files_and_too_many_files(client: TestClient, test_set) -> None:
 
 
 def test_unknown_and_batchnorm_free_models(client: TestClient) -> None:
-    assert "unknown model" in lab(client, 404, params={"model": "resnet"})["detail"]
+    assert "Unknown model" in lab(client, 404, params={"model": "resnet"})["detail"]
     if "lenet" in client.app.state.convlens.registry.models:
         assert "no BatchNorm" in lab(client, 422, params={"model": "lenet"})["detail"]
 

@@ -146,14 +146,14 @@ def test_api_explains_each_method_and_leaves_the_model_alone(client, served, tes
 @pytest.mark.parametrize(
     ("query", "status", "words"),
     [
-        ("method=lime", 422, "method"),
-        ("", 422, "method"),
-        ("method=saliency&target=10", 422, "target: 10 is not a class"),
-        ("method=saliency&target=-1", 422, "target: -1 is not a class"),
-        ("method=saliency&target=two", 422, "target"),
-        ("method=occlusion&patch=4&stride=5", 422, "stride: 5"),
-        ("method=occlusion&patch=0", 422, "patch"),
-        ("method=gradcam&model=nope", 404, "unknown model"),
+        ("method=lime", 422, "The method must be"),
+        ("", 422, "The method is missing"),
+        ("method=saliency&target=10", 422, "The class to explain must be from 0 to 9, not 10."),
+        ("method=saliency&target=-1", 422, "The class to explain must be from 0 to 9, not -1."),
+        ("method=saliency&target=two", 422, "The class to explain must be a whole number"),
+        ("method=occlusion&patch=4&stride=5", 422, "Stride must be between 1 and the patch side 4, not 5"),
+        ("method=occlusion&patch=0", 422, "The patch size must be a whole number of at least 1"),
+        ("method=gradcam&model=nope", 404, "Unknown model"),
     ],
 )
 def test_bad_explain_requests_are_clear_client_errors(client, query: str, status: int, words: str) -> None:
@@ -171,4 +171,4 @@ def test_explain_takes_a_file_or_drawn_pixels(client, test_set) -> None:
     r = client.post("/api/explain?method=saliency&preprocess=none", json={"pixels": pixels})
     assert r.status_code == 200 and r.json()["predicted"] == 7
     r = client.post("/api/explain?method=saliency", data={"other": "1"})
-    assert r.status_code == 422 and "no image" in r.json()["detail"]
+    assert r.status_code == 422 and "No image" in r.json()["detail"]

@@ -108,7 +108,7 @@ def test_weights_samples_and_overrides_follow_the_model(client: TestClient, serv
 def test_every_model_api_takes_model_and_404s_an_unknown_one(client: TestClient, method, url, kwargs) -> None:
     response = getattr(client, method)(url, params={"model": "lenet_xl"}, **kwargs)
     assert response.status_code == 404, response.text
-    assert "unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
+    assert "Unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
 
 
 def test_high_lr_experiment_is_recorded(client: TestClient) -> None:

@@ -111,7 +111,9 @@ def test_bad_overrides_are_422_naming_the_field(
     data = {"sample": str(SAMPLE), "conv1_override": override if isinstance(override, str) else json.dumps(override)}
     response = client.post("/api/activations", data=data)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith(field)
+    words = {"conv1_override": "The conv1 override", "conv1_override.kernel": "The conv1 override\u2019s kernel"}
+    words["conv1_override.channel"] = "The conv1 override\u2019s channel"
+    assert response.json()["detail"].startswith(words[field]), response.json()["detail"]
     assert state_checksum(served.model) == before
 
 

@@ -103,14 +103,14 @@ def test_conv1_effective_field_is_the_filter_over_the_pixel_std(served, test_set
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [
-        ({"layer": "nope", "y": "0", "x": "0"}, 404, "unknown layer"),
+        ({"layer": "nope", "y": "0", "x": "0"}, 404, "Unknown layer"),
         ({"layer": "fc1", "y": "0", "x": "0"}, 422, "no spatial maps"),
-        ({"layer": "pool2", "y": "7", "x": "0"}, 422, "y: 7 is out of range"),  # pool2 is 50x7x7
-        ({"layer": "pool2", "y": "0", "x": "-1"}, 422, "x: -1 is out of range"),
-        ({"layer": "conv2", "channel": "50", "y": "0", "x": "0"}, 422, "channel: 50"),
-        ({"layer": "conv2", "y": "a", "x": "0"}, 422, "y: expected an integer"),
-        ({"layer": "conv2", "x": "0"}, 422, "y: missing"),
-        ({"y": "0", "x": "0"}, 422, "layer: missing"),
+        ({"layer": "pool2", "y": "7", "x": "0"}, 422, "Row y: 7 is out of range"),  # pool2 is 50x7x7
+        ({"layer": "pool2", "y": "0", "x": "-1"}, 422, "Column x: -1 is out of range"),
+        ({"layer": "conv2", "channel": "50", "y": "0", "x": "0"}, 422, "Channel: 50"),
+        ({"layer": "conv2", "y": "a", "x": "0"}, 422, "Row y must be a whole number, not \u201ca\u201d"),
+        ({"layer": "conv2", "x": "0"}, 422, "Row y is missing"),
+        ({"y": "0", "x": "0"}, 422, "The layer: missing"),
     ],
 )
 def test_bad_units_are_clear_client_errors(client, fields: dict, status: int, words: str) -> None:
@@ -144,7 +144,7 @@ def test_api_returns_the_issue_contract_and_leaves_the_model_alone(client, serve
     r = client.post("/api/receptive-field", json={"pixels": pixels, "layer": "pool2", "channel": 3, "y": 2, "x": 2})
     assert r.status_code == 200 and r.json()["box"] == body["box"]
     r = client.post("/api/receptive-field?model=nope", data={"sample": "7", "layer": "pool2", "y": "2", "x": "2"})
-    assert r.status_code == 404 and "unknown model" in r.json()["detail"]
+    assert r.status_code == 404 and "Unknown model" in r.json()["detail"]
     assert state_checksum(served.model) == before
     assert not any(p.requires_grad for p in served.model.module.parameters())
     assert all(not m._forward_hooks and not m._backward_hooks for m in served.model.module.modules())

@@ -80,13 +80,13 @@ def test_endpoint_serves_the_examples_with_their_units(client, served, test_set,
 @pytest.mark.parametrize(
     ("url", "status", "words"),
     [
-        ("/api/layers/nope/channels/0/top", 404, "unknown layer"),
+        ("/api/layers/nope/channels/0/top", 404, "Unknown layer"),
         ("/api/layers/fc1/channels/0/top", 404, "no top-activating images"),
         ("/api/layers/input/channels/0/top", 404, "no top-activating images"),
-        ("/api/layers/conv2/channels/50/top", 404, "no channel 50"),
-        ("/api/layers/conv1/channels/-1/top", 404, "no channel -1"),
-        ("/api/layers/conv1/channels/one/top", 422, "channel"),
-        ("/api/layers/conv1/channels/0/top?model=nope", 404, "unknown model"),
+        ("/api/layers/conv2/channels/50/top", 404, "No channel 50"),
+        ("/api/layers/conv1/channels/-1/top", 404, "No channel -1"),
+        ("/api/layers/conv1/channels/one/top", 422, "Channel must be a whole number"),
+        ("/api/layers/conv1/channels/0/top?model=nope", 404, "Unknown model"),
     ],
 )
 def test_bad_top_requests_are_clear_client_errors(client, url: str, status: int, words: str) -> None:

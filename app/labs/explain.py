@@ -146,9 +146,9 @@ def occlusion(
 ) -> torch.Tensor:
     """Per pixel, the mean drop in the target's probability over the patches covering it, (H, W)."""
     if not 1 <= patch <= min(x.shape[-2:]):
-        raise ValueError(f"patch: {patch} must be between 1 and the image side {min(x.shape[-2:])}")
+        raise ValueError(f"patch: must be between 1 and the image side {min(x.shape[-2:])}, not {patch}")
     if not 1 <= stride <= patch:
-        raise ValueError(f"stride: {stride} must be between 1 and the patch side {patch} (else pixels go unseen)")
+        raise ValueError(f"stride: must be between 1 and the patch side {patch}, not {stride} (else pixels go unseen)")
     corners, drops = occlusion_drops(model, x, target, patch, stride)
     total = torch.zeros(x.shape[-2:], dtype=x.dtype)  # (H, W)
     count = torch.zeros_like(total)
@@ -182,7 +182,7 @@ def explain(
     predicted = int(probs.argmax())
     target = predicted if target is None else target
     if not 0 <= target < len(probs):
-        raise ValueError(f"target: {target} is not a class; classes are 0..{len(probs) - 1}")
+        raise ValueError(f"target: must be from 0 to {len(probs) - 1}, not {target}")
     extra: dict = {}
     if method == "saliency":
         heat = saliency(model, x, target)

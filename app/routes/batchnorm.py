@@ -17,7 +17,7 @@ from app.routes.deps import AppState, BatchBody, DType, Preprocess, Served, Stat
 from app.routes.inputs import int_field, invert, parse_form, preprocess_mode
 from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
 from app.serving import encoding
-from app.serving.errors import client_errors, error_responses
+from app.serving.errors import client_errors, error_responses, invalid
 from app.serving.forms import FORM_TYPES, Form, media_type
 from app.serving.inference import ServedModel
 
@@ -76,9 +76,11 @@ def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[to
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
         if count == 0 and inspected is None:
-            raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
-        if not 0 <= count <= bn_lab.MAX_BATCH:
-            raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
+            raise invalid(("body", "samples"), "value_error", count, "is 0 and there is no `file`: the batch is empty")
+        if count < 0:
+            raise invalid(("body", "samples"), "greater_than_equal", count, ge=0)
+        if count > bn_lab.MAX_BATCH:
+            raise invalid(("body", "samples"), "less_than_equal", count, le=bn_lab.MAX_BATCH)
         with client_errors("samples"):
             samples = served.dataset()
         ids = bn_lab.sample_ids(count, len(samples))

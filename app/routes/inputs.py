@@ -15,7 +15,7 @@ from app import uploads
 from app.routes.deps import State, state
 from app.schemas.network import PixelsRequest
 from app.serving import forms
-from app.serving.errors import client_errors, validation_detail
+from app.serving.errors import client_errors, invalid, nested
 from app.serving.forms import FORM_TYPES, Form, Part, media_type
 from app.serving.inference import ServedModel
 
@@ -25,7 +25,7 @@ def parse_form(request: Request, body: bytes) -> Form:
     return forms.parse_form(body, request.headers.get("content-type"))
 
 
-def int_field(form: Form, name: str, what: str = "a whole number") -> int | None:
+def int_field(form: Form, name: str) -> int | None:
     """The form field ``name`` as an integer, None when absent; 4xx naming the field otherwise."""
     text = form.text(name)
     if text is None:
@@ -33,12 +33,12 @@ def int_field(form: Form, name: str, what: str = "a whole number") -> int | None
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected {what}, not {text[:40]!r}") from exc
+        raise invalid(("body", name), "int_parsing", text) from exc
 
 
 def image_choice(form: Form) -> tuple[Part | None, int | None]:
     """The form's ``file`` part or its ``sample`` id, exactly one of them (422 otherwise)."""
-    part, index = form.get("file"), int_field(form, "sample", "a sample id (an integer)")
+    part, index = form.get("file"), int_field(form, "sample")
     if part is not None and index is not None:
         raise HTTPException(422, "send either `file` or `sample`, not both")
     if part is None and index is None:
@@ -73,7 +73,7 @@ def pixels_from_json(body: bytes, mode: str, served: ServedModel) -> np.ndarray:
         errors = exc.errors()
         if errors and errors[0]["type"] == "json_invalid":
             raise HTTPException(400, f"the body is not valid JSON: {errors[0]['msg']}") from exc
-        raise HTTPException(422, validation_detail(errors, limit=5)) from exc
+        raise nested(exc, "body") from exc
     with client_errors("pixels"):
         return uploads.from_pixels(pixels, preprocess_mode(mode, served), served.input_shape, invert(served))
 
@@ -124,14 +124,14 @@ def as_int(name: str, value: Any, default: int | None = None) -> int:
     """A field's integer (a form's text or a JSON number); 422 naming the field otherwise."""
     if value is None or value == "":
         if default is None:
-            raise HTTPException(422, f"{name}: missing; send it as a form field")
+            raise invalid(("body", name), "missing", msg="send it as a form field")
         return default
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise HTTPException(422, f"{name}: expected an integer, not {value!r}")
+        raise invalid(("body", name), "int_type", value)
     try:
         return int(value.strip() if isinstance(value, str) else value)
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected an integer, not {str(value)[:40]!r}") from exc
+        raise invalid(("body", name), "int_parsing", value) from exc
 
 
 def as_json(name: str, value: Any) -> Any:
@@ -141,7 +141,7 @@ def as_json(name: str, value: Any) -> Any:
     try:
         return json.loads(value)
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: not valid JSON ({exc})") from exc
+        raise invalid(("body", name), "json_invalid", value, error=str(exc)) from exc
 
 
 def image_body_openapi(json_schema: dict[str, Any] | None = None, fields: dict[str, Any] | None = None) -> dict:

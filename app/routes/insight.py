@@ -1,4 +1,5 @@
-"""Model insight: receptive fields, explanations and 1x1 channel mixing.
+"""Model insight: receptive fields, explanations and 1x1 channel mixing (with its limits and the bottleneck
+arithmetic, GET /api/mix/limits and GET /api/mix/bottleneck).
 
 POST /api/receptive-field, POST /api/explain, POST /api/mix take the image like POST /api/activations
 (multipart `file` or `sample`, or a JSON `{"pixels": 28x28}` body); their other fields travel as form
@@ -17,7 +18,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from app.labs import explain, mixing, unit_field
 from app.routes.deps import DType, Preprocess, Served, UploadBody
 from app.routes.inputs import as_batch, as_int, as_json, body_fields, image_body_openapi, network_input
-from app.schemas.insight import ExplainResponse, MixResponse, ReceptiveFieldResponse
+from app.schemas.insight import (
+    BottleneckResponse,
+    ExplainResponse,
+    MixLimits,
+    MixResponse,
+    ReceptiveFieldResponse,
+)
 from app.schemas.network import PixelsRequest
 from app.serving import encoding
 from app.serving.errors import client_errors, error_responses
@@ -141,13 +148,17 @@ def explain_prediction(
     return encoding.json_response(payload)
 
 
+def mixable(served: ServedModel) -> list[str]:
+    """The layers with maps (C x H x W) other than the input."""
+    return [layer.name for layer in served.model.spatial if layer.kind != "input"]
+
+
 def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tuple[str, torch.Tensor, torch.Tensor]:
     """``(layer, maps (C_in, H, W), mixed (C_out, H, W))``."""
     layer = str(raw["layer"] or mixing.default_layer(served.model))
     found = served.model.layer(layer)  # KeyError for an unknown layer
-    if not found.spatial or found.kind == "input":
-        names = ", ".join(s.name for s in served.model.spatial if s.kind != "input")
-        raise ValueError(f"layer: {layer!r} ({found.kind}) has no channels to mix; layers with maps are {names}")
+    if layer not in mixable(served):
+        raise ValueError(f"layer: {layer!r} ({found.kind}) has no channels to mix; use {', '.join(mixable(served))}")
     x = as_batch(served, pixels)  # (1, C, H, W)
     maps = served.forward(x)[layer][0]  # (C_in, H, W)
     matrix = mixing.as_matrix(as_json("matrix", raw["matrix"]), maps.shape[0])  # (C_out, C_in)
@@ -171,7 +182,8 @@ def mix(
 ) -> Response:
     """Apply a C_out x C_in `matrix` (and optional `bias`) to the image's `layer` maps at every pixel:
     `out[o, y, x] = bias[o] + sum_c matrix[o][c] * maps[c, y, x]`, a 1x1 convolution. `counts` compares its
-    parameters and multiply-adds with a 5x5 convolution of the same width."""
+    parameters and multiply-adds with a 5x5 convolution of the same width. GET /api/mix/limits gives the
+    limits (at most 64 rows) and the layers."""
     pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("layer", "matrix", "bias"))
     if raw["matrix"] is None:
@@ -187,3 +199,37 @@ def mix(
         "counts": mixing.counts(c_in, mixed.shape[0], height, width),
     }
     return encoding.json_response(payload)
+
+
+@router.get(
+    "/api/mix/limits",
+    response_model=MixLimits,
+    responses=error_responses(404),
+    summary="What the 1x1 demo takes: its limits and layers",
+)
+def mix_limits(served: Served) -> MixLimits:
+    """The largest C_out and |weight| POST /api/mix takes, the bottleneck arithmetic's limits, and the layers
+    whose maps can be mixed, with their shapes."""
+    layers = [{"name": n, "kind": served.model.layer(n).kind, "shape": served.shapes[n]} for n in mixable(served)]
+    return MixLimits.model_validate({**mixing.limits(), "layers": layers})
+
+
+@router.get(
+    "/api/mix/bottleneck",
+    response_model=BottleneckResponse,
+    responses=error_responses(422),
+    summary="The bottleneck: a 1x1 conv to fewer channels before a k x k conv, counted",
+)
+def bottleneck(
+    c_in: Annotated[int, Query(description="input channels")] = 256,
+    c_mid: Annotated[int, Query(description="channels after the 1x1 layer")] = 64,
+    c_out: Annotated[int, Query(description="output channels of the k x k layer")] = 256,
+    kernel: Annotated[int, Query(description="k")] = 3,
+    height: Annotated[int, Query(description="H of the maps (kept: 'same' padding)")] = 56,
+    width: Annotated[int, Query(description="W of the maps")] = 56,
+) -> BottleneckResponse:
+    """The lecture's bottleneck: 1x1 conv C_in -> C_mid, then k x k conv C_mid -> C_out, against the k x k
+    conv C_in -> C_out directly (default 256 -> 64 -> 256 with 3x3 on 56x56 maps): parameters (weights and
+    biases) and multiply-adds of each layer and of both paths."""
+    with client_errors():
+        return BottleneckResponse.model_validate(mixing.bottleneck(c_in, c_mid, c_out, kernel, height, width))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ WEIGHT_TENSORS = {
     "linear": ("weight", "bias"),
     "batchnorm": ("weight", "bias", "running_mean", "running_var"),
 }
+# told of every forward pass: (model name, images, seconds); the app's metrics
+ForwardObserver = Callable[[str, int, float], None]
 
 
 @dataclass
@@ -32,15 +36,16 @@ class ServedModel:
     card: dict
     samples: SampleStore | None = None
     timeline: Timeline | None = None
+    observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
 
     @classmethod
-    def load(cls, checkpoint: Path, datasets: Datasets) -> ServedModel:
+    def load(cls, checkpoint: Path, datasets: Datasets, observe: ForwardObserver | None = None) -> ServedModel:
         network, card = load_network(checkpoint)
-        served = cls(checkpoint.stem, network, card, datasets.get(card.get("dataset")))
+        served = cls(checkpoint.stem, network, card, datasets.get(card.get("dataset")), observe=observe)
         timeline = checkpoint.with_name(checkpoint.stem + TIMELINE_SUFFIX)
         if timeline.is_file():
             served.timeline = Timeline.load(timeline, network)
@@ -108,8 +113,12 @@ class ServedModel:
     ) -> dict[str, torch.Tensor]:
         """Every intermediate for ``x`` (N, C, H, W) in [0, 1], by the network as served or as it was at
         training ``step``; each image's values are bit-for-bit those it gets alone."""
+        start = time.perf_counter()
         with torch.inference_mode():
-            return self.at(step).intermediates(x, overrides, per_image_linear=True)
+            acts = self.at(step).intermediates(x, overrides, per_image_linear=True)
+        if self.observe is not None:
+            self.observe(self.name, len(x), time.perf_counter() - start)
+        return acts
 
     def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate for one image ``x`` (1, C, H, W), sharing a forward pass with concurrent
@@ -125,10 +134,12 @@ class Registry:
     """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card and, when it was trained
     here, its ``<name>.timeline.pt``)."""
 
-    def __init__(self, model_dir: Path, default: str, datasets: Datasets) -> None:
+    def __init__(
+        self, model_dir: Path, default: str, datasets: Datasets, observe: ForwardObserver | None = None
+    ) -> None:
         self.models: dict[str, ServedModel] = {}
         for checkpoint in model_files(model_dir):
-            served = ServedModel.load(checkpoint, datasets)
+            served = ServedModel.load(checkpoint, datasets, observe)
             self.models[served.name] = served
         if default not in self.models:
             raise FileNotFoundError(
