@@ -193,7 +193,7 @@ BAD = [
         "/api/pool",
         multipart(sample="1", spec=json.dumps({"size": 3, "padding": 2})),
         422,
-        "Padding must be at most half the window size, 3 // 2 = 1, not 2.",
+        "Padding must be at most size // 2 = 1 (half the 3x3 window), not 2.",
     ),
     ("post", "/api/pool", multipart(sample="1", spec=json.dumps({"op": "min"})), 422, "The pooling operation must be"),
 ]

@@ -170,6 +170,8 @@ def _label(loc: Sequence[int | str]) -> tuple[str, bool]:
         if isinstance(last, str):
             inner = WORDS.get(last, last).removeprefix("The ")
             return f"{owner}\u2019s {inner[:1].lower() + inner[1:]}", False
+        if len(indices) > 1:  # deep in a nested list: the JSON indices say where ("weight" at [0][0][1])
+            return f"{owner} at {''.join(f'[{i}]' for i in indices)}", False
         return f"{ITEMS.get(head, ('item',))[0].removesuffix('s').capitalize()} {last + 1} of {owner.lower()}", False
     return WORDS.get(head, f"\u201c{head}\u201d"), head in PLURAL
 

@@ -9,6 +9,7 @@
 
 import { request } from "./api.js";
 import { el } from "./dom.js";
+import { scrollCue } from "./scroll-cue.js";
 
 const TIMES = "\u00d7";
 const int = (n) => n.toLocaleString("en-US");
@@ -49,8 +50,10 @@ export function createBottleneck(host, limits, { onError }) {
   const summary = el("p", "mix-counts bottleneck-summary");
   summary.id = "bottleneck-summary";
   summary.setAttribute("aria-live", "polite");
-  host.append(form, el("div", "table-scroll"), summary);
-  host.querySelector(".table-scroll").append(table);
+  const box = el("div", "table-scroll");
+  box.append(table);
+  host.append(form, box, summary);
+  scrollCue(box, "The bottleneck's counts"); // made after the page wired its other wide tables
 
   function read() {
     const values = {};
