@@ -113,3 +113,17 @@ async def batchnorm_page(request: Request) -> HTMLResponse:
         max_batch=MAX_BATCH,
         default_samples=DEFAULT_SAMPLES,
     )
+
+
+@router.get("/training", response_class=HTMLResponse)
+async def training_page(request: Request) -> HTMLResponse:
+    """The training timeline: the checkpoints behind one scrubber (curves, filters, a digit's maps and answer),
+    the covariate-shift drift with and without BatchNorm, and the network without ReLU before max pooling."""
+    return render(
+        request,
+        "training.html",
+        page="training",
+        module="training.js",
+        link=read_link(request),
+        max_upload_bytes=state(request).settings.max_upload_bytes,
+    )

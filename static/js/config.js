@@ -152,3 +152,44 @@ export const BN_PAGE = Object.freeze({
   barHeight: 120,
   lineHeight: 280,
 });
+
+/** The training page (/training): the timeline's charts, the filters, the digit's maps, playback. */
+export const TRAINING_PAGE = Object.freeze({
+  colors: Object.freeze({
+    loss: "#c2410c",
+    accuracy: "#2f62b8",
+    cursor: "#1d2433",
+    /** The drift view: a layer's own output, and what its BatchNorm hands on. */
+    output: "#c2410c",
+    after: "#2f62b8",
+    /** The ReLU comparison: one colour per model. */
+    withRelu: "#2f62b8",
+    withoutRelu: "#7c3aed",
+  }),
+  /** Chart margins (CSS px; charts are drawn at their on-screen width, so text keeps its size on a phone). */
+  margin: Object.freeze({ top: 12, right: 14, bottom: 40, left: 56 }),
+  /** Heights of the loss and accuracy charts, a drift panel and the ReLU comparison, CSS px. */
+  curveHeight: 150,
+  driftHeight: 150,
+  compareHeight: 220,
+  /** Axis tick text, CSS px (never below 11: readable on a phone). */
+  tickPx: 12,
+  /** The models the drift view sets side by side, and the two the ReLU comparison measures. */
+  drift: Object.freeze(["lenet_bn", "lenet"]),
+  withRelu: "lenet_bn",
+  withoutRelu: "lenet_bn_norelu",
+  /** Test accuracies closer than this count as the same (the ReLU comparison's verdict). */
+  sameWithin: 0.001,
+  /** Milliseconds per checkpoint while playing. */
+  playMs: 900,
+  /** Requests in flight while prefetching every checkpoint's filters. */
+  prefetch: 4,
+  /** CSS px per weight: conv1's 5x5 filters and conv2's kernels. */
+  conv1CellPx: 10,
+  conv2CellPx: 8,
+  /** The digit's maps: target side of one map, CSS px, and the layers offered. */
+  mapPx: 56,
+  mapLayers: Object.freeze(["conv1", "pool1", "conv2", "pool2"]),
+  /** Side of the drawing pad on screen, CSS px (its canvas keeps SIZES.padPx). */
+  padPx: 168,
+});
