@@ -65,8 +65,12 @@ def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = 
 def render(request: Request, template: str, page: str, module: str, link: Link, **context: Any) -> HTMLResponse:
     """Render ``template`` with the navigation's active ``page``, the page's ES ``module`` (a file under
     static/js/) and what its address asked for (``link``: <main>'s data-model and data-sample, and the
-    error banner, shown at once when the address has a problem)."""
-    return templates.TemplateResponse(request, template, {"page": page, "module": module, "link": link, **context})
+    error banner, shown at once when the address has a problem); <main>'s data-default-model names the model
+    an address without ?model= shows."""
+    default = state(request).registry.default
+    return templates.TemplateResponse(
+        request, template, {"page": page, "module": module, "link": link, "default_model": default, **context}
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -182,11 +182,11 @@ export const api = {
   /** GET /api/model/card: test and per-class accuracy, confusion matrix, misclassified digits, curve. */
   card: ({ model } = {}) => request(apiUrl("/api/model/card", { model })),
 
-  /** GET /api/samples: [{id, label, predicted}]. */
+  /** GET /api/samples: [{id, label, predicted, label_name}] from the model's own test set. */
   samples: ({ model } = {}) => request(apiUrl("/api/samples", { model })),
 
-  /** URL of a test digit's 28x28 PNG. */
-  sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
+  /** URL of a test image's PNG, from the test set of `model` (default the page's). */
+  sampleUrl: (id, { model } = {}) => apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model }),
 
   /**
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
@@ -200,7 +200,7 @@ export const api = {
 
   /**
    * POST /api/activations for one input: `{file}` (a File/Blob), `{sample}` (a test-set id) or
-   * `{pixels}` (28 rows of 28 values in [0, 1], ink high). Resolves to
+   * `{pixels}` (H rows of W values in [0, 1], ink high). Resolves to
    * `{prediction: {label, probabilities}, layers: [{name, kind, shape, dtype, min, max, mean, values}]}`.
    * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`);
    * `checkpoint` (a full checkpoint's step) asks the network as it was at that training step.
@@ -224,14 +224,14 @@ export const api = {
 
   /**
    * POST /api/receptive-field: what unit (channel, y, x) of a spatial `layer` sees of this input.
-   * `gradient` arrives decoded ({shape: [28, 28], values}).
+   * `gradient` arrives decoded ({shape: [H, W], values}).
    */
   async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal, model } = {}) {
     const body = await postInput(apiUrl("/api/receptive-field", { preprocess, model }), input, { layer, channel, y, x }, signal);
     return { ...body, gradient: decodeMap(body.gradient) };
   },
 
-  /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: a 28x28 `map`, decoded. */
+  /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: an H x W `map` over the input, decoded. */
   async explain(input, { method, target }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
     const body = await postInput(apiUrl("/api/explain", { method, target, preprocess }), input, {}, signal);
     return { ...body, map: decodeMap(body.map) };

@@ -53,6 +53,11 @@ export const KIND_SCALE = Object.freeze({
   relu: "sequential",
   maxpool: "sequential",
   softmax: "sequential",
+  /* These keep the sign of what they are given: dark–bright unless a value is negative (heatmap.js's scaleFor). */
+  avgpool: "sequential",
+  flatten: "sequential",
+  dropout: "sequential",
+  identity: "sequential",
 });
 
 /** Entries in a colour look-up table (odd, so a symmetric domain puts 0 exactly on the middle entry). */
@@ -89,7 +94,8 @@ export const TIMING = Object.freeze({
 export const API_DEFAULTS = Object.freeze({
   /** float32 keeps the readout exact; float16 would halve the body. */
   dtype: "float32",
-  preprocess: "mnist",
+  /** Uploads and drawings go through the model's own preprocessing (digit: MNIST-like; resize). */
+  preprocess: "auto",
 });
 
 /** Readout precision: decimals shown for an exact value. */
@@ -112,7 +118,7 @@ export const KERNEL_LAB = Object.freeze({
 
 /** Model insight in the explorer: receptive fields, explanations, top-activating digits. */
 export const INSIGHT = Object.freeze({
-  /** Padding cells drawn around the 28x28 input in the receptive-field view (pool2's field reaches 2 past the edge). */
+  /** Padding cells around the input in the receptive-field view, at least (more when a field reaches further out). */
   paddingCells: 3,
   /** Side of the input (with its padding) in the receptive-field view, and of the effective-field map, CSS px. */
   fieldPx: 252,

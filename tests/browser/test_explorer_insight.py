@@ -262,7 +262,9 @@ def test_the_filter_panel_shows_nine_top_digits(page: Page) -> None:
         assert figure.get_attribute("data-index") == str(example["index"])
         assert float(figure.get_attribute("data-activation")) == pytest.approx(example["activation"])
         img = figure.locator("img")
-        expect(img).to_have_attribute("src", f"/api/samples/{example['index']}.png")
+        # the image of the model the card belongs to (?model=), from its own test set
+        model = page.get_attribute("main", "data-model")
+        expect(img).to_have_attribute("src", f"/api/samples/{example['index']}.png?model={model}")
         page.wait_for_function("i => i.complete && i.naturalWidth === 28", arg=img.element_handle())
         box = example["box"]
         outline = figure.locator(".top-box")
