@@ -134,9 +134,15 @@ export const INSIGHT = Object.freeze({
 
 /** The model page (/model): filter tiles, the 1x1 demo and the training-curve chart. */
 export const MODEL_PAGE = Object.freeze({
-  /** CSS px per weight of a conv1 filter (5x5) and of a conv2 kernel row. */
+  /** CSS px per weight of a filter that sees one channel (LeNet's conv1: 5x5) and of a row of kernels (conv2). */
   conv1CellPx: 12,
   conv2CellPx: 5,
+  /** The same for 3x3 kernels (a VGG's), which would be too small to read at the sizes above. */
+  smallCellPx: 16,
+  smallKernelCellPx: 7,
+  /** A conv layer's filters drawn at first (a button shows the rest), and kernels per row of one filter. */
+  filtersShown: 64,
+  kernelsPerRow: 32,
   /** Side of one map of the 1x1 demo, CSS px. */
   mixMapPx: 84,
   /** Outputs of the 1x1 demo at first (the largest comes from GET /api/mix/limits). */
