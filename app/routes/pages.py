@@ -31,9 +31,10 @@ class Link:
     problems: list[str] = field(default_factory=list)
 
 
-def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = False) -> Link:
+def read_link(request: Request, uses_model: bool = True) -> Link:
     """``?model=`` and ``?sample=`` of a page's address. ``uses_model``: the page shows a model (else a
-    model name is only checked); ``batchnorm_only``: it shows a model with BatchNorm layers."""
+    model name is only checked). A served model is always shown, even where some of a page's views do not
+    apply to it (no BatchNorm layers, no timeline): the page says why in those views."""
     st: State = state(request)
     registry = st.registry
     link = Link(model=registry.default if uses_model else None)
@@ -43,8 +44,6 @@ def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = 
         showing = f"; showing {registry.default}" if uses_model else ""
         if wanted not in registry.models:
             link.problems.append(f"?model={wanted} is not a served model{showing}. The models: {', '.join(models)}.")
-        elif batchnorm_only and not registry.models[wanted].model.of_kind("batchnorm"):
-            link.problems.append(f"?model={wanted} has no BatchNorm layers{showing}.")
         elif uses_model:
             link.model = wanted
     raw = request.query_params.get("sample")
@@ -107,13 +106,14 @@ async def kernels_page(request: Request) -> HTMLResponse:
 
 @router.get("/batchnorm", response_class=HTMLResponse)
 async def batchnorm_page(request: Request) -> HTMLResponse:
-    """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN."""
+    """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN (a model
+    without BatchNorm layers is shown too: the sections that need them say so)."""
     return render(
         request,
         "batchnorm.html",
         page="batchnorm",
         module="batchnorm.js",
-        link=read_link(request, batchnorm_only=True),
+        link=read_link(request),
         max_batch=MAX_BATCH,
         default_samples=DEFAULT_SAMPLES,
     )

@@ -1,6 +1,6 @@
 /**
  * The folding section: the formula with one channel's numbers filled in (pick the pair and the channel),
- * and the equivalence measured by the server on all 10,000 test images (GET /api/batchnorm/fold).
+ * and the equivalence measured by the server on all the model's test images (GET /api/batchnorm/fold).
  */
 
 import { bnApi } from "./bn-api.js";
@@ -54,8 +54,16 @@ export async function initFold(section, onError) {
   try {
     body = await bnApi.fold();
   } catch (error) {
+    const result = section.querySelector("#fold-result");
+    if (error.status === 404 || error.status === 422) {
+      // it does not apply to this model (no test set to compare on, no pair to fold): why, in words
+      section.dataset.state = "missing";
+      result.className = "not-applicable";
+      result.textContent = `Nothing to fold and check here: ${error.message}.`;
+      return;
+    }
     section.dataset.state = "failed";
-    section.querySelector("#fold-result").textContent = "The comparison could not be run.";
+    result.textContent = "The comparison could not be run.";
     onError(error);
     return;
   }

@@ -158,6 +158,8 @@ export const MODEL_PAGE = Object.freeze({
 /** The BatchNorm page: one colour per network (curves, legends), the batch lab's sizes. */
 export const BN_PAGE = Object.freeze({
   colors: Object.freeze({ batchnorm: "#2f62b8", plain: "#c2410c", running: "#1d2433", batch: "#8fb3e3" }),
+  /** The BN-against-no-BN comparison: the same network and recipe, with and without BatchNorm (model names). */
+  compare: Object.freeze(["lenet_bn", "lenet"]),
   defaultSamples: 64,
   maxBatch: 256,
   /** Heights of the per-channel bar charts and of the training-curve charts, CSS px (SVG user units). */
