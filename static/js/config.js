@@ -198,12 +198,15 @@ export const TRAINING_PAGE = Object.freeze({
   playMs: 900,
   /** Requests in flight while prefetching every checkpoint's filters. */
   prefetch: 4,
-  /** CSS px per weight: conv1's 5x5 filters and conv2's kernels. */
+  /** CSS px per weight: the first conv layer's filters (LeNet's 5x5) and the second's kernels; the same for 3x3. */
   conv1CellPx: 10,
   conv2CellPx: 8,
-  /** The digit's maps: target side of one map, CSS px, and the layers offered. */
+  smallCellPx: 14,
+  smallKernelCellPx: 8,
+  /** Kernels per row of the second layer's filter (one per input channel). */
+  kernelsPerRow: 10,
+  /** The maps: target side of one map, CSS px (the layers offered are the model's conv and pooling layers). */
   mapPx: 56,
-  mapLayers: Object.freeze(["conv1", "pool1", "conv2", "pool2"]),
   /** Side of the drawing pad on screen, CSS px (its canvas keeps SIZES.padPx). */
   padPx: 168,
 });

@@ -5,8 +5,11 @@
  * keep the whole network, so between them the nearest full checkpoint answers, and the page says so. The
  * answers at every full checkpoint are fetched when the digit changes, so scrubbing shows them at once.
  *
- *   const digit = createDigit(section, checkpoints, { layers, samples, maxUploadBytes, onError, initial });
+ *   const digit = createDigit(section, checkpoints, { layers, words, samples, maxUploadBytes, onError, initial });
  *   digit.show(i);   await digit.ready;
+ *
+ * The maps offered are those of the model's conv and pooling layers (from its layer table, `layers`), the
+ * classes and the test images are named by `words` (model-words.js); `noSamples` says why there is no gallery.
  */
 
 import { api } from "./api.js";
@@ -16,7 +19,15 @@ import { DrawPad } from "./draw-pad.js";
 import { renderGallery } from "./gallery.js";
 import { cellPx, colorbar, domainFor, paint, scaleFor } from "./heatmap.js";
 import { readImageFile, watchImageInputs } from "./input-sources.js";
+import { layerPick } from "./layer-pick.js";
+import { modelWords } from "./model-words.js";
 import { PredictionView } from "./prediction.js";
+
+/** The layers whose maps are offered: every conv and pooling layer with maps larger than one pixel. */
+export function mapLayersOf(layers) {
+  const kinds = new Set(["conv", "maxpool", "avgpool"]);
+  return layers.filter((l) => kinds.has(l.kind) && l.output_shape.length === 3 && l.output_shape[1] * l.output_shape[2] > 1).map((l) => l.name);
+}
 
 /** The full checkpoint nearest checkpoint i (by steps; the earlier one on a tie). */
 export function nearestFull(checkpoints, i) {
@@ -44,12 +55,12 @@ function noteFor(checkpoints, i, k) {
   );
 }
 
-export function createDigit(section, checkpoints, { layers, samples, maxUploadBytes, onError, initial = 0 }) {
+export function createDigit(section, checkpoints, { layers, words = modelWords(null), samples, noSamples = null, maxUploadBytes, onError, initial = 0 }) {
   const $ = (selector) => section.querySelector(selector);
-  const verdict = new PredictionView($("#predicted"), $("#confidence"), $("#probs"));
+  const verdict = new PredictionView($("#predicted"), $("#confidence"), $("#probs"), { words });
   const bar = colorbar({ caption: "maps" });
   $("#maps-bar").append(bar.element);
-  const mapLayers = TRAINING_PAGE.mapLayers.filter((name) => layers.some((l) => l.name === name));
+  const mapLayers = mapLayersOf(layers);
   let layer = mapLayers[0];
   let index = initial;
   let digit = null; // {id, input, truth, caption}
@@ -61,22 +72,13 @@ export function createDigit(section, checkpoints, { layers, samples, maxUploadBy
     settle = resolve;
   });
 
-  /* The layer choice: one radio button per offered layer. */
-  const pick = $("#map-layer");
-  for (const name of mapLayers) {
-    const label = el("label");
-    const radio = el("input");
-    radio.type = "radio";
-    radio.name = "map-layer";
-    radio.value = name;
-    radio.checked = name === layer;
-    radio.addEventListener("change", () => {
-      if (!radio.checked) return;
+  /* The layer choice (radio buttons, or a list when the names are long). */
+  if (mapLayers.length) {
+    layerPick($("#map-layer"), mapLayers, (name) => {
+      if (name === layer) return; // the first call: nothing to redraw yet
       layer = name;
       render();
     });
-    label.append(radio, el("span", "", name));
-    pick.append(label);
   }
 
   const fetchAt = (step) => {
@@ -93,6 +95,10 @@ export function createDigit(section, checkpoints, { layers, samples, maxUploadBy
   };
 
   function paintMaps(result, step) {
+    if (!layer) {
+      $("#maps").textContent = "This network has no conv or pooling layer with maps to show; its answer is above.";
+      return;
+    }
     const data = result.layers.find((l) => l.name === layer);
     const host = $("#maps");
     const [count, h, w] = data.shape;
@@ -169,9 +175,13 @@ export function createDigit(section, checkpoints, { layers, samples, maxUploadBy
   let gallery = null;
   const pickSample = (sample) => {
     gallery?.select(sample.id);
-    use({ sample: sample.id }, { truth: sample.label, caption: `Test digit #${sample.id}, a ${sample.label}` });
+    use({ sample: sample.id }, { truth: sample.label, caption: `Test ${words.item} #${sample.id}, ${words.a(sample.label)}` });
   };
-  gallery = renderGallery($("#gallery"), samples, { onPick: pickSample });
+  gallery = renderGallery($("#gallery"), samples, { onPick: pickSample, words });
+  if (noSamples) {
+    $("#gallery-missing").textContent = noSamples;
+    $("#gallery-missing").hidden = false;
+  }
 
   const pad = new DrawPad($("#pad"), {
     brush: SIZES.brush.initial,

@@ -5,11 +5,15 @@
  * band), the middle half (dark band) and the median (line). For the BatchNorm network, the same for what its
  * BatchNorm hands on (`after`). Both networks share each panel's y range, so their drift compares directly.
  *
- *   const drift = createDrift(section, [bnModel, plainModel], { onError });
+ *   const drift = createDrift(section, [bnModel, plainModel], { onError });   // entries of GET /api/models
  *   drift.show(step);       // the cursor at this step (hidden where a model has no such checkpoint)
+ *
+ * The layers offered are those both networks share that the drift API takes: every conv and linear layer but
+ * the one giving the class scores (from their layer tables, GET /api/model).
  */
 
 import { api } from "./api.js";
+import { layerPick } from "./layer-pick.js";
 import { TRAINING_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
 import { formatTick } from "./format.js";
@@ -34,6 +38,11 @@ function summarize(response) {
       ? Object.fromEntries(STATS.map(([stat]) => [stat, response.checkpoints.map((c) => spread(c[key][stat]))]))
       : null;
   return { ...response, steps: response.checkpoints.map((c) => c.step), output: part("output"), after: part("after") };
+}
+
+/** The layers of `table` (GET /api/model) whose output drift is recorded: conv and linear, not the scores. */
+export function driftLayers(table) {
+  return table.layers.filter((l) => (l.kind === "conv" || l.kind === "linear") && l.name !== table.output).map((l) => l.name);
 }
 
 /** A statistic for the readout: 3 significant digits, float noise around zero (BatchNorm's means) shown as 0. */
@@ -76,7 +85,7 @@ export function createDrift(section, models, { onError }) {
     legend.append(item);
   }
   const cache = new Map(); // "model:layer" -> summarized response (or an Error)
-  let layer = section.querySelector('input[name="drift-layer"]:checked').value;
+  let layer = null;
   let step = null;
   let views = []; // {data, cursors: [], readout}
 
@@ -174,16 +183,27 @@ export function createDrift(section, models, { onError }) {
     Object.assign(section.dataset, { state: "ready", layer });
   }
 
-  for (const radio of section.querySelectorAll('input[name="drift-layer"]')) {
-    radio.addEventListener("change", () => {
-      if (!radio.checked) return;
-      layer = radio.value;
+  /** The layers both networks share (the first's order), as the layer choice; the first is drawn. */
+  async function start() {
+    const tables = await Promise.all(models.map((m) => api.model({ model: m.name })));
+    const shared = tables.map(driftLayers).reduce((a, b) => a.filter((name) => b.includes(name)));
+    if (!shared.length) throw new Error(`${models.map((m) => m.name).join(" and ")} share no conv or linear layer to compare`);
+    let first = true;
+    layerPick(section.querySelector("#drift-layer"), shared, (name) => {
+      layer = name;
+      if (first) return; // the first layer is drawn below, and `ready` waits for it
       draw().catch(onError);
     });
+    first = false;
+    await draw();
   }
 
+  if (!models.length) {
+    section.dataset.state = "missing";
+    return { ready: Promise.resolve(), show() {} };
+  }
   return {
-    ready: draw().catch((error) => {
+    ready: start().catch((error) => {
       section.dataset.state = "failed";
       onError(error);
     }),

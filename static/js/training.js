@@ -1,17 +1,20 @@
 /**
  * The training page (GET /training): the checkpoints recorded while the model trained (GET /api/training)
  * behind one scrubber, which moves the loss and accuracy cursors, the filters, a digit's maps and answer, and
- * the cursors of the drift view and the ReLU comparison. `?model=` picks the model (like the explorer's
- * switch); `?step=` the checkpoint to open at. A model trained without a timeline is said so in words, and the
- * drift view and the ReLU comparison, which do not depend on it, still show.
+ * the cursors of the drift view and the ReLU comparison. `?model=` picks the model (checked by the server; the
+ * switch opens the page again for another); `?step=` the checkpoint to open at. The filters are those of the
+ * model's first two conv layers and the maps those of its conv and pooling layers, all from its layer table
+ * (GET /api/model). A model trained without a timeline is said so in words (GET /api/models tells which have
+ * one), and the drift view and the ReLU comparison, which do not depend on it, still show.
  *
  * <main> carries data-state ("ready" once every section has settled) and data-step (the checkpoint on screen).
  */
 
-import { api, request } from "./api.js";
+import { api, setModel } from "./api.js";
 import { TRAINING_PAGE } from "./config.js";
 import { errorBanner, errorLine } from "./error-banner.js";
-import { installModelSwitch } from "./model-switch.js";
+import { reloadingPicker } from "./model-switch.js";
+import { applyWords, modelWords } from "./model-words.js";
 import { createCurves } from "./training-curves.js";
 import { createDigit } from "./training-digit.js";
 import { createDrift } from "./training-drift.js";
@@ -39,20 +42,13 @@ function rememberStep(step) {
   window.history.replaceState(null, "", url);
 }
 
-/** Say why there is nothing to scrub, naming the models that do have a timeline. */
-async function explainMissing(model, error, models) {
-  const withTimeline = [];
-  for (const m of models) {
-    try {
-      await request(`/api/training?${new URLSearchParams({ model: m.name })}`);
-      withTimeline.push(m.name);
-    } catch {
-      /* no timeline either */
-    }
-  }
+/** Say why there is nothing to scrub (`error`: the API's, or null when GET /api/models says there is no
+ * timeline), naming the models that do have one. */
+function explainMissing(model, error, models) {
+  const withTimeline = models.filter((m) => m.timeline).map((m) => m.name);
   const others = withTimeline.length ? ` Models with a timeline: ${withTimeline.join(", ")} (choose one above).` : "";
   const text =
-    error.status === 404
+    !error || error.status === 404
       ? `${model} was trained without recording checkpoints, so there is no training to watch: its filters and answers exist only as trained.${others}`
       : `The training timeline could not be loaded: ${error.message}`;
   const line = $("timeline-missing");
@@ -63,14 +59,31 @@ async function explainMissing(model, error, models) {
   for (const id of ["timeline", "scrubber", "filters", "digit"]) $(id).dataset.state = "missing";
 }
 
+/** The API's answer, or a rejected one that says it was not asked (`skip`: the answer is known to be "none"). */
+const unless = (skip, ask) => (skip ? Promise.reject(null) : ask());
+
 async function start() {
-  const switched = await installModelSwitch($("model-switch"));
-  if (switched.problem) errors.show(switched.problem, "link");
-  const [models, timeline, network, samples] = await Promise.allSettled([api.models(), api.training(), api.model(), api.samples()]);
+  setModel(main.dataset.model || null);
+  const models = await Promise.allSettled([api.models()]).then(([r]) => r);
   const served = models.status === "fulfilled" ? models.value : [];
   if (models.status === "rejected") errors.show(`The models could not be listed: ${models.reason.message}`);
-  const name = switched.model || served.find((m) => m.default)?.name || "the model";
+  const name = main.dataset.model || served.find((m) => m.default)?.name || "the model";
+  const summary = served.find((m) => m.name === name);
+  reloadingPicker($("model-switch"), served, { current: name, drop: ["step", "sample"] });
+  // what the list says a model lacks is not asked for (a 404 would only repeat it)
+  const [timeline, network, samples] = await Promise.allSettled([
+    unless(summary && !summary.timeline, () => api.training()),
+    api.model(),
+    unless(summary && !summary.samples, () => api.samples()),
+  ]);
+  const words = modelWords(network.status === "fulfilled" ? network.value : summary);
+  applyWords(main, words);
 
+  const lacking = TRAINING_PAGE.drift.filter((n) => !served.some((m) => m.name === n));
+  if (lacking.length) {
+    $("drift-missing").textContent = `This view sets ${TRAINING_PAGE.drift.join(" and ")} side by side, the same network trained with and without BatchNorm; ${lacking.join(" and ")} ${lacking.length > 1 ? "are" : "is"} not served here.`;
+    $("drift-missing").hidden = false;
+  }
   const drift = createDrift($("drift"), TRAINING_PAGE.drift.map((n) => served.find((m) => m.name === n)).filter(Boolean), { onError: reporter($("drift")) });
   const comparison = createComparison($("norelu"), served, { onError: reporter($("norelu")) }).catch((error) => {
     reporter($("norelu"))(error);
@@ -79,19 +92,21 @@ async function start() {
   const tasks = [drift.ready, comparison];
 
   if (timeline.status === "rejected") {
-    await explainMissing(name, timeline.reason, served);
+    explainMissing(name, timeline.reason, served);
   } else {
     const checkpoints = timeline.value.checkpoints;
     const layers = network.status === "fulfilled" ? network.value.layers : [];
     if (network.status === "rejected") errors.show(`The network could not be loaded: ${network.reason.message}`);
-    if (samples.status === "rejected") errors.show(`The test digits could not be loaded: ${samples.reason.message}`);
+    if (samples.status === "rejected" && samples.reason) errors.show(`The test ${words.items} could not be loaded: ${samples.reason.message}`);
     const initial = linkedStep(checkpoints) ?? 0;
     let scrubber = null;
     const curves = createCurves($("curves"), checkpoints, { onPick: (i) => scrubber?.set(i) });
-    const filters = createFilters($("filters"), checkpoints, { onError: reporter($("filters")) });
+    const filters = createFilters($("filters"), checkpoints, { layers, onError: reporter($("filters")) });
     const digit = createDigit($("digit"), checkpoints, {
       layers,
+      words,
       samples: samples.status === "fulfilled" ? samples.value : [],
+      noSamples: samples.status === "rejected" ? `${name} has no test set served here, so there are no test ${words.items} to pick: draw one or use an image of your own.` : null,
       maxUploadBytes: Number(main.dataset.maxUploadBytes) || 0,
       onError: (error) => errors.show(error, "digit"),
       initial,

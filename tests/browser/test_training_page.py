@@ -50,6 +50,12 @@ def weight(page: Page, layer: str, step: int, model: str | None = None) -> np.nd
     return np.frombuffer(base64.b64decode(tensor["data"]), "<f4").reshape(tensor["shape"])
 
 
+def convs(page: Page, model: str | None = None) -> list[str]:
+    """The model's first two conv layers, from its layer table: the two the filter views show."""
+    layers = api(page, "/api/model" + (f"?model={model}" if model else ""))["layers"]
+    return [layer["name"] for layer in layers if layer["kind"] == "conv"][:2]
+
+
 def activations(page: Page, step: int, *, sample: int | None = None, png: bytes | None = None) -> dict:
     url = f"/api/activations?checkpoint={step}&layers=conv1"
     if png is not None:
@@ -94,21 +100,24 @@ def close(shown: float, expected: float) -> bool:
 
 def check_filters_paint_the_weights(page: Page, step: int) -> None:
     """In "this step" mode, the range shown is max |w| of the API's weights at ``step``, and the weight with that
-    size is painted in the scale's end colour (conv1 and the chosen conv2 filter)."""
+    size is painted in the scale's end colour (the first conv layer and the chosen filter of the second)."""
     page.locator('#filter-range label:has(input[value="step"])').click()
-    conv1 = weight(page, "conv1", step)  # (20, 1, 5, 5)
-    grid = page.locator("#conv1-filters")
+    first, second = convs(page)
+    conv1 = weight(page, first, step)  # LeNet's conv1: (20, 1, 5, 5)
+    grid = page.locator("#first-conv-filters")
+    expect(grid).to_have_attribute("data-layer", first)
     expect(grid).to_have_attribute("data-step", str(step))
     m = float(np.abs(conv1).max())
     assert float(grid.get_attribute("data-range") or 0) == pytest.approx(m, rel=1e-6)
     f, _, y, x = np.unravel_index(np.abs(conv1).argmax(), conv1.shape)
     end = POSITIVE_END if conv1[f, 0, y, x] > 0 else NEGATIVE_END
     assert tuple(pixels(grid.locator("canvas").nth(int(f)))[y, x]) == end
-    conv2 = weight(page, "conv2", step)  # (50, 20, 5, 5)
+    conv2 = weight(page, second, step)  # LeNet's conv2: (50, 20, 5, 5)
     channel = conv2.shape[0] - 1
-    page.fill("#conv2-channel", str(channel))
-    page.press("#conv2-channel", "Enter")
-    kernels = page.locator("#conv2-kernels")
+    page.fill("#second-conv-channel", str(channel))
+    page.press("#second-conv-channel", "Enter")
+    kernels = page.locator("#second-conv-kernels")
+    expect(kernels).to_have_attribute("data-layer", second)
     expect(kernels).to_have_attribute("data-channel", str(channel))
     expect(kernels).to_have_attribute("data-step", str(step))
     assert float(kernels.get_attribute("data-range") or 0) == pytest.approx(
@@ -129,8 +138,10 @@ def test_the_scrubber_moves_the_filters_and_the_curves_cursor(page: Page) -> Non
     expect(track).to_have_attribute("aria-valuemax", str(last))
     expect(page.locator("main")).to_have_attribute("data-step", str(points[0]["step"]))
     expect(page.locator("#filters")).to_have_attribute("data-loaded", str(len(points)))
-    tiles = page.locator("#conv1-filters canvas")
-    expect(tiles).to_have_count(weight(page, "conv1", points[0]["step"]).shape[0])
+    tiles = page.locator("#first-conv-filters canvas")
+    expect(tiles).to_have_count(weight(page, convs(page)[0], points[0]["step"]).shape[0])
+    expect(page.locator("#first-conv-title")).to_contain_text(convs(page)[0])
+    expect(page.locator("#second-conv-title")).to_contain_text(convs(page)[1])
     accuracy = page.locator('svg[data-series="accuracy"]')
     loss = page.locator('svg[data-series="loss"]')
     before = {"x": float(accuracy.get_attribute("data-cursor-x") or 0), "tile": pixels(tiles.first)}
@@ -315,20 +326,6 @@ def test_the_relu_comparison_shows_the_model_cards_numbers(page: Page) -> None:
     assert "relu1 and relu2" in (page.text_content("#norelu-setup") or "")
 
 
-def test_a_model_without_a_timeline_says_why(page: Page, browser_errors) -> None:
-    browser_errors.allow(r"status of 404")  # GET /api/training?model=lenet_bn_norelu: no timeline
-    open_training(page, "?model=lenet_bn_norelu")
-    missing = page.locator("#timeline-missing")
-    expect(missing).to_be_visible()
-    expect(missing).to_contain_text("lenet_bn_norelu was trained without recording checkpoints")
-    expect(missing).to_contain_text("lenet_bn")
-    for hidden in ("#scrubber", "#filters", "#digit"):
-        expect(page.locator(hidden)).to_be_hidden()
-    expect(page.locator("#drift")).to_have_attribute("data-state", "ready")
-    expect(page.locator("#norelu")).to_have_attribute("data-state", "ready")
-    assert page.input_value("#model-select") == "lenet_bn_norelu"
-
-
 def test_the_model_switch_shows_that_models_timeline(page: Page) -> None:
     open_training(page, "?model=lenet")
     points = checkpoints(page, "lenet")
@@ -339,8 +336,8 @@ def test_the_model_switch_shows_that_models_timeline(page: Page) -> None:
     expect(accuracy).to_have_attribute("data-cursor", str(len(points) - 1))
     assert float(accuracy.get_attribute("data-value") or 0) == pytest.approx(points[-1]["test_accuracy"])
     page.locator('#filter-range label:has(input[value="step"])').click()
-    conv1 = weight(page, "conv1", points[-1]["step"], model="lenet")
-    grid = page.locator("#conv1-filters")
+    conv1 = weight(page, convs(page, "lenet")[0], points[-1]["step"], model="lenet")
+    grid = page.locator("#first-conv-filters")
     expect(grid).to_have_attribute("data-step", str(points[-1]["step"]))
     assert float(grid.get_attribute("data-range") or 0) == pytest.approx(float(np.abs(conv1).max()), rel=1e-6)
     assert page.input_value("#model-select") == "lenet"
