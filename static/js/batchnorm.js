@@ -86,6 +86,8 @@ async function start() {
     return;
   }
   smoothing(model.classes.length);
+  const summary = models.find((m) => m.name === model.name);
+  const testSet = !summary || summary.samples;
   const tasks = [
     Promise.resolve(initParams(params, layers, reporter(params))).then(() => {
       params.dataset.state = "ready";
@@ -93,12 +95,13 @@ async function start() {
     initLab(lab, {
       layers,
       words,
+      testSet,
       defaultSamples: Number(main.dataset.defaultSamples) || 64,
       maxBatch: Number(main.dataset.maxBatch) || 256,
       onError: reporter(lab),
     }),
     comparison,
-    initFold(fold, reporter(fold)),
+    initFold(fold, reporter(fold), { testSet, name: model.name }),
   ];
   await Promise.allSettled(tasks);
   main.dataset.state = "ready";

@@ -41,7 +41,7 @@ function layerSummary(layer, batchSize) {
 }
 
 /** Wire the lab section; resolves after the first (default) batch is shown. Errors go to `onError`. */
-export function initLab(section, { layers, defaultSamples, maxBatch, onError, words = modelWords(null) }) {
+export function initLab(section, { layers, defaultSamples, maxBatch, onError, words = modelWords(null), testSet = true }) {
   const $ = (selector) => section.querySelector(selector);
   const form = $("#lab-form");
   const samplesInput = $("#lab-samples");
@@ -207,5 +207,15 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
 
   layerPick(section.querySelector(".bn-layer-pick"), layers, drawLayer);
   samplesInput.value = String(defaultSamples);
+  if (!testSet) {
+    // no test images to make a batch of: the reader's own images are the only batch
+    const note = $("#lab-missing");
+    note.textContent = "This model is served without its test set, so a batch of test images cannot be made: choose images of your own for the batch and run it.";
+    note.hidden = false;
+    radio("files").checked = true;
+    for (const box of section.querySelectorAll('input[name="source"][value="samples"], #lab-samples, .bn-size')) box.disabled = true;
+    section.dataset.state = "idle";
+    return Promise.resolve();
+  }
   return run({ samples: defaultSamples });
 }

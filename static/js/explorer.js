@@ -14,7 +14,7 @@
  * first's, layer by layer (layer-list.js). <main> carries data-model and data-compare.
  */
 
-import { api, setModel } from "./api.js";
+import { api, ApiError, setModel } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
 import { errorBanner } from "./error-banner.js";
 import { formatPercent } from "./format.js";
@@ -359,7 +359,9 @@ async function showGallery() {
   let samples = [];
   const missing = $("gallery-missing");
   missing.hidden = true;
+  const summary = models.find((m) => m.name === primary);
   try {
+    if (summary && !summary.samples) throw new ApiError(`${primary} is served without its test set`, 404); // said, not asked
     samples = await api.samples();
   } catch (error) {
     if (error.status === 404) {

@@ -7,6 +7,7 @@
  *
  *   const mix = createMixDemo({ form, matrixTable, inputs, outputs, counts, ... }, { onError, words: () => words });
  *   mix.run();      // mix (the limits and layers are fetched first, once per model)
+ *   mix.prepare();  // the limits, the layers and the bottleneck only
  *   mix.reset();    // the page's model changed: its own limits and layers next time
  */
 
@@ -268,6 +269,8 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
   buildMatrix();
   return {
     run,
+    /** The limits, the layers and the bottleneck only (a model without a test set has no image to mix). */
+    prepare: load,
     /** The page's model changed: fetch its limits and layers on the next run (the matrix is kept where it fits). */
     reset() {
       limits = null;

@@ -36,6 +36,7 @@ if (main.dataset.sample !== undefined) $("mix-sample").value = main.dataset.samp
 
 let info = null; // GET /api/model of the model shown
 let words = modelWords(null);
+let models = []; // GET /api/models
 
 /** The architecture table; the page's words and the model everything else needs. */
 async function architecture() {
@@ -103,20 +104,42 @@ const mix = createMixDemo(
 const shifts = createShiftPanel($("shift-section"), { onError: showError, words: () => words });
 let shiftsStarted = false;
 
+/**
+ * Whether the model shown has its test set here (GET /api/models says); if not, the two panels that work on
+ * a test image say so instead (true: they can run).
+ */
+function testImages(name) {
+  const summary = models.find((m) => m.name === name);
+  const served = !summary || summary.samples;
+  const why = served ? "" : `${name} is served without its test set, so there is no test ${words.item} to`;
+  for (const [id, what] of [
+    ["mix", `${why} mix the maps of. The bottleneck below is the lecture's example, the same for every model.`],
+    ["shift", `${why} move.`],
+  ]) {
+    $(`${id}-missing`).textContent = served ? "" : what;
+    $(`${id}-missing`).hidden = served;
+    $(`${id}-body`).hidden = !served;
+  }
+  return served;
+}
+
 /** Draw every section for the model set with setModel. */
 async function showAll() {
   main.dataset.state = "loading";
   mix.reset();
   const network = architecture();
   const shift = shiftsStarted ? shifts.restart : shifts.start; // the keys and buttons are wired once
-  shiftsStarted = true;
+  const images = network.then(() => testImages(main.dataset.model));
   const parts = [
     ["the architecture", network],
     ["the model card", network.then(modelCard)],
     ["the filters", network.then(filters)],
-    ["the 1x1 demo", network.then(() => mix.run())],
-    ["the shift panel", network.then(() => shift())],
+    ["the 1x1 demo", images.then((ok) => (ok ? mix.run() : mix.prepare()))],
+    ["the shift panel", images.then((ok) => (ok ? shift() : null))],
   ];
+  images.then((ok) => {
+    shiftsStarted ||= ok;
+  });
   const results = await Promise.allSettled(parts.map(([, p]) => p));
   const failed = results.map((r, i) => (r.status === "rejected" ? `${parts[i][0]}: ${r.reason.message}` : null)).filter(Boolean);
   if (failed.length) showError(`Could not load ${failed.join("; ")}`);
@@ -125,7 +148,6 @@ async function showAll() {
 
 /** The model switch (when the server has more than one): redraws the page for the chosen model. */
 async function installSwitch() {
-  let models;
   try {
     models = await api.models();
   } catch {
@@ -145,5 +167,4 @@ async function installSwitch() {
   });
 }
 
-installSwitch();
-showAll();
+installSwitch().then(showAll);

@@ -118,7 +118,7 @@ export function topDigits(layer, channel, { onPick = null, heading = true, model
     },
     (error) => {
       status.textContent = `The top-activating ${items} are not available: ${error.message}`;
-      status.className = "top-error";
+      status.className = error.status === 404 ? "not-applicable" : "top-error"; // not recorded for this model, or failed
       section.dataset.state = "error";
     },
   );
