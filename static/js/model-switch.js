@@ -61,6 +61,8 @@ export function setAddress(params) {
   window.history.replaceState(null, "", url);
 }
 
+const REFOCUS = "convlens-model-switch-focus"; // sessionStorage: the page opened again from its switch
+
 /**
  * A picker that opens the page again for the chosen model (for pages whose sections are built once for
  * one model): ?model= names it (left out for the default), the parameters in `drop` (which only meant
@@ -68,7 +70,7 @@ export function setAddress(params) {
  */
 export function reloadingPicker(container, models, { current, drop = [] } = {}) {
   if (models.length < 2) return null;
-  return modelPicker(container, models, {
+  const picker = modelPicker(container, models, {
     current,
     onChange: (name) => {
       const url = new URL(window.location.href);
@@ -76,9 +78,15 @@ export function reloadingPicker(container, models, { current, drop = [] } = {}) 
       const chosen = models.find((m) => m.name === name);
       if (!chosen || chosen.default) url.searchParams.delete("model");
       else url.searchParams.set("model", name);
+      // a keyboard's arrow key changes the choice at once: the page opens again with the switch focused,
+      // so the next arrow key goes on through the models
+      sessionStorage.setItem(REFOCUS, window.location.pathname);
       window.location.assign(url);
     },
   });
+  if (sessionStorage.getItem(REFOCUS) === window.location.pathname) picker.select.focus();
+  sessionStorage.removeItem(REFOCUS);
+  return picker;
 }
 
 /**

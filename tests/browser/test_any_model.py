@@ -85,6 +85,20 @@ def test_the_model_switch_shows_the_chosen_model_and_puts_it_in_the_address(page
     assert "model=" not in page.url
 
 
+@pytest.mark.parametrize("path", ["/batchnorm", "/training"])
+def test_the_switch_that_opens_the_page_again_works_by_keyboard(page: Page, path: str) -> None:
+    ready(page, path)
+    models = [m["name"] for m in api(page, "/api/models")]
+    start = models.index(page.input_value("#model-select"))
+    assert start + 1 < len(models)
+    page.focus("#model-select")
+    page.keyboard.press("ArrowDown")  # the next model: the page opens again for it...
+    expect(page.locator("main")).to_have_attribute("data-model", models[start + 1])
+    page.wait_for_selector("main[data-state=ready]", timeout=READY_MS)
+    expect(page.locator("#model-select")).to_be_focused()  # ...with the switch focused, so the keys go on
+    assert page.input_value("#model-select") == models[start + 1]
+
+
 # ---- fashion_vgg on every page ------------------------------------------------------------------------
 
 
