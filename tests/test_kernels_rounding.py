@@ -34,7 +34,9 @@ def decoded(entry) -> np.ndarray:
 
 
 def sample_image(client, index: int = SAMPLE) -> torch.Tensor:
-    return torch.from_numpy(client.app.state.convlens.registry.get().dataset().pixels(index).astype(np.float32))[None]  # (1, 28, 28)
+    return torch.from_numpy(client.app.state.convlens.registry.get().dataset().pixels(index).astype(np.float32))[
+        None
+    ]  # (1, 28, 28)
 
 
 # ---- the arithmetic ------------------------------------------------------------------------------
