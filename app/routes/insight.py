@@ -116,7 +116,7 @@ def explain_prediction(
     request: Request,
     body: UploadBody,
     served: Served,
-    method: Annotated[Literal["saliency", "gradcam", "occlusion"], Query(description="which explanation")],
+    method: Annotated[Literal["saliency", "gradcam", "hirescam", "occlusion"], Query(description="which explanation")],
     target: Annotated[int | None, Query(description="class to explain (default: the predicted one)")] = None,
     patch: Annotated[int, Query(ge=1, le=28, description="occlusion: patch side")] = explain.OCCLUSION_PATCH,
     stride: Annotated[int, Query(ge=1, le=28, description="occlusion: step, at most the patch")] = (
@@ -127,8 +127,10 @@ def explain_prediction(
 ) -> Response:
     """A map the size of the input for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` =
     Grad-CAM on the last maps before the classifier (the LeNet's pool2), placed on the input by receptive-field
-    centres; `occlusion` = the mean drop in the target's probability when a `patch` x `patch` black square
-    covers the pixel. `probability` is the target's probability for the unchanged image."""
+    centres; `hirescam` = the same maps with gradient x map summed unit by unit (Grad-CAM averages the gradient
+    over each map first, which can leave nothing positive in front of a fully connected layer); `occlusion` =
+    the mean drop in the target's probability when a `patch` x `patch` black square covers the pixel.
+    `probability` is the target's probability for the unchanged image."""
     pixels, _ = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     x = as_batch(served, pixels)  # (1, C, H, W)
     with client_errors():

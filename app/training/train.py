@@ -127,7 +127,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="drop relu1 and relu2: max pooling is the conv part's only non-linearity",
     )
     p.add_argument("--no-timeline", dest="timeline", action="store_false", help="do not record checkpoints")
-    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (one-cycle SGD)")
     p.add_argument("--momentum", type=float, default=0.9)
