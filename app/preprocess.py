@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
-from PIL import Image, ImageFile, ImageFilter, ImageOps
+from PIL import Image, ImageFile, ImageFilter
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")  # Pillow opens camera MPO files as JPEG
 SIZE = 28  # MNIST's canvas
@@ -23,6 +25,7 @@ MIN_CONTRAST = 0.12  # ink must differ from the background by this much (of the 
 STROKE = 3.2  # MNIST's median stroke width at the 20 px scale, estimated as 2 * area / perimeter
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+T = TypeVar("T")
 
 
 class ImageError(ValueError):
@@ -37,35 +40,67 @@ class ImageError(ValueError):
 class Limits:
     max_bytes: int = 5 * 1024 * 1024
     max_pixels: int = 4096 * 4096
+    max_scans: int = 64  # JPEG scans (a progressive JPEG has about 10; libjpeg decodes every one)
 
 
-def decode(data: bytes, limits: Limits = Limits(), draft: int | None = None) -> Image.Image:
-    """Bytes -> a loaded Pillow image (first frame), upright per its EXIF orientation.
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an upload's header says, read without decoding a pixel (the cost model's input)."""
 
-    ``draft``: let JPEG decoding skip detail beyond this size (much faster for large photos).
-    """
+    format: str  # Pillow's: PNG, JPEG, MPO, GIF, WEBP, BMP
+    mode: str  # Pillow's mode of the decoded image: L, RGB, RGBA, P, I;16, ...
+    width: int
+    height: int
+    scans: int = 1  # JPEG: start-of-scan markers (an upper bound of the scans libjpeg decodes)
+    progressive: bool = False
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def jpeg_scans(data: bytes) -> int:
+    """An upper bound of a JPEG's scans: its start-of-scan markers (FF DA). Entropy-coded data never holds
+    one (an FF there is followed by 00 or a restart marker), so every scan has exactly one; metadata may
+    add a few (an EXIF thumbnail)."""
+    return data.count(b"\xff\xda")
+
+
+def _checked_open(data: bytes, limits: Limits) -> tuple[Image.Image, ImageInfo]:
+    """Open ``data`` (header only) and check it against ``limits``: size, format, pixel count and JPEG
+    scans, all before any pixel is decoded. Raises ``ImageError``."""
     if not data:
         raise ImageError("the upload is empty (0 bytes)", 400)
     if len(data) > limits.max_bytes:
         raise ImageError(f"the upload is {len(data)} bytes; the limit is {limits.max_bytes} bytes", 413)
+    img = Image.open(io.BytesIO(data), formats=FORMATS)
+    width, height = img.size
+    if width * height > limits.max_pixels:
+        raise ImageError(
+            f"the image is {width}x{height} = {width * height} pixels; the limit is"
+            f" {limits.max_pixels} pixels (refused before decoding)",
+            413,
+        )
+    if width < 1 or height < 1:
+        raise ImageError(f"the image has no pixels ({width}x{height})", 400)
+    jpeg = img.format in ("JPEG", "MPO")
+    scans = jpeg_scans(data) if jpeg else 1
+    if scans > limits.max_scans:
+        raise ImageError(
+            f"the JPEG has {scans} scans; the limit is {limits.max_scans} (a progressive JPEG has about 10, and"
+            " each one is decoded over the whole image; refused before decoding)",
+            413,
+        )
+    progressive = jpeg and bool(img.info.get("progressive") or img.info.get("progression"))
+    return img, ImageInfo(img.format or "", img.mode, width, height, scans, progressive)
+
+
+def _guarded(step: Callable[[], T]) -> T:
+    """Run ``step()`` with Pillow's errors turned into ``ImageError``s carrying their HTTP status."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
-            width, height = img.size
-            if width * height > limits.max_pixels:
-                raise ImageError(
-                    f"the image is {width}x{height} = {width * height} pixels; the limit is"
-                    f" {limits.max_pixels} pixels (refused before decoding)",
-                    413,
-                )
-            if width < 1 or height < 1:
-                raise ImageError(f"the image has no pixels ({width}x{height})", 400)
-            img.seek(0)
-            if draft and img.format in ("JPEG", "MPO"):
-                img.draft(img.mode, (draft, draft))
-            img.load()
-            img = ImageOps.exif_transpose(img)
+            return step()
     except ImageError:
         raise
     except Image.UnidentifiedImageError as exc:
@@ -74,7 +109,67 @@ def decode(data: bytes, limits: Limits = Limits(), draft: int | None = None) -> 
         raise ImageError(f"the image looks like a decompression bomb: {exc}", 413) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"the image could not be decoded (truncated or corrupt?): {exc}", 400) from exc
-    return img
+
+
+def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
+    """The upload's format, mode and size, checked against ``limits`` without decoding any pixel."""
+    return _guarded(lambda: _checked_open(data, limits)[1])
+
+
+REDUCIBLE = ("L", "LA", "RGB", "RGBA", "I", "F")  # modes Image.reduce averages correctly
+
+
+def _shrink(img: Image.Image, longest: int) -> Image.Image:
+    """A loaded image reduced by a whole factor (box average, in Pillow's own mode) while its longer side
+    stays at least ``longest``; palette and 1-bit images become L (LA with transparency) first."""
+    factor = max(img.size) // longest
+    if factor < 2:
+        return img
+    if img.mode not in REDUCIBLE:
+        alpha = img.mode in ("PA", "La") or (img.mode == "P" and "transparency" in img.info)
+        img = img.convert("I" if img.mode.startswith("I;16") else "LA" if alpha else "L")
+    return img.reduce(factor)
+
+
+def decode(data: bytes, limits: Limits = Limits(), draft: int | None = None) -> Image.Image:
+    """Bytes -> a loaded Pillow image (first frame), upright per its EXIF orientation.
+
+    ``draft``: the caller needs no more than about this many pixels on the longer side. JPEGs then decode
+    at 1/2, 1/4 or 1/8 scale (libjpeg skips the detail), and every other format is reduced by a whole
+    factor right after decoding, before anything else copies it (a digit route then holds one full-size
+    image for a moment, never several float copies of it).
+    """
+
+    def step() -> Image.Image:
+        img, info = _checked_open(data, limits)
+        img.seek(0)
+        if draft and info.format in ("JPEG", "MPO"):
+            img.draft(img.mode, (draft, draft))
+        img.load()
+        exif = img.getexif()  # read before shrinking: Image.reduce keeps no EXIF block
+        if draft:
+            img = _shrink(img, draft)
+        return _orient(img, exif)
+
+    return _guarded(step)
+
+
+ORIENTATION = 0x0112  # the EXIF tag
+
+
+def _orient(img: Image.Image, exif: Image.Exif) -> Image.Image:
+    """``img`` turned upright per the orientation tag of ``exif`` (read before it was reduced); ``img``
+    itself when it is upright already (no copy)."""
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(exif.get(ORIENTATION, 1))
+    return img if method is None else img.transpose(method)
 
 
 def to_gray(img: Image.Image) -> np.ndarray:
@@ -226,11 +321,17 @@ def plain(gray: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
 
 
+def draft_for(mode: str) -> int:
+    """The pixels per side an upload is decoded at for ``mode``: enough for the digit steps ("mnist") or
+    the plain resize ("none")."""
+    return 2 * WORK if mode == "mnist" else 4 * SIZE
+
+
 def from_upload(data: bytes, mode: str = "mnist", limits: Limits = Limits()) -> np.ndarray:
     """Uploaded bytes -> (28, 28) float32 in [0, 1]; ``mode`` is "mnist" or "none"."""
     if mode not in ("mnist", "none"):
         raise ValueError(f"preprocess must be 'mnist' or 'none', not {mode!r}")
-    img = decode(data, limits, draft=2 * WORK if mode == "mnist" else 4 * SIZE)
+    img = decode(data, limits, draft=draft_for(mode))
     gray = to_gray(img)  # (H, W)
     return mnistify(_reduce(gray, WORK)) if mode == "mnist" else plain(gray)
 

@@ -109,15 +109,15 @@ def test_json_body_takes_a_shift_list(client) -> None:
 @pytest.mark.parametrize(
     ("fields", "words"),
     [
-        ({}, "“shift”: missing"),
+        ({}, "The shift is missing"),
         ({"shift": "0,1", "rotate": "5"}, "either shift or rotate"),
         ({"shift": "5,0"}, "within +-4"),
         ({"shift": "0,-5"}, "within +-4"),
         ({"shift": "1"}, "two whole numbers"),
         ({"shift": "a,b"}, "two whole numbers"),
         ({"rotate": "31"}, "within +-30"),
-        ({"rotate": "left"}, "“rotate”: expected a number"),
-        ({"rotate": "nan"}, "“rotate”: expected a number"),
+        ({"rotate": "left"}, "The rotation: expected a number"),
+        ({"rotate": "nan"}, "The rotation: expected a number"),
     ],
 )
 def test_bad_requests_are_named(client, fields: dict, words: str) -> None:

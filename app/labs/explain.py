@@ -20,6 +20,7 @@ import torch
 
 from app.nets.network import Network
 from app.nets.receptive import Field
+from app.serving.admission import checkpoint
 
 METHODS = ("saliency", "gradcam", "hirescam", "occlusion")
 OCCLUSION_PATCH = 6
@@ -150,6 +151,7 @@ def occlusion_drops(
     base = probabilities(model, x)[0, target]
     drops = []
     for i in range(0, len(corners), OCCLUSION_BATCH):
+        checkpoint()  # between chunks: stop when the client has gone or the request's deadline has passed
         chunk = corners[i : i + OCCLUSION_BATCH]
         drops.append(base - probabilities(model, occluded(x, chunk, patch))[:, target])  # (n,)
     return corners, torch.cat(drops)
