@@ -51,7 +51,7 @@ def activations_cost(
     """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
     selected = sum(route_costs.values(served.shapes[name]) for name in names)
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("encode", selected))
         .then(costs.answer(selected, 2 if dtype == "float16" else 4))

@@ -148,7 +148,7 @@ def batchnorm_lab_cost(request: Request, st: State, served: ServedModel, body: b
     params = served.params * 4
     net = route_costs.net(served)
     return (
-        route_costs.digit_batch(st, uploads, preprocess)
+        route_costs.digit_batch(st, uploads, preprocess, served)
         .then(costs.copies("batch", batch * route_costs.values(served.shapes["input"]), held=0))
         .then(Cost.of("model copy", params * 2, params * 2 * costs.COPY_NS * costs.NS))
         .then(costs.network(net, batch) + costs.network(net, 1))

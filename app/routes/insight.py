@@ -81,7 +81,7 @@ def receptive_field_cost(request: Request, body: bytes, served: ServedModel, pre
     """The input, a forward and a backward pass of one image, a map of the input's size."""
     pixels = route_costs.values(served.shapes["input"])
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1, backward=True))
         .then(costs.answer(pixels))
     )
@@ -136,7 +136,7 @@ def explain_cost(
         )
     else:
         work = costs.network(net, 2, backward=True)
-    return route_costs.digit_input(request, body, preprocess).then(work).then(costs.answer(height * width))
+    return route_costs.digit_input(request, body, preprocess, served).then(work).then(costs.answer(height * width))
 
 
 @router.post(
@@ -212,7 +212,7 @@ def mix_cost(request: Request, body: bytes, served: ServedModel, preprocess: str
     mixed = mixing.MAX_OUT * route_costs.values(shape[1:])
     fields = [form.text(name) for name in ("matrix", "bias")] if form is not None else []
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(route_costs.json_text("".join(text or "" for text in fields)))
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("mix", mixed, 2, held=mixed * 4))

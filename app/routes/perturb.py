@@ -67,7 +67,7 @@ def perturb_cost(request: Request, body: bytes, served: ServedModel, preprocess:
     net = route_costs.net(served)
     pixels = route_costs.values(served.shapes["input"])
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.copies("moved", pixels, 3, held=pixels * 4))
         .then(costs.network(net, 1) + costs.network(net, 1))
         .then(costs.copies("differences", net.values, 6))
