@@ -171,14 +171,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-DATASETS = {
-    "mnist": {"classes": [str(d) for d in range(10)], "preprocess": "digit"},
+DATASETS: dict[str, dict[str, Any]] = {
+    "mnist": {"classes": [str(d) for d in range(10)], "preprocess": "digit", "invert": None},
     "fashion-mnist": {
         "classes": [
             *("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"),
             *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ],
         "preprocess": "resize",
+        "invert": "auto",  # the items are light on black: a photo on light paper is inverted first
     },
 }
 
@@ -357,6 +358,7 @@ def model_card(
         "classes": model.classes,
         "input": {"shape": list(model.input.shape), "mean": list(model.input.mean), "std": list(model.input.std)},
         "preprocess": DATASETS[dataset]["preprocess"],
+        "invert": DATASETS[dataset]["invert"],
         "batchnorm": bool(model.of_kind("batchnorm")),
         "conv_relu": getattr(cfg, "conv_relu", True),
         "test_accuracy": float((preds == labels).float().mean()),
