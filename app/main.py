@@ -29,6 +29,8 @@ from app.routes import (
 )
 from app.routes.deps import State
 from app.serving import errors, memory, metrics, security
+from app.serving.admission import Admission, Budgets
+from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
 
 DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
@@ -54,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.model_dir, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
             ),
         )
+        app.state.admission = Admission(Budgets.from_settings(settings))
         yield
+        app.state.admission.close()
 
     app = FastAPIOffline(
         title="ConvLens",
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     observed = metrics.install(app)
+    app.add_middleware(HeadAsGet)
     docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
     security.install(app, settings, docs_pages)
     for router in (

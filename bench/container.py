@@ -31,8 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import free_port, wrk
+from bench.common import wrk
 from bench.load import mix_script
+from harness.server import free_port
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -4,10 +4,14 @@ conftest.py."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -17,6 +21,8 @@ from PIL import Image
 from app.nets.lenet import ModelConfig, lenet
 from app.nets.network import InputSpec, Network
 from app.serving import batching
+
+T = TypeVar("T")
 
 # Waits on events and conditions only give up after this long: never reached unless the code under test
 # deadlocks (then the test fails instead of hanging the run). Nothing is decided by how fast anything is.
@@ -114,3 +120,10 @@ def patient(context):
     context.set_default_timeout(PATIENCE_MS)
     context.set_default_navigation_timeout(PATIENCE_MS)
     return context
+
+
+def in_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``scenario()`` to the end in a new event loop of its own thread (the browser tests
+    keep an event loop running in the main thread, where asyncio.run would refuse)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()

@@ -177,28 +177,28 @@ def test_matches_conv2d(client, cout: int, k: int, stride: int, padding, size: i
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [
-        ({"photo": "cat"}, 422, "“weight”: missing"),
+        ({"photo": "cat"}, 422, "The weight is missing"),
         ({"photo": "dog", "weight": [RED_VS_GREEN]}, 404, "unknown photo 'dog'"),
-        ({"weight": [RED_VS_GREEN]}, 422, "No image: send"),
-        ({"photo": "cat", "weight": "[[["}, 422, "“weight”: not valid JSON"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN[:2]]}, 422, "Item 1 of “weight”: a filter has the input's depth: 3"),
+        ({"weight": [RED_VS_GREEN]}, 422, "No image"),
+        ({"photo": "cat", "weight": "[[["}, 422, "The weight is not valid JSON"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN[:2]]}, 422, "Filter 1 of the weight: a filter has"),
         ({"photo": "cat", "color": "gray", "weight": [RED_VS_GREEN]}, 422, "depth: 1 kernel(s)"),
         ({"photo": "cat", "weight": [RED_VS_GREEN] * 17}, 422, "1 to 16 filters"),
         ({"photo": "cat", "weight": [[[[0.0] * 12] * 12] * 3]}, 422, "1 <= K <= 11"),
-        ({"photo": "cat", "weight": [[[[1, 2], [3]]] * 3]}, 422, "“weight” at [0][0][1]: expected 2 numbers"),
-        ({"photo": "cat", "weight": [[[[1, "a"], [3, 4]]] * 3]}, 422, "“weight” at [0][0][0][1]: 'a' is not a number"),
+        ({"photo": "cat", "weight": [[[[1, 2], [3]]] * 3]}, 422, "channel 1, row 2 of the weight: expected 2"),
+        ({"photo": "cat", "weight": [[[[1, "a"], [3, 4]]] * 3]}, 422, "column 2 of the weight: 'a' is not"),
         ({"photo": "cat", "weight": [[[[1e9]]] * 3]}, 422, "within +-1e+06"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "bias": [1, 2]}, 422, "bias: expected one number per filter, 1"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "size": "3"}, 422, "size: the input's longer side must be 4..256"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "size": "300"}, 422, "4..256"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "padding": "lots"}, 422, "Padding: expected an integer"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "padding": "65"}, 422, "Padding must be"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN], "stride": "0"}, 422, "Stride must be an integer 1..64, not 0"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN], "color": "cmyk"}, 422, "The colour must be one of rgb, gray"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN], "rounding": "up"}, 422, "rounding"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN], "stride": "0"}, 422, "Stride must be"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN], "color": "cmyk"}, 422, "The colour must be"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN], "rounding": "up"}, 422, "Rounding must be"),
         ({"photo": "cat", "weight": [[[[0.0] * 11] * 11] * 3], "size": "8"}, 422, "does not fit"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN], "unit": "0,0,30"}, 422, "“unit”: expected four whole numbers"),
-        ({"photo": "cat", "weight": [RED_VS_GREEN], "unit": "0,1,0,0"}, 422, "“unit”: c = 1 is outside 0..0"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN], "unit": "0,0,30"}, 422, "The unit: expected four whole numbers"),
+        ({"photo": "cat", "weight": [RED_VS_GREEN], "unit": "0,1,0,0"}, 422, "The unit: c = 1 is outside 0..0"),
         ({"photo": "cat", "weight": [RED_VS_GREEN], "unit": "0,0,0,30"}, 422, "x = 30 is outside 0..29"),
     ],
 )
@@ -217,8 +217,7 @@ def test_batch_refusals(client) -> None:
     r = post(client, {"weight": [RED_VS_GREEN], "photo": "cat"}, [square])
     assert r.status_code == 422 and "not both" in r.json()["detail"]
     r = post(client, {"weight": [RED_VS_GREEN]}, [b"not an image"])
-    assert r.status_code in (400, 415) and "file[0] (img0.png)" in r.json()["detail"]
-    assert "not a supported image" in r.json()["detail"]
+    assert r.status_code in (400, 415) and r.json()["detail"].startswith("\u201cfile[0] (img0.png)\u201d: ")
 
 
 def test_options_list_the_limits_and_the_photos_with_their_licences(client) -> None:

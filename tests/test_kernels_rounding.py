@@ -20,8 +20,6 @@ from tests.helpers import png_bytes, state_checksum
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 SAMPLE = 3
 
-Q, E = "\u201c", "\u201d"  # the quotes error messages put around a field's name
-
 
 def post(client, route: str, spec: dict, params: dict | None = None, **image):
     data = {"spec": json.dumps(spec), **{k: str(v) for k, v in image.items() if k == "sample"}}
@@ -145,9 +143,9 @@ def test_convolve_with_ceil_covers_the_overhang_with_zeros(client, k: int, strid
 
 def test_rounding_is_checked(client) -> None:
     r = post(client, "/api/pool", {"rounding": "up"}, sample=0)
-    assert r.status_code == 422 and f"{Q}rounding{E} must be 'floor' or 'ceil'" in r.json()["detail"]
+    assert r.status_code == 422 and "Rounding must be" in r.json()["detail"]
     r = post(client, "/api/convolve", {"kernels": [[[1]]], "rounding": 1}, sample=0)
-    assert r.status_code == 422 and "rounding" in r.json()["detail"]
+    assert r.status_code == 422 and "Rounding must be" in r.json()["detail"]
 
 
 # ---- pooling a feature map -----------------------------------------------------------------------
@@ -191,13 +189,13 @@ def test_pool_a_layer_of_the_network_is_the_next_layer(client, served, test_set)
 @pytest.mark.parametrize(
     ("source", "status", "words"),
     [
-        ({"kind": "layer", "layer": "fc1"}, 422, "layer: 'fc1' (linear) has no maps to pool"),
+        ({"kind": "layer", "layer": "fc1"}, 422, "The source\u2019s layer: 'fc1' (linear) has no maps to pool"),
         ({"kind": "layer", "layer": "nope"}, 404, "unknown layer"),
         ({"kind": "layer", "layer": "relu1", "channel": 20}, 422, "channel: relu1 has 20 channels (0..19)"),
-        ({"kind": "layer", "channel": -1}, 422, f"{Q}source{E}\u2019s channel must be a whole number of at least 0"),
-        ({"kind": "kernel", "kernel": [[1, 2]]}, 422, f"{Q}source{E}\u2019s kernel: a kernel is a square"),
-        ({"kind": "kernel"}, 422, f"{Q}source{E}\u2019s kernel is missing"),
-        ({"kind": "fft"}, 422, f"{Q}source{E}: Input tag 'fft'"),
+        ({"kind": "layer", "channel": -1}, 422, "The source\u2019s channel must be a whole number of at least 0"),
+        ({"kind": "kernel", "kernel": [[1, 2]]}, 422, "The source\u2019s kernel: a kernel is a square"),
+        ({"kind": "kernel"}, 422, "The source\u2019s kernel is missing"),
+        ({"kind": "fft"}, 422, "The source: "),
     ],
 )
 def test_bad_pool_sources_are_named(client, source: dict, status: int, words: str) -> None:
@@ -221,7 +219,7 @@ def test_limits_are_the_ones_the_server_checks(client) -> None:
         ok = post(client, "/api/pool", {"size": size, "padding": size // 2}, sample=0)
         assert ok.status_code == 200, (size, ok.text)
         bad = post(client, "/api/pool", {"size": size, "padding": size // 2 + 1}, sample=0)
-        assert bad.status_code == 422 and "Padding must be at most size // 2" in bad.json()["detail"], size
+        assert bad.status_code == 422 and "Padding must be at most half the window size" in bad.json()["detail"], size
     r = post(client, "/api/convolve", {"kernels": [[[1]]], "stride": body.max_stride + 1}, sample=0)
     assert r.status_code == 422
     r = post(client, "/api/convolve", {"kernels": [[[1]]], "padding": body.max_padding}, sample=0)
@@ -245,4 +243,4 @@ def test_never_a_500_and_sizes_agree(client, size: int, stride: int, padding: in
         want = F.avg_pool2d(x, size, stride, padding, ceil_mode=rounding == "ceil").shape[2:]
         assert out.output_shape[1:] == list(want)
     else:
-        assert padding > size // 2 and "Padding must be at most size // 2" in r.json()["detail"]
+        assert padding > size // 2 and "Padding must be at most half the window size" in r.json()["detail"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-import numpy as np
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from app.config import Settings
+from app.datasets import mnist
 from app.main import create_app
 from app.serving.metrics import METRICS_URL
 
@@ -43,7 +43,8 @@ def value(samples: list[Sample], name: str, **labels: str) -> float:
 
 
 def pixels(seed: int) -> list[list[float]]:
-    return np.random.default_rng(seed).random((28, 28)).round(3).tolist()
+    """A different drawn digit per seed: test digit ``seed`` (uniform noise is no digit and may be refused)."""
+    return (mnist.load("test").images[seed] / 255).round(3).tolist()
 
 
 def test_requests_are_counted_per_route_template_method_and_status(fresh: TestClient) -> None:

@@ -158,6 +158,6 @@ def test_the_lectures_bottleneck_is_the_default(client) -> None:
     assert body.bottleneck.params == (256 * 64 + 64) + (64 * 256 * 9 + 256) == 164_160
     assert body.params_ratio == pytest.approx(590_080 / 164_160)
     r = client.get("/api/mix/bottleneck", params={"c_mid": 0})
-    assert r.status_code == 422 and "“c_mid” must be a whole number 1..4096" in r.json()["detail"]
+    assert r.status_code == 422 and "C_mid must be a whole number 1..4096, not 0." in r.json()["detail"]
     r = client.get("/api/mix/bottleneck", params={"kernel": 99})
     assert r.status_code == 422 and "kernel" in r.json()["detail"]

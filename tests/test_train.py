@@ -153,3 +153,33 @@ def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, default_run
     assert strict == json.loads(json.dumps(card))
     assert all(torch.isfinite(t).all() for t in load_module(tmp_path / "lenet.pt")[0].state_dict().values())
     assert default_run[0]["diverged_at_step"] is None
+
+
+def test_strokes_switches_on_stroke_width_augmentation(data_dir, default_run, tmp_path, monkeypatch) -> None:
+    """--strokes changes every training batch's stroke widths (with the amounts given) before the affine
+    augmentation, and the card records it; without it the default run records none."""
+    seen: list[tuple[torch.Tensor, torch.Tensor, tuple]] = []
+    real = train.random_stroke_width
+
+    def spy(x, gen, *amounts):
+        out = real(x, gen, *amounts)
+        seen.append((x, out, amounts))
+        return out
+
+    monkeypatch.setattr(train, "random_stroke_width", spy)
+    card = run(data_dir, tmp_path, "--strokes", "--strokes-thicker", "2", "--strokes-p", "1")
+    assert len(seen) == card["steps"] == 6  # 384 images in batches of 64
+    assert all(amounts == (2.0, 0.5, 1.0) for _, _, amounts in seen)
+    for x, out, _ in seen:
+        assert x.shape == out.shape == (64, 1, 28, 28)
+        changed = (out - x).abs().flatten(1).amax(1)  # (64,): every digit thicker or thinner
+        assert bool((changed > 0).all())
+    assert card["stroke_width"] == {"thicker": 2.0, "thinner": 0.5, "p": 1.0}
+    assert default_run[0]["stroke_width"] is None
+
+
+@pytest.mark.parametrize("bad", [["--strokes-thicker", "-1"], ["--strokes-p", "1.5"]])
+def test_stroke_amounts_out_of_range_are_refused(bad, capsys) -> None:
+    with pytest.raises(SystemExit):
+        train.build_parser().parse_args(["--strokes", *bad])
+    assert "must be" in capsys.readouterr().err

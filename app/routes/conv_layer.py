@@ -4,20 +4,26 @@ filters, a batch of images) and GET /api/conv-layer/options (its limits and bund
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import torch
 from fastapi import APIRouter, HTTPException, Request, Response
+from PIL import Image
 
 from app import preprocess
 from app.labs import conv_layer, photos
 from app.labs.kernels import images
+from app.labs.kernels.geometry import conv_geometry
 from app.labs.kernels.limits import ROUNDINGS, check_choice
+from app.routes import costs as route_costs
 from app.routes.deps import BatchBody, DType, State, state
-from app.routes.inputs import int_field, parse_form
+from app.routes.inputs import as_json, int_field, parse_form
 from app.schemas.conv_layer import ConvLayerOptions, ConvLayerResponse
-from app.serving import encoding
+from app.serving import costs, encoding
+from app.serving.admission import admitted, checkpoint
+from app.serving.costs import Cost
 from app.serving.errors import client_errors, error_responses
-from app.serving.forms import Form
+from app.serving.forms import Form, Part
 
 router = APIRouter(tags=["kernel lab"])
 
@@ -52,8 +58,8 @@ FIELDS = {
 }
 
 
-def _images(st: State, form: Form, size: int, color: str) -> tuple[torch.Tensor, list[dict]]:
-    """(N, Cin, H, W) from the form's ``file`` parts or its ``photo``, each resized to ``size``."""
+def _files(form: Form) -> list[Part]:
+    """The form's ``file`` parts, or none with its ``photo``: exactly one of them, at most a batch."""
     files, photo = form.all("file"), form.text("photo")
     if files and photo is not None:
         raise HTTPException(422, "send either `file` (one or more) or `photo`, not both")
@@ -61,32 +67,43 @@ def _images(st: State, form: Form, size: int, color: str) -> tuple[torch.Tensor,
         raise HTTPException(422, "no image: send one or more multipart `file` parts, or `photo` (a bundled photo's id)")
     if len(files) > L.MAX_BATCH:
         raise HTTPException(413, f"file: {len(files)} images; a batch holds at most {L.MAX_BATCH}")
-    decoded = []
-    if photo is not None:
-        with client_errors():
-            decoded.append((photo, photos.load(photo)))
-    for i, part in enumerate(files):
-        with client_errors(f"file[{i}] ({part.filename or 'unnamed'})"):
-            decoded.append((part.filename or f"image {i}", preprocess.decode(part.data, st.limits)))
+    return files
+
+
+def _field(index: int, filename: str | None) -> str:
+    return f"file[{index}] ({filename or 'unnamed'})"
+
+
+def _images(st: State, form: Form, size: int, color: str) -> tuple[torch.Tensor, list[dict]]:
+    """(N, Cin, H, W) from the form's ``file`` parts or its ``photo``, each resized to ``size``. Uploads
+    are decoded one at a time: only their resized tensors are kept."""
+    files, photo = _files(form), form.text("photo")
     tensors, described = [], []
-    for name, img in decoded:
+
+    def add(name: str, img: Image.Image) -> None:
         with client_errors():
             small = L.resized(img, size)
             tensors.append(images.image_tensor(small, color))  # (Cin, H, W)
         described.append({"name": name, "width": small.width, "height": small.height, "original": list(img.size)})
+
+    if photo is not None:
+        with client_errors():
+            add(photo, photos.load(photo))
+    for i, part in enumerate(files):
+        checkpoint()  # between images: stop when the client has gone or the deadline has passed
+        with client_errors(_field(i, part.filename)):
+            img = preprocess.decode(part.data, st.limits)
+        add(part.filename or f"image {i}", img)
+        del img  # the full-size image, before the next one is decoded
     with client_errors():
         return L.batch(tensors), described
 
 
-def _json_field(form: Form, name: str) -> object:
+def _json_field(form: Form, name: str) -> Any:
+    """A JSON form field (None when absent), its nesting checked before it is parsed."""
     with client_errors(name):
         text = form.text(name)
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: not valid JSON ({exc})") from exc
+    return as_json(name, text)
 
 
 def _padding(form: Form) -> str | int:
@@ -97,6 +114,56 @@ def _padding(form: Form) -> str | int:
         return int(text)
     except ValueError as exc:
         raise HTTPException(422, f'padding: expected an integer, "valid" or "same", not {text[:40]!r}') from exc
+
+
+PHOTO = preprocess.ImageInfo("PNG", "RGB", 256, 256)  # every bundled photo (app/labs/photos.py)
+CONV_SETUP = 0.005  # seconds: conv2d's set-up for a new shape, far more than the arithmetic of a small one
+# conv2d (oneDNN) holds its output twice (its blocked layout, then torch's), a scratchpad and the new
+# shape's compiled kernel (measured alone: 15 MiB for a 4 MiB output, 71 MiB for 32 MiB; in the app 23-43
+# MiB for 4 MiB, glibc's heaps vary): counted as four outputs and this
+CONV_FIXED = 8 * costs.MIB
+
+
+def conv_layer_cost(request: Request, body: bytes, dtype: str) -> Cost:
+    """Each image decoded at full size and resized, one after another (only the resized tensors are kept),
+    the weight's JSON, the batch and its padded copy, conv2d's output (one multiply-add per filter weight
+    per output value, ``costs.MAC_NS`` twice over: small kernels use the CPU less well) and the answer,
+    the input and the output in base64."""
+    form = parse_form(request, body)
+    size, stride = int_field(form, "size"), int_field(form, "stride")  # the route's own 422 first
+    size = min(max(L.DEFAULT_SIZE if size is None else size, L.MIN_SIZE), L.MAX_SIZE)
+    files, photo = form.all("file"), form.text("photo")
+    if (files and photo is not None) or len(files) > L.MAX_BATCH:
+        return route_costs.SMALL  # the route refuses it
+    channels = 1 if form.text("color") == "gray" else 3
+    steps, (h, w) = route_costs.resized_image(PHOTO, size, channels) if photo is not None else (Cost(), (1, 1))
+    for i, part in enumerate(files):
+        info = route_costs.upload_info(state(request), part, _field(i, part.filename))
+        image, (h, w) = route_costs.resized_image(info, size, channels)
+        steps = steps.then(image)
+    text = form.text("weight")
+    try:  # only the sizes: the route checks every value
+        raw = as_json("weight", text)
+        first = raw[0] if isinstance(raw, list) and raw else None
+        cout = min(len(raw), L.MAX_FILTERS) if isinstance(raw, list) and raw else 1
+        k = len(first[0]) if isinstance(first, list) and first and isinstance(first[0], list) else 1
+        k = min(max(k, 1), L.MAX_KERNEL)
+        rounding = form.text("rounding") or "floor"
+        geometry = conv_geometry(h, w, k, 1 if stride is None else stride, _padding(form), "zeros", rounding)
+    except (HTTPException, ValueError):
+        return steps  # the route refuses it, after decoding the images
+    n = max(len(files), 1)
+    x = n * channels * h * w
+    padded = n * channels * route_costs.padded_plane(geometry)
+    out = n * cout * geometry.height.output * geometry.width.output
+    cpu = out * channels * k * k * 2 * costs.MAC_NS * costs.NS + CONV_SETUP
+    conv = Cost.of("conv layer", (padded + 4 * out) * 4 + CONV_FIXED, cpu, held=out * 4)
+    return (
+        steps.then(route_costs.json_text(text))
+        .then(costs.copies("batch", x, held=x * 4))
+        .then(conv)
+        .then(costs.answer(x + out, 2 if dtype == "float16" else 4))
+    )
 
 
 def _tensor(values: torch.Tensor, dtype: str) -> dict:
@@ -113,7 +180,7 @@ def _tensor(values: torch.Tensor, dtype: str) -> dict:
 @router.post(
     "/api/conv-layer",
     response_model=ConvLayerResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -122,6 +189,7 @@ def _tensor(values: torch.Tensor, dtype: str) -> dict:
     },
     summary="A conv layer: colour images, filters as deep as the input, a bank of filters, a batch",
 )
+@admitted(conv_layer_cost)
 def conv_layer_route(request: Request, body: BatchBody, dtype: DType = "float32") -> Response:
     """Multipart: one or more images as `file` (the batch, up to 8) or a bundled `photo`, each resized so
     that its longer side is `size` pixels (default 32: the lecture's 3 x 32 x 32), scaled to [0, 1], RGB
@@ -144,7 +212,7 @@ def conv_layer_route(request: Request, body: BatchBody, dtype: DType = "float32"
     x, described = _images(state(request), form, L.DEFAULT_SIZE if size is None else size, color)
     raw_weight, raw_bias = _json_field(form, "weight"), _json_field(form, "bias")
     if raw_weight is None:
-        raise HTTPException(422, "weight: missing; send Cout x Cin x K x K numbers as JSON")
+        raise HTTPException(422, "weight: is missing; send Cout x Cin x K x K numbers as JSON")
     with client_errors():
         weight = L.as_weight(raw_weight, x.shape[1])  # (Cout, Cin, K, K)
         bias = L.as_bias(raw_bias, weight.shape[0])  # (Cout,)

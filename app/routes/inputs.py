@@ -4,6 +4,7 @@ body, and the other fields beside it (form fields, or keys of the JSON body)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,17 @@ from app.serving.errors import client_errors, invalid, nested
 from app.serving.forms import FORM_TYPES, Form, Part, media_type
 from app.serving.inference import ServedModel
 
+MAX_JSON_DEPTH = 32  # nesting of a JSON field (a kernel list is 3 deep, a matrix 2)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+
 
 def parse_form(request: Request, body: bytes) -> Form:
-    """The multipart (or urlencoded) body as a ``Form``."""
-    return forms.parse_form(body, request.headers.get("content-type"))
+    """The multipart (or urlencoded) body as a ``Form``, parsed once per request (a route's cost estimate
+    and the route itself share it)."""
+    form = getattr(request.state, "form", None)
+    if form is None:
+        form = request.state.form = forms.parse_form(body, request.headers.get("content-type"))
+    return form
 
 
 def int_field(form: Form, name: str) -> int | None:
@@ -116,8 +124,42 @@ def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[
     """The named fields from the form (text) or, for a JSON body, from its keys (any JSON value)."""
     if form is None:  # a JSON body, already validated as JSON by network_input
         data = json.loads(body)
-        return {name: data.get(name) for name in names}
+        fields = {name: data.get(name) for name in names}
+        for name, value in fields.items():
+            check_depth(name, value)
+        return fields
     return {name: form.text(name) for name in names}
+
+
+def _too_deep(name: str) -> HTTPException:
+    return HTTPException(422, f"{name}: is nested more than {MAX_JSON_DEPTH} levels deep (JSON lists or objects)")
+
+
+def text_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply the arrays and objects of JSON ``text`` nest, counted up to ``limit`` + 1 (no parsing,
+    no recursion: brackets inside strings do not count)."""
+    depth = deepest = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif token in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
+def check_depth(name: str, value: Any) -> None:
+    """422 when a parsed JSON ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            if depth >= MAX_JSON_DEPTH:
+                raise _too_deep(name)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
 
 
 def as_int(name: str, value: Any, default: int | None = None) -> int:
@@ -135,11 +177,17 @@ def as_int(name: str, value: Any, default: int | None = None) -> int:
 
 
 def as_json(name: str, value: Any) -> Any:
-    """A form field holding JSON text (a JSON body's key is already a value; None stays None)."""
+    """A form field holding JSON text (a JSON body's key is already a value; None stays None). Its size is
+    bounded by the form's field limit (``forms.MAX_FIELD_BYTES``) and its nesting by ``MAX_JSON_DEPTH``
+    (422, checked before parsing)."""
     if not isinstance(value, str):
         return value
+    if text_depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep(name)
     try:
         return json.loads(value)
+    except RecursionError as exc:  # not reached after the depth check; kept as the last line of defence
+        raise _too_deep(name) from exc
     except ValueError as exc:
         raise invalid(("body", name), "json_invalid", value, error=str(exc)) from exc
 

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ValidationError
 from app import preprocess
 from app.labs import feature_maps
 from app.labs.kernels import convolution, display, images, limits, pooling
-from app.labs.kernels.geometry import Geometry, same_padding
+from app.labs.kernels.geometry import Geometry, conv_geometry, pool_geometry, same_padding
 from app.labs.kernels.presets import PRESETS
+from app.routes import costs as route_costs
 from app.routes.deps import DType, Preprocess, Served, State, UploadBody, state
 from app.routes.inputs import image_body_openapi, image_choice, image_from_form, parse_form, sample_pixels
 from app.schemas.kernels import (
@@ -28,9 +29,13 @@ from app.schemas.kernels import (
     PoolSpec,
     PresetsResponse,
 )
+from app.serving import costs
+from app.serving.admission import admitted, checkpoint
+from app.serving.costs import Cost
 from app.serving.encoding import Blobs
 from app.serving.errors import client_errors, error_responses, invalid, nested
 from app.serving.forms import Form
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["kernel lab"])
 
@@ -247,10 +252,45 @@ def _lab_input(
     return parts, spec, _image(state(request), form, spec.color)
 
 
+def convolve_cost(request: Request, body: bytes, include: str, dtype: str, png_compression: int) -> Cost:
+    """The image (decoded at full size, as floats), the convolution of every kernel (and the combined
+    output), then the answer."""
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, ConvolveSpec, None)
+    image, (c, h, w) = route_costs.lab_image(request, form, spec.color)
+    k = len(spec.kernels[0]) if spec.kernels else 1
+    with client_errors():
+        geometry = conv_geometry(h, w, k, spec.stride, spec.padding, spec.padding_mode, spec.rounding)
+    n, combined = len(spec.kernels), spec.combine != "none"
+    compute = route_costs.convolution(c, geometry, k, n, combined)
+    return image.then(compute).then(route_costs.lab_answer(geometry, c, n + combined, parts, dtype, png_compression))
+
+
+def pool_cost(
+    request: Request, body: bytes, served: ServedModel, include: str, dtype: str, png_compression: int, preprocess: str
+) -> Cost:
+    """What is pooled (``route_costs.pooled_source``), the pooled output and its copy, then the answer. CPU:
+    one operation per window tap per output value."""
+    parts = _include(include)
+    form = parse_form(request, body)
+    spec = _spec(form, PoolSpec, "{}")
+    source, shape = route_costs.pooled_source(request, body, served, form, spec, preprocess)
+    if shape is None:
+        return source
+    c, h, w = shape
+    stride = spec.size if spec.stride is None else spec.stride
+    with client_errors():
+        geometry = pool_geometry(h, w, spec.size, stride, spec.padding, spec.rounding)
+    out = c * geometry.height.output * geometry.width.output
+    compute = Cost.of("pooling", out * 8, out * spec.size**2 * costs.POOL_NS * costs.NS, held=out * 4)
+    return source.then(compute).then(route_costs.lab_answer(geometry, c, 1, parts, dtype, png_compression))
+
+
 @router.post(
     "/api/convolve",
     response_model=ConvolveResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(
         fields=_spec_field(
             ConvolveSpec, "the kernels, mode, padding, padding_mode, stride, color, rounding and combine"
@@ -259,6 +299,7 @@ def _lab_input(
     summary="Slide hand-made kernels over an image",
     description=CONVOLVE_DOC,
 )
+@admitted(convolve_cost)
 def convolve(
     request: Request,
     body: UploadBody,
@@ -270,6 +311,7 @@ def convolve(
     timer = Timer()
     parts, spec, image = _lab_input(request, body, include, ConvolveSpec, None)  # image: (C, H, W)
     timer.lap("input")
+    checkpoint()
     with client_errors():
         result = convolution.convolve(
             image,
@@ -282,6 +324,7 @@ def convolve(
             rounding=spec.rounding,
         )
     timer.lap("compute")
+    checkpoint()  # between computing and encoding: stop when the client has gone or the deadline passed
     blobs = Blobs()
     payload = lab_payload(
         image,
@@ -303,12 +346,12 @@ def _pooled_source(st: State, served: Served, form: Form, spec: PoolSpec, prepro
     source = spec.source
     if source.kind == "layer":
         pixels = image_from_form(st, served, form, preprocess)  # as the network takes it
-        with client_errors("spec.source"):
+        with client_errors("source"):
             return feature_maps.layer_map(served, pixels, source.layer, source.channel)
     image = _image(st, form, spec.color)  # (C, H, W)
     if source.kind == "image":
         return image, "the image"
-    with client_errors("spec.source"):
+    with client_errors("source"):
         return feature_maps.kernel_map(
             image,
             source.kernel,
@@ -322,13 +365,14 @@ def _pooled_source(st: State, served: Served, form: Form, spec: PoolSpec, prepro
 @router.post(
     "/api/pool",
     response_model=PoolResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(
         fields=_spec_field(PoolSpec, "op, size, stride, padding, color, rounding, source")
     ),
     summary="Max or average pooling of an image",
     description=POOL_DOC,
 )
+@admitted(pool_cost)
 def pool(
     request: Request,
     body: UploadBody,
@@ -345,9 +389,11 @@ def pool(
     spec = _spec(form, PoolSpec, "{}")
     image, described = _pooled_source(state(request), served, form, spec, preprocess)  # (C, H, W)
     timer.lap("input")
+    checkpoint()
     with client_errors():
         result = pooling.pool(image, spec.op, spec.size, spec.stride, spec.padding, spec.rounding)
     timer.lap("compute")
+    checkpoint()
     blobs = Blobs()
     payload = lab_payload(
         image,

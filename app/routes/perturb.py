@@ -9,12 +9,16 @@ import torch
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.labs import perturb
+from app.routes import costs as route_costs
 from app.routes.deps import DType, Preprocess, Served, UploadBody
 from app.routes.inputs import body_fields, image_body_openapi, network_input
 from app.schemas.network import PixelsRequest
 from app.schemas.perturb import PerturbLimits, PerturbResponse
-from app.serving import encoding
+from app.serving import costs, encoding
+from app.serving.admission import admitted
+from app.serving.costs import Cost
 from app.serving.errors import client_errors, error_responses
+from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["model insight"])
 
@@ -42,7 +46,7 @@ def _motion(raw: dict[str, Any]) -> tuple[tuple[int, int] | None, float | None]:
     if shift is not None and rotate is not None:
         raise HTTPException(422, "send either shift or rotate, not both")
     if shift is None and rotate is None:
-        raise HTTPException(422, "shift: missing; send shift=dy,dx (e.g. 0,1) or rotate=degrees")
+        raise HTTPException(422, "shift: is missing; send shift=dy,dx (e.g. 0,1) or rotate=degrees")
     if shift is not None:
         text = ",".join(map(str, shift)) if isinstance(shift, list) else str(shift)  # JSON may send [dy, dx]
         with client_errors():
@@ -57,13 +61,28 @@ def _motion(raw: dict[str, Any]) -> tuple[tuple[int, int] | None, float | None]:
         return None, perturb.check_rotate(degrees)
 
 
+def perturb_cost(request: Request, body: bytes, served: ServedModel, preprocess: str) -> Cost:
+    """The input, moved (a copy, or a sampling grid for a rotation), both through the network keeping
+    every intermediate, the layers' pairs in float64 with their differences, and the moved input sent."""
+    net = route_costs.net(served)
+    pixels = route_costs.values(served.shapes["input"])
+    return (
+        route_costs.digit_input(request, body, preprocess, served)
+        .then(costs.copies("moved", pixels, 3, held=pixels * 4))
+        .then(costs.network(net, 1) + costs.network(net, 1))
+        .then(costs.copies("differences", net.values, 6))
+        .then(costs.answer(pixels))
+    )
+
+
 @router.post(
     "/api/perturb",
     response_model=PerturbResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(_json_schema(), FIELDS),
     summary="Shift or rotate the input a little: how much does each layer change?",
 )
+@admitted(perturb_cost)
 def perturb_route(
     request: Request, body: UploadBody, served: Served, preprocess: Preprocess = "auto", dtype: DType = "float32"
 ) -> Response:

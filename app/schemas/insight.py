@@ -61,14 +61,14 @@ class ReceptiveFieldResponse(BaseModel):
 
 
 class ExplainResponse(BaseModel):
-    method: Literal["saliency", "gradcam", "occlusion"]
+    method: Literal["saliency", "gradcam", "hirescam", "occlusion"]
     target: int = Field(description="the class explained (default: the predicted one)")
     predicted: int
     probability: float = Field(description="the target's probability for the unchanged image")
     probabilities: list[float]
     map: InsightMap
     description: str = Field(description="what the map's values are")
-    layer: str | None = Field(default=None, description="gradcam: the layer whose maps are weighted")
+    layer: str | None = Field(default=None, description="gradcam, hirescam: the layer whose maps are weighted")
     patch: int | None = Field(default=None, description="occlusion: side of the square patch")
     stride: int | None = Field(default=None, description="occlusion: step between patch positions")
 

@@ -167,7 +167,7 @@ class PoolSpec(BaseModel):
         size = info.data.get("size")
         if size is not None and value > limits.max_pool_padding(size):
             most = limits.max_pool_padding(size)
-            raise ValueError(f"must be at most size // 2 = {most} (half the {size}x{size} window), not {value}")
+            raise ValueError(f"must be at most half the window size, {size} // 2 = {most}, not {value}")
         return value
 
 

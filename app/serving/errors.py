@@ -24,6 +24,19 @@ from app.preprocess import ImageError
 from app.schemas.common import ErrorResponse
 
 STATUS_ERRORS = (StatusError, ImageError)  # ImageError carries ``status`` but predates StatusError
+ECHO_LIMIT = 200  # characters of one word of echoed input (a name, a value) kept in an error detail
+DETAIL_LIMIT = 2000  # characters of a whole detail
+ERRORS_LIMIT = 20  # entries of a validation error's ``errors`` list (784 wrong pixels are said in the detail)
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
+def capped(text: str) -> str:
+    """``text`` with every word longer than ``ECHO_LIMIT`` characters cut (echoed input: a 200 KB layer
+    name is not sent back whole) and the whole cut at ``DETAIL_LIMIT``; each cut says how long it was."""
+    text = _LONG_WORD.sub(lambda m: f"{m.group()[:ECHO_LIMIT]}... ({len(m.group())} characters)", text)
+    if len(text) > DETAIL_LIMIT:
+        text = f"{text[:DETAIL_LIMIT]}... ({len(text)} characters)"
+    return text
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -31,9 +44,12 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "Bad request: an empty, corrupt or malformed body",
         404: "Unknown layer, sample or model",
-        413: "Too large: body, file or pixel count over the limit",
+        408: "The request body did not arrive in time",
+        413: "Too large: body, file, pixel count or the request's estimated memory over the limit",
         415: "Unsupported media type: not an image, or the wrong Content-Type",
-        422: "Invalid parameters or values",
+        422: "Invalid parameters or values, or the request's estimated CPU time over the limit",
+        503: "Busy (the queue for expensive requests is full, or the request waited too long): retry after"
+        " the seconds of `Retry-After`; or stopped at its deadline",
     }
     return {code: {"model": ErrorResponse, "description": text.get(code, "Error")} for code in codes}
 
@@ -106,10 +122,27 @@ WORDS = {
     "files": "The image files",
     "conv1_override": "The conv1 override",
     "kernel": "The kernel",
+    "weight": "The weight",
+    "photo": "The photo",
+    "unit": "The unit",
+    "rounding": "Rounding",
+    "source": "The source",
+    "shift": "The shift",
+    "rotate": "The rotation",
+    "signal": "The signal",
+    "c_in": "C_in",
+    "c_mid": "C_mid",
+    "c_out": "C_out",
 }
 PLURAL = frozenset({"kernels", "pixels"})
 # Per list field, what its items are at each depth (kernels: kernels, then rows, then values).
-ITEMS = {"kernels": ("kernels", "rows", "values"), "pixels": ("rows", "values"), "matrix": ("rows", "values")}
+ITEMS = {
+    "kernels": ("kernels", "rows", "values"),
+    "pixels": ("rows", "values"),
+    "matrix": ("rows", "values"),
+    "weight": ("filters", "kernels", "rows", "values"),
+    "bias": ("values",),
+}
 NUMBERS = frozenset({"kernels", "pixels"})  # fields of real numbers; the others are whole numbers
 
 
@@ -160,6 +193,10 @@ def _label(loc: Sequence[int | str]) -> tuple[str, bool]:
         words = f"Kernel {_letter(indices[0])}"
         words += "".join(f", {axis} {i + 1}" for axis, i in zip(("row", "column"), indices[1:], strict=False))
         return words, False
+    if head == "weight" and indices:  # Cout x Cin x K x K
+        axes = ("filter", "input channel", "row", "column")
+        words = ", ".join(f"{axis} {i + 1}" for axis, i in zip(axes, indices, strict=False))
+        return f"{words.capitalize()} of the weight", False
     if head == "pixels" and indices:
         if len(indices) == 1:
             return f"Pixel row {indices[0] + 1}", False
@@ -307,14 +344,15 @@ def sentence(message: str) -> str:
 
 
 async def _status_error(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": sentence(str(exc))}, status_code=getattr(exc, "status", 400))
+    headers = getattr(exc, "headers", None)  # e.g. Retry-After on a 503 from the admission control
+    detail = capped(sentence(str(exc)))
+    return JSONResponse({"detail": detail}, status_code=getattr(exc, "status", 400), headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code < 500:
-        detail = sentence(detail)
+    detail = capped(sentence(detail) if exc.status_code < 500 else detail)
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
@@ -322,14 +360,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
-            "loc": [str(p) for p in e.get("loc", ())],
-            "msg": e.get("msg", ""),
+            "loc": [capped(str(p)) for p in e.get("loc", ())],
+            "msg": capped(str(e.get("msg", ""))),
             "type": e.get("type", ""),
-            "message": validation_detail([e]),
+            "message": capped(validation_detail([e])),
         }
-        for e in exc.errors()
+        for e in exc.errors()[:ERRORS_LIMIT]
     ]
-    return JSONResponse({"detail": validation_detail(exc.errors()), "errors": errors}, status_code=422)
+    detail = capped(validation_detail(exc.errors()))
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:

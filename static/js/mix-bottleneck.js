@@ -53,7 +53,7 @@ export function createBottleneck(host, limits, { onError }) {
   const box = el("div", "table-scroll");
   box.append(table);
   host.append(form, box, summary);
-  scrollCue(box, "The bottleneck's counts"); // made after the page wired its other wide tables
+  scrollCue(box, "The bottleneck's counts"); // made after the page wired its boxes: wired here
 
   function read() {
     const values = {};
