@@ -1,6 +1,6 @@
 /**
  * "Why this prediction?": an explanation map for the input on screen, laid over that input — gradient
- * saliency, Grad-CAM or occlusion sensitivity (POST /api/explain) — for the predicted class or any
+ * saliency, Grad-CAM, HiResCAM or occlusion sensitivity (POST /api/explain) — for the predicted class or any
  * other, with an opacity control and one plain sentence on what the chosen method computes.
  *
  *   const panel = new ExplainPanel(document.getElementById("explain"), { source });
@@ -23,6 +23,7 @@ import { attachProbe, gridCell } from "./probe.js";
 export const METHOD_TEXT = Object.freeze({
   saliency: "Saliency: how much the class's score would change if each pixel alone were made a little brighter or darker (the size of the gradient), so bright spots are the pixels the score is most sensitive to.",
   gradcam: "Grad-CAM: the feature maps of the last spatial layer before the classifier, each weighted by how much it raises the class's score and summed, so bright regions are where the features that argue for this class were found.",
+  hirescam: "HiResCAM: the same maps as Grad-CAM, but each value multiplied by its own gradient before they are summed, not by its map's mean gradient, so evidence that Grad-CAM's averages cancel out (in front of a fully connected layer) still shows.",
   occlusion: "Occlusion: a small blank square is slid over the image and the drop in the class's probability is recorded, so red marks the pixels whose hiding hurts the prediction and blue those whose hiding helps it.",
 });
 
@@ -162,7 +163,7 @@ export class ExplainPanel {
     const top = signed ? absMax(values) : maxOf(values);
     const domain = signed ? [-(top || 1), top || 1] : [0, top || 1];
     paintHeat(this.overlay, values, { height, width, scale, domain, opaque: false });
-    this.bar.update(scale, domain, result.method === "occlusion" ? "drop in probability" : result.method === "gradcam" ? "Grad-CAM" : "|∂ score / ∂ pixel|");
+    this.bar.update(scale, domain, { occlusion: "drop in probability", gradcam: "Grad-CAM", hirescam: "HiResCAM" }[result.method] || "|∂ score / ∂ pixel|");
     this.result = result;
     this.detail.textContent = `Computed: ${result.description}.`;
     const target = this.words.name(result.target);
@@ -170,7 +171,9 @@ export class ExplainPanel {
     const which = this.target.value === "" ? `the predicted ${noun}, ${target}` : `the ${noun} ${target}`;
     this.status.textContent = `Explaining ${which}: probability ${formatPercent(result.probability)}.`;
     const maps = result.layer ? `the ${result.layer} maps` : "the maps";
-    if (top === 0) this.status.textContent += ` The map is 0 everywhere${result.method === "gradcam" ? `: the weighted sum of ${maps} is negative (or zero) at every position, and Grad-CAM keeps only its positive part` : ""}.`;
+    const cam = result.method === "gradcam" || result.method === "hirescam";
+    const hint = result.method === "gradcam" ? " (HiResCAM, which weighs each value by its own gradient, may still find some)" : "";
+    if (top === 0) this.status.textContent += ` The map is 0 everywhere${cam ? `: the weighted sum of ${maps} is negative (or zero) at every position, and the map keeps only its positive part${hint}` : ""}.`;
     if (current.override) this.status.textContent += " (With the trained filters of the first conv layer: the kernel lab's filter is not used here.)";
     Object.assign(this.root.dataset, { state: "ready", method: result.method, target: String(result.target), input: String(current.id), empty: String(top === 0) });
     this.root.removeAttribute("aria-busy");
