@@ -98,7 +98,7 @@ def _list(name: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Settings:
     model_dir: Path = PROJECT_ROOT / "models"
-    data_dir: Path = PROJECT_ROOT / "data" / "mnist"
+    data_dir: Path = PROJECT_ROOT / "data"  # one folder per test set: mnist/, fashion-mnist/
     default_model: str = "lenet_bn"
     max_upload_bytes: int = 5 * 1024 * 1024
     max_pixels: int = 4096 * 4096

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from app.config import PROJECT_ROOT, Settings
-from app.datasets.samples import SampleStore
+from app.datasets.samples import Datasets
 from app.routes import (
     activations,
     batchnorm,
@@ -25,6 +25,7 @@ from app.routes import (
     perturb,
     samples,
     signal,
+    training,
 )
 from app.routes.deps import State
 from app.serving import errors, memory, metrics, security
@@ -51,8 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
-            registry=Registry(settings.model_dir, settings.default_model, observed.observe_forward),
-            samples=SampleStore(settings.data_dir),
+            registry=Registry(
+                settings.model_dir, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
+            ),
         )
         app.state.admission = Admission(Budgets.from_settings(settings))
         yield
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         insight.router,
         perturb.router,
         batchnorm.router,
+        training.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

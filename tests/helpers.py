@@ -18,6 +18,8 @@ import pytest
 import torch
 from PIL import Image
 
+from app.nets.lenet import ModelConfig, lenet
+from app.nets.network import InputSpec, Network
 from app.serving import batching
 
 T = TypeVar("T")
@@ -44,8 +46,16 @@ def encode(img: Image.Image, fmt: str, **save: object) -> bytes:
     return buf.getvalue()
 
 
-def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
-    """Every parameter and buffer, as bytes, plus the training flag of every module."""
+def lenet_network(cfg: ModelConfig | None = None) -> Network:
+    """A fresh (untrained) LeNet as the app serves networks: normalising with the config's statistics."""
+    cfg = cfg or ModelConfig()
+    spec = InputSpec((cfg.in_channels, cfg.image_size, cfg.image_size), (cfg.mean,), (cfg.std,))
+    return Network(lenet(cfg), spec, [str(c) for c in range(cfg.classes)])
+
+
+def state_checksum(model: Network | torch.nn.Module) -> dict[str, bytes]:
+    """Every parameter and buffer, as bytes, plus the training flag of every module (of a network's module)."""
+    model = model.module if isinstance(model, Network) else model
     sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
     sums["__modes__"] = bytes(m.training for m in model.modules())
     return sums

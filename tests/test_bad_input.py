@@ -45,7 +45,7 @@ def cases() -> list[tuple[str, dict, int, str]]:
             "pixels ragged",
             {"json": {"pixels": [[0.0] * 28] * 27 + [[0.0] * 5]}},
             422,
-            "Pixel row 28 must have at least 28 values, not 5",
+            "Pixel row 28: expected 28 values like the first row, not 5",
         ),
         ("pixels out of range", {"json": {"pixels": [[2.0] * 28] * 28}}, 422, "must be at most 1, not 2 (and 783 more"),
         (

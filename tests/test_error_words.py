@@ -140,7 +140,13 @@ BAD = [
         422,
         "The pixel in row 1, column 1 must be at most 1, not 2 (and 783 more like it).",
     ),
-    ("post", "/api/activations", {"json": {"pixels": [[0] * 28] * 27}}, 422, "The pixels must have at least 28 rows"),
+    (
+        "post",
+        "/api/activations",
+        {"json": {"pixels": [[0] * 28] * 27}},
+        422,
+        "The pixels: expected 28 x 28 values (the network's input), not 27 x 28.",
+    ),
     (
         "post",
         "/api/receptive-field",
@@ -149,7 +155,13 @@ BAD = [
         "Row y: 99 is out of range",
     ),
     ("post", "/api/receptive-field", multipart(sample="1", layer="conv1", channel="x"), 422, "Channel must be a whole"),
-    ("post", "/api/explain?method=foo", multipart(sample="1"), 422, "The method must be 'saliency', 'gradcam' or"),
+    (
+        "post",
+        "/api/explain?method=foo",
+        multipart(sample="1"),
+        422,
+        "The method must be 'saliency', 'gradcam', 'hirescam' or",
+    ),
     ("post", "/api/explain?method=occlusion&patch=0", multipart(sample="1"), 422, "The patch size must be a whole"),
     (
         "post",

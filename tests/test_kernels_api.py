@@ -65,7 +65,7 @@ def test_presets(client) -> None:
 def test_convolve_a_sample(client, served) -> None:
     before = state_checksum(served.model)
     body = convolve(client, {"kernels": [ASYMMETRIC]}, sample=SAMPLE)
-    pixels = client.app.state.convlens.samples.pixels(SAMPLE)  # (28, 28)
+    pixels = served.dataset().pixels(SAMPLE)  # (28, 28)
     want = scipy.signal.correlate2d(pixels.astype(np.float64), np.asarray(ASYMMETRIC), mode="valid")
     assert body.input_shape == [1, 28, 28] and body.output_shape == [1, 26, 26]
     (out,) = body.outputs
@@ -131,7 +131,7 @@ def test_convolve_a_jpeg_and_a_sample_in_rgb(client) -> None:
     assert sample.input_shape == [3, 28, 28] and np.array_equal(got[0], got[1]) and np.array_equal(got[1], got[2])
 
 
-def test_mode_toggle_flips_the_kernel(client) -> None:
+def test_mode_toggle_flips_the_kernel(client, served) -> None:
     spec = {"kernels": [ASYMMETRIC], "padding": "same", "padding_mode": "circular"}
     xcorr = convolve(client, spec, sample=SAMPLE)
     conv = convolve(client, {**spec, "mode": "convolution"}, sample=SAMPLE)
@@ -140,7 +140,7 @@ def test_mode_toggle_flips_the_kernel(client) -> None:
     by_flip = convolve(client, {**spec, "kernels": [flipped]}, sample=SAMPLE)
     assert np.array_equal(values(conv.outputs[0]), values(by_flip.outputs[0]))
     assert not np.array_equal(values(conv.outputs[0]), values(xcorr.outputs[0]))
-    pixels = client.app.state.convlens.samples.pixels(SAMPLE).astype(np.float64)
+    pixels = served.dataset().pixels(SAMPLE).astype(np.float64)
     want = scipy.signal.convolve2d(pixels, np.asarray(ASYMMETRIC), mode="same", boundary="wrap")
     assert np.abs(values(conv.outputs[0])[0] - want).max() <= 1e-5
 
@@ -156,7 +156,7 @@ def test_combine_sobel_x_and_y(client, combine: str) -> None:
         assert body.combined.min >= 0 and body.combined.png_scale.mode == "minmax"
 
 
-def test_include_dtype_and_padded_input(client) -> None:
+def test_include_dtype_and_padded_input(client, served) -> None:
     spec = {"kernels": [SOBEL_X], "padding": 3, "padding_mode": "replicate", "stride": 3}
     full = convolve(client, spec, sample=SAMPLE)
     png_only = convolve(client, spec, sample=SAMPLE, params={"include": "png"})
@@ -172,7 +172,7 @@ def test_include_dtype_and_padded_input(client) -> None:
     padded_input = stepped.padded_input
     assert padded_input is not None and padded_input.pad == [3, 3, 3, 3] and padded_input.shape == [1, 34, 34]
     padded = encoding.decode(padded_input.data, padded_input.shape, padded_input.dtype)
-    pixels = client.app.state.convlens.samples.pixels(SAMPLE)
+    pixels = served.dataset().pixels(SAMPLE)
     assert np.array_equal(padded[0], np.pad(pixels, 3, mode="edge"))
     # step through: output (y, x) is the window at (y*S, x*S) of the padded input times the applied kernel
     out = values(stepped.outputs[0])
@@ -198,8 +198,8 @@ def test_arithmetic_when_the_stride_does_not_divide(client) -> None:
     assert odd.uncovered == [[27, 27]] and odd.remainder == 1 and not odd.whole
 
 
-def test_pool(client) -> None:
-    pixels = torch.from_numpy(client.app.state.convlens.samples.pixels(SAMPLE))[None, None]  # (1, 1, 28, 28)
+def test_pool(client, served) -> None:
+    pixels = torch.from_numpy(served.dataset().pixels(SAMPLE))[None, None]  # (1, 1, 28, 28)
     for op, ref in (("max", F.max_pool2d), ("avg", F.avg_pool2d)):
         r = post(client, "/api/pool", {"op": op, "size": 3, "stride": 2, "padding": 1}, sample=SAMPLE)
         assert r.status_code == 200, r.text

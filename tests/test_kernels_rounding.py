@@ -32,7 +32,8 @@ def decoded(entry) -> np.ndarray:
 
 
 def sample_image(client, index: int = SAMPLE) -> torch.Tensor:
-    return torch.from_numpy(client.app.state.convlens.samples.pixels(index).astype(np.float32))[None]  # (1, 28, 28)
+    pixels = client.app.state.convlens.registry.get().dataset().pixels(index)  # (28, 28)
+    return torch.from_numpy(pixels.astype(np.float32))[None]  # (1, 28, 28)
 
 
 # ---- the arithmetic ------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_api_mixes_the_maps_of_the_image(client, served, test_set) -> None:
     r = client.post("/api/mix?preprocess=none", json={"pixels": pixels, "matrix": matrix})
     assert r.status_code == 200 and r.json()["layer"] == "relu1"
     r = client.post("/api/mix", data={"sample": "5", "layer": "conv2", "matrix": json.dumps([[1.0] * 50])})
-    assert r.status_code == 200 and r.json()["output"]["shape"] == [1, 10, 10]
+    assert r.status_code == 200 and r.json()["output"]["shape"] == [1, 14, 14]
     assert state_checksum(served.model) == before
 
 

@@ -16,7 +16,10 @@ from app.schemas.network import ModelInfo, ModelSummary, Sample, WeightsResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
 
-BN_LAYERS = ["input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2", "fc1", "bn3", "relu3", "fc2"]
+BN_LAYERS = [
+    *("input", "conv1", "bn1", "relu1", "pool1", "conv2", "bn2", "relu2", "pool2"),
+    *("flatten", "fc1", "bn3", "relu3", "fc2"),
+]
 PLAIN_LAYERS = [name for name in BN_LAYERS if not name.startswith("bn")]
 
 
@@ -38,7 +41,7 @@ def test_models_lists_both_with_their_cards(client: TestClient, served: ServedMo
         summary = models[name]
         assert summary.batchnorm is batchnorm and summary.dataset == "mnist"
         assert summary.test_accuracy == served_model.card["test_accuracy"]
-        assert summary.params == sum(p.numel() for p in served_model.model.parameters())
+        assert summary.params == sum(p.numel() for p in served_model.model.module.parameters())
         assert [p.model_dump() for p in summary.curve] == served_model.card["curve"]
         assert len(summary.curve) > 10 and summary.diverged_at_step is None
     # the same training recipe, so the curves compare like with like
@@ -52,13 +55,13 @@ def test_the_plain_model_has_no_batchnorm_anywhere(client: TestClient, plain: Se
     info = ModelInfo.model_validate(client.get("/api/model?model=lenet").json())
     assert info.name == "lenet" and [layer.name for layer in info.layers] == [*PLAIN_LAYERS, "probs"]
     assert "batchnorm" not in {layer.kind for layer in info.layers}
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in plain.model.modules())
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in plain.model.module.modules())
     response = client.post("/api/activations?model=lenet", data={"sample": "4"})
     assert response.status_code == 200
     layers = response.json()["layers"]
     assert "batchnorm" not in {layer["kind"] for layer in layers}
     with torch.inference_mode():
-        pixels = client.app.state.convlens.samples.batch([4])
+        pixels = plain.dataset().batch([4])
         expected = plain.model.intermediates(pixels)
     for layer in layers:
         np.testing.assert_array_equal(decode(layer["data"], layer["shape"]), expected[layer["name"]][0].numpy())
@@ -67,16 +70,18 @@ def test_the_plain_model_has_no_batchnorm_anywhere(client: TestClient, plain: Se
 
 
 def test_weights_samples_and_overrides_follow_the_model(client: TestClient, served, plain) -> None:
-    for model, net in (("lenet", plain.model), ("lenet_bn", served.model)):
+    for model, served_model in (("lenet", plain), ("lenet_bn", served)):
+        net = served_model.model
         body = WeightsResponse.model_validate(client.get(f"/api/layers/conv1/weights?model={model}").json())
         weight = next(t for t in body.tensors if t.name == "weight")
-        np.testing.assert_array_equal(decode(weight.data, weight.shape), net.conv1.weight.numpy())
+        np.testing.assert_array_equal(decode(weight.data, weight.shape), net.submodule("conv1").weight.numpy())
         samples = [Sample.model_validate(s) for s in client.get(f"/api/samples?model={model}").json()]
         ids = [s.id for s in samples]
         with torch.inference_mode():
-            predicted = net(client.app.state.convlens.samples.batch(ids)).argmax(1).tolist()
+            predicted = net(served_model.dataset().batch(ids)).argmax(1).tolist()
         assert [s.predicted for s in samples] == predicted
-    assert plain.model.conv1.weight.data_ptr() != served.model.conv1.weight.data_ptr()
+    conv1s = (plain.model.submodule("conv1"), served.model.submodule("conv1"))
+    assert conv1s[0].weight.data_ptr() != conv1s[1].weight.data_ptr()
     # the kernel lab's conv1 override works on whichever model is named
     override = json.dumps({"channel": 0, "kernel": [[0.0] * 5] * 5, "bias": 0.0})
     response = client.post(

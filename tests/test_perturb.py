@@ -48,7 +48,7 @@ def test_relative_change_of_every_layer(client, served, test_set, shift) -> None
         ref, new = a[layer.name][0].double().numpy(), b[layer.name][0].double().numpy()
         want = np.linalg.norm(new - ref) / np.linalg.norm(ref)
         assert layer.relative_change == pytest.approx(want, rel=1e-9), layer.name
-        assert layer.shape == list(ref.shape) and layer.kind == served.model.spec(layer.name).kind
+        assert layer.shape == list(ref.shape) and layer.kind == served.model.layer(layer.name).kind
     probs = lambda acts: acts[served.layer_names[-1]][0]  # noqa: E731
     assert body.prediction.before == int(probs(a).argmax()) and body.prediction.after == int(probs(b).argmax())
     assert body.prediction.probability_after == pytest.approx(float(probs(b).max()))

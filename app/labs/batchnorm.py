@@ -14,10 +14,10 @@ given, so an image's answer depends on the other images in its batch. ``run_lab`
 - the inspected image is classified in eval mode (the served network, running statistics) and in train
   mode (its row of the batch's train-mode pass: normalised with the batch's statistics).
 
-A batch of one is a real case, not an error. bn1 and bn2 still see H x W values per channel (the one
-image's pixels), but bn3 (BatchNorm1d over fc1's 500 units) sees one value per unit: its batch mean is
-that value and its batch variance 0, so (x - mean) / sqrt(var + eps) is exactly 0 and every unit outputs
-beta whatever the image. PyTorch refuses the case ("Expected more than 1 value per channel when
+A batch of one is a real case, not an error. A BatchNorm2d layer (the LeNet's bn1, bn2) still sees H x W
+values per channel (the one image's pixels), but a BatchNorm1d (bn3, over fc1's 500 units) sees one value
+per unit: its batch mean is that value and its batch variance 0, so (x - mean) / sqrt(var + eps) is exactly 0
+and every unit outputs beta whatever the image. PyTorch refuses the case ("Expected more than 1 value per channel when
 training"); the lab computes the formula instead (``OneValueSafeBatchNorm``) and says so in ``notes``.
 """
 
@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.nets.lenet import LeNet
+from app.nets import fold
+from app.nets.network import Network
 
 MAX_BATCH = 256  # images in `files` or `samples` (the inspected `file` comes on top)
 DEFAULT_SAMPLES = 64
@@ -73,10 +74,9 @@ def sample_ids(count: int, total: int) -> list[int]:
     return [int(i) for i in order[:count]]
 
 
-def batchnorm_inputs(model: LeNet) -> list[tuple[str, str]]:
+def batchnorm_inputs(model: Network) -> list[tuple[str, str]]:
     """``(batchnorm layer, the layer feeding it)`` in forward order; ValueError for a network without any."""
-    names = model.layer_names
-    pairs = [(spec.name, names[i - 1]) for i, spec in enumerate(model.table) if spec.kind == "batchnorm"]
+    pairs = [(layer.name, layer.inputs[0]) for layer in model.of_kind("batchnorm") if layer.module and layer.inputs]
     if not pairs:
         raise ValueError("this network has no BatchNorm layers")
     return pairs
@@ -108,13 +108,14 @@ class OneValueSafeBatchNorm(nn.Module):
         return (x - mean) / torch.sqrt(var + self.bn.eps) * self.bn.weight + self.bn.bias  # (1, C): beta
 
 
-def train_mode_pass(model: LeNet, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every intermediate of ``x`` (N, 1, 28, 28) through a deep copy of ``model`` in train mode.
+def train_mode_pass(model: Network, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every intermediate of ``x`` (N, C, H, W) through a deep copy of ``model`` in train mode.
 
     The copy's running statistics move as in a training step; the copy is discarded afterwards."""
     work = copy.deepcopy(model).train()
     overrides: dict[str, nn.Module] = {
-        name: OneValueSafeBatchNorm(getattr(work, name)) for name, _ in batchnorm_inputs(work)
+        name: OneValueSafeBatchNorm(work.typed(name, nn.modules.batchnorm._BatchNorm))
+        for name, _ in batchnorm_inputs(work)
     }
     with torch.no_grad():
         return work.intermediates(x, overrides)
@@ -133,11 +134,12 @@ def one_value_note(layers: list[str], probs: np.ndarray) -> str:
     )
 
 
-def run_lab(model: LeNet, batch: torch.Tensor, inspected: int = 0) -> LabResult:
-    """Statistics of ``batch`` (N, 1, 28, 28) in [0, 1] against ``model``'s running ones, and image
+def run_lab(model: Network, batch: torch.Tensor, inspected: int = 0) -> LabResult:
+    """Statistics of ``batch`` (N, C, H, W) in [0, 1] against ``model``'s running ones, and image
     ``inspected`` of the batch classified in eval mode and in train mode. ``model`` is only read."""
-    if batch.dim() != 4 or len(batch) < 1:
-        raise ValueError(f"the batch must hold at least one (1, 28, 28) image, not shape {tuple(batch.shape)}")
+    if batch.dim() != 4 or len(batch) < 1 or tuple(batch.shape[1:]) != model.input.shape:
+        shape = "x".join(map(str, model.input.shape))
+        raise ValueError(f"the batch must hold at least one {shape} image, not shape {tuple(batch.shape)}")
     if not 0 <= inspected < len(batch):
         raise ValueError(f"inspect: expected an image index 0..{len(batch) - 1}, not {inspected}")
     pairs = batchnorm_inputs(model)
@@ -146,15 +148,15 @@ def run_lab(model: LeNet, batch: torch.Tensor, inspected: int = 0) -> LabResult:
     for name, source in pairs:
         h = acts[source]  # (N, C, H, W) or (N, C): what the BatchNorm layer received
         mean, var = channel_stats(h)
-        bn = getattr(model, name)
+        bn = model.typed(name, nn.modules.batchnorm._BatchNorm)
         layers.append(
             LayerStats(
                 name=name,
                 values_per_channel=h.numel() // h.shape[1],
                 batch_mean=mean.numpy(),
                 batch_var=var.numpy(),
-                running_mean=bn.running_mean.detach().numpy().copy(),
-                running_var=bn.running_var.detach().numpy().copy(),
+                running_mean=fold.running_stats(bn)[0].detach().numpy().copy(),
+                running_var=fold.running_stats(bn)[1].detach().numpy().copy(),
             )
         )
     with torch.inference_mode():

@@ -1,4 +1,11 @@
-"""Explanations of one prediction as 28x28 maps: gradient saliency, Grad-CAM and occlusion sensitivity.
+"""Explanations of one prediction as maps the size of the input: gradient saliency, Grad-CAM, HiResCAM and
+occlusion sensitivity.
+
+Grad-CAM weighs each map by its mean gradient; HiResCAM multiplies gradient and map unit by unit before
+summing over the maps. After global average pooling the gradient is the same at every unit of a map, so the
+two are equal; in front of a fully connected layer (the LeNet's fc1 reads each pool2 unit with its own
+weights) the mean hides where the evidence is, and Grad-CAM's sum can be negative everywhere, so its map is
+0 (measured in docs/benchmarks.md); HiResCAM's unit-by-unit sum keeps it.
 
 Every function works on a fresh graph (the input is the only tensor that requires grad) or without
 gradients at all, in the input's dtype: tests pass a float64 copy of the model for finite differences.
@@ -11,24 +18,26 @@ from dataclasses import dataclass
 
 import torch
 
-from app.nets.lenet import LeNet
-from app.nets.receptive import receptive_fields
+from app.nets.network import Network
+from app.nets.receptive import Field
 from app.serving.admission import checkpoint
 
-METHODS = ("saliency", "gradcam", "occlusion")
-GRADCAM_LAYER = "relu2"  # the rectified maps of the last conv block
+METHODS = ("saliency", "gradcam", "hirescam", "occlusion")
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
-OCCLUSION_FILL = 0.0  # background: pixels are ink-high in [0, 1]
+OCCLUSION_FILL = 0.0  # black: the background of the ink-high digits and clothes
 OCCLUSION_BATCH = 256
 
 DESCRIPTIONS = {
     "saliency": "|d logit[target] / d pixel|: how strongly a small change of each input pixel moves the target's"
-    " logit (vanilla gradient saliency)",
-    "gradcam": "Grad-CAM on relu2 (the last conv block, 50 maps of 10x10): relu(sum_k alpha_k A_k) with alpha_k the"
-    " mean gradient of the target's logit over map k, each relu2 unit placed at the centre of its receptive field"
-    " and interpolated linearly to 28x28",
-    "occlusion": "occlusion sensitivity: a patch of background (0) slides over the image; each pixel holds the mean"
+    " logit (vanilla gradient saliency; the largest over the colour channels)",
+    "gradcam": "Grad-CAM on {layer} (the last maps before the classifier, {shape}): relu(sum_k alpha_k A_k) with"
+    " alpha_k the mean gradient of the target's logit over map k, each {layer} unit placed at the centre of its"
+    " receptive field and interpolated linearly to the input's size",
+    "hirescam": "HiResCAM on {layer} (the last maps before the classifier, {shape}): relu(sum_k dlogit/dA_k * A_k)"
+    " unit by unit (the gradient is not averaged over the map first, as Grad-CAM does), each {layer} unit placed"
+    " at the centre of its receptive field and interpolated linearly to the input's size",
+    "occlusion": "occlusion sensitivity: a black patch (0) slides over the image; each pixel holds the mean"
     " drop in the target's probability over the patch positions that cover it (negative: hiding it helps)",
 }
 
@@ -47,28 +56,28 @@ class Explanation:
 
 
 def _image(x: torch.Tensor) -> torch.Tensor:
-    """A detached copy of ``x`` (1, 1, H, W) that requires grad: the graph's only leaf."""
+    """A detached copy of ``x`` (1, C, H, W) that requires grad: the graph's only leaf."""
     return x.detach().clone().requires_grad_(True)
 
 
-def probabilities(model: LeNet, x: torch.Tensor) -> torch.Tensor:
+def probabilities(model: Network, x: torch.Tensor) -> torch.Tensor:
     """(N, classes) softmax of the logits for ``x`` (N, 1, H, W), without gradients."""
     with torch.no_grad():
         return torch.softmax(model(x), dim=1)
 
 
-def input_gradient(model: LeNet, x: torch.Tensor, target: int) -> torch.Tensor:
-    """Signed d logit[target] / d input for ``x`` (1, 1, H, W) -> (H, W)."""
+def input_gradient(model: Network, x: torch.Tensor, target: int) -> torch.Tensor:
+    """Signed d logit[target] / d input for ``x`` (1, C, H, W) -> (C, H, W)."""
     with torch.inference_mode(False), torch.enable_grad():
         image = _image(x)
         logit = model(image)[0, target]  # ()
-        (grad,) = torch.autograd.grad(logit, image)  # (1, 1, H, W)
-    return grad[0, 0]
+        (grad,) = torch.autograd.grad(logit, image)  # (1, C, H, W)
+    return grad[0]
 
 
-def saliency(model: LeNet, x: torch.Tensor, target: int) -> torch.Tensor:
-    """|d logit[target] / d input|, (H, W)."""
-    return input_gradient(model, x, target).abs()
+def saliency(model: Network, x: torch.Tensor, target: int) -> torch.Tensor:
+    """|d logit[target] / d input|, the largest over the channels: (H, W)."""
+    return input_gradient(model, x, target).abs().amax(dim=0)
 
 
 def placement(size: int, units: int, start: float, jump: float, dtype: torch.dtype) -> torch.Tensor:
@@ -85,19 +94,37 @@ def placement(size: int, units: int, start: float, jump: float, dtype: torch.dty
     return m
 
 
-def gradcam(model: LeNet, x: torch.Tensor, target: int, layer: str = GRADCAM_LAYER) -> torch.Tensor:
-    """Grad-CAM of ``target`` on ``layer``'s maps for ``x`` (1, 1, H, W) -> (H, W), never negative."""
+def gradcam_layer(model: Network) -> str:
+    """The maps Grad-CAM weighs: the last layer, on the way to the classifier, whose output is a stack of
+    maps larger than one pixel (the LeNet's pool2; fashion_vgg's last ReLU before its global pooling)."""
+    maps = [layer for layer in model.spatial if layer.kind != "input" and layer.shape[1] * layer.shape[2] > 1]
+    if not maps:
+        raise ValueError("Grad-CAM needs maps: this network has no spatial layer before its classifier")
+    return maps[-1].name
+
+
+def gradcam(
+    model: Network, x: torch.Tensor, target: int, layer: str | None = None, unit_by_unit: bool = False
+) -> torch.Tensor:
+    """Grad-CAM (``unit_by_unit``: HiResCAM) of ``target`` on ``layer``'s maps (default: ``gradcam_layer``)
+    for ``x`` (1, C, H, W) -> (H, W), never negative."""
+    layer = layer or gradcam_layer(model)
+    field = model.fields[layer]
+    if not isinstance(field, Field):
+        raise ValueError(f"Grad-CAM cannot place {layer} on the input: {field.reason}")
     with torch.inference_mode(False), torch.enable_grad():
-        acts = dict(model.steps(_image(x)))
+        acts = model.intermediates(_image(x))
         maps = acts[layer]  # (1, C, h, w)
-        logits = acts[model.table[-2].name]  # (1, classes)
+        logits = acts[model.output]  # (1, classes)
         (grad,) = torch.autograd.grad(logits[0, target], maps)  # (1, C, h, w)
-    alpha = grad[0].mean(dim=(1, 2))  # (C,)
-    cam = torch.relu(torch.einsum("c,chw->hw", alpha, maps[0].detach()))  # (h, w)
-    field = receptive_fields(model.table)[layer]
+    if unit_by_unit:
+        cam = torch.relu((grad[0] * maps[0].detach()).sum(0))  # (h, w)
+    else:
+        alpha = grad[0].mean(dim=(1, 2))  # (C,)
+        cam = torch.relu(torch.einsum("c,chw->hw", alpha, maps[0].detach()))  # (h, w)
     size_y, size_x = x.shape[-2:]
-    rows = placement(size_y, cam.shape[0], field["start"], field["jump"], cam.dtype)  # (H, h)
-    cols = placement(size_x, cam.shape[1], field["start"], field["jump"], cam.dtype)  # (W, w)
+    rows = placement(size_y, cam.shape[0], field.rows.start, field.rows.jump, cam.dtype)  # (H, h)
+    cols = placement(size_x, cam.shape[1], field.cols.start, field.cols.jump, cam.dtype)  # (W, w)
     return rows @ cam @ cols.T  # (H, W)
 
 
@@ -107,15 +134,15 @@ def patch_corners(size: int, patch: int, stride: int) -> list[int]:
 
 
 def occluded(x: torch.Tensor, corners: list[tuple[int, int]], patch: int) -> torch.Tensor:
-    """Copies of ``x`` (1, 1, H, W), one per corner, with a patch x patch square set to the fill value."""
-    batch = x.detach().repeat(len(corners), 1, 1, 1)  # (N, 1, H, W)
+    """Copies of ``x`` (1, C, H, W), one per corner, with a patch x patch square set to the fill value."""
+    batch = x.detach().repeat(len(corners), 1, 1, 1)  # (N, C, H, W)
     for i, (ty, tx) in enumerate(corners):
         batch[i, :, max(ty, 0) : max(ty + patch, 0), max(tx, 0) : max(tx + patch, 0)] = OCCLUSION_FILL
     return batch
 
 
 def occlusion_drops(
-    model: LeNet, x: torch.Tensor, target: int, patch: int, stride: int
+    model: Network, x: torch.Tensor, target: int, patch: int, stride: int
 ) -> tuple[list[tuple[int, int]], torch.Tensor]:
     """``(corners, drops)``: the target's probability for ``x`` minus its probability with each patch
     blanked, (N,)."""
@@ -131,7 +158,7 @@ def occlusion_drops(
 
 
 def occlusion(
-    model: LeNet, x: torch.Tensor, target: int, patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE
+    model: Network, x: torch.Tensor, target: int, patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE
 ) -> torch.Tensor:
     """Per pixel, the mean drop in the target's probability over the patches covering it, (H, W)."""
     if not 1 <= patch <= min(x.shape[-2:]):
@@ -148,15 +175,23 @@ def occlusion(
     return total / count
 
 
+def description(model: Network, method: str) -> str:
+    """What the map of ``method`` shows, in words, for this network."""
+    if method not in ("gradcam", "hirescam"):
+        return DESCRIPTIONS[method]
+    layer = gradcam_layer(model)
+    return DESCRIPTIONS[method].format(layer=layer, shape="x".join(map(str, model.layer(layer).shape)))
+
+
 def explain(
-    model: LeNet,
+    model: Network,
     x: torch.Tensor,
     method: str,
     target: int | None = None,
     patch: int = OCCLUSION_PATCH,
     stride: int = OCCLUSION_STRIDE,
 ) -> Explanation:
-    """One explanation of ``x`` (1, 1, H, W); ``target`` defaults to the predicted class."""
+    """One explanation of ``x`` (1, C, H, W); ``target`` defaults to the predicted class."""
     if method not in METHODS:
         raise ValueError(f"method: {method!r} is not one of {', '.join(METHODS)}")
     probs = probabilities(model, x)[0]  # (classes,)
@@ -167,8 +202,9 @@ def explain(
     extra: dict = {}
     if method == "saliency":
         heat = saliency(model, x, target)
-    elif method == "gradcam":
-        heat, extra = gradcam(model, x, target), {"layer": GRADCAM_LAYER}
+    elif method in ("gradcam", "hirescam"):
+        heat = gradcam(model, x, target, unit_by_unit=method == "hirescam")
+        extra = {"layer": gradcam_layer(model)}
     else:
         heat, extra = occlusion(model, x, target, patch, stride), {"patch": patch, "stride": stride}
     return Explanation(method, target, predicted, float(probs[target]), probs.tolist(), heat, **extra)

@@ -34,7 +34,7 @@ def kernel_map(
 
 def layer_map(served: ServedModel, pixels: np.ndarray, layer: str, channel: int) -> tuple[torch.Tensor, str]:
     """Channel ``channel`` of the served network's ``layer`` for the input ``pixels`` -> (1, H, W)."""
-    kind = served.model.spec(layer).kind  # KeyError naming the layers for an unknown one
+    kind = served.model.layer(layer).kind  # KeyError naming the layers for an unknown one
     shape = served.shapes[layer]
     if len(shape) != 3:
         spatial = ", ".join(n for n in served.layer_names if len(served.shapes[n]) == 3 and n != "input")

@@ -13,6 +13,9 @@ from typing import Any
 
 import torch
 
+from app.nets.graph import ACTIVATION_KINDS
+from app.nets.network import Network
+
 MAX_OUT = 64  # output maps (C_out) of POST /api/mix: enough for the lecture's 256 -> 64
 MAX_VALUE = 1000.0
 MAX_CHANNELS = 4096  # of the bottleneck arithmetic (no tensors: only counts)
@@ -68,6 +71,13 @@ def counts(c_in: int, c_out: int, height: int, width: int, kernel: int = 5) -> d
         "madds_kxk": c_out * c_in * kernel * kernel * positions,
         "kernel": kernel,
     }
+
+
+def default_layer(network: Network) -> str:
+    """The maps the demo mixes unless told otherwise: the first activation's (the LeNet's relu1)."""
+    maps = [layer for layer in network.spatial if layer.kind != "input"]
+    activations = [layer for layer in maps if layer.kind in ACTIVATION_KINDS]
+    return (activations or maps)[0].name
 
 
 def conv_counts(c_in: int, c_out: int, kernel: int, height: int, width: int) -> dict[str, int]:

@@ -9,8 +9,9 @@ before and after the move (a field that reaches past the edge sees padding, whic
 image). Near 0 means "the same maps, moved"; where max pooling makes small shifts matter less,
 ``relative_change`` drops from a layer to the pooling after it.
 
-Only the served model's public API is used: ``forward``, ``layer_names``, ``shapes``, ``receptive_fields``
-and ``model.spec(name).kind``; the input size comes from ``shapes["input"]``.
+Only the served model's public API is used: ``forward``, ``layer_names``, ``shapes``, ``model.fields``
+(per axis: a layer with different row and column jumps is aligned per axis) and ``model.layer(name).kind``;
+the input size comes from ``shapes["input"]``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from app.nets.receptive import FieldGeometry
+from app.nets.receptive import Axis, Field
 from app.serving.inference import ServedModel
 
 MAX_SHIFT = 4  # pixels, each way
@@ -77,10 +78,10 @@ def _relative(diff: torch.Tensor, reference: torch.Tensor) -> float | None:
     return _norm(diff) / base if base > 0 else None
 
 
-def interior(field: FieldGeometry, units: int, image: int, shift: int) -> tuple[slice, slice]:
+def interior(field: Axis, units: int, image: int, shift: int) -> tuple[slice, slice]:
     """Along one axis: the units u of the moved maps whose receptive field, and that of unit u - shift / jump
     of the original, lie inside the image (``image`` pixels); and those original units."""
-    jump, size, start = field["jump"], field["size"], field["start"]
+    jump, size, start = field.jump, field.size, field.start
     step = shift // jump
     kept = [
         u
@@ -95,12 +96,12 @@ def interior(field: FieldGeometry, units: int, image: int, shift: int) -> tuple[
 
 
 def aligned(
-    before: torch.Tensor, after: torch.Tensor, field: FieldGeometry, image: list[int], shift: tuple[int, int]
+    before: torch.Tensor, after: torch.Tensor, field: Field, image: list[int], shift: tuple[int, int]
 ) -> tuple[float | None, list[int]]:
     """``before``/``after`` (C, H, W): ||after - before moved by shift / jump|| / ||before|| over the interior
     units (None when there are none), and how many rows and columns of units that is."""
     h, w = before.shape[-2:]
-    (ya, yb), (xa, xb) = interior(field, h, image[0], shift[0]), interior(field, w, image[1], shift[1])
+    (ya, yb), (xa, xb) = interior(field.rows, h, image[0], shift[0]), interior(field.cols, w, image[1], shift[1])
     a, b = after[..., ya, xa], before[..., yb, xb]
     counted = [ya.stop - ya.start, xa.stop - xa.start]
     return (_relative(a - b, b) if a.numel() else None), counted
@@ -109,7 +110,7 @@ def aligned(
 def _probabilities(served: ServedModel, acts: dict[str, torch.Tensor]) -> torch.Tensor:
     last = served.layer_names[-1]
     values = acts[last][0].double()  # (classes,)
-    return values if served.model.spec(last).kind == "softmax" else torch.softmax(values, 0)
+    return values if served.model.layer(last).kind == "softmax" else torch.softmax(values, 0)
 
 
 def compare(served: ServedModel, image: torch.Tensor, shift: tuple[int, int] | None, rotate: float | None) -> dict:
@@ -122,11 +123,12 @@ def compare(served: ServedModel, image: torch.Tensor, shift: tuple[int, int] | N
     layers = []
     for name in served.layer_names:
         a, b = before[name][0].double(), after[name][0].double()  # differences in float64
-        field = served.receptive_fields.get(name)
-        jump = field["jump"] if field is not None and a.dim() == 3 else None
+        found = served.model.fields.get(name)
+        field = found if isinstance(found, Field) and a.dim() == 3 else None
+        jump = field.jump if field is not None and field.square else None
         entry: dict = {
             "name": name,
-            "kind": served.model.spec(name).kind,
+            "kind": served.model.layer(name).kind,
             "shape": list(a.shape),
             "jump": jump,
             "relative_change": _relative(b - a, a),

@@ -22,44 +22,44 @@ import torch
 
 from app.config import Settings, at_least_one
 from app.datasets import mnist
-from app.nets.checkpoint import load_checkpoint
-from app.nets.lenet import LeNet
-from app.nets.receptive import receptive_fields, unit_box
+from app.nets.checkpoint import load_network, model_files
+from app.nets.network import Network
+from app.nets.receptive import Field, unit_box
 
 PER_CHANNEL = 9
 BATCH = 500
 FORMAT = 1
 SUFFIX = ".top.json"
 
-_digests: weakref.WeakKeyDictionary[torch.nn.Module, str] = weakref.WeakKeyDictionary()
+_digests: weakref.WeakKeyDictionary[Network, str] = weakref.WeakKeyDictionary()
 
 
-def weights_digest(model: torch.nn.Module) -> str:
+def weights_digest(model: Network) -> str:
     """sha256 over every parameter and buffer (name, dtype, shape, bytes), memoised per model object."""
     digest = _digests.get(model)
     if digest is None:
         h = hashlib.sha256()
-        for name, tensor in model.state_dict().items():
+        for name, tensor in model.module.state_dict().items():
             h.update(f"{name}:{tensor.dtype}:{list(tensor.shape)};".encode())
             h.update(tensor.detach().contiguous().numpy().tobytes())
         digest = _digests.setdefault(model, h.hexdigest())
     return digest
 
 
-def top_layers(model: LeNet) -> list[str]:
+def top_layers(model: Network) -> list[str]:
     """The layers with channels of maps: every spatial layer but the input."""
-    return [spec.name for spec in model.table if spec.spatial and spec.kind != "input"]
+    return [layer.name for layer in model.spatial if layer.kind != "input"]
 
 
-def channel_maxima(model: LeNet, images: np.ndarray, batch: int = BATCH) -> tuple[dict, np.ndarray]:
-    """For ``images`` (N, 28, 28) uint8: per layer ``(values (N, C), y (N, C), x (N, C))`` of each channel's
+def channel_maxima(model: Network, images: np.ndarray, batch: int = BATCH) -> tuple[dict, np.ndarray]:
+    """For ``images`` (N, H, W) uint8: per layer ``(values (N, C), y (N, C), x (N, C))`` of each channel's
     largest unit, and the predictions (N,)."""
     layers = top_layers(model)
     parts: dict[str, list[tuple[torch.Tensor, ...]]] = {name: [] for name in layers}
     predictions = []
     with torch.inference_mode():
         for i in range(0, len(images), batch):
-            x = torch.from_numpy(images[i : i + batch].astype(np.float32) / 255.0).unsqueeze(1)  # (B, 1, 28, 28)
+            x = torch.from_numpy(images[i : i + batch].astype(np.float32) / 255.0).unsqueeze(1)  # (B, 1, H, W)
             acts = model.intermediates(x, per_image_linear=True)
             for name in layers:
                 maps = acts[name]  # (B, C, H, W)
@@ -76,7 +76,7 @@ def rank(values: np.ndarray, k: int = PER_CHANNEL) -> np.ndarray:
     return order[:k].T
 
 
-def compute(model: LeNet, split: mnist.Split, k: int = PER_CHANNEL) -> dict:
+def compute(model: Network, split: mnist.Split, k: int = PER_CHANNEL) -> dict:
     """The whole file's content for ``model`` over the test ``split``."""
     maxima, predictions = channel_maxima(model, split.images)
     layers = {}
@@ -136,7 +136,7 @@ def load(path: Path) -> dict:
     return _read(str(path), stat.st_mtime_ns, stat.st_size)
 
 
-def load_for(model: LeNet, model_dir: Path, name: str) -> dict:
+def load_for(model: Network, model_dir: Path, name: str) -> dict:
     """The file of model ``name``, refused (KeyError) when it was computed with other weights."""
     content = load(path_for(model_dir, name))
     if content.get("weights_sha256") != weights_digest(model):
@@ -147,20 +147,20 @@ def load_for(model: LeNet, model_dir: Path, name: str) -> dict:
     return content
 
 
-def examples(model: LeNet, content: dict, labels: np.ndarray, layer: str, channel: int) -> list[dict]:
+def examples(model: Network, content: dict, labels: np.ndarray, layer: str, channel: int) -> list[dict]:
     """The ranked examples of one channel: test index, label, score, the unit (y, x) and its receptive
-    field box (inclusive, clipped to the image)."""
-    spec = model.spec(layer)  # KeyError for an unknown layer
+    field box (inclusive, clipped to the image; none where the layer has no field box)."""
+    found = model.layer(layer)  # KeyError for an unknown layer
     if layer not in content["layers"]:
         raise KeyError(
-            f"layer {layer!r} ({spec.kind}) has no top-activating digits; layers with them are "
+            f"layer {layer!r} ({found.kind}) has no top-activating images; layers with them are "
             + ", ".join(content["layers"])
         )
     entry = content["layers"][layer]
     if not 0 <= channel < entry["channels"]:
         raise KeyError(f"no channel {channel} in {layer}; channels are 0..{entry['channels'] - 1}")
-    field = receptive_fields(model.table)[layer]
-    size = model.cfg.image_size
+    field = model.fields.get(layer)
+    _, height, width = model.input.shape
     return [
         {
             "index": int(i),
@@ -168,7 +168,7 @@ def examples(model: LeNet, content: dict, labels: np.ndarray, layer: str, channe
             "activation": float(a),
             "y": int(y),
             "x": int(x),
-            "box": unit_box(field, y, x).clip(size, size).as_dict(),
+            "box": unit_box(field, y, x).clip(height, width).as_dict() if isinstance(field, Field) else None,
         }
         for i, a, y, x in zip(
             entry["index"][channel], entry["activation"][channel], entry["y"][channel], entry["x"][channel], strict=True
@@ -181,23 +181,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     settings = Settings.from_env()
     p.add_argument("--model", action="append", help="model name (repeatable; default: every <name>.pt in --model-dir)")
     p.add_argument("--model-dir", type=Path, default=settings.model_dir)
-    p.add_argument("--data-dir", type=Path, default=settings.data_dir, help="folder with the MNIST test set")
+    p.add_argument(
+        "--data-dir", type=Path, default=settings.data_dir, help="folder with one folder per test set (mnist ...)"
+    )
     p.add_argument("--per-channel", type=at_least_one, default=PER_CHANNEL)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the file of every model asked for; 1 when a model is missing."""
-    names = args.model or sorted(path.stem for path in args.model_dir.glob("*.pt"))
+    names = args.model or [path.stem for path in model_files(args.model_dir)]
     if not names:
         print(f"no models (*.pt) in {args.model_dir}", file=sys.stderr)
         return 1
-    split = mnist.load("test", args.data_dir)
     for name in names:
         checkpoint = args.model_dir / f"{name}.pt"
         if not checkpoint.is_file():
             print(f"no checkpoint {checkpoint}", file=sys.stderr)
             return 1
-        content = compute(load_checkpoint(str(checkpoint)), split, args.per_channel)
+        network, card = load_network(checkpoint)
+        if not card.get("dataset"):
+            print(f"{name}: its card names no test set; skipped", file=sys.stderr)
+            continue
+        split = mnist.load("test", args.data_dir / card["dataset"])
+        content = compute(network, split, args.per_channel)
         out = path_for(args.model_dir, name)
         write(content, out)
         print(f"{name}: {sum(v['channels'] for v in content['layers'].values())} channels -> {out}")

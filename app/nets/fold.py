@@ -6,39 +6,40 @@ s = gamma / sqrt(var + eps), so it merges into the conv or linear layer that fee
     W' = s * W          (each output channel's weights scaled by its s)
     b' = s * (b - mean) + beta
 
-Every conv or linear layer directly followed by a BatchNorm layer in the layer table folds this way
-(conv1+bn1, conv2+bn2 and fc1+bn3), and the folded network is exactly the same LeNet without
-its BatchNorm layers (``cfg.batchnorm=False``): one layer fewer to run per pair, the same logits up to
-float rounding. ``measure`` checks that on the 10,000 committed test images and times both networks in the
-same run; the result is cached per network (it is a pure function of read-only weights).
+Every conv or linear layer whose output feeds only a BatchNorm layer folds this way (in the LeNet conv1+bn1,
+conv2+bn2 and fc1+bn3), and the folded network is the same network with those BatchNorm layers turned into
+identities: one layer fewer to run per pair, the same logits up to float rounding. ``measure`` checks that
+on the model's test images (the 10,000 committed ones) and times both networks in the same run; the result
+is cached per network (it is a pure function of read-only weights).
 
 ``python -m bench.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from itertools import pairwise
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from app.nets.lenet import LayerSpec, LeNet
+from app.nets.network import Network
 
-CHUNK = 1000  # images per forward pass in ``measure``
+CHUNK = 250  # images per forward pass in ``measure`` (the im2col buffer of conv2 at 14x14 grows with it)
 
 
-def fold_pairs(table: list[LayerSpec]) -> list[tuple[str, str]]:
-    """``(layer, batchnorm)`` for every conv or linear layer that a BatchNorm layer directly follows."""
-    return [
-        (spec.name, after.name)
-        for spec, after in pairwise(table)
-        if spec.kind in ("conv", "linear") and after.kind == "batchnorm"
-    ]
+def fold_pairs(network: Network) -> list[tuple[str, str]]:
+    """``(layer, batchnorm)`` for every conv or linear layer whose output feeds only a BatchNorm layer."""
+    pairs = []
+    for layer in network.of_kind("conv", "linear"):
+        users = network.users(layer.name)
+        if len(users) == 1 and users[0].kind == "batchnorm" and users[0].inputs == (layer.name,):
+            pairs.append((layer.name, users[0].name))
+    return pairs
 
 
 def running_stats(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,21 +70,27 @@ def fold(layer: nn.Conv2d | nn.Linear, bn: nn.modules.batchnorm._BatchNorm) -> t
     return weight, bias
 
 
-def folded_network(model: LeNet) -> LeNet:
-    """A new LeNet without BatchNorm whose conv1, conv2 and fc1 carry the folded weights (eval mode,
-    no gradients). ``model`` is only read."""
-    if not model.cfg.batchnorm:
+def folded_network(network: Network) -> Network:
+    """A new network, the same but for the folded pairs: each conv/linear carries the folded weights and its
+    BatchNorm becomes an identity (eval mode, no gradients). ``network`` is only read."""
+    pairs = fold_pairs(network)
+    if not network.of_kind("batchnorm"):
         raise ValueError("this network has no BatchNorm layers to fold")
-    folded = LeNet(replace(model.cfg, batchnorm=False))
-    source = model.state_dict()
-    state = {key: source[key].clone() for key in folded.state_dict()}  # same names; fc2 is kept as it is
-    for layer_name, bn_name in fold_pairs(model.table):
-        weight, bias = fold(getattr(model, layer_name), getattr(model, bn_name))
-        state[f"{layer_name}.weight"], state[f"{layer_name}.bias"] = weight, bias
-    folded.load_state_dict(state)
-    folded.eval()
-    folded.requires_grad_(False)
-    return folded
+    if not pairs:
+        raise ValueError("this network has no conv or linear layer followed by a BatchNorm layer to fold")
+    module = copy.deepcopy(network.module)
+    for layer_name, bn_name in pairs:
+        layer, bn = network.submodule(layer_name), network.submodule(bn_name)
+        if not isinstance(layer, nn.Conv2d | nn.Linear) or not isinstance(bn, nn.modules.batchnorm._BatchNorm):
+            raise ValueError(f"{layer_name} + {bn_name} are not a conv/linear layer and a BatchNorm")
+        weight, bias = fold(layer, bn)
+        target = module.get_submodule(network.layer(layer_name).module or layer_name)
+        target.weight = nn.Parameter(weight, requires_grad=False)
+        target.bias = nn.Parameter(bias, requires_grad=False)
+        module.set_submodule(network.layer(bn_name).module or bn_name, nn.Identity())
+    module.eval()
+    module.requires_grad_(False)
+    return Network(module, network.input, network.classes)
 
 
 @dataclass(frozen=True)
@@ -103,21 +110,21 @@ class Equivalence:
         return self.folded_ms / self.unfolded_ms
 
 
-def _timed(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+def _timed(model: Network, x: torch.Tensor) -> tuple[torch.Tensor, float]:
     start = time.perf_counter()
     logits = model(x)  # (n, classes)
     return logits, (time.perf_counter() - start) * 1000
 
 
-def measure(model: LeNet, images: torch.Tensor, chunk: int = CHUNK) -> Equivalence:
-    """Run ``images`` (N, 1, 28, 28) in [0, 1] through the network and its folded twin, ``chunk`` at a time,
+def measure(model: Network, images: torch.Tensor, chunk: int = CHUNK) -> Equivalence:
+    """Run ``images`` (N, C, H, W) in [0, 1] through the network and its folded twin, ``chunk`` at a time,
     alternating which goes first, after one untimed warm-up chunk each."""
     folded = folded_network(model)
     max_diff, changed, times = 0.0, 0, [0.0, 0.0]
     with torch.inference_mode():
         model(images[:chunk]), folded(images[:chunk])  # warm-up: allocator and kernel selection
         for k, start in enumerate(range(0, len(images), chunk)):
-            x = images[start : start + chunk]  # (chunk, 1, 28, 28)
+            x = images[start : start + chunk]  # (chunk, C, H, W)
             order = [(0, model), (1, folded)] if k % 2 == 0 else [(1, folded), (0, model)]
             out = {}
             for slot, net in order:
@@ -134,11 +141,11 @@ class EquivalenceCache:
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
-        self._results: weakref.WeakKeyDictionary[nn.Module, Equivalence] = weakref.WeakKeyDictionary()
+        self._locks: weakref.WeakKeyDictionary[Network, threading.Lock] = weakref.WeakKeyDictionary()
+        self._results: weakref.WeakKeyDictionary[Network, Equivalence] = weakref.WeakKeyDictionary()
 
-    def get(self, model: LeNet, images: Callable[[], torch.Tensor]) -> Equivalence:
-        """``images()`` (N, 1, 28, 28) is only called when the measurement has to run."""
+    def get(self, model: Network, images: Callable[[], torch.Tensor]) -> Equivalence:
+        """``images()`` (N, C, H, W) is only called when the measurement has to run."""
         with self._guard:
             lock = self._locks.setdefault(model, threading.Lock())
         with lock:

@@ -1,47 +1,123 @@
-"""Receptive fields: what one unit of a spatial layer can see of the input.
+"""Receptive fields: what one unit of a spatial layer can see of the input, for any traced network.
 
-The theoretical field comes from the layer arithmetic (``receptive_fields``): unit (y, x) of a
-layer with field ``size``, ``jump`` and ``start`` is centred on input pixel ``start + y * jump`` and sees
-``size`` pixels around it. The effective field is ``|d unit / d input|``, computed by autograd on a fresh
-graph whose only leaf that requires grad is the input: the served model's parameters are never touched.
+Per axis, the theoretical field of a layer is the box ``[lo + i * jump, hi + i * jump]`` of input pixels
+that unit ``i`` depends on (``lo`` < 0 reaches into the padding). The input has ``lo = hi = 0`` and
+``jump = 1``; a sliding window (kernel k, stride s, padding p, dilation d) maps ``(lo, hi, jump)`` to
+``(lo - p * jump, hi + ((k - 1) * d - p) * jump, jump * s)``; a layer acting on each position alone
+(BatchNorm, an activation, dropout) keeps its input's field; where branches meet (``add``, ``concat``) the
+field is the union over the paths, a box when every path has the same jump. The field's ``size`` is
+``hi - lo + 1`` and unit 0 is centred on ``start = (lo + hi) / 2``. A layer whose geometry is unknown, or
+branches with different strides, get no field but a reason.
+
+The effective field is ``|d unit / d input|``, computed by autograd on a fresh graph whose only leaf that
+requires grad is the input: the network's parameters are never touched.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypedDict
 
-import numpy as np
 import torch
 
-from app.nets.lenet import LayerSpec, LeNet
+from app.nets.graph import ACTIVATION_KINDS, Graph, Layer
+
+PER_POSITION = {"batchnorm", "dropout", "identity", "add", "concat", *ACTIVATION_KINDS}
 
 
-class FieldGeometry(TypedDict):
-    """The receptive field of a layer's units, in input pixels."""
+@dataclass(frozen=True)
+class Axis:
+    lo: float
+    hi: float
+    jump: int
 
-    size: int  # side of the square one unit sees
-    jump: int  # input pixels between neighbouring units
-    start: float  # centre of unit (0, 0)
+    @property
+    def size(self) -> int:
+        return int(self.hi - self.lo + 1)
+
+    @property
+    def start(self) -> float:
+        return (self.lo + self.hi) / 2
+
+    def window(self, kernel: int, stride: int, padding: int, dilation: int) -> Axis:
+        return Axis(
+            self.lo - padding * self.jump, self.hi + ((kernel - 1) * dilation - padding) * self.jump, self.jump * stride
+        )
 
 
-def receptive_fields(table: list[LayerSpec]) -> dict[str, FieldGeometry]:
-    """Receptive field ``size``, ``jump`` and ``start`` of every spatial layer, in input pixels.
+@dataclass(frozen=True)
+class Field:
+    """The theoretical receptive field of a spatial layer's units, per axis."""
 
-    Computed from each layer's kernel/stride/padding (layers without a kernel - batchnorm, relu - act
-    per pixel: kernel 1, stride 1). ``start`` is the centre of unit (0, 0) in input coordinates.
-    """
-    size, jump, start = 1.0, 1.0, 0.0
-    fields: dict[str, FieldGeometry] = {}
-    for spec in table:
-        if not spec.spatial:
-            break
-        k, s, p = spec.kernel_size or 1, spec.stride or 1, spec.padding or 0
-        size = size + (k - 1) * jump
-        start = start + ((k - 1) / 2 - p) * jump
-        jump = jump * s
-        fields[spec.name] = FieldGeometry(size=int(size), jump=int(jump), start=start)
-    return fields
+    rows: Axis
+    cols: Axis
+
+    @property
+    def square(self) -> bool:
+        return (self.rows.size, self.rows.jump, self.rows.start) == (self.cols.size, self.cols.jump, self.cols.start)
+
+    # the square case, as the API reports it
+    @property
+    def size(self) -> int:
+        return self.rows.size
+
+    @property
+    def jump(self) -> int:
+        return self.rows.jump
+
+    @property
+    def start(self) -> float:
+        return self.rows.start
+
+
+@dataclass(frozen=True)
+class NoField:
+    """Why a spatial layer has no receptive field box."""
+
+    reason: str
+
+
+def fields(graph: Graph) -> dict[str, Field | NoField]:
+    """The field (or the reason there is none) of every spatial layer, by name, in execution order."""
+    out: dict[str, Field | NoField] = {}
+    for layer in graph.layers:
+        if layer.spatial:
+            out[layer.name] = _field(layer, out)
+    return out
+
+
+def _union(axes: list[Axis]) -> Axis | None:
+    if len({a.jump for a in axes}) != 1:
+        return None
+    return Axis(min(a.lo for a in axes), max(a.hi for a in axes), axes[0].jump)
+
+
+def _field(layer: Layer, known: dict[str, Field | NoField]) -> Field | NoField:
+    if layer.kind == "input":
+        return Field(Axis(0, 0, 1), Axis(0, 0, 1))
+    parents = [known.get(name) for name in layer.inputs]
+    if not parents or any(p is None for p in parents):
+        return NoField(f"{layer.name} takes an input that is not a stack of maps")
+    blocked = next((p for p in parents if isinstance(p, NoField)), None)
+    if blocked is not None:
+        return blocked
+    found = [p for p in parents if isinstance(p, Field)]
+    if layer.window is not None:
+        if len(found) != 1:
+            return NoField(f"{layer.name} slides a window over more than one input")
+        w, f = layer.window, found[0]
+        return Field(
+            f.rows.window(w.kernel[0], w.stride[0], w.padding[0], w.dilation[0]),
+            f.cols.window(w.kernel[1], w.stride[1], w.padding[1], w.dilation[1]),
+        )
+    if layer.kind in ("maxpool", "avgpool"):
+        return NoField(f"{layer.name} pools windows of different sizes (adaptive pooling that does not divide evenly)")
+    if layer.kind in PER_POSITION:
+        rows, cols = _union([f.rows for f in found]), _union([f.cols for f in found])
+        if rows is None or cols is None:
+            return NoField(f"the branches that meet at {layer.name} have different strides")
+        return Field(rows, cols)
+    return NoField(f"{layer.name} is a layer of kind {layer.kind!r}, whose geometry is not known")
 
 
 @dataclass(frozen=True)
@@ -60,97 +136,20 @@ class Box:
         return {"y0": self.y0, "x0": self.x0, "y1": self.y1, "x1": self.x1}
 
 
-def spatial_specs(model: LeNet) -> list[LayerSpec]:
-    """The layers whose output is a stack of maps (the input included), in forward order."""
-    return [spec for spec in model.table if spec.spatial]
-
-
-def check_unit(model: LeNet, shapes: dict[str, list[int]], layer: str, channel: int, y: int, x: int) -> None:
-    """ValueError/KeyError naming what is wrong with ``(layer, channel, y, x)``."""
-    spec = model.spec(layer)  # KeyError for an unknown layer
-    if not spec.spatial:
-        names = ", ".join(s.name for s in spatial_specs(model))
-        raise ValueError(f"layer {layer!r} ({spec.kind}) has no spatial maps; spatial layers are {names}")
-    c, h, w = shapes[layer]
-    for name, value, size in (("channel", channel, c), ("y", y, h), ("x", x, w)):
-        if not 0 <= value < size:
-            raise ValueError(f"{name}: {value} is out of range for {layer} ({c}x{h}x{w}); use 0..{size - 1}")
-
-
-def unit_box(field: FieldGeometry, y: int, x: int) -> Box:
-    """The unclipped square of input pixels unit (y, x) sees (may reach into the padding)."""
-    half = (int(field["size"]) - 1) / 2
-    cy, cx = field["start"] + y * field["jump"], field["start"] + x * field["jump"]
-    return Box(round(cy - half), round(cx - half), round(cy + half), round(cx + half))
-
-
-def steps(model: LeNet, fields: dict[str, FieldGeometry], layer: str) -> list[dict]:
-    """The recurrence up to ``layer``, one row per layer: its kernel/stride/padding and the field after it."""
-    rows = []
-    for spec in spatial_specs(model):
-        f = fields[spec.name]
-        rows.append(
-            {
-                "layer": spec.name,
-                "kind": spec.kind,
-                "kernel": spec.kernel_size or 1,
-                "stride": spec.stride or 1,
-                "padding": spec.padding or 0,
-                "size": int(f["size"]),
-                "jump": int(f["jump"]),
-                "start": float(f["start"]),
-            }
-        )
-        if spec.name == layer:
-            break
-    return rows
+def unit_box(field: Field, y: int, x: int) -> Box:
+    """The unclipped box of input pixels unit (y, x) sees (it may reach into the padding)."""
+    r, c = field.rows, field.cols
+    return Box(int(r.lo + y * r.jump), int(c.lo + x * c.jump), int(r.hi + y * r.jump), int(c.hi + x * c.jump))
 
 
 def effective_field(
-    model: LeNet, pixels: np.ndarray, layer: str, channel: int, y: int, x: int
-) -> tuple[float, torch.Tensor]:
-    """``(activation, |d unit / d input|)`` of unit (channel, y, x) of ``layer`` for ``pixels`` (H, W).
-
-    A fresh input tensor that requires grad is the only leaf autograd differentiates; the forward stops at
-    ``layer``. Gradients stay off the model's parameters (``autograd.grad`` never writes ``.grad``)."""
+    capture: Callable[[torch.Tensor], dict[str, torch.Tensor]], x: torch.Tensor, layer: str, unit: tuple[int, int, int]
+) -> torch.Tensor:
+    """|d unit / d input| (C, H, W) of unit (channel, y, x) of ``layer`` for the input ``x`` (1, C, H, W),
+    where ``capture(x)`` returns every layer's output by name."""
+    channel, y, col = unit
     with torch.inference_mode(False), torch.enable_grad():
-        image = torch.tensor(pixels, dtype=torch.float32).reshape(1, 1, *pixels.shape)  # (1, 1, H, W)
-        image.requires_grad_(True)
-        out = next(h for name, h in model.steps(image) if name == layer)  # (1, C, h, w)
-        unit = out[0, channel, y, x]  # ()
-        (grad,) = torch.autograd.grad(unit, image)  # (1, 1, H, W)
-    return float(unit.detach()), grad[0, 0].abs()  # (H, W)
-
-
-def receptive_field(
-    model: LeNet,
-    fields: dict[str, FieldGeometry],
-    shapes: dict[str, list[int]],
-    pixels: np.ndarray,
-    layer: str,
-    channel: int,
-    y: int,
-    x: int,
-) -> dict:
-    """The theoretical field of one unit (clipped box and unclipped box, the recurrence) and its
-    effective field on this image."""
-    check_unit(model, shapes, layer, channel, y, x)
-    field = fields[layer]
-    height, width = pixels.shape
-    full = unit_box(field, y, x)
-    activation, grad = effective_field(model, pixels, layer, channel, y, x)
-    return {
-        "layer": layer,
-        "channel": channel,
-        "y": y,
-        "x": x,
-        "size": int(field["size"]),
-        "jump": int(field["jump"]),
-        "start": float(field["start"]),
-        "center": [field["start"] + y * field["jump"], field["start"] + x * field["jump"]],
-        "box": full.clip(height, width).as_dict(),
-        "unclipped": full.as_dict(),
-        "activation": activation,
-        "gradient": grad,
-        "steps": steps(model, fields, layer),
-    }
+        image = x.detach().clone().requires_grad_(True)  # the graph's only leaf
+        value = capture(image)[layer][0, channel, y, col]  # ()
+        (grad,) = torch.autograd.grad(value, image)  # (1, C, H, W)
+    return grad[0].abs()

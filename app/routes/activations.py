@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from fastapi import APIRouter, Request, Response
 from torch import nn
 
 from app.labs import override
 from app.routes import costs as route_costs
-from app.routes.deps import DType, Layers, Preprocess, Served, UploadBody
-from app.routes.inputs import as_json, body_fields, image_body_openapi, network_input
+from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
+from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving import costs
 from app.serving.admission import admitted
@@ -31,13 +30,16 @@ OVERRIDE_FIELD = {
 }
 
 
-def conv1_overrides(served: ServedModel, spec: Any) -> dict[str, nn.Module]:
-    """``{"conv1": a changed copy of conv1}`` for this request; 422 naming the field at fault."""
-    conv1 = served.model.conv1
-    if not isinstance(conv1, nn.Conv2d):  # the layer table makes it one
-        raise TypeError(f"conv1 is a {type(conv1).__name__}, not a Conv2d")
+def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> dict[str, nn.Module]:
+    """``{first conv: a changed copy of it}`` for this request (the LeNet's conv1; any network's first conv
+    layer); 422 naming the field at fault."""
+    network = served.at(step)
+    convs = network.of_kind("conv")
     with client_errors():
-        return {"conv1": override.conv1_override(conv1, spec)}
+        if not convs:
+            raise ValueError("conv1_override: this network has no conv layer")
+        first = network.typed(convs[0].name, nn.Conv2d)
+        return {convs[0].name: override.conv1_override(first, spec)}
 
 
 router = APIRouter(tags=["network"])
@@ -49,7 +51,7 @@ def activations_cost(
     """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
     selected = sum(route_costs.values(served.shapes[name]) for name in names)
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("encode", selected))
         .then(costs.answer(selected, 2 if dtype == "float16" else 4))
@@ -69,20 +71,31 @@ def activations(
     body: UploadBody,
     served: Served,
     names: Layers,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
+    checkpoint: Checkpoint = None,
 ) -> Response:
     """Send a multipart `file` (any image; preprocessed per `preprocess`) or a `sample` id, or a JSON
     body `{"pixels": 28x28}` with values in [0, 1], ink high. Each layer's `data` is base64 of the
     little-endian, C-order array of `shape` for this image.
 
     An optional `conv1_override` (a form field holding JSON, or a key of the JSON body) swaps one conv1
-    filter for this request only; the served model is never changed."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    filter for this request only; the served model is never changed.
+
+    With `checkpoint` (a full checkpoint's step, see GET /api/training) the network as it was at that training
+    step computes the answer."""
+    if checkpoint is not None:
+        with client_errors():
+            served.at(checkpoint)  # 404 naming the steps there are, before the image is read
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
+    x = as_batch(served, pixels)  # (1, C, H, W)
     spec = as_json("conv1_override", body_fields(body, form, ("conv1_override",))["conv1_override"])
     # an override runs alone, on its own copy of conv1; plain requests share batched forward passes
-    acts = served.infer(x) if spec is None else served.forward(x, conv1_overrides(served, spec))
+    if spec is None and checkpoint is None:
+        acts = served.infer(x)
+    else:
+        overrides = None if spec is None else conv1_overrides(served, spec, checkpoint)
+        acts = served.forward(x, overrides, checkpoint)
     probs = acts["probs"][0]  # (10,)
     return json_response(
         {

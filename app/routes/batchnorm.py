@@ -8,13 +8,14 @@ from typing import Annotated
 import numpy as np
 import torch
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from torch import nn
 
-from app import preprocess
+from app import uploads
 from app.labs import batchnorm as bn_lab
 from app.nets import fold
 from app.routes import costs as route_costs
 from app.routes.deps import AppState, BatchBody, DType, Preprocess, Served, State
-from app.routes.inputs import int_field, parse_form
+from app.routes.inputs import int_field, invert, parse_form, preprocess_mode
 from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
 from app.serving import costs, encoding
 from app.serving.admission import admitted, checkpoint
@@ -31,8 +32,8 @@ router = APIRouter(tags=["batchnorm lab"])
 
 def batchnorm_model(st: AppState, served: Served) -> ServedModel:
     """The ``?model=`` model, which must have BatchNorm layers (422 naming those that do)."""
-    if not served.model.cfg.batchnorm:
-        with_bn = [n for n, s in st.registry.models.items() if s.model.cfg.batchnorm]
+    if not served.model.of_kind("batchnorm"):
+        with_bn = [n for n, s in st.registry.models.items() if s.model.of_kind("batchnorm")]
         raise HTTPException(
             422, f"model {served.name!r} has no BatchNorm layers; models with BatchNorm: {', '.join(with_bn)}"
         )
@@ -52,18 +53,19 @@ def lab_form(request: Request, body: bytes) -> Form:
     raise HTTPException(415, f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data")
 
 
-def decode_upload(st: State, data: bytes, what: str, mode: str) -> np.ndarray:
-    """(28, 28) network input from an uploaded image; the error names the part at fault."""
+def decode_upload(st: State, served: ServedModel, data: bytes, what: str, mode: str) -> np.ndarray:
+    """The network's input, (H, W) or (C, H, W), from an uploaded image preprocessed per ``mode`` (``auto``:
+    the model's own); the error names the part at fault."""
     with client_errors(what):
-        return preprocess.from_upload(data, mode, st.limits)
+        return uploads.from_upload(data, preprocess_mode(mode, served), st.limits, served.input_shape, invert(served))
 
 
 def file_field(index: int, filename: str | None) -> str:
     return f"files[{index}] ({filename or 'unnamed'})"
 
 
-def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
-    """The batch (N, 1, 28, 28), its test-set ids (None for uploads) and whether `file` joined it first."""
+def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
+    """The batch (N, C, H, W), its test-set ids (None for uploads) and whether `file` joined it first."""
     files = form.all("files")
     count = int_field(form, "samples")
     inspected = form.get("file")
@@ -71,12 +73,12 @@ def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int]
         raise HTTPException(422, "send either `files` or `samples`, not both")
     if len(files) > bn_lab.MAX_BATCH:
         raise HTTPException(413, f"files: {len(files)} images; a batch holds at most {bn_lab.MAX_BATCH}")
-    images = [] if inspected is None else [decode_upload(st, inspected.data, "file", mode)]
+    images = [] if inspected is None else [decode_upload(st, served, inspected.data, "file", mode)]
     ids = None
     if files:
         for i, p in enumerate(files):
             checkpoint()  # between images: stop when the client has gone or the deadline has passed
-            images.append(decode_upload(st, p.data, file_field(i, p.filename), mode))
+            images.append(decode_upload(st, served, p.data, file_field(i, p.filename), mode))
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
         if count == 0 and inspected is None:
@@ -85,9 +87,11 @@ def lab_batch(st: State, form: Form, mode: str) -> tuple[torch.Tensor, list[int]
             raise invalid(("body", "samples"), "greater_than_equal", count, ge=0)
         if count > bn_lab.MAX_BATCH:
             raise invalid(("body", "samples"), "less_than_equal", count, le=bn_lab.MAX_BATCH)
-        ids = bn_lab.sample_ids(count, len(st.samples))
-        images += list(st.samples.batch(ids)[:, 0].numpy()) if ids else []
-    batch = torch.from_numpy(np.stack(images)).unsqueeze(1)  # (N, 1, 28, 28)
+        with client_errors("samples"):
+            samples = served.dataset()
+        ids = bn_lab.sample_ids(count, len(samples))
+        images += list(samples.batch(ids)[:, 0].numpy()) if ids else []
+    batch = torch.from_numpy(np.stack(images)).reshape(len(images), *served.input_shape)  # (N, C, H, W)
     return batch, ids, inspected is not None
 
 
@@ -141,10 +145,10 @@ def batchnorm_lab_cost(request: Request, st: State, served: ServedModel, body: b
     uploads += [(p, file_field(i, p.filename)) for i, p in enumerate(files)]
     count = len(files) or min(route_costs.sample_count(form, "samples", bn_lab.DEFAULT_SAMPLES), bn_lab.MAX_BATCH)
     batch = count + (inspected is not None)
-    params = sum(p.numel() for p in served.model.parameters()) * 4
+    params = served.params * 4
     net = route_costs.net(served)
     return (
-        route_costs.digit_batch(st, uploads, preprocess)
+        route_costs.digit_batch(st, uploads, preprocess, served)
         .then(costs.copies("batch", batch * route_costs.values(served.shapes["input"]), held=0))
         .then(Cost.of("model copy", params * 2, params * 2 * costs.COPY_NS * costs.NS))
         .then(costs.network(net, batch) + costs.network(net, 1))
@@ -165,7 +169,7 @@ def batchnorm_lab(
     st: AppState,
     served: WithBatchNorm,
     body: BatchBody,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
 ) -> Response:
     """Send a batch, as multipart `files` (several images) or `samples=N` (N test digits, default 64), and
     optionally `file`, the image to inspect (it joins the batch as its first image; default: the batch's
@@ -180,7 +184,7 @@ def batchnorm_lab(
     A batch of one is answered, not refused: bn3 then sees one value per unit, its variance is 0 and it
     outputs beta for any image (see `one_value_layers` and `notes`)."""
     form = lab_form(request, body)
-    batch, ids, with_file = lab_batch(st, form, preprocess)
+    batch, ids, with_file = lab_batch(st, served, form, preprocess)
     inspect = int_field(form, "inspect")
     if with_file and inspect not in (None, 0):
         raise HTTPException(422, "inspect: `file` is the inspected image (index 0); leave `inspect` out")
@@ -191,7 +195,7 @@ def batchnorm_lab(
         "batch_size": result.batch_size,
         "source": "samples" if ids is not None else "files",
         "sample_ids": ids,
-        "sample_labels": None if ids is None else [int(st.samples.labels[i]) for i in ids],
+        "sample_labels": None if ids is None else [int(served.dataset().labels[i]) for i in ids],
         "inspected": result.inspected,
         "inspected_source": "file" if with_file else "batch",
         "layers": [
@@ -227,17 +231,19 @@ def probe_weight(weight: torch.Tensor) -> tuple[torch.Tensor, str]:
 
 
 def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: bool, dtype: str) -> dict:
-    layer, bn = getattr(served.model, layer_name), getattr(served.model, bn_name)
+    layer = served.model.typed(layer_name, nn.Conv2d | nn.Linear)  # type: ignore[arg-type]
+    bn = served.model.typed(bn_name, nn.modules.batchnorm._BatchNorm)
     weight, bias = fold.fold(layer, bn)
     before, index = probe_weight(layer.weight.detach())
     after, _ = probe_weight(weight)
+    mean, var = fold.running_stats(bn)
     channels = {
         "gamma": bn.weight,
         "beta": bn.bias,
-        "running_mean": bn.running_mean,
-        "running_var": bn.running_var,
+        "running_mean": mean,
+        "running_var": var,
         "scale": fold.scales(bn),
-        "bias": layer.bias,
+        "bias": layer.bias if layer.bias is not None else torch.zeros_like(mean),
         "folded_bias": bias,
         "weight": before,
         "folded_weight": after,
@@ -251,7 +257,7 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     return {
         "layer": layer_name,
         "batchnorm": bn_name,
-        "kind": served.model.spec(layer_name).kind,
+        "kind": served.model.layer(layer_name).kind,
         "eps": bn.eps,
         "weight_index": index,
         "channels": {key: t.detach().tolist() for key, t in channels.items()},
@@ -278,7 +284,7 @@ def fold_cost(served: ServedModel, **_: object) -> Cost:
     "/api/batchnorm/fold",
     response_model=FoldResponse,
     responses=error_responses(404, 422, 503),
-    summary="BatchNorm folded into conv1, conv2 and fc1, checked on the whole test set",
+    summary="BatchNorm folded into the layer before it, checked on the whole test set",
 )
 @admitted(fold_cost, once=True)
 def batchnorm_fold(
@@ -289,15 +295,18 @@ def batchnorm_fold(
     dtype: DType = "float32",
 ) -> Response:
     """In eval mode BatchNorm is a per-channel affine map, so it folds into the layer before it:
-    `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for conv1+bn1,
-    conv2+bn2 and fc1+bn3. The folded network (the same LeNet without BatchNorm) is compared with the
-    trained one on all 10,000 committed test images: the largest logit difference, the predictions that
+    `W' = gamma / sqrt(var + eps) * W`, `b' = gamma * (b - mean) / sqrt(var + eps) + beta`, for every conv or
+    linear layer whose output feeds only a BatchNorm (the LeNet's conv1+bn1, conv2+bn2 and fc1+bn3). The
+    folded network (the same network with those BatchNorm layers turned into identities) is compared with
+    the trained one on all the model's test images: the largest logit difference, the predictions that
     change, and both forward times measured in that same run (batches of 1000, the server's torch
     threads). That comparison runs once per model, on the first request; later requests reuse it."""
-    eq = fold.CACHE.get(served.model, lambda: st.samples.batch(list(range(len(st.samples)))))  # (10000, 1, 28, 28)
+    with client_errors():
+        samples = served.dataset()
+    eq = fold.CACHE.get(served.model, lambda: samples.batch(list(range(len(samples)))))  # (N, C, H, W)
     payload = {
         "model": served.name,
-        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model.table)],
+        "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model)],
         "images": eq.images,
         "max_abs_logit_diff": eq.max_abs_logit_diff,
         "predictions_changed": eq.predictions_changed,

@@ -12,10 +12,10 @@ import math
 
 from fastapi import Request
 
-from app import preprocess
+from app import preprocess, uploads
 from app.labs.kernels.geometry import Axis, Geometry, conv_geometry
 from app.routes.deps import State, state
-from app.routes.inputs import image_choice, int_field, parse_form
+from app.routes.inputs import image_choice, int_field, parse_form, preprocess_mode
 from app.schemas.kernels import PoolSpec
 from app.serving import costs
 from app.serving.costs import Cost
@@ -37,7 +37,7 @@ def upload_info(st: State, part: Part, field: str) -> preprocess.ImageInfo:
 
 
 def net(served: ServedModel) -> costs.NetworkProfile:
-    return costs.profile(served.model, served.shapes)
+    return costs.profile(served.model.module, served.shapes)
 
 
 def form_or_none(request: Request, body: bytes) -> Form | None:
@@ -47,7 +47,12 @@ def form_or_none(request: Request, body: bytes) -> Form | None:
     return None
 
 
-def digit_input(request: Request, body: bytes, mode: str) -> Cost:
+def draft(mode: str, served: ServedModel) -> int:
+    """The size an upload is decoded at for ``?preprocess=mode`` (``auto``: the model's own) and this model."""
+    return uploads.draft_for(preprocess_mode(mode, served), served.input_shape)
+
+
+def digit_input(request: Request, body: bytes, mode: str, served: ServedModel) -> Cost:
     """The network's input image: a JSON ``pixels`` body, a ``sample``, or an upload decoded for a digit
     (``preprocess.from_upload``: at reduced size)."""
     if media_type(request.headers.get("content-type")) == "application/json":
@@ -56,14 +61,14 @@ def digit_input(request: Request, body: bytes, mode: str) -> Cost:
     part = image_choice(form)[0] if form is not None else None  # the route's own 422 for both or neither
     if part is None:
         return SMALL
-    return costs.digit(upload_info(state(request), part, "file"), preprocess.draft_for(mode))
+    return costs.digit(upload_info(state(request), part, "file"), draft(mode, served))
 
 
-def digit_batch(st: State, parts: list[tuple[Part, str]], mode: str) -> Cost:
+def digit_batch(st: State, parts: list[tuple[Part, str]], mode: str, served: ServedModel) -> Cost:
     """Uploads decoded one after another into digits (each keeps only its 28x28 result)."""
     total = SMALL
     for part, field in parts:
-        total = total.then(costs.digit(upload_info(st, part, field), preprocess.draft_for(mode)))
+        total = total.then(costs.digit(upload_info(st, part, field), draft(mode, served)))
     return total
 
 
@@ -167,7 +172,7 @@ def pooled_source(
         if len(shape) != 3:
             return SMALL, None
         plane = shape[1] * shape[2]
-        made = digit_input(request, body, mode).then(costs.network(net(served), 1))  # mode: ?preprocess=
+        made = digit_input(request, body, mode, served).then(costs.network(net(served), 1))  # mode: ?preprocess=
         return made.then(costs.copies("map", plane, held=plane * 4)), (1, shape[1], shape[2])
     image, (c, h, w) = lab_image(request, form, spec.color)
     if source.kind == "image":

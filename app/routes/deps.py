@@ -14,7 +14,6 @@ from starlette.requests import ClientDisconnect
 
 from app import preprocess
 from app.config import Settings
-from app.datasets.samples import SampleStore
 from app.serving.admission import Admission
 from app.serving.errors import client_errors
 from app.serving.inference import Registry, ServedModel
@@ -29,7 +28,6 @@ class State:
 
     settings: Settings
     registry: Registry
-    samples: SampleStore
 
     @property
     def limits(self) -> preprocess.Limits:
@@ -141,6 +139,17 @@ def layer_names(
 Layers = Annotated[list[str], Depends(layer_names)]
 DType = Annotated[Literal["float32", "float16"], Query(description="dtype of every `data` array")]
 Preprocess = Annotated[
-    Literal["mnist", "none"],
-    Query(description="for uploaded images: mnist (invert, crop, scale and centre like MNIST) or none (plain resize)"),
+    Literal["auto", "mnist", "digit", "resize", "none"],
+    Query(
+        description="for uploaded images: auto (the model's own: digit or resize), digit or its synonym mnist (invert,"
+        " crop, scale and centre like MNIST), resize (grey or colour, background trimmed, inverted when the paper is"
+        " light, resized to the network's input) or none (plain resize)"
+    ),
+]
+Checkpoint = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        description="a training step (GET /api/training lists them): the network as it was then, not as served",
+    ),
 ]

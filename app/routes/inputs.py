@@ -8,15 +8,17 @@ import re
 from typing import Any
 
 import numpy as np
+import torch
 from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
-from app import preprocess
+from app import uploads
 from app.routes.deps import State, state
 from app.schemas.network import PixelsRequest
 from app.serving import forms
 from app.serving.errors import client_errors, invalid, nested
 from app.serving.forms import FORM_TYPES, Form, Part, media_type
+from app.serving.inference import ServedModel
 
 MAX_JSON_DEPTH = 32  # nesting of a JSON field (a kernel list is 3 deep, a matrix 2)
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
@@ -52,25 +54,27 @@ def image_choice(form: Form) -> tuple[Part | None, int | None]:
     return part, index
 
 
-def sample_pixels(st: State, index: int) -> np.ndarray:
-    """(28, 28) test digit ``index``; 404 for an unknown id."""
+def sample_pixels(served: ServedModel, index: int) -> np.ndarray:
+    """Test image ``index`` of the model's test set, (H, W); 404 for an unknown id or a model without one."""
     with client_errors("sample"):
-        return st.samples.pixels(index)
+        return served.dataset().pixels(index)
 
 
-def image_from_form(st: State, form: Form, mode: str) -> np.ndarray:
-    """(28, 28) network input from the form's ``file`` (preprocessed per ``mode``) or ``sample`` (a
-    test digit, already in MNIST's format)."""
+def image_from_form(st: State, served: ServedModel, form: Form, mode: str) -> np.ndarray:
+    """The network input from the form's ``file`` (preprocessed per ``mode``) or ``sample`` (a test image,
+    already in the network's format)."""
     part, index = image_choice(form)
     if part is None:
         assert index is not None
-        return sample_pixels(st, index)
+        return sample_pixels(served, index)
     with client_errors("file"):
-        return preprocess.from_upload(part.data, mode, st.limits)
+        return uploads.from_upload(
+            part.data, preprocess_mode(mode, served), st.limits, served.input_shape, invert(served)
+        )
 
 
-def pixels_from_json(body: bytes, mode: str) -> np.ndarray:
-    """(28, 28) network input from a JSON ``{"pixels": 28x28}`` body."""
+def pixels_from_json(body: bytes, mode: str, served: ServedModel) -> np.ndarray:
+    """The network input from a JSON ``{"pixels": H x W (or C x H x W)}`` body."""
     try:
         pixels = np.asarray(PixelsRequest.model_validate_json(body).pixels, dtype=np.float32)
     except ValidationError as exc:
@@ -79,22 +83,41 @@ def pixels_from_json(body: bytes, mode: str) -> np.ndarray:
             raise HTTPException(400, f"the body is not valid JSON: {errors[0]['msg']}") from exc
         raise nested(exc, "body") from exc
     with client_errors("pixels"):
-        return preprocess.from_pixels(pixels, mode)
+        return uploads.from_pixels(pixels, preprocess_mode(mode, served), served.input_shape, invert(served))
 
 
-def network_input(request: Request, body: bytes, mode: str) -> tuple[np.ndarray, Form | None]:
-    """The (28, 28) input image and, for multipart bodies, the form (for any other fields)."""
+def preprocess_mode(mode: str, served: ServedModel) -> str:
+    """``auto``: the model card's own preprocessing (``digit`` is MNIST's); ``digit`` and ``mnist`` are one."""
+    if mode == "auto":
+        mode = served.card.get("preprocess", "digit")
+    return "mnist" if mode == "digit" else mode
+
+
+def invert(served: ServedModel) -> bool:
+    """Whether the network was trained on light objects on black, so a light background is to be inverted."""
+    return served.card.get("invert") == "auto"
+
+
+def network_input(request: Request, body: bytes, mode: str, served: ServedModel) -> tuple[np.ndarray, Form | None]:
+    """The input image, (H, W) or (C, H, W) pixels in [0, 1] in the network's size, and, for multipart
+    bodies, the form (for any other fields)."""
     ctype = media_type(request.headers.get("content-type"))
     if ctype == "application/json":
-        return pixels_from_json(body, mode), None
+        return pixels_from_json(body, mode, served), None
     if ctype in FORM_TYPES:
         form = parse_form(request, body)
-        return image_from_form(state(request), form, mode), form
+        return image_from_form(state(request), served, form, mode), form
     raise HTTPException(
         415,
         f"Content-Type {ctype or '(none)'} is not accepted: send multipart/form-data (or urlencoded)"
         " or application/json",
     )
+
+
+def as_batch(served: ServedModel, pixels: np.ndarray) -> torch.Tensor:
+    """(H, W) or (C, H, W) pixels -> the network's (1, C, H, W) input."""
+    x = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a copy: torch warns about read-only arrays
+    return x.reshape(1, *served.input_shape)  # (1, C, H, W)
 
 
 def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[str, Any]:
@@ -173,7 +196,10 @@ def image_body_openapi(json_schema: dict[str, Any] | None = None, fields: dict[s
     """``openapi_extra`` describing a multipart image body (and optionally a JSON alternative)."""
     properties = {
         "file": {"type": "string", "format": "binary", "description": "PNG, JPEG, GIF, WebP or BMP"},
-        "sample": {"type": "integer", "description": "a sample id (MNIST test-set index) instead of a file"},
+        "sample": {
+            "type": "integer",
+            "description": "a sample id (an index in the model's test set) instead of a file",
+        },
         **(fields or {}),
     }
     content: dict[str, Any] = {"multipart/form-data": {"schema": {"type": "object", "properties": properties}}}

@@ -15,11 +15,10 @@ import numpy as np
 import torch
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from app.labs import explain, mixing
-from app.nets import receptive
+from app.labs import explain, mixing, unit_field
 from app.routes import costs as route_costs
 from app.routes.deps import DType, Preprocess, Served, UploadBody
-from app.routes.inputs import as_int, as_json, body_fields, image_body_openapi, network_input
+from app.routes.inputs import as_batch, as_int, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.insight import (
     BottleneckResponse,
     ExplainResponse,
@@ -82,7 +81,7 @@ def receptive_field_cost(request: Request, body: bytes, served: ServedModel, pre
     """The input, a forward and a backward pass of one image, a map of the input's size."""
     pixels = route_costs.values(served.shapes["input"])
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1, backward=True))
         .then(costs.answer(pixels))
     )
@@ -100,21 +99,21 @@ def receptive_field(
     request: Request,
     body: UploadBody,
     served: Served,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
     """Unit (`channel`, `y`, `x`) of a spatial `layer` for this image: its theoretical receptive field from
     the layer arithmetic (`size`, `jump`, `start`, the recurrence in `steps`; `box` is clipped to the image,
     `unclipped` reaches into the padding) and its effective field `gradient`, |d unit / d input pixel|,
     which is exactly zero outside the box."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("layer", "channel", "y", "x"))
     if not raw["layer"]:
         raise HTTPException(422, "layer: missing; send a spatial layer name, e.g. conv2")
     unit = {k: as_int(k, raw[k], 0 if k == "channel" else None) for k in ("channel", "y", "x")}
     with client_errors():
-        result = receptive.receptive_field(
-            served.model, served.receptive_fields, served.shapes, pixels, str(raw["layer"]), **unit
+        result = unit_field.receptive_field(
+            served.model, as_batch(served, pixels), str(raw["layer"]), unit["channel"], unit["y"], unit["x"]
         )
     result["gradient"] = encode_map(result["gradient"], dtype)
     return encoding.json_response(result)
@@ -137,7 +136,7 @@ def explain_cost(
         )
     else:
         work = costs.network(net, 2, backward=True)
-    return route_costs.digit_input(request, body, preprocess).then(work).then(costs.answer(height * width))
+    return route_costs.digit_input(request, body, preprocess, served).then(work).then(costs.answer(height * width))
 
 
 @router.post(
@@ -152,21 +151,23 @@ def explain_prediction(
     request: Request,
     body: UploadBody,
     served: Served,
-    method: Annotated[Literal["saliency", "gradcam", "occlusion"], Query(description="which explanation")],
+    method: Annotated[Literal["saliency", "gradcam", "hirescam", "occlusion"], Query(description="which explanation")],
     target: Annotated[int | None, Query(description="class to explain (default: the predicted one)")] = None,
     patch: Annotated[int, Query(ge=1, le=28, description="occlusion: patch side")] = explain.OCCLUSION_PATCH,
     stride: Annotated[int, Query(ge=1, le=28, description="occlusion: step, at most the patch")] = (
         explain.OCCLUSION_STRIDE
     ),
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
-    """A 28x28 map for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` = Grad-CAM on relu2
-    (the last conv block) placed on the input by receptive-field centres; `occlusion` = the mean drop in the
-    target's probability when a `patch` x `patch` square of background covers the pixel. `probability` is
-    the target's probability for the unchanged image."""
-    pixels, _ = network_input(request, body, preprocess)  # (28, 28)
-    x = torch.from_numpy(pixels).reshape(1, 1, *pixels.shape)  # (1, 1, 28, 28)
+    """A map the size of the input for the `target` class: `saliency` = |d logit / d pixel|; `gradcam` =
+    Grad-CAM on the last maps before the classifier (the LeNet's pool2), placed on the input by receptive-field
+    centres; `hirescam` = the same maps with gradient x map summed unit by unit (Grad-CAM averages the gradient
+    over each map first, which can leave nothing positive in front of a fully connected layer); `occlusion` =
+    the mean drop in the target's probability when a `patch` x `patch` black square covers the pixel.
+    `probability` is the target's probability for the unchanged image."""
+    pixels, _ = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
+    x = as_batch(served, pixels)  # (1, C, H, W)
     with client_errors():
         result = explain.explain(served.model, x, method, target, patch, stride)
     payload = {
@@ -176,7 +177,7 @@ def explain_prediction(
         "probability": result.probability,
         "probabilities": result.probabilities,
         "map": encode_map(result.map, dtype),
-        "description": explain.DESCRIPTIONS[result.method],
+        "description": explain.description(served.model, result.method),
         "layer": result.layer,
         "patch": result.patch,
         "stride": result.stride,
@@ -186,16 +187,16 @@ def explain_prediction(
 
 def mixable(served: ServedModel) -> list[str]:
     """The layers with maps (C x H x W) other than the input."""
-    return [n for n in served.layer_names if len(served.shapes[n]) == 3 and n != "input"]
+    return [layer.name for layer in served.model.spatial if layer.kind != "input"]
 
 
 def mix_maps(served: ServedModel, pixels: np.ndarray, raw: dict[str, Any]) -> tuple[str, torch.Tensor, torch.Tensor]:
     """``(layer, maps (C_in, H, W), mixed (C_out, H, W))``."""
-    layer = str(raw["layer"] or "relu1")
-    spec = served.model.spec(layer)  # KeyError for an unknown layer
+    layer = str(raw["layer"] or mixing.default_layer(served.model))
+    found = served.model.layer(layer)  # KeyError for an unknown layer
     if layer not in mixable(served):
-        raise ValueError(f"layer: {layer!r} ({spec.kind}) has no channels to mix; use {', '.join(mixable(served))}")
-    x = torch.from_numpy(pixels).reshape(1, *served.shapes["input"])  # (1, C, H, W)
+        raise ValueError(f"layer: {layer!r} ({found.kind}) has no channels to mix; use {', '.join(mixable(served))}")
+    x = as_batch(served, pixels)  # (1, C, H, W)
     maps = served.forward(x)[layer][0]  # (C_in, H, W)
     matrix = mixing.as_matrix(as_json("matrix", raw["matrix"]), maps.shape[0])  # (C_out, C_in)
     bias = mixing.as_bias(as_json("bias", raw["bias"]), matrix.shape[0])  # (C_out,)
@@ -211,7 +212,7 @@ def mix_cost(request: Request, body: bytes, served: ServedModel, preprocess: str
     mixed = mixing.MAX_OUT * route_costs.values(shape[1:])
     fields = [form.text(name) for name in ("matrix", "bias")] if form is not None else []
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(route_costs.json_text("".join(text or "" for text in fields)))
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("mix", mixed, 2, held=mixed * 4))
@@ -231,14 +232,14 @@ def mix(
     request: Request,
     body: UploadBody,
     served: Served,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
     dtype: DType = "float32",
 ) -> Response:
     """Apply a C_out x C_in `matrix` (and optional `bias`) to the image's `layer` maps at every pixel:
     `out[o, y, x] = bias[o] + sum_c matrix[o][c] * maps[c, y, x]`, a 1x1 convolution. `counts` compares its
     parameters and multiply-adds with a 5x5 convolution of the same width. GET /api/mix/limits gives the
     limits (at most 64 rows) and the layers."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("layer", "matrix", "bias"))
     if raw["matrix"] is None:
         raise HTTPException(422, "matrix: missing; send C_out rows of C_in numbers as JSON")
@@ -264,7 +265,7 @@ def mix(
 def mix_limits(served: Served) -> MixLimits:
     """The largest C_out and |weight| POST /api/mix takes, the bottleneck arithmetic's limits, and the layers
     whose maps can be mixed, with their shapes."""
-    layers = [{"name": n, "kind": served.model.spec(n).kind, "shape": served.shapes[n]} for n in mixable(served)]
+    layers = [{"name": n, "kind": served.model.layer(n).kind, "shape": served.shapes[n]} for n in mixable(served)]
     return MixLimits.model_validate({**mixing.limits(), "layers": layers})
 
 

@@ -151,7 +151,7 @@ def _image(st: State, form: Form, color: str) -> torch.Tensor:
     part, index = image_choice(form)
     if part is None:
         assert index is not None
-        return images.gray_to(sample_pixels(st, index), color)
+        return images.gray_to(sample_pixels(st.registry.get(), index), color)  # the default model's test set
     with client_errors("file"):
         img = preprocess.decode(part.data, st.limits)
     return images.image_tensor(img, color)
@@ -345,7 +345,7 @@ def _pooled_source(st: State, served: Served, form: Form, spec: PoolSpec, prepro
     """(C, H, W) to pool, and what it is in words."""
     source = spec.source
     if source.kind == "layer":
-        pixels = image_from_form(st, form, preprocess)  # (28, 28), as the network takes it
+        pixels = image_from_form(st, served, form, preprocess)  # as the network takes it
         with client_errors("source"):
             return feature_maps.layer_map(served, pixels, source.layer, source.channel)
     image = _image(st, form, spec.color)  # (C, H, W)
@@ -380,7 +380,7 @@ def pool(
     include: IncludeQuery = "data,png",
     dtype: DType = "float32",
     png_compression: PngQuery = 0,
-    preprocess: Preprocess = "mnist",
+    preprocess: Preprocess = "auto",
 ) -> Response:
     """Pool the image (or a feature map of it) per the spec (see POOL_DOC)."""
     timer = Timer()

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.labs import top
-from app.routes.deps import AppState, DType, Served
+from app.routes.deps import AppState, Checkpoint, DType, Served
 from app.schemas.insight import TopResponse
 from app.schemas.network import WeightsResponse
 from app.serving import encoding
@@ -23,11 +23,12 @@ router = APIRouter(tags=["network"])
     responses=error_responses(404, 422),
     summary="A layer's weights",
 )
-def layer_weights(name: str, served: Served, dtype: DType = "float32") -> Response:
+def layer_weights(name: str, served: Served, dtype: DType = "float32", checkpoint: Checkpoint = None) -> Response:
     """conv and linear: `weight`, `bias`; batchnorm: `weight` (gamma), `bias` (beta), `running_mean`,
-    `running_var`, and `eps`."""
+    `running_var`, and `eps`. With `checkpoint`, the weights at that training step (conv and BatchNorm
+    layers at every checkpoint, every layer at the full ones)."""
     with client_errors():
-        kind, tensors, eps = served.weights(name)
+        kind, tensors, eps = served.weights(name, checkpoint)
     payload = {
         "name": name,
         "kind": kind,
@@ -53,5 +54,5 @@ def top_digits(
     `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
     with client_errors():
         content = top.load_for(served.model, st.settings.model_dir, served.name)
-        found = top.examples(served.model, content, st.samples.labels, name, channel)
+        found = top.examples(served.model, content, served.dataset().labels, name, channel)
     return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

@@ -6,40 +6,68 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.labs import top
+from app.nets.graph import Layer
+from app.nets.receptive import Field, NoField
 from app.routes.deps import AppState, Served
-from app.schemas.network import LayerInfo, ModelCard, ModelInfo, ModelSummary, Normalization, ReceptiveField
+from app.schemas.network import InputInfo, LayerInfo, ModelCard, ModelInfo, ModelSummary, Normalization, ReceptiveField
 from app.serving.errors import error_responses
 from app.serving.inference import ServedModel
 
 router = APIRouter(tags=["network"])
 
 
-def model_info(served: ServedModel) -> ModelInfo:
-    cfg = served.model.cfg
-    layers = []
-    for spec in served.model.table:
-        rf = served.receptive_fields.get(spec.name)
-        layers.append(
-            LayerInfo(
-                name=spec.name,
-                kind=spec.kind,
-                output_shape=served.shapes[spec.name],
-                params=served.layer_params(spec.name),
-                kernel_size=spec.kernel_size,
-                stride=spec.stride,
-                padding=spec.padding,
-                receptive_field=ReceptiveField(**rf) if rf else None,
-            )
+def _side(pair: tuple[int, int] | None) -> int | None:
+    return None if pair is None else pair[0]
+
+
+def layer_info(served: ServedModel, layer: Layer) -> LayerInfo:
+    field = served.model.fields.get(layer.name)
+    w = layer.window
+    return LayerInfo(
+        name=layer.name,
+        kind=layer.kind,
+        inputs=list(layer.inputs),
+        output_shape=list(layer.shape),
+        params=layer.params,
+        kernel_size=_side(w.kernel if w else None),
+        stride=_side(w.stride if w else None),
+        padding=_side(w.padding if w else None),
+        dilation=_side(w.dilation if w else None),
+        groups=w.groups if w and layer.kind == "conv" else None,
+        window=[list(w.kernel), list(w.stride), list(w.padding), list(w.dilation)] if w else None,
+        receptive_field=ReceptiveField(
+            size=field.size,
+            jump=field.jump,
+            start=field.start,
+            rows=[field.rows.size, field.rows.jump, field.rows.start],
+            cols=[field.cols.size, field.cols.jump, field.cols.start],
         )
+        if isinstance(field, Field)
+        else None,
+        receptive_field_note=field.reason if isinstance(field, NoField) else None,
+    )
+
+
+def input_info(served: ServedModel) -> InputInfo:
+    spec = served.model.input
+    return InputInfo(
+        shape=list(spec.shape),
+        preprocess=served.card.get("preprocess", "digit"),
+    )
+
+
+def model_info(served: ServedModel) -> ModelInfo:
     return ModelInfo(
         name=served.name,
-        dataset=served.card.get("dataset", "mnist"),
-        classes=[str(c) for c in range(cfg.classes)],
-        input_shape=[cfg.in_channels, cfg.image_size, cfg.image_size],
-        normalization=Normalization(mean=[cfg.mean] * cfg.in_channels, std=[cfg.std] * cfg.in_channels),
+        dataset=served.card.get("dataset"),
+        classes=served.model.classes,
+        input_shape=list(served.input_shape),
+        input=input_info(served),
+        normalization=Normalization(mean=list(served.model.input.mean), std=list(served.model.input.std)),
         test_accuracy=served.card.get("test_accuracy"),
         params=served.params,
-        layers=layers,
+        output=served.model.output,
+        layers=[layer_info(served, layer) for layer in served.model.layers],
     )
 
 
@@ -52,9 +80,13 @@ def summary(served: ServedModel, default: bool) -> ModelSummary:
     card = served.card
     return ModelSummary(
         name=served.name,
-        dataset=card.get("dataset", "mnist"),
+        dataset=card.get("dataset"),
+        classes=served.model.classes,
+        input_shape=list(served.input_shape),
         default=default,
-        batchnorm=served.model.cfg.batchnorm,
+        batchnorm=bool(served.model.of_kind("batchnorm")),
+        timeline=served.timeline is not None,
+        samples=served.samples is not None,
         test_accuracy=card.get("test_accuracy"),
         params=served.params,
         epochs=card.get("epochs"),

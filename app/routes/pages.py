@@ -31,9 +31,10 @@ class Link:
     problems: list[str] = field(default_factory=list)
 
 
-def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = False) -> Link:
+def read_link(request: Request, uses_model: bool = True) -> Link:
     """``?model=`` and ``?sample=`` of a page's address. ``uses_model``: the page shows a model (else a
-    model name is only checked); ``batchnorm_only``: it shows a model with BatchNorm layers."""
+    model name is only checked). A served model is always shown, even where some of a page's views do not
+    apply to it (no BatchNorm layers, no timeline): the page says why in those views."""
     st: State = state(request)
     registry = st.registry
     link = Link(model=registry.default if uses_model else None)
@@ -43,17 +44,18 @@ def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = 
         showing = f"; showing {registry.default}" if uses_model else ""
         if wanted not in registry.models:
             link.problems.append(f"?model={wanted} is not a served model{showing}. The models: {', '.join(models)}.")
-        elif batchnorm_only and not registry.models[wanted].model.cfg.batchnorm:
-            link.problems.append(f"?model={wanted} has no BatchNorm layers{showing}.")
         elif uses_model:
             link.model = wanted
     raw = request.query_params.get("sample")
-    if raw is not None:
-        last = len(st.samples) - 1
+    samples = registry.models[link.model or registry.default].samples
+    if raw is not None and samples is None:
+        link.problems.append(f"?sample={raw}: {link.model or registry.default} has no test images here.")
+    elif raw is not None and samples is not None:
+        last = len(samples) - 1
         if not re.fullmatch(r"\s*\d+\s*", raw):
-            link.problems.append(f"?sample={raw} is not a test digit id: use a whole number from 0 to {last}.")
+            link.problems.append(f"?sample={raw} is not a test image id: use a whole number from 0 to {last}.")
         elif int(raw) > last:
-            link.problems.append(f"?sample={int(raw)} is not a test digit: the ids go from 0 to {last}.")
+            link.problems.append(f"?sample={int(raw)} is not a test image: the ids go from 0 to {last}.")
         else:
             link.sample = int(raw)
     return link
@@ -62,8 +64,12 @@ def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = 
 def render(request: Request, template: str, page: str, module: str, link: Link, **context: Any) -> HTMLResponse:
     """Render ``template`` with the navigation's active ``page``, the page's ES ``module`` (a file under
     static/js/) and what its address asked for (``link``: <main>'s data-model and data-sample, and the
-    error banner, shown at once when the address has a problem)."""
-    return templates.TemplateResponse(request, template, {"page": page, "module": module, "link": link, **context})
+    error banner, shown at once when the address has a problem); <main>'s data-default-model names the model
+    an address without ?model= shows."""
+    default = state(request).registry.default
+    return templates.TemplateResponse(
+        request, template, {"page": page, "module": module, "link": link, "default_model": default, **context}
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -100,13 +106,28 @@ async def kernels_page(request: Request) -> HTMLResponse:
 
 @router.get("/batchnorm", response_class=HTMLResponse)
 async def batchnorm_page(request: Request) -> HTMLResponse:
-    """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN."""
+    """The BatchNorm lab: per-channel statistics, train against eval mode, folding, BN against no BN (a model
+    without BatchNorm layers is shown too: the sections that need them say so)."""
     return render(
         request,
         "batchnorm.html",
         page="batchnorm",
         module="batchnorm.js",
-        link=read_link(request, batchnorm_only=True),
+        link=read_link(request),
         max_batch=MAX_BATCH,
         default_samples=DEFAULT_SAMPLES,
+    )
+
+
+@router.get("/training", response_class=HTMLResponse)
+async def training_page(request: Request) -> HTMLResponse:
+    """The training timeline: the checkpoints behind one scrubber (curves, filters, a digit's maps and answer),
+    the covariate-shift drift with and without BatchNorm, and the network without ReLU before max pooling."""
+    return render(
+        request,
+        "training.html",
+        page="training",
+        module="training.js",
+        link=read_link(request),
+        max_upload_bytes=state(request).settings.max_upload_bytes,
     )

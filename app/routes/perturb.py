@@ -67,7 +67,7 @@ def perturb_cost(request: Request, body: bytes, served: ServedModel, preprocess:
     net = route_costs.net(served)
     pixels = route_costs.values(served.shapes["input"])
     return (
-        route_costs.digit_input(request, body, preprocess)
+        route_costs.digit_input(request, body, preprocess, served)
         .then(costs.copies("moved", pixels, 3, held=pixels * 4))
         .then(costs.network(net, 1) + costs.network(net, 1))
         .then(costs.copies("differences", net.values, 6))
@@ -84,14 +84,14 @@ def perturb_cost(request: Request, body: bytes, served: ServedModel, preprocess:
 )
 @admitted(perturb_cost)
 def perturb_route(
-    request: Request, body: UploadBody, served: Served, preprocess: Preprocess = "mnist", dtype: DType = "float32"
+    request: Request, body: UploadBody, served: Served, preprocess: Preprocess = "auto", dtype: DType = "float32"
 ) -> Response:
     """The image as for POST /api/activations (multipart `file` or `sample`, or JSON `pixels`), plus `shift`
     ("dy,dx", at most 4 pixels each way, zeros come in) or `rotate` (degrees, at most 30 each way). Per
     layer: `relative_change` = ||a(x') - a(x)|| / ||a(x)||, and for a shift, where the layer's jump divides
     it, `aligned_change`: the same after moving a(x) by shift / jump units (near 0: the maps only moved, the
     layer is shift-equivariant there). `prediction` gives the class before and after."""
-    pixels, form = network_input(request, body, preprocess)  # (28, 28)
+    pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     raw = body_fields(body, form, ("shift", "rotate"))
     shift, rotate = _motion(raw)
     with client_errors():

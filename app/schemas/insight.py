@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.nets.lenet import Kind
 from app.schemas.common import B64_DESCRIPTION, DType
+from app.schemas.network import Kind
 
 
 class Box(BaseModel):
@@ -36,6 +36,7 @@ class FieldStep(BaseModel):
     kernel: int
     stride: int
     padding: int
+    dilation: int
     size: int
     jump: int
     start: float
@@ -53,19 +54,21 @@ class ReceptiveFieldResponse(BaseModel):
     box: Box = Field(description="the unit's field, inclusive, clipped to the image")
     unclipped: Box = Field(description="the same before clipping: beyond the image edges lies padding")
     activation: float = Field(description="the unit's value for this image")
-    gradient: InsightMap = Field(description="|d unit / d input pixel| (28x28): the effective receptive field")
+    gradient: InsightMap = Field(
+        description="|d unit / d input pixel| (H x W, the largest over the input's channels): the effective field"
+    )
     steps: list[FieldStep] = Field(description="the recurrence from the input to this layer")
 
 
 class ExplainResponse(BaseModel):
-    method: Literal["saliency", "gradcam", "occlusion"]
+    method: Literal["saliency", "gradcam", "hirescam", "occlusion"]
     target: int = Field(description="the class explained (default: the predicted one)")
     predicted: int
     probability: float = Field(description="the target's probability for the unchanged image")
     probabilities: list[float]
     map: InsightMap
     description: str = Field(description="what the map's values are")
-    layer: str | None = Field(default=None, description="gradcam: the layer whose maps are weighted")
+    layer: str | None = Field(default=None, description="gradcam, hirescam: the layer whose maps are weighted")
     patch: int | None = Field(default=None, description="occlusion: side of the square patch")
     stride: int | None = Field(default=None, description="occlusion: step between patch positions")
 
@@ -92,7 +95,7 @@ class TopExample(BaseModel):
     activation: float = Field(description="the channel's largest value for this image")
     y: int = Field(description="row of the unit that reached it")
     x: int = Field(description="column of the unit that reached it")
-    box: Box = Field(description="that unit's receptive field on the image, inclusive, clipped")
+    box: Box | None = Field(description="that unit's receptive field on the image, inclusive, clipped (none: n/a)")
 
 
 class TopResponse(BaseModel):

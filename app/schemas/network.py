@@ -5,27 +5,57 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.nets.lenet import Kind
+from app.nets.graph import ACTIVATION_KINDS
 from app.schemas.common import B64_DESCRIPTION, DType, Pixel, Prediction, TensorData
+
+MAX_SIDE = 512  # rows or columns of a drawing sent as JSON (the network's input is checked after)
+KINDS = sorted(
+    {"input", "conv", "batchnorm", "maxpool", "avgpool", "linear", "flatten", "add", "concat", "dropout"}
+    | {"identity", "softmax", "other"}
+    | ACTIVATION_KINDS
+)
+Kind = Annotated[
+    str,
+    Field(
+        description="what the layer does, read from its module or function: " + ", ".join(KINDS),
+        json_schema_extra={"enum": KINDS},
+    ),
+]
 
 
 class ReceptiveField(BaseModel):
-    size: int = Field(description="side of the square of input pixels one unit can see")
+    size: int = Field(description="side of the square of input pixels one unit can see (rows, if not square)")
     jump: int = Field(description="input pixels between neighbouring units")
     start: float = Field(description="input coordinate of the centre of unit (0, 0)")
+    rows: list[float] = Field(description="[size, jump, start] along the rows")
+    cols: list[float] = Field(description="[size, jump, start] along the columns")
 
 
 class LayerInfo(BaseModel):
-    name: str
+    name: str = Field(description="the module path (conv1, features.0) or, for a function call, its node (add)")
     kind: Kind
+    inputs: list[str] = Field(description="the layers whose outputs this layer takes")
     output_shape: list[int]
     params: int
-    kernel_size: int | None = None
+    kernel_size: int | None = Field(default=None, description="the window's side (rows, if not square)")
     stride: int | None = None
     padding: int | None = None
+    dilation: int | None = None
+    groups: int | None = None
+    window: list[list[int]] | None = Field(
+        default=None, description="[[kernel], [stride], [padding], [dilation]], each [rows, columns]"
+    )
     receptive_field: ReceptiveField | None = None
+    receptive_field_note: str | None = Field(
+        default=None, description="why a stack of maps has no receptive field box (n/a), when it has none"
+    )
+
+
+class InputInfo(BaseModel):
+    shape: list[int] = Field(description="C x H x W")
+    preprocess: str = Field(description="what uploads go through by default: digit (MNIST-like) or resize")
 
 
 class Normalization(BaseModel):
@@ -40,21 +70,30 @@ class ModelInfo(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     name: str
-    dataset: str
+    dataset: str | None
     classes: list[str]
     input_shape: list[int]
+    input: InputInfo
     normalization: Normalization
     test_accuracy: float | None
     params: int
+    output: str = Field(description="the layer that gives the class scores")
     layers: list[LayerInfo]
 
 
-class PixelsRequest(BaseModel):
-    """A drawn digit: 28 rows of 28 values in [0, 1], ink high (white digit on black)."""
+Row = Annotated[list[Pixel], Field(min_length=1, max_length=MAX_SIDE)]
 
-    pixels: Annotated[
-        list[Annotated[list[Pixel], Field(min_length=28, max_length=28)]], Field(min_length=28, max_length=28)
-    ]
+
+class PixelsRequest(BaseModel):
+    """A drawing in the network's input size: H rows of W values in [0, 1] (the LeNet: 28 x 28, ink high, a
+    white digit on black), or C x H x W for a colour network."""
+
+    pixels: (
+        Annotated[list[Row], Field(min_length=1, max_length=MAX_SIDE)]
+        | Annotated[
+            list[Annotated[list[Row], Field(min_length=1, max_length=MAX_SIDE)]], Field(min_length=1, max_length=4)
+        ]
+    )
     conv1_override: dict | None = Field(
         default=None,
         description='optional `{"channel": c, "kernel": k x k (k <= 5), "bias": b}`: conv1 filter c replaced'
@@ -62,6 +101,22 @@ class PixelsRequest(BaseModel):
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"pixels": [[0.0] * 28] * 28}]})
+
+    @field_validator("pixels")
+    @classmethod
+    def _rectangular(cls, pixels: list) -> list:
+        """Every row as long as the first (and, for C x H x W, every plane as tall), naming the first that is not."""
+        colour = isinstance(pixels[0][0], list)
+        planes = pixels if colour else [pixels]
+        height, width = len(planes[0]), len(planes[0][0])
+        for c, plane in enumerate(planes):
+            where = f"pixels[{c}]" if colour else "pixels"
+            if len(plane) != height:
+                raise ValueError(f"{where}: expected {height} rows like pixels[0], not {len(plane)}")
+            for i, row in enumerate(plane):
+                if len(row) != width:
+                    raise ValueError(f"{where}[{i}]: expected {width} values like the first row, not {len(row)}")
+        return pixels
 
 
 class LayerActivation(BaseModel):
@@ -88,9 +143,10 @@ class WeightsResponse(BaseModel):
 
 
 class Sample(BaseModel):
-    id: int = Field(description="index in the MNIST test set")
+    id: int = Field(description="index in the model's test set")
     label: int
     predicted: int
+    label_name: str = Field(description="the class name of the label")
 
 
 class Misclassified(BaseModel):
@@ -133,9 +189,13 @@ class ModelSummary(BaseModel):
     model_config = ConfigDict(protected_namespaces=())
 
     name: str
-    dataset: str
+    dataset: str | None
+    classes: list[str]
+    input_shape: list[int]
     default: bool = Field(description="the model used when a request names none")
-    batchnorm: bool
+    batchnorm: bool = Field(description="the network has BatchNorm layers")
+    timeline: bool = Field(description="checkpoints recorded during training are served (GET /api/training)")
+    samples: bool = Field(description="its test set is served (GET /api/samples)")
     test_accuracy: float | None
     params: int
     epochs: int | None = None

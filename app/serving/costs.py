@@ -206,6 +206,14 @@ class NetworkProfile:
 _PROFILES: weakref.WeakKeyDictionary[nn.Module, NetworkProfile] = weakref.WeakKeyDictionary()
 
 
+def _submodule(model: nn.Module, name: str) -> nn.Module | None:
+    """The module a layer name is the path of (``conv1``, ``features.0``); None for a function's node."""
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        return None
+
+
 def profile(model: nn.Module, shapes: dict[str, list[int]]) -> NetworkProfile:
     """``model``'s profile from ``shapes`` (layer name -> output shape of one image, as the served model
     records them at load): conv and linear layers cost one weight row per output value (``weight[0]``:
@@ -215,7 +223,7 @@ def profile(model: nn.Module, shapes: dict[str, list[int]]) -> NetworkProfile:
     sizes = [math.prod(shape) for shape in shapes.values()]
     macs = scratch = 0
     for name, shape in shapes.items():
-        weight = getattr(getattr(model, name, None), "weight", None)
+        weight = getattr(_submodule(model, name), "weight", None)
         per_value = weight[0].numel() if isinstance(weight, torch.Tensor) and weight.dim() >= 2 else 1
         macs += math.prod(shape) * per_value
         if isinstance(weight, torch.Tensor) and weight.dim() >= 3:  # a convolution: (C, H, W) output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,10 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.nets.checkpoint import load_checkpoint
-from app.nets.lenet import LeNet
-from app.nets.receptive import FieldGeometry, receptive_fields
+from app.datasets.samples import Datasets, SampleStore
+from app.nets.checkpoint import load_network, model_files
+from app.nets.network import Network
 from app.serving.batching import MicroBatcher
+from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
+from app.training.timeline import Timeline
 
 WEIGHT_TENSORS = {
     "conv": ("weight", "bias"),
@@ -28,13 +29,13 @@ ForwardObserver = Callable[[str, int, float], None]
 
 @dataclass
 class ServedModel:
-    """One trained network and its model card. Read-only after loading."""
+    """One trained network, its model card and (when it has one) its test set. Read-only after loading."""
 
     name: str
-    model: LeNet
+    model: Network
     card: dict
-    receptive_fields: dict[str, FieldGeometry] = field(default_factory=dict)
-    shapes: dict[str, list[int]] = field(default_factory=dict)
+    samples: SampleStore | None = None
+    timeline: Timeline | None = None
     observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
 
@@ -42,56 +43,85 @@ class ServedModel:
         self.batcher = MicroBatcher(self._run_batch)
 
     @classmethod
-    def load(cls, checkpoint: Path, observe: ForwardObserver | None = None) -> ServedModel:
-        model = load_checkpoint(str(checkpoint))
-        card_path = checkpoint.with_suffix(".json")
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        served = cls(checkpoint.stem, model, card, receptive_fields(model.table), observe=observe)
-        with torch.inference_mode():
-            probe = torch.zeros(1, 1, model.cfg.image_size, model.cfg.image_size)
-            served.shapes = {k: list(v.shape[1:]) for k, v in model.intermediates(probe).items()}
+    def load(cls, checkpoint: Path, datasets: Datasets, observe: ForwardObserver | None = None) -> ServedModel:
+        network, card = load_network(checkpoint)
+        served = cls(checkpoint.stem, network, card, datasets.get(card.get("dataset")), observe=observe)
+        timeline = checkpoint.with_name(checkpoint.stem + TIMELINE_SUFFIX)
+        if timeline.is_file():
+            served.timeline = Timeline.load(timeline, network)
         return served
 
     @property
     def layer_names(self) -> list[str]:
-        return self.model.layer_names
+        return self.model.names
+
+    @property
+    def shapes(self) -> dict[str, list[int]]:
+        return {layer.name: list(layer.shape) for layer in self.model.layers}
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.model.input.shape
 
     @property
     def params(self) -> int:
         """Parameters of the whole network."""
-        return sum(p.numel() for p in self.model.parameters())
+        return sum(p.numel() for p in self.model.module.parameters())
 
-    def layer_params(self, name: str) -> int:
-        module = getattr(self.model, name, None)
-        if not isinstance(module, nn.Module):
-            return 0
-        return sum(p.numel() for p in module.parameters())
+    def dataset(self) -> SampleStore:
+        """The model's test set; KeyError when it was served without one."""
+        if self.samples is None:
+            raise KeyError(f"model {self.name!r} has no test set here, so it has no sample images")
+        return self.samples
 
-    def weights(self, name: str) -> tuple[str, list[tuple[str, np.ndarray]], float | None]:
-        """``(kind, [(tensor name, array)], eps)`` of a layer; KeyError for an unknown layer or one
-        without weights."""
-        spec = self.model.spec(name)  # KeyError for an unknown layer
-        if spec.kind not in WEIGHT_TENSORS:
+    def history(self) -> Timeline:
+        """The training timeline; KeyError when this model was served without one."""
+        if self.timeline is None:
+            raise KeyError(f"model {self.name!r} has no training timeline (train it with `convlens train`)")
+        return self.timeline
+
+    def at(self, step: int | None) -> Network:
+        """The network, or (``step``) the network as it was at that training step (a full checkpoint)."""
+        return self.model if step is None else self.history().network(step)
+
+    def weights(self, name: str, step: int | None = None) -> tuple[str, list[tuple[str, np.ndarray]], float | None]:
+        """``(kind, [(tensor name, array)], eps)`` of a layer, now or at training ``step``; KeyError for an
+        unknown layer, one without weights, or one not kept at that step."""
+        layer = self.model.layer(name)  # KeyError for an unknown layer
+        if layer.kind not in WEIGHT_TENSORS or layer.module is None:
             raise KeyError(
-                f"layer {name!r} ({spec.kind}) has no weights; layers with weights are "
-                + ", ".join(s.name for s in self.model.table if s.kind in WEIGHT_TENSORS)
+                f"layer {name!r} ({layer.kind}) has no weights; layers with weights are "
+                + ", ".join(w.name for w in self.model.of_kind(*WEIGHT_TENSORS) if w.module)
             )
-        module = getattr(self.model, name)
-        tensors = [(t, getattr(module, t).detach().numpy()) for t in WEIGHT_TENSORS[spec.kind]]
-        return spec.kind, tensors, getattr(module, "eps", None)
+        module = self.model.submodule(name)
+        present = [t for t in WEIGHT_TENSORS[layer.kind] if getattr(module, t, None) is not None]
+        if step is None:
+            tensors = [(t, getattr(module, t).detach().numpy()) for t in present]
+        else:
+            timeline = self.history()
+            kept = [(t, timeline.tensor(step, f"{layer.module}.{t}")) for t in present]
+            if any(v is None for _, v in kept):
+                raise KeyError(
+                    f"checkpoint: step {step} keeps the conv and BatchNorm layers only; {name} is kept at steps "
+                    + ", ".join(map(str, timeline.full_steps))
+                )
+            tensors = [(t, v.numpy()) for t, v in kept if v is not None]
+        return layer.kind, tensors, getattr(module, "eps", None)
 
-    def forward(self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None) -> dict[str, torch.Tensor]:
-        """Every intermediate for ``x`` (N, 1, 28, 28) in [0, 1]; each image's values are bit-for-bit
-        those it gets alone."""
+    def forward(
+        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None, step: int | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Every intermediate for ``x`` (N, C, H, W) in [0, 1], by the network as served or as it was at
+        training ``step``; each image's values are bit-for-bit those it gets alone."""
         start = time.perf_counter()
         with torch.inference_mode():
-            acts = self.model.intermediates(x, overrides, per_image_linear=True)
+            acts = self.at(step).intermediates(x, overrides, per_image_linear=True)
         if self.observe is not None:
             self.observe(self.name, len(x), time.perf_counter() - start)
         return acts
 
     def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate for one image ``x`` (1, 1, 28, 28), sharing a forward pass with concurrent
+        """Every intermediate for one image ``x`` (1, C, H, W), sharing a forward pass with concurrent
         requests (micro-batching); the values are bit-identical to ``forward(x)``."""
         return self.batcher.submit(x)
 
@@ -101,12 +131,15 @@ class ServedModel:
 
 
 class Registry:
-    """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card)."""
+    """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card and, when it was trained
+    here, its ``<name>.timeline.pt``)."""
 
-    def __init__(self, model_dir: Path, default: str, observe: ForwardObserver | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, default: str, datasets: Datasets, observe: ForwardObserver | None = None
+    ) -> None:
         self.models: dict[str, ServedModel] = {}
-        for checkpoint in sorted(Path(model_dir).glob("*.pt")):
-            served = ServedModel.load(checkpoint, observe)
+        for checkpoint in model_files(model_dir):
+            served = ServedModel.load(checkpoint, datasets, observe)
             self.models[served.name] = served
         if default not in self.models:
             raise FileNotFoundError(

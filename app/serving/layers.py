@@ -27,7 +27,7 @@ def encode_layers(
     return [
         {
             "name": name,
-            "kind": served.model.spec(name).kind,
+            "kind": served.model.layer(name).kind,
             "shape": list(part.shape),
             "dtype": dtype,
             "min": float(lo),

@@ -12,6 +12,8 @@
  * Every address of a model's API is built by `apiUrl`, which adds `?model=` once the page has chosen a
  * model with `setModel` (the model the page's address names, or its model switch); a call may name
  * another model with its own `model` option (the explorer's side-by-side comparison).
+ * The training timeline's calls (`training`, `weights(name, {checkpoint})`, `activations(input, {checkpoint})`)
+ * take a step from GET /api/training.
  * Arrays arrive as base64 of little-endian float32/float16; `decodeArray` turns them into Float32Array.
  */
 
@@ -180,17 +182,17 @@ export const api = {
   /** GET /api/model/card: test and per-class accuracy, confusion matrix, misclassified digits, curve. */
   card: ({ model } = {}) => request(apiUrl("/api/model/card", { model })),
 
-  /** GET /api/samples: [{id, label, predicted}]. */
+  /** GET /api/samples: [{id, label, predicted, label_name}] from the model's own test set. */
   samples: ({ model } = {}) => request(apiUrl("/api/samples", { model })),
 
-  /** URL of a test digit's 28x28 PNG. */
-  sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
+  /** URL of a test image's PNG, from the test set of `model` (default the page's). */
+  sampleUrl: (id, { model } = {}) => apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model }),
 
   /**
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
    */
-  async weights(name, { dtype = "float32", signal, model } = {}) {
-    const body = await request(apiUrl(`/api/layers/${encodeURIComponent(name)}/weights`, { dtype, model }), { signal });
+  async weights(name, { dtype = "float32", signal, model, checkpoint } = {}) {
+    const body = await request(apiUrl(`/api/layers/${encodeURIComponent(name)}/weights`, { dtype, model, checkpoint }), { signal });
     const tensors = {};
     for (const t of body.tensors) tensors[t.name] = decodeTensor(t);
     return { name: body.name, kind: body.kind, eps: body.eps, tensors };
@@ -198,12 +200,14 @@ export const api = {
 
   /**
    * POST /api/activations for one input: `{file}` (a File/Blob), `{sample}` (a test-set id) or
-   * `{pixels}` (28 rows of 28 values in [0, 1], ink high). Resolves to
+   * `{pixels}` (H rows of W values in [0, 1], ink high). Resolves to
    * `{prediction: {label, probabilities}, layers: [{name, kind, shape, dtype, min, max, mean, values}]}`.
-   * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`).
+   * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`);
+   * `checkpoint` (a full checkpoint's step) asks the network as it was at that training step.
    */
-  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override, model } = {}) {
-    const url = apiUrl("/api/activations", { preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype, model });
+  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override, model, checkpoint } = {}) {
+    const layerList = Array.isArray(layers) ? layers.join(",") : layers;
+    const url = apiUrl("/api/activations", { preprocess, layers: layerList, dtype, model, checkpoint });
     let body;
     if (input.pixels) {
       body = await request(url, { json: override ? { pixels: input.pixels, conv1_override: override } : { pixels: input.pixels }, signal });
@@ -220,18 +224,27 @@ export const api = {
 
   /**
    * POST /api/receptive-field: what unit (channel, y, x) of a spatial `layer` sees of this input.
-   * `gradient` arrives decoded ({shape: [28, 28], values}).
+   * `gradient` arrives decoded ({shape: [H, W], values}).
    */
   async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal, model } = {}) {
     const body = await postInput(apiUrl("/api/receptive-field", { preprocess, model }), input, { layer, channel, y, x }, signal);
     return { ...body, gradient: decodeMap(body.gradient) };
   },
 
-  /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: a 28x28 `map`, decoded. */
+  /** POST /api/explain?method=saliency|gradcam|occlusion[&target=c]: an H x W `map` over the input, decoded. */
   async explain(input, { method, target }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
     const body = await postInput(apiUrl("/api/explain", { method, target, preprocess }), input, {}, signal);
     return { ...body, map: decodeMap(body.map) };
   },
+
+  /** GET /api/training: {model, checkpoints: [{step, epoch, images_seen, train_loss, test_accuracy, full}]}. */
+  training: ({ signal, model } = {}) => request(apiUrl("/api/training", { model }), { signal }),
+
+  /**
+   * GET /api/training/drift for `model` (the argument, not the page's choice: the drift view compares two):
+   * {model, layer, batchnorm, images, checkpoints: [{step, output: {mean, std}, after}]}.
+   */
+  drift: (model, layer, { signal } = {}) => request(apiUrl("/api/training/drift", { model, layer }), { signal }),
 
   /** GET /api/layers/{name}/channels/{c}/top: {layer, channel, examples: [{index, label, activation, y, x, box}]}. */
   top: (layer, channel, { signal, model } = {}) =>

@@ -3,6 +3,10 @@
  * batch you choose, folding BatchNorm into the layer before it, and the network trained with and without
  * BatchNorm. Each section loads on its own and reports its errors in its own alert line; <main>'s
  * data-state becomes "ready" when every section has settled.
+ *
+ * The model is the address's (?model=, checked by the server) or the switch's (which opens the page again).
+ * A model without BatchNorm layers is shown too: the three sections about its BatchNorm layers are replaced
+ * by the server's reason, and the comparison of the two trained networks, which is about every model, stays.
  */
 
 import { api, setModel } from "./api.js";
@@ -11,6 +15,8 @@ import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
 import { initTraining } from "./bn-training.js";
 import { errorBanner, errorLine } from "./error-banner.js";
+import { reloadingPicker } from "./model-switch.js";
+import { applyWords, modelWords } from "./model-words.js";
 import { smoothingNote } from "./prediction.js";
 import { scrollCues } from "./scroll-cue.js";
 
@@ -31,37 +37,71 @@ async function smoothing(classes) {
 /** An error shown in the section's own alert line (and kept on its data-error for the tests). */
 const reporter = (host) => errorLine(host, host.querySelector(".bn-error"));
 
+/** The model has no BatchNorm layers (its layer table says so): why, in place of the sections about them. */
+function noBatchNorm(model, models) {
+  const others = models.filter((m) => m.batchnorm).map((m) => m.name);
+  const note = section("no-batchnorm");
+  note.textContent =
+    `${model.name} has no BatchNorm layers: its layers are ${model.layers.map((l) => `${l.name} (${l.kind})`).join(", ")}. ` +
+    "Nothing in it normalises a batch, so there are no γ, β or running statistics to show, no train mode that differs from eval mode, and nothing to fold." +
+    (others.length ? ` Models with BatchNorm: ${others.join(", ")} (choose one above).` : "") +
+    " The comparison below, of the same network trained with and without BatchNorm, is about every model.";
+  note.hidden = false;
+  for (const id of ["params", "lab", "fold"]) {
+    section(id).hidden = true;
+    section(id).dataset.state = "missing";
+  }
+  for (const link of document.querySelectorAll(".bn-toc a[href='#params'], .bn-toc a[href='#lab'], .bn-toc a[href='#fold']")) link.hidden = true;
+}
+
 async function start() {
   const params = section("params");
   const lab = section("lab");
   const fold = section("fold");
   const training = section("training");
-  let layers = ["bn1", "bn2", "bn3"];
-  try {
-    const model = await api.model();
-    layers = model.layers.filter((l) => l.kind === "batchnorm").map((l) => l.name);
-    smoothing(model.classes.length);
-  } catch (error) {
-    reporter(params)(`The network could not be loaded: ${error.message}`);
+  const [listed, network] = await Promise.allSettled([api.models(), api.model()]);
+  const models = listed.status === "fulfilled" ? listed.value : [];
+  reloadingPicker(section("model-switch"), models, { current: main.dataset.model || models.find((m) => m.default)?.name });
+  const comparison =
+    listed.status === "fulfilled"
+      ? initTraining(training, models, reporter(training))
+      : Promise.resolve().then(() => {
+          training.dataset.state = "failed";
+          reporter(training)(`The training curves could not be loaded: ${listed.reason.message}`);
+        });
+  if (network.status === "rejected") {
+    reporter(params)(`The network could not be loaded: ${network.reason.message}`);
+    await comparison;
+    main.dataset.state = "ready";
+    return;
   }
+  const model = network.value;
+  const words = modelWords(model);
+  applyWords(main, words);
+  const layers = model.layers.filter((l) => l.kind === "batchnorm").map((l) => l.name);
+  if (!layers.length) {
+    noBatchNorm(model, models);
+    await comparison;
+    main.dataset.state = "ready";
+    return;
+  }
+  smoothing(model.classes.length);
+  const summary = models.find((m) => m.name === model.name);
+  const testSet = !summary || summary.samples;
   const tasks = [
     Promise.resolve(initParams(params, layers, reporter(params))).then(() => {
       params.dataset.state = "ready";
     }),
     initLab(lab, {
       layers,
+      words,
+      testSet,
       defaultSamples: Number(main.dataset.defaultSamples) || 64,
       maxBatch: Number(main.dataset.maxBatch) || 256,
       onError: reporter(lab),
     }),
-    api
-      .models()
-      .then((models) => initTraining(training, models, reporter(training)))
-      .catch((error) => {
-        training.dataset.state = "failed";
-        reporter(training)(`The training curves could not be loaded: ${error.message}`);
-      }),
-    initFold(fold, reporter(fold)),
+    comparison,
+    initFold(fold, reporter(fold), { testSet, name: model.name }),
   ];
   await Promise.allSettled(tasks);
   main.dataset.state = "ready";

@@ -1,6 +1,6 @@
 /**
  * The folding section: the formula with one channel's numbers filled in (pick the pair and the channel),
- * and the equivalence measured by the server on all 10,000 test images (GET /api/batchnorm/fold).
+ * and the equivalence measured by the server on all the model's test images (GET /api/batchnorm/fold).
  */
 
 import { bnApi } from "./bn-api.js";
@@ -45,17 +45,36 @@ function equivalence(body) {
   );
 }
 
-/** Wire the fold section; resolves once the server's numbers are shown. Errors go to `onError`. */
-export async function initFold(section, onError) {
+/**
+ * Wire the fold section; resolves once the server's numbers are shown. Errors go to `onError`; `testSet`
+ * false (the model is served without one) says why there is nothing to check instead of asking.
+ */
+export async function initFold(section, onError, { testSet = true, name = "this model" } = {}) {
   const pick = section.querySelector("#fold-pair");
   const channel = section.querySelector("#fold-channel");
   const out = section.querySelector("#fold-formula");
+  const result = section.querySelector("#fold-result");
+  /* It does not apply to this model (no test set to check on, no pair to fold): why, in words. */
+  const missing = (why) => {
+    section.dataset.state = "missing";
+    result.className = "not-applicable";
+    result.textContent = `Nothing to fold and check here: ${why}.`;
+    for (const box of section.querySelectorAll(".bn-fold-controls, #fold-formula")) box.hidden = true;
+  };
+  if (!testSet) {
+    missing(`${name} is served without its test set, and the folded network is checked against the trained one on it`);
+    return;
+  }
   let body;
   try {
     body = await bnApi.fold();
   } catch (error) {
+    if (error.status === 404 || error.status === 422) {
+      missing(error.message);
+      return;
+    }
     section.dataset.state = "failed";
-    section.querySelector("#fold-result").textContent = "The comparison could not be run.";
+    result.textContent = "The comparison could not be run.";
     onError(error);
     return;
   }
@@ -92,6 +111,6 @@ export async function initFold(section, onError) {
   pick.addEventListener("change", show);
   channel.addEventListener("input", show);
   show();
-  section.querySelector("#fold-result").textContent = equivalence(body);
+  result.textContent = equivalence(body);
   Object.assign(section.dataset, { state: "ready", maxDiff: String(body.max_abs_logit_diff), timeRatio: String(body.time_ratio) });
 }

@@ -10,10 +10,11 @@
 import { api } from "./api.js";
 import { bnApi } from "./bn-api.js";
 import { channelBars } from "./bn-charts.js";
-import { layerPick } from "./bn-layer-pick.js";
+import { layerPick } from "./layer-pick.js";
 import { BN_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
+import { modelWords } from "./model-words.js";
 import { PredictionView } from "./prediction.js";
 
 const median = (values) => {
@@ -40,15 +41,16 @@ function layerSummary(layer, batchSize) {
 }
 
 /** Wire the lab section; resolves after the first (default) batch is shown. Errors go to `onError`. */
-export function initLab(section, { layers, defaultSamples, maxBatch, onError }) {
+export function initLab(section, { layers, defaultSamples, maxBatch, onError, words = modelWords(null), testSet = true }) {
   const $ = (selector) => section.querySelector(selector);
   const form = $("#lab-form");
   const samplesInput = $("#lab-samples");
   const filesInput = $("#lab-files");
   const fileInput = $("#lab-file");
   const charts = $("#lab-charts");
-  const evalView = new PredictionView($("#eval-digit"), $("#eval-confidence"), $("#eval-probs"));
-  const trainView = new PredictionView($("#train-digit"), $("#train-confidence"), $("#train-probs"));
+  const evalView = new PredictionView($("#eval-digit"), $("#eval-confidence"), $("#eval-probs"), { words });
+  const trainView = new PredictionView($("#train-digit"), $("#train-confidence"), $("#train-probs"), { words });
+  const { item, items, name } = words;
   let result = null;
   let spec = null;
   let urls = [];
@@ -70,12 +72,12 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     const file = fileInput.files[0] || null;
     if (radio("files").checked) {
       const files = Array.from(filesInput.files);
-      if (!files.length) throw new Error("Choose one or more images for the batch (or use test digits).");
+      if (!files.length) throw new Error(`Choose one or more images for the batch (or use test ${items}).`);
       if (files.length > maxBatch) throw new Error(`A batch holds at most ${maxBatch} images; you chose ${files.length}.`);
       return { files, file };
     }
     const samples = Number(samplesInput.value);
-    if (!Number.isInteger(samples) || samples < 1 || samples > maxBatch) throw new Error(`Use 1 to ${maxBatch} test digits.`);
+    if (!Number.isInteger(samples) || samples < 1 || samples > maxBatch) throw new Error(`Use 1 to ${maxBatch} test ${items}.`);
     return { samples, file };
   }
 
@@ -101,7 +103,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     const k = withFile ? i - 1 : i;
     if (result.source === "samples") {
       const id = result.sample_ids[k];
-      return { src: api.sampleUrl(id), caption: `test digit #${id}, a ${result.sample_labels[k]}`, truth: result.sample_labels[k], crisp: true };
+      return { src: api.sampleUrl(id), caption: `test ${item} #${id}, ${words.a(result.sample_labels[k])}`, truth: result.sample_labels[k], crisp: true };
     }
     const f = spec.files[k];
     return { src: objectUrl(f), caption: `image ${k + 1}${f.name ? ` (${f.name})` : ""}` };
@@ -111,7 +113,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     const strip = $("#lab-batch");
     strip.textContent = "";
     const clickable = result.inspected_source !== "file";
-    $("#lab-batch-hint").textContent = clickable ? "click a digit to inspect it" : "your image is first and is the one inspected";
+    $("#lab-batch-hint").textContent = clickable ? `click ${item === "digit" ? "a digit" : "an image"} to inspect it` : "your image is first and is the one inspected";
     for (let i = 0; i < result.batch_size; i++) {
       const { src, caption, crisp } = batchImage(i);
       const item = el(clickable ? "button" : "span", "bn-batch-item");
@@ -158,14 +160,14 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
     $("#lab-inspected-caption").textContent = `Inspected: ${inspected.caption}`;
     evalView.update(result.eval, { truth: inspected.truth });
     trainView.update(result.train, { truth: inspected.truth });
-    const what = result.source === "samples" ? `${result.sample_ids.length} test digit${result.sample_ids.length === 1 ? "" : "s"}` : `${spec.files.length} of your images`;
+    const what = result.source === "samples" ? `${result.sample_ids.length} test ${result.sample_ids.length === 1 ? item : items}` : `${spec.files.length} of your images`;
     const extra = result.inspected_source === "file" ? " plus your image" : "";
     const same = result.eval.label === result.train.label;
     $("#lab-summary").textContent =
       `A batch of ${result.batch_size} (${what}${extra}) in train mode. ` +
       (same
-        ? `Both modes say ${result.eval.label} for the inspected image, with different confidence.`
-        : `Eval mode says ${result.eval.label}, train mode ${result.train.label}: the batch changed the answer.`);
+        ? `Both modes say ${name(result.eval.label)} for the inspected image, with different confidence.`
+        : `Eval mode says ${name(result.eval.label)}, train mode ${name(result.train.label)}: the batch changed the answer.`);
     const notes = $("#lab-notes");
     notes.textContent = "";
     for (const text of result.notes) {
@@ -205,5 +207,15 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError }) 
 
   layerPick(section.querySelector(".bn-layer-pick"), layers, drawLayer);
   samplesInput.value = String(defaultSamples);
+  if (!testSet) {
+    // no test images to make a batch of: the reader's own images are the only batch
+    const note = $("#lab-missing");
+    note.textContent = "This model is served without its test set, so a batch of test images cannot be made: choose images of your own for the batch and run it.";
+    note.hidden = false;
+    radio("files").checked = true;
+    for (const box of section.querySelectorAll('input[name="source"][value="samples"], #lab-samples, .bn-size')) box.disabled = true;
+    section.dataset.state = "idle";
+    return Promise.resolve();
+  }
   return run({ samples: defaultSamples });
 }

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { channelBars } from "./bn-charts.js";
-import { layerPick } from "./bn-layer-pick.js";
+import { layerPick } from "./layer-pick.js";
 import { BN_PAGE } from "./config.js";
 
 const TENSORS = [

@@ -1,7 +1,9 @@
 /**
- * The training section: the test-accuracy curves of the network with and without BatchNorm (from their
- * model cards, GET /api/models) on the same axes, the high-learning-rate pair (GET /api/batchnorm/high-lr),
- * and the numbers written out in tables.
+ * The training section: the test-accuracy curves of the same network trained with and without BatchNorm
+ * (BN_PAGE.compare: lenet_bn and lenet, from their model cards, GET /api/models) on the same axes, the
+ * high-learning-rate pair (GET /api/batchnorm/high-lr), and the numbers written out in tables. Other served
+ * models (with BatchNorm or not) are another network or another recipe, so they are not drawn here; a pair
+ * that is not served is said so.
  */
 
 import { bnApi } from "./bn-api.js";
@@ -79,10 +81,22 @@ function summary(runs) {
   return text;
 }
 
+/** The two models compared: the one with BatchNorm first. Missing ones are named in `missing`. */
+export function comparedRuns(models) {
+  const runs = BN_PAGE.compare.map((name) => models.find((m) => m.name === name)).filter(Boolean);
+  const missing = BN_PAGE.compare.filter((name) => !models.some((m) => m.name === name));
+  return { runs: [...runs.filter((m) => m.batchnorm), ...runs.filter((m) => !m.batchnorm)], missing };
+}
+
 /** Draw the section; resolves when both charts are drawn. Errors go to `onError`. */
 export async function initTraining(section, models, onError) {
   const $ = (selector) => section.querySelector(selector);
-  const runs = [...models.filter((m) => m.batchnorm), ...models.filter((m) => !m.batchnorm)];
+  const { runs, missing } = comparedRuns(models);
+  if (missing.length) {
+    const note = $("#curves-missing");
+    note.textContent = `The comparison needs ${BN_PAGE.compare.join(" and ")}, the same network trained with and without BatchNorm; ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not served here${runs.length ? `, so only ${runs.map((r) => r.name).join(", ")} is drawn` : ""}.`;
+    note.hidden = false;
+  }
   let high = null;
   try {
     high = await bnApi.highLr();
@@ -95,7 +109,7 @@ export async function initTraining(section, models, onError) {
   const draw = () => {
     const curves = $("#curves");
     curves.textContent = "";
-    curves.append(lineChart(toSeries(runs), { mode, height: BN_PAGE.lineHeight, label: "Test accuracy by epoch, with and without BatchNorm" }));
+    if (runs.length) curves.append(lineChart(toSeries(runs), { mode, height: BN_PAGE.lineHeight, label: "Test accuracy by epoch, with and without BatchNorm" }));
     if (high) {
       const box = $("#high-lr");
       box.textContent = "";
@@ -113,10 +127,10 @@ export async function initTraining(section, models, onError) {
 
   const recipe = runs[0];
   $("#training-recipe").textContent = recipe
-    ? `Both trained with the same seed, optimiser and schedule: ${recipe.epochs} epochs of ${recipe.steps} steps in all, batches of ${recipe.batch_size}, SGD with Nesterov momentum, one-cycle learning rate peaking at ${recipe.max_lr}. Test accuracy on the 10,000 MNIST test digits, every few hundred steps.`
+    ? `${runs.length > 1 ? "Both trained with the same seed, optimiser and schedule" : `${recipe.name} was trained with`}: ${recipe.epochs} epochs of ${recipe.steps} steps in all, batches of ${recipe.batch_size}, SGD with Nesterov momentum, one-cycle learning rate peaking at ${recipe.max_lr}. Test accuracy on the ${recipe.dataset === "mnist" ? "MNIST test digits" : "test set"}, every few hundred steps.`
     : "";
   legend($("#curves-legend"), runs);
-  const longest = Math.max(...runs.map((r) => r.history.length));
+  const longest = Math.max(0, ...runs.map((r) => r.history.length));
   table($("#curves-table"), runs, [1, 2, 3, 5, 10].filter((e) => e < longest));
   $("#curves-summary").textContent = summary(runs);
   if (high) {

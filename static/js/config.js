@@ -53,6 +53,11 @@ export const KIND_SCALE = Object.freeze({
   relu: "sequential",
   maxpool: "sequential",
   softmax: "sequential",
+  /* These keep the sign of what they are given: dark–bright unless a value is negative (heatmap.js's scaleFor). */
+  avgpool: "sequential",
+  flatten: "sequential",
+  dropout: "sequential",
+  identity: "sequential",
 });
 
 /** Entries in a colour look-up table (odd, so a symmetric domain puts 0 exactly on the middle entry). */
@@ -89,7 +94,8 @@ export const TIMING = Object.freeze({
 export const API_DEFAULTS = Object.freeze({
   /** float32 keeps the readout exact; float16 would halve the body. */
   dtype: "float32",
-  preprocess: "mnist",
+  /** Uploads and drawings go through the model's own preprocessing (digit: MNIST-like; resize). */
+  preprocess: "auto",
 });
 
 /** Readout precision: decimals shown for an exact value. */
@@ -112,7 +118,7 @@ export const KERNEL_LAB = Object.freeze({
 
 /** Model insight in the explorer: receptive fields, explanations, top-activating digits. */
 export const INSIGHT = Object.freeze({
-  /** Padding cells drawn around the 28x28 input in the receptive-field view (pool2's field reaches 2 past the edge). */
+  /** Padding cells around the input in the receptive-field view, at least (more when a field reaches further out). */
   paddingCells: 3,
   /** Side of the input (with its padding) in the receptive-field view, and of the effective-field map, CSS px. */
   fieldPx: 252,
@@ -128,9 +134,15 @@ export const INSIGHT = Object.freeze({
 
 /** The model page (/model): filter tiles, the 1x1 demo and the training-curve chart. */
 export const MODEL_PAGE = Object.freeze({
-  /** CSS px per weight of a conv1 filter (5x5) and of a conv2 kernel row. */
+  /** CSS px per weight of a filter that sees one channel (LeNet's conv1: 5x5) and of a row of kernels (conv2). */
   conv1CellPx: 12,
   conv2CellPx: 5,
+  /** The same for 3x3 kernels (a VGG's), which would be too small to read at the sizes above. */
+  smallCellPx: 16,
+  smallKernelCellPx: 7,
+  /** A conv layer's filters drawn at first (a button shows the rest), and kernels per row of one filter. */
+  filtersShown: 64,
+  kernelsPerRow: 32,
   /** Side of one map of the 1x1 demo, CSS px. */
   mixMapPx: 84,
   /** Outputs of the 1x1 demo at first (the largest comes from GET /api/mix/limits). */
@@ -146,9 +158,55 @@ export const MODEL_PAGE = Object.freeze({
 /** The BatchNorm page: one colour per network (curves, legends), the batch lab's sizes. */
 export const BN_PAGE = Object.freeze({
   colors: Object.freeze({ batchnorm: "#2f62b8", plain: "#c2410c", running: "#1d2433", batch: "#8fb3e3" }),
+  /** The BN-against-no-BN comparison: the same network and recipe, with and without BatchNorm (model names). */
+  compare: Object.freeze(["lenet_bn", "lenet"]),
   defaultSamples: 64,
   maxBatch: 256,
   /** Heights of the per-channel bar charts and of the training-curve charts, CSS px (SVG user units). */
   barHeight: 120,
   lineHeight: 280,
+});
+
+/** The training page (/training): the timeline's charts, the filters, the digit's maps, playback. */
+export const TRAINING_PAGE = Object.freeze({
+  colors: Object.freeze({
+    loss: "#c2410c",
+    accuracy: "#2f62b8",
+    cursor: "#1d2433",
+    /** The drift view: a layer's own output, and what its BatchNorm hands on. */
+    output: "#c2410c",
+    after: "#2f62b8",
+    /** The ReLU comparison: one colour per model. */
+    withRelu: "#2f62b8",
+    withoutRelu: "#7c3aed",
+  }),
+  /** Chart margins (CSS px; charts are drawn at their on-screen width, so text keeps its size on a phone). */
+  margin: Object.freeze({ top: 12, right: 14, bottom: 40, left: 56 }),
+  /** Heights of the loss and accuracy charts, a drift panel and the ReLU comparison, CSS px. */
+  curveHeight: 150,
+  driftHeight: 150,
+  compareHeight: 220,
+  /** Axis tick text, CSS px (never below 11: readable on a phone). */
+  tickPx: 12,
+  /** The models the drift view sets side by side, and the two the ReLU comparison measures. */
+  drift: Object.freeze(["lenet_bn", "lenet"]),
+  withRelu: "lenet_bn",
+  withoutRelu: "lenet_bn_norelu",
+  /** Test accuracies closer than this count as the same (the ReLU comparison's verdict). */
+  sameWithin: 0.001,
+  /** Milliseconds per checkpoint while playing. */
+  playMs: 900,
+  /** Requests in flight while prefetching every checkpoint's filters. */
+  prefetch: 4,
+  /** CSS px per weight: the first conv layer's filters (LeNet's 5x5) and the second's kernels; the same for 3x3. */
+  conv1CellPx: 10,
+  conv2CellPx: 8,
+  smallCellPx: 14,
+  smallKernelCellPx: 8,
+  /** Kernels per row of the second layer's filter (one per input channel). */
+  kernelsPerRow: 10,
+  /** The maps: target side of one map, CSS px (the layers offered are the model's conv and pooling layers). */
+  mapPx: 56,
+  /** Side of the drawing pad on screen, CSS px (its canvas keeps SIZES.padPx). */
+  padPx: 168,
 });

@@ -1,13 +1,16 @@
 /**
  * The confusion matrix of the model card. A cell off the diagonal is a button; clicking it lists the test
- * digits of that cell (true label = row, answer = column) as images, each a link to the explorer.
+ * images of that cell (true label = row, answer = column), each a link to the explorer. Rows and columns
+ * are named by the model's classes (model-words.js).
  *
- *   renderConfusion(table, panel, card);   // card from GET /api/model/card
+ *   renderConfusion(table, panel, card, { words, model });   // card from GET /api/model/card
  */
 
 import { api } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
+import { pageUrl } from "./model-switch.js";
+import { modelWords } from "./model-words.js";
 
 function shade(count, max) {
   // a log scale: a single mistake is visible next to a thousand correct answers
@@ -20,37 +23,39 @@ function header(text, scope) {
   return th;
 }
 
-/** Show the digits of cell (label, predicted) in `panel`. */
-function showCell(panel, card, label, predicted) {
+/** Show the images of cell (label, predicted) in `panel`. */
+function showCell(panel, card, label, predicted, words, model) {
   const count = card.confusion_matrix[label][predicted];
+  const { name, item } = words;
   panel.textContent = "";
   panel.dataset.label = String(label);
   panel.dataset.predicted = String(predicted);
   const title = el("h4", "cell-title");
   if (label === predicted) {
-    title.textContent = `${count.toLocaleString("en-US")} test ${label}s answered correctly`;
+    title.textContent = `${count.toLocaleString("en-US")} test ${item}s of class ${name(label)} answered correctly`;
     panel.append(title);
     return;
   }
   const digits = card.misclassified.filter((m) => m.label === label && m.predicted === predicted);
-  title.textContent = `A ${label} read as ${predicted}: ${count} test digit${count === 1 ? "" : "s"}`;
+  const a = words.a(label);
+  title.textContent = `${a[0].toUpperCase()}${a.slice(1)} read as ${name(predicted)}: ${count} test ${item}${count === 1 ? "" : "s"}`;
   panel.append(title);
   const list = el("ul", "digit-list");
   for (const m of digits) {
-    const item = el("li");
+    const entry = el("li");
     const link = el("a", "digit-link");
-    link.href = `/?sample=${m.index}`;
+    link.href = pageUrl("/", { sample: m.index, model });
     link.dataset.sample = String(m.index);
-    link.title = `Test digit #${m.index}: a ${m.label}, the model says ${m.predicted}. Open it in the explorer.`;
+    link.title = `Test ${item} #${m.index}: ${words.a(m.label)}, the model says ${name(m.predicted)}. Open it in the explorer.`;
     const img = el("img", "crisp");
-    img.src = api.sampleUrl(m.index);
-    img.alt = `test digit ${m.index}, a ${m.label} read as ${m.predicted}`;
+    img.src = api.sampleUrl(m.index, { model });
+    img.alt = `test ${item} ${m.index}, ${words.a(m.label)} read as ${name(m.predicted)}`;
     img.width = MODEL_PAGE.digitPx;
     img.height = MODEL_PAGE.digitPx;
     const caption = el("span", "", `#${m.index}`);
     link.append(img, caption);
-    item.append(link);
-    list.append(item);
+    entry.append(link);
+    list.append(entry);
   }
   panel.append(list);
   if (digits.length < count) {
@@ -59,7 +64,7 @@ function showCell(panel, card, label, predicted) {
   }
 }
 
-export function renderConfusion(table, panel, card) {
+export function renderConfusion(table, panel, card, { words = modelWords(null), model } = {}) {
   table.textContent = "";
   const matrix = card.confusion_matrix;
   if (!matrix) {
@@ -69,15 +74,17 @@ export function renderConfusion(table, panel, card) {
   let offMax = 1;
   let diagMax = 1;
   matrix.forEach((row, i) => row.forEach((v, j) => (i === j ? (diagMax = Math.max(diagMax, v)) : (offMax = Math.max(offMax, v)))));
-  const caption = el("caption", "visually-hidden", "Confusion matrix: rows are the true digits, columns the model's answers");
+  const { name } = words;
+  const caption = el("caption", "visually-hidden", "Confusion matrix: rows are the true classes, columns the model's answers");
   const head = el("thead");
   const headRow = el("tr");
-  headRow.append(header("true \\ answer", "col"), ...matrix.map((_, j) => header(String(j), "col")));
+  headRow.append(header("true \\ answer", "col"), ...matrix.map((_, j) => header(name(j), "col")));
   head.append(headRow);
+  table.classList.toggle("named", words.named);
   const body = el("tbody");
   matrix.forEach((row, i) => {
     const tr = el("tr");
-    tr.append(header(String(i), "row"));
+    tr.append(header(name(i), "row"));
     row.forEach((count, j) => {
       const diagonal = i === j;
       const td = el("td", diagonal ? "diag" : count ? "off" : "zero");
@@ -87,15 +94,15 @@ export function renderConfusion(table, panel, card) {
       td.style.setProperty("--shade", shade(count, diagonal ? diagMax : offMax).toFixed(3));
       if (count === 0) {
         td.textContent = "·";
-        td.setAttribute("aria-label", `true ${i}, answer ${j}: none`);
+        td.setAttribute("aria-label", `true ${name(i)}, answer ${name(j)}: none`);
       } else {
         const button = el("button", "cell-button", String(count));
         button.type = "button";
-        button.setAttribute("aria-label", `true ${i}, answer ${j}: ${count} digit${count === 1 ? "" : "s"}`);
+        button.setAttribute("aria-label", `true ${name(i)}, answer ${name(j)}: ${count} ${words.item}${count === 1 ? "" : "s"}`);
         button.addEventListener("click", () => {
           for (const pressed of table.querySelectorAll("[aria-pressed=true]")) pressed.setAttribute("aria-pressed", "false");
           button.setAttribute("aria-pressed", "true");
-          showCell(panel, card, i, j);
+          showCell(panel, card, i, j, words, model);
         });
         button.setAttribute("aria-pressed", "false");
         td.append(button);

@@ -1,9 +1,10 @@
 /**
  * "Why this prediction?": an explanation map for the input on screen, laid over that input — gradient
- * saliency, Grad-CAM or occlusion sensitivity (POST /api/explain) — for the predicted digit or any
+ * saliency, Grad-CAM, HiResCAM or occlusion sensitivity (POST /api/explain) — for the predicted class or any
  * other, with an opacity control and one plain sentence on what the chosen method computes.
  *
  *   const panel = new ExplainPanel(document.getElementById("explain"), { source });
+ *   panel.setWords(words);     // the model's classes (model-words.js): the "Explain" choices
  *   panel.update();            // a new result is on screen (asks the server after a short pause)
  *
  * `source()` returns {id, input, image, prediction}: see receptive-overlay.js. The section's
@@ -15,13 +16,15 @@ import { INSIGHT } from "./config.js";
 import { formatPercent } from "./format.js";
 import { colorbar } from "./heatmap.js";
 import { maxOf, paintHeat, paintInput } from "./insight-draw.js";
+import { modelWords } from "./model-words.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 /** What each method computes, in one plain sentence. */
 export const METHOD_TEXT = Object.freeze({
-  saliency: "Saliency: how much the digit's score would change if each pixel alone were made a little brighter or darker (the size of the gradient), so bright spots are the pixels the score is most sensitive to.",
-  gradcam: "Grad-CAM: the last convolutional block's 50 feature maps, each weighted by how much it raises the digit's score and summed, so bright regions are where the features that argue for this digit were found.",
-  occlusion: "Occlusion: a small blank square is slid over the image and the drop in the digit's probability is recorded, so red marks the pixels whose hiding hurts the prediction and blue those whose hiding helps it.",
+  saliency: "Saliency: how much the class's score would change if each pixel alone were made a little brighter or darker (the size of the gradient), so bright spots are the pixels the score is most sensitive to.",
+  gradcam: "Grad-CAM: the feature maps of the last spatial layer before the classifier, each weighted by how much it raises the class's score and summed, so bright regions are where the features that argue for this class were found.",
+  hirescam: "HiResCAM: the same maps as Grad-CAM, but each value multiplied by its own gradient before they are summed, not by its map's mean gradient, so evidence that Grad-CAM's averages cancel out (in front of a fully connected layer) still shows.",
+  occlusion: "Occlusion: a small blank square is slid over the image and the drop in the class's probability is recorded, so red marks the pixels whose hiding hurts the prediction and blue those whose hiding helps it.",
 });
 
 function absMax(values) {
@@ -50,6 +53,7 @@ export class ExplainPanel {
     this.controller = null;
     this.result = null;
     this.shownFor = null;
+    this.setWords(modelWords(null));
 
     this.opacity.value = String(INSIGHT.opacity);
     this.applyOpacity();
@@ -62,6 +66,16 @@ export class ExplainPanel {
     this.target.addEventListener("change", () => this.fetch());
     this.describe();
     attachProbe(this.overlay, ({ fx, fy }) => this.reading(fx, fy));
+  }
+
+  /** The model's classes: one "Explain" choice each, after "the prediction" (the choice is kept when it still exists). */
+  setWords(words) {
+    this.words = words;
+    const kept = this.target.value;
+    this.target.textContent = "";
+    this.target.append(new Option("the prediction", ""));
+    words.classes.forEach((_, c) => this.target.append(new Option(words.name(c), String(c))));
+    this.target.value = kept !== "" && Number(kept) < words.classes.length ? kept : "";
   }
 
   get method() {
@@ -96,18 +110,19 @@ export class ExplainPanel {
     this.controller = null;
     this.result = null;
     for (const canvas of [this.inputCanvas, this.overlay]) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
-    this.status.textContent = "Give the network a digit first.";
+    this.status.textContent = `Give the network ${this.words.item === "digit" ? "a digit" : "an image"} first.`;
     this.detail.textContent = "";
     this.root.dataset.state = "idle";
     this.root.removeAttribute("aria-busy");
   }
 
-  /** The class picker's options carry the current probabilities; "" = the predicted digit. */
+  /** The class picker's options carry the current probabilities; "" = the predicted class. */
   labelTargets(prediction) {
     if (!prediction) return;
+    const { name } = this.words;
     for (const option of this.target.options) {
-      if (option.value === "") option.textContent = `the prediction (${prediction.label})`;
-      else option.textContent = `${option.value} (${formatPercent(prediction.probabilities[Number(option.value)])})`;
+      if (option.value === "") option.textContent = `the prediction (${name(prediction.label)})`;
+      else option.textContent = `${name(Number(option.value))} (${formatPercent(prediction.probabilities[Number(option.value)])})`;
     }
   }
 
@@ -148,16 +163,21 @@ export class ExplainPanel {
     const top = signed ? absMax(values) : maxOf(values);
     const domain = signed ? [-(top || 1), top || 1] : [0, top || 1];
     paintHeat(this.overlay, values, { height, width, scale, domain, opaque: false });
-    this.bar.update(scale, domain, result.method === "occlusion" ? "drop in probability" : result.method === "gradcam" ? "Grad-CAM" : "|∂ score / ∂ pixel|");
+    this.bar.update(scale, domain, { occlusion: "drop in probability", gradcam: "Grad-CAM", hirescam: "HiResCAM" }[result.method] || "|∂ score / ∂ pixel|");
     this.result = result;
     this.detail.textContent = `Computed: ${result.description}.`;
-    const which = this.target.value === "" ? `the predicted digit, ${result.target}` : `the digit ${result.target}`;
+    const target = this.words.name(result.target);
+    const noun = this.words.named ? "class" : "digit";
+    const which = this.target.value === "" ? `the predicted ${noun}, ${target}` : `the ${noun} ${target}`;
     this.status.textContent = `Explaining ${which}: probability ${formatPercent(result.probability)}.`;
-    if (top === 0) this.status.textContent += ` The map is 0 everywhere${result.method === "gradcam" ? ": the weighted sum of the relu2 maps is negative (or zero) at every position, and Grad-CAM keeps only its positive part" : ""}.`;
-    if (current.override) this.status.textContent += " (With the trained conv1 filters: the kernel lab's filter is not used here.)";
+    const maps = result.layer ? `the ${result.layer} maps` : "the maps";
+    const cam = result.method === "gradcam" || result.method === "hirescam";
+    const hint = result.method === "gradcam" ? " (HiResCAM, which weighs each value by its own gradient, may still find some)" : "";
+    if (top === 0) this.status.textContent += ` The map is 0 everywhere${cam ? `: the weighted sum of ${maps} is negative (or zero) at every position, and the map keeps only its positive part${hint}` : ""}.`;
+    if (current.override) this.status.textContent += " (With the trained filters of the first conv layer: the kernel lab's filter is not used here.)";
     Object.assign(this.root.dataset, { state: "ready", method: result.method, target: String(result.target), input: String(current.id), empty: String(top === 0) });
     this.root.removeAttribute("aria-busy");
-    this.overlay.setAttribute("aria-label", `${result.method} map for the digit ${result.target}, laid over the input`);
+    this.overlay.setAttribute("aria-label", `${result.method} map for the ${noun} ${target}, laid over the input`);
   }
 
   reading(fx, fy) {
@@ -166,7 +186,7 @@ export class ExplainPanel {
     const [h, w] = r.map.shape;
     const { y, x } = gridCell(fx, fy, h, w);
     return {
-      label: `${r.method} for ${r.target} · (y ${y}, x ${x})`,
+      label: `${r.method} for ${this.words.name(r.target)} · (y ${y}, x ${x})`,
       value: r.map.values[y * w + x],
       data: { layer: "input", tensor: r.method, y, x },
     };

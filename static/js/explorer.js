@@ -14,7 +14,7 @@
  * first's, layer by layer (layer-list.js). <main> carries data-model and data-compare.
  */
 
-import { api, setModel } from "./api.js";
+import { api, ApiError, setModel } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
 import { errorBanner } from "./error-banner.js";
 import { formatPercent } from "./format.js";
@@ -29,6 +29,7 @@ import { clearOverrideFromUrl, overrideFromUrl, rememberDigit } from "./kernel-h
 import { overrideNotice } from "./kernel-override.js";
 import { LayerList } from "./layer-list.js";
 import { describeModel, modelPicker, setAddress } from "./model-switch.js";
+import { applyWords, modelWords, showFor } from "./model-words.js";
 import { PredictionView, smoothingNote } from "./prediction.js";
 import { installReadout } from "./probe.js";
 import { SlidePanel } from "./slide-view.js";
@@ -67,6 +68,7 @@ let renders = 0;
 let objectUrl = null;
 let conv1Override = null; // {channel, kernel} from the kernel lab, sent with every request while set
 let lastRun = null; // the input on screen, to run again without the override
+let words = modelWords(null); // the shown model's class names and what its test images are
 
 installReadout($("readout"), $("tooltip"));
 
@@ -141,7 +143,8 @@ function showCompareVerdict(result) {
   line.hidden = !result;
   if (!result) return;
   const { label, probabilities } = result.prediction;
-  line.textContent = `Side by side: ${secondary} says ${label}, ${formatPercent(probabilities[label])} sure.`;
+  const name = modelWords(infos.get(secondary)).name(label);
+  line.textContent = `Side by side: ${secondary} says ${name}, ${formatPercent(probabilities[label])} sure.`;
   line.dataset.label = String(label);
 }
 
@@ -218,7 +221,7 @@ function loadSample(sample, since = performance.mark("explorer:sample:start").st
   gallery?.select(sample.id);
   return run(
     { sample: sample.id },
-    { kind: "sample", src: api.sampleUrl(sample.id), crisp: true, truth: sample.label, caption: `Test digit #${sample.id}${sample.label !== undefined ? `, a ${sample.label}` : ""}` },
+    { kind: "sample", src: api.sampleUrl(sample.id), crisp: true, truth: sample.label, caption: `Test ${words.item} #${sample.id}${sample.label !== undefined ? `, ${words.a(sample.label)}` : ""}` },
     since,
   );
 }
@@ -258,7 +261,7 @@ function forgetDrawing() {
   onScreen = null;
   lastRun = null;
   list.clear();
-  verdict.clear("Draw a digit, or pick one.");
+  verdict.clear(`Draw ${words.item === "digit" ? "a digit" : "an image"}, or pick one.`);
   showCompareVerdict(null);
   $("seen").getContext("2d").clearRect(0, 0, $("seen").width, $("seen").height);
   $("original-pad").getContext("2d").clearRect(0, 0, $("original-pad").width, $("original-pad").height);
@@ -325,9 +328,22 @@ async function buildLayers() {
   const names = secondary ? [primary, secondary] : [primary];
   for (const name of names) if (!infos.has(name)) infos.set(name, await api.model({ model: name }));
   list.build(names.map((name) => ({ name, info: infos.get(name) })));
+  useWords(infos.get(primary));
   main.dataset.model = primary;
   if (secondary) main.dataset.compare = secondary;
   else delete main.dataset.compare;
+}
+
+/** The shown model's words everywhere: the page's text, the verdict's classes, the explanation's choices, the input's size. */
+function useWords(info) {
+  words = modelWords(info);
+  applyWords(main, words);
+  showFor(main, info.input?.preprocess);
+  verdict.setWords(words);
+  explainPanel.setWords(words);
+  const [, h, w] = info.input_shape;
+  $("seen-caption").textContent = `${h} × ${w}, the pixels the network is given`;
+  $("seen").setAttribute("aria-label", `The ${h} by ${w} input the network saw`);
 }
 
 /** The sentence under the probabilities: why the confidence stops short of 100% (label smoothing). */
@@ -338,15 +354,25 @@ async function showConfidenceNote() {
   note.hidden = !note.textContent;
 }
 
-/** The test digits, with the shown model's verdict on each. */
+/** The test images, with the shown model's verdict on each; a model served without its test set says so. */
 async function showGallery() {
   let samples = [];
+  const missing = $("gallery-missing");
+  missing.hidden = true;
+  const summary = models.find((m) => m.name === primary);
   try {
+    if (summary && !summary.samples) throw new ApiError(`${primary} is served without its test set`, 404); // said, not asked
     samples = await api.samples();
   } catch (error) {
-    showError(`The test digits could not be loaded: ${error.message}`);
+    if (error.status === 404) {
+      missing.textContent = `No test ${words.items} to pick: ${error.message}. Draw one or use an image of your own.`;
+      missing.hidden = false;
+    } else {
+      showError(`The test ${words.items} could not be loaded: ${error.message}`);
+    }
   }
   gallery = renderGallery($("gallery"), samples, {
+    words,
     onPick: (sample) => {
       setDeepLink(sample.id);
       loadSample(sample);

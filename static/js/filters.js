@@ -1,10 +1,14 @@
 /**
- * Every conv filter as images on a diverging scale (one symmetric domain per layer), with its bias and a
- * hover readout of each weight.
+ * Every conv layer's filters as images on a diverging scale (one symmetric domain per layer), with their
+ * biases and a hover readout of each weight. The layers come from the model's table (GET /api/model), so
+ * any network's conv layers are drawn by their own names.
  *
- *   renderConv1(host, weights, domain);   // weights = api.weights("conv1"): weight (20, 1, 5, 5), bias (20)
- *   renderConv2(host, weights, domain);   // weight (50, 20, 5, 5): one row of 20 kernels per filter
+ *   renderFilterGrid(host, "conv1", weights, domain);   // one input channel: one figure per filter (its k x k kernel)
+ *   renderFilterRows(host, "conv2", weights, domain);   // several: one row per filter, one kernel per input channel
+ *   renderFilterLayer(host, layer, weights, domain);    // the right one of the two, with the layer's heading
  *   layerDomain(weights) -> [-m, m] with m = max |weight|
+ *
+ * `weights` is api.weights(name): weight (C_out, C_in / groups, k, k) and bias (C_out, or none).
  */
 
 import { MODEL_PAGE } from "./config.js";
@@ -19,65 +23,108 @@ export function layerDomain(weights) {
   return [-(m || 1), m || 1];
 }
 
-function biasText(b) {
-  return `bias ${formatTick(b)}`;
+function biasText(bias, f) {
+  return bias ? `bias ${formatTick(bias.values[f])}` : "no bias";
 }
 
-/** conv1: one small figure per filter (its 5x5 kernel) with the bias under it. */
-export function renderConv1(host, weights, domain) {
+/** The filters drawn at first: all of a small layer, the first MODEL_PAGE.filtersShown of a large one. */
+function shownCount(count, all) {
+  return all ? count : Math.min(count, MODEL_PAGE.filtersShown);
+}
+
+/** One small figure per filter (its k x k kernel) with the bias under it: a layer that sees one channel. */
+export function renderFilterGrid(host, name, weights, domain, { all = false } = {}) {
   host.textContent = "";
   const { shape, values } = weights.tensors.weight;
-  const bias = weights.tensors.bias.values;
-  const [count, cin, k] = shape;
-  for (let f = 0; f < count; f++) {
+  const bias = weights.tensors.bias;
+  const [count, cin, kh, kw] = shape;
+  const cell = kh <= 3 ? MODEL_PAGE.smallCellPx : MODEL_PAGE.conv1CellPx;
+  for (let f = 0; f < shownCount(count, all); f++) {
     const figure = el("figure", "filter-figure");
     figure.dataset.filter = String(f);
     const canvas = el("canvas", "crisp filter-canvas");
-    canvas.style.width = `${k * MODEL_PAGE.conv1CellPx}px`;
-    canvas.style.height = `${k * MODEL_PAGE.conv1CellPx}px`;
+    canvas.style.width = `${kw * cell}px`;
+    canvas.style.height = `${kh * cell}px`;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `conv1 filter ${f}, ${k} by ${k}`);
-    const offset = f * cin * k * k;
-    paint(canvas, values, { offset, height: k, width: k, scale: "diverging", domain });
+    canvas.setAttribute("aria-label", `${name} filter ${f}, ${kh} by ${kw}`);
+    const offset = f * cin * kh * kw;
+    paint(canvas, values, { offset, height: kh, width: kw, scale: "diverging", domain });
     attachProbe(canvas, ({ fx, fy }) => {
-      const { y, x } = gridCell(fx, fy, k, k);
-      return { label: `conv1 filter ${f} · (y ${y}, x ${x})`, value: values[offset + y * k + x], data: { layer: "conv1", channel: f, y, x } };
+      const { y, x } = gridCell(fx, fy, kh, kw);
+      return { label: `${name} filter ${f} · (y ${y}, x ${x})`, value: values[offset + y * kw + x], data: { layer: name, channel: f, y, x } };
     });
     const caption = el("figcaption");
-    const name = el("span", "", `#${f}`);
-    const b = el("span", "bias", biasText(bias[f]));
-    caption.append(name, b);
+    caption.append(el("span", "", `#${f}`), el("span", "bias", biasText(bias, f)));
     figure.append(canvas, caption);
     host.append(figure);
   }
 }
 
-/** conv2: one row per filter, its 20 kernels (one per input channel) side by side, then the bias. */
-export function renderConv2(host, weights, domain) {
+/** One row per filter, its kernels (one per input channel, wrapped after MODEL_PAGE.kernelsPerRow) side by side, then the bias. */
+export function renderFilterRows(host, name, weights, domain, { all = false } = {}) {
   host.textContent = "";
   const { shape, values } = weights.tensors.weight;
-  const bias = weights.tensors.bias.values;
-  const [count, cin, k] = shape;
-  const px = MODEL_PAGE.conv2CellPx;
-  for (let f = 0; f < count; f++) {
+  const bias = weights.tensors.bias;
+  const [count, cin, kh, kw] = shape;
+  const px = kh <= 3 ? MODEL_PAGE.smallKernelCellPx : MODEL_PAGE.conv2CellPx;
+  const columns = Math.min(cin, MODEL_PAGE.kernelsPerRow);
+  for (let f = 0; f < shownCount(count, all); f++) {
     const row = el("div", "filter-row");
     row.dataset.filter = String(f);
-    const name = el("span", "filter-index", `#${f}`);
+    const index = el("span", "filter-index", `#${f}`);
     const canvas = el("canvas", "crisp filter-strip");
-    const offset = f * cin * k * k;
-    const layout = paintMosaic(canvas, values, { offset, count: cin, h: k, w: k, columns: cin, gap: 1, scale: "diverging", domain });
+    const offset = f * cin * kh * kw;
+    const layout = paintMosaic(canvas, values, { offset, count: cin, h: kh, w: kw, columns, gap: 1, scale: "diverging", domain });
     canvas.style.width = `${layout.width * px}px`;
     canvas.style.height = `${layout.height * px}px`;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `conv2 filter ${f}: ${cin} kernels of ${k} by ${k}`);
+    canvas.setAttribute("aria-label", `${name} filter ${f}: ${cin} kernels of ${kh} by ${kw}`);
     attachProbe(canvas, ({ fx, fy }) => {
       const at = mosaicCell(layout, Math.floor(fx * layout.width), Math.floor(fy * layout.height));
       if (!at) return null;
-      const value = values[offset + (at.tile * k + at.y) * k + at.x];
-      return { label: `conv2 filter ${f} · input channel ${at.tile} · (y ${at.y}, x ${at.x})`, value, data: { layer: "conv2", channel: f, unit: at.tile, y: at.y, x: at.x } };
+      const value = values[offset + (at.tile * kh + at.y) * kw + at.x];
+      return { label: `${name} filter ${f} · input channel ${at.tile} · (y ${at.y}, x ${at.x})`, value, data: { layer: name, channel: f, unit: at.tile, y: at.y, x: at.x } };
     });
-    const b = el("span", "bias", biasText(bias[f]));
-    row.append(name, canvas, b);
+    row.append(index, canvas, el("span", "bias", biasText(bias, f)));
     host.append(row);
   }
+}
+
+/** What a conv layer's filters look at, in words: "32 filters of 1 × 3 × 3, each looks at the image". */
+export function filterHint(layer, weights) {
+  const [count, cin, kh, kw] = weights.tensors.weight.shape;
+  const T = "\u00d7";
+  const source = layer.inputs && layer.inputs.length === 1 ? layer.inputs[0] : "its input";
+  const groups = layer.groups && layer.groups > 1 ? `, in ${layer.groups} groups (each filter sees ${cin} of the input's channels)` : "";
+  if (source === "input" && cin <= 3) return `${count} filters of ${cin} ${T} ${kh} ${T} ${kw}, each looks at the image${groups}`;
+  return `${count} filters of ${cin} ${T} ${kh} ${T} ${kw}: one row per filter, one ${kh} ${T} ${kw} kernel per channel of ${source}${groups}`;
+}
+
+/**
+ * A conv layer's filters in `host`, under a heading with its name and what they look at; a large layer
+ * shows its first filters and a button for the rest.
+ */
+export function renderFilterLayer(host, layer, weights, domain) {
+  host.textContent = "";
+  host.dataset.layer = layer.name;
+  const [count, cin] = weights.tensors.weight.shape;
+  const title = el("h3", "sub-title");
+  title.append(`${layer.name} `, el("span", "hint", filterHint(layer, weights)));
+  const box = el("div", cin === 1 ? "conv1-filters" : "conv2-filters");
+  box.dataset.layer = layer.name;
+  const draw = (all) => (cin === 1 ? renderFilterGrid : renderFilterRows)(box, layer.name, weights, domain, { all });
+  host.append(title, box);
+  draw(false);
+  if (count > MODEL_PAGE.filtersShown) {
+    const more = el("button", "button", `Show all ${count} filters of ${layer.name}`);
+    more.type = "button";
+    const note = el("p", "hint", `The first ${MODEL_PAGE.filtersShown} of its ${count} filters are shown.`);
+    more.addEventListener("click", () => {
+      draw(true);
+      note.remove();
+      more.remove();
+    });
+    host.append(note, more);
+  }
+  return box;
 }

@@ -1,16 +1,20 @@
 /**
- * The sample gallery: MNIST test digits as buttons (image, label; the ones the model gets wrong are
- * marked with its prediction).
+ * The sample gallery: the model's test images as buttons (image, class; the ones the model gets wrong are
+ * marked with its prediction), named by the model's classes (model-words.js).
  *
- *   const gallery = renderGallery(container, samples, { onPick: (sample) => ... });
- *   gallery.select(id);   // mark the digit on screen (aria-pressed), or null for none
+ *   const gallery = renderGallery(container, samples, { onPick: (sample) => ..., words });
+ *   gallery.select(id);   // mark the image on screen (aria-pressed), or null for none
+ *
+ * The images come from the page's model (api.js's setModel) unless `model` names another.
  */
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
+import { modelWords } from "./model-words.js";
 
-export function renderGallery(container, samples, { onPick }) {
+export function renderGallery(container, samples, { onPick, words = modelWords(null), model } = {}) {
   container.textContent = "";
+  container.classList.toggle("named", words.named);
   const buttons = new Map();
   for (const sample of samples) {
     const wrong = sample.label !== sample.predicted;
@@ -20,17 +24,18 @@ export function renderGallery(container, samples, { onPick }) {
     button.dataset.label = String(sample.label);
     button.dataset.predicted = String(sample.predicted);
     button.setAttribute("aria-pressed", "false");
-    button.setAttribute(
-      "aria-label",
-      `Test digit ${sample.id}, a ${sample.label}${wrong ? `; the model says ${sample.predicted} (wrong)` : ""}`,
-    );
+    const says = wrong ? `; the model says ${words.name(sample.predicted)} (wrong)` : "";
+    button.setAttribute("aria-label", `Test ${words.item} ${sample.id}, ${words.a(sample.label)}${says}`);
+    if (words.named) button.title = `#${sample.id}: ${words.name(sample.label)}${wrong ? `, read as ${words.name(sample.predicted)}` : ""}`;
     const img = el("img", "crisp");
-    img.src = api.sampleUrl(sample.id);
+    img.src = api.sampleUrl(sample.id, { model });
     img.alt = "";
     img.width = 28;
     img.height = 28;
     img.loading = "lazy";
-    const label = el("span", "sample-label", wrong ? `${sample.label}→${sample.predicted}` : String(sample.label));
+    // a class name that is a word does not fit beside the prediction: the wrong mark and the title say it
+    const text = words.named || !wrong ? words.name(sample.label) : `${sample.label}→${sample.predicted}`;
+    const label = el("span", "sample-label", text);
     button.append(img, label);
     button.addEventListener("click", () => onPick(sample));
     container.append(button);

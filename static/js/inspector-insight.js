@@ -1,7 +1,7 @@
 /**
  * What the enlarged view of a map (inspector.js) gains from the model-insight API: below the map, the
  * receptive field of the unit under its cursor (receptive-overlay.js), which follows clicks, Enter and
- * the arrow keys, and the test digits that excite the channel most (top-panel.js).
+ * the arrow keys, and the test images that excite the channel most (top-panel.js).
  *
  *   const insight = createInspectorInsight({ source, onPick });
  *   new Inspector(dialog, { insight });
@@ -9,8 +9,9 @@
  */
 
 import { el } from "./dom.js";
+import { modelWords } from "./model-words.js";
 import { ReceptivePanel } from "./receptive-overlay.js";
-import { topDigits } from "./top-panel.js";
+import { imageSize, topDigits } from "./top-panel.js";
 
 const FOLLOW_DELAY_MS = 60; // arrow keys held down: ask for the field of where the cursor stops
 
@@ -32,7 +33,7 @@ export function createInspectorInsight({ source, onPick = null }) {
   function showField(unit) {
     clearTimeout(timer);
     timer = 0;
-    return panel.show(state.host, { model: state.model, layer: state.layer, channel: state.channel, y: unit.y, x: unit.x });
+    return panel.show(state.host, { model: state.model, layer: state.layer, channel: state.channel, y: unit.y, x: unit.x, note: state.note });
   }
 
   return {
@@ -43,10 +44,11 @@ export function createInspectorInsight({ source, onPick = null }) {
       const marker = el("span", "zoom-pick");
       marker.setAttribute("aria-hidden", "true");
       zoom.append(marker);
-      state = { host, marker, model: view.info.model, layer: view.name, channel, h: view.h, w: view.w };
+      const note = view.info.receptive_field ? null : view.info.receptive_field_note || null; // no box, and why
+      state = { host, marker, model: view.info.model, layer: view.name, channel, h: view.h, w: view.w, note };
       mark(unit);
       showField(unit);
-      if (view.kind !== "input") host.append(topDigits(view.name, channel, { onPick, model: view.info.model }));
+      if (view.kind !== "input") host.append(topDigits(view.name, channel, { onPick, model: view.info.model, words: modelWords(view.info), size: imageSize(view) }));
     },
 
     /** The cursor moved to `unit`: move the marker now, fetch the field once it rests. */

@@ -359,7 +359,8 @@ export class Inspector {
     const shown = n <= SIZES.numbersUpTo ? Array.from({ length: n }, (_, i) => i) : topK(values, 10);
     list.append(el("caption", "", n <= SIZES.numbersUpTo ? "Every value" : "The 10 largest values"));
     const headRow = el("tr");
-    headRow.append(el("th", "", view.kind === "softmax" || view.name === "fc2" ? "digit" : "unit"), el("th", "", "value"));
+    const named = view.classNames ? view.classNames() : null;
+    headRow.append(el("th", "", named ? "class" : "unit"), el("th", "", "value"));
     list.append(headRow);
     for (const i of shown) {
       const tr = el("tr");
@@ -367,7 +368,7 @@ export class Inspector {
       swatch.style.background = colorOf(values[i], scale, domain);
       const td = el("td", "", formatValue(values[i]));
       td.prepend(swatch);
-      tr.append(el("td", "", String(i)), td);
+      tr.append(el("td", "", named ? `${i} ${named[i]}` : String(i)), td);
       list.append(tr);
     }
     side.append(list);

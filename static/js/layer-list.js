@@ -101,13 +101,22 @@ export class LayerList {
     const before = i > 0 ? info.layers[i - 1] : null;
     const after = info.layers[i + 1];
     const hooks = { ...this.hooks, weights: (name) => this.hooks.weights(name, model) };
+    // the layer it takes: its first input from the table (a branchy network's add takes two), else the row above
+    const source = layer.inputs && layer.inputs.length ? info.layers.find((l) => l.name === layer.inputs[0]) || before : before;
+    const firstConv = info.layers.find((l) => l.kind === "conv");
     return createLayerView(
       {
         ...layer,
         model,
-        previous: before ? before.name : null,
-        previousShape: before ? before.output_shape : null,
+        previous: source ? source.name : null,
+        previousShape: source ? source.output_shape : null,
         nextKind: after ? after.kind : null,
+        isOutput: layer.name === info.output,
+        classes: info.classes,
+        dataset: info.dataset,
+        inputShape: info.input_shape,
+        preprocess: info.input ? info.input.preprocess : null,
+        firstConv: firstConv && firstConv.inputs && firstConv.inputs.includes("input") ? firstConv.name : null,
         normalization: info.normalization,
         idPrefix: k === 0 ? "layer" : "layer-b",
         tag: pair ? model : null,

@@ -1,46 +1,92 @@
-/** Short plain-words explanations of each layer kind, and a layer's geometry in words. */
+/**
+ * Short plain-words explanations of each layer kind, and a layer's geometry in words.
+ *
+ *   explain(info)    // info: a layer of GET /api/model plus what layer-list.js adds (previous, previousShape,
+ *                    // nextKind, preprocess, firstConv, inputs)
+ *   geometry(info)   // "5 × 5 kernel, stride 1, padding 2 · each value sees 5 × 5 input pixels · 520 parameters"
+ */
+
+const T = "\u00d7";
+
+/** What uploads went through before the network saw them, by the model's `input.preprocess`. */
+function inputText(info) {
+  const [c, h, w] = info.output_shape;
+  const size = `${h} ${T} ${w}`;
+  const colour = c === 3 ? "in colour" : "grey";
+  const seen = {
+    digit: `The image after preprocessing: cropped to the ink, scaled to ${Math.round((20 / 28) * h)} px and centred by mass in ${size}, the way MNIST digits look; bright means ink, pixels from 0 to 1.`,
+    resize: `The image after preprocessing: made ${colour}, its plain background trimmed, inverted when that background is light (the training images show a bright object on black) and resized to ${size}; pixels from 0 to 1.`,
+    none: `The image resized to ${size}, ${colour}, pixels from 0 to 1, with nothing else done to it.`,
+  }[info.preprocess || "digit"] || `The image as the network receives it: ${size}, pixels from 0 to 1.`;
+  const first = info.firstConv ? `${info.firstConv} does not slide over this picture itself: its card shows what it does slide over` : "the layers after it see the normalised pixels";
+  return `${seen} The network's first step normalises these pixels (subtracts the training images' mean, divides by their spread), so ${first}.`;
+}
 
 const KIND_TEXT = {
-  input:
-    "The image after preprocessing: cropped, scaled to 20 px and centred by mass in 28 × 28, the way MNIST digits look; bright means ink, pixels from 0 to 1. The network's first step normalises these pixels, so conv1 does not slide over this picture itself: its card shows what it does slide over.",
   conv: "Each map is one filter, a small learned pattern of weights, slid over every position of the layer below. A map is bright red where that pattern is present, blue where its opposite is.",
   batchnorm: "Batch normalisation rescales every channel with statistics fixed during training: subtract the running mean, divide by the running spread, then multiply by γ and add β. It keeps values in a range the next layer handles well.",
-  relu: "ReLU keeps positive values and turns negative ones into zero, so only the features that were found pass on. Without this bend, stacked layers would add up to a single linear step.",
+  relu: "ReLU keeps positive values and turns negative ones into zero, so only the features that were found pass on. Without some bend, stacked layers would add up to a single linear step; max pooling is such a bend too, which is why the lecture calls ReLU after a conv layer not strictly necessary.",
   maxpool: "Max pooling keeps the strongest value of each window: the maps shrink and the network stops caring exactly where, within a couple of pixels, a feature was.",
+  avgpool: "Average pooling replaces each window by its mean value.",
+  flatten: "Flatten lays every value of every map side by side in one long vector, so that a fully connected layer can take them all. Nothing is computed: the numbers are the same, only their arrangement changes.",
   linear: "A fully connected layer: every output is a weighted sum of all inputs plus a bias, mixing features from the whole image.",
-  softmax: "Softmax turns the ten scores into probabilities that are positive and add up to 1. The biggest one is the prediction.",
+  add: "An add layer sums its inputs value by value. When one input is a block's own input that skipped past the block's layers (a residual connection), the block only has to learn a correction to what it was given.",
+  concat: "Concatenation stacks the channels of its inputs one after another: nothing is computed, the maps of several branches travel on together.",
+  dropout: "Dropout switches random units off while the network trains, so that no unit can count on any other; at inference, as here, it passes everything on unchanged.",
+  identity: "This layer passes its input on unchanged.",
+  softmax: "Softmax turns the class scores into probabilities that are positive and add up to 1. The biggest one is the prediction.",
 };
+
+/** Another activation function (GELU, sigmoid...), named by its kind. */
+const activationText = (kind) => `An activation function (${kind.replace("_", " ")}) applied to every value on its own: the bend between two linear steps that lets the network be more than one linear map.`;
 
 const int = (n) => n.toLocaleString("en-US");
 
-/** What a linear layer does with its input, from the shapes: "Here the 1,250 values of pool2 (50 × 5 × 5, flattened) become 500 numbers." */
+/** What a linear layer does with its input, from the shapes: "Here the 2,450 values of flatten (2,450) become 500 numbers." */
 function linearText(info) {
   const shape = info.previousShape || [];
   const count = shape.reduce((a, b) => a * b, 1);
-  const flat = shape.length > 1 ? ` (${shape.join(" × ")}, flattened)` : "";
+  const flat = shape.length > 1 ? ` (${shape.join(` ${T} `)}, flattened)` : "";
   const [out] = info.output_shape;
-  const scores = info.nextKind === "softmax" ? ": one score (a logit) per class" : "";
+  const scores = info.nextKind === "softmax" || info.isOutput ? ": one score (a logit) per class" : "";
   return `Here the ${int(count)} values of ${info.previous}${flat} become ${int(out)} numbers${scores}.`;
+}
+
+/** Global average pooling: one number per map. */
+function poolText(info) {
+  const [c, h, w] = info.output_shape;
+  if (h === 1 && w === 1) return `Here each of the ${int(c)} maps becomes its average, one number: global average pooling, so the classifier sees how strongly each feature is present anywhere in the image, not where.`;
+  return "";
 }
 
 /** The explanation for a layer: its kind's text, then what is specific to this layer. */
 export function explain(info) {
-  const parts = [KIND_TEXT[info.kind] || ""];
+  if (info.kind === "input") return inputText(info);
+  const known = KIND_TEXT[info.kind];
+  const parts = [known || (info.kind === "other" ? "" : activationText(info.kind))];
+  if (info.kind === "flatten") parts.push(`Here the maps become one vector of ${int(info.output_shape.reduce((a, b) => a * b, 1))} numbers.`);
   if (info.kind === "linear" && info.previous) parts.push(linearText(info));
-  return parts.join(" ");
+  if (info.kind === "avgpool") parts.push(poolText(info));
+  if ((info.kind === "add" || info.kind === "concat") && info.inputs) parts.push(`Here: ${info.inputs.join(info.kind === "add" ? " + " : ", ")}.`);
+  if (info.kind === "other") parts.push(`${info.name} is a step ConvLens has no words for; its output is shown as it is.`);
+  return parts.filter(Boolean).join(" ");
 }
 
 /** Kernel, stride, padding and receptive field in one line, e.g. "5 × 5 kernel, stride 1, padding 2 · each value sees 5 × 5 input pixels". */
 export function geometry(info) {
   const bits = [];
   if (info.kernel_size) {
-    let kernel = `${info.kernel_size} × ${info.kernel_size} ${info.kind === "maxpool" ? "window" : "kernel"}`;
+    const pooling = info.kind === "maxpool" || info.kind === "avgpool";
+    let kernel = `${info.kernel_size} ${T} ${info.kernel_size} ${pooling ? "window" : "kernel"}`;
     if (info.stride) kernel += `, stride ${info.stride}`;
     if (info.padding) kernel += `, padding ${info.padding}`;
+    if (info.dilation && info.dilation > 1) kernel += `, dilation ${info.dilation}`;
+    if (info.groups && info.groups > 1) kernel += `, ${info.groups} groups`;
     bits.push(kernel);
   }
   const rf = info.receptive_field;
-  if (rf && rf.size > 1) bits.push(`each value sees ${rf.size} × ${rf.size} input pixels`);
+  if (rf && rf.size > 1) bits.push(`each value sees ${rf.size} ${T} ${rf.size} input pixels`);
+  else if (!rf && info.receptive_field_note && info.output_shape.length === 3) bits.push(`no receptive-field box: ${info.receptive_field_note}`);
   if (info.params) bits.push(`${info.params.toLocaleString("en")} parameters`);
   return bits.join(" · ");
 }

@@ -408,23 +408,41 @@ class VectorView extends LayerView {
     this.columns = [];
     const plot = el("span", "bar-plot");
     const labels = el("span", "bar-labels");
+    const named = this.classNames();
+    const short = named && named.every((c) => c.length <= 2); // digits fit under a bar; "Ankle boot" does not
     for (let i = 0; i < this.units; i++) {
       const col = el("span", "bar-col");
       const bar = el("span", "bar");
       col.append(bar);
       plot.append(col);
-      labels.append(el("span", "bar-label", String(i)));
+      const label = el("span", "bar-label", named && short ? named[i] : String(i));
+      if (named) label.title = named[i];
+      labels.append(label);
       this.columns.push(bar);
     }
     this.zero = el("span", "bar-zero");
     plot.append(this.zero);
     this.holder.append(plot, labels);
+    if (named && !short) this.holder.append(el("span", "bar-key", named.map((c, i) => `${i} ${c}`).join(" · ")));
     attachProbe(plot, ({ fx }) => {
       if (!this.layer) return null;
       const unit = Math.min(this.units - 1, Math.floor(fx * this.units));
-      const what = this.kind === "softmax" ? `P(${unit})` : this.name === "fc2" ? `score for ${unit}` : `unit ${unit}`;
-      return { label: `${this.name} · ${what}`, value: this.layer.values[unit], data: { layer: this.name, unit } };
+      return { label: `${this.name} · ${this.unitName(unit)}`, value: this.layer.values[unit], data: { layer: this.name, unit } };
     });
+  }
+
+  /** The class names when this layer's units are the classes (the scores, the probabilities), else null. */
+  classNames() {
+    const { classes } = this.info;
+    const perClass = this.kind === "softmax" || this.info.isOutput;
+    return perClass && classes && classes.length === this.units ? classes : null;
+  }
+
+  /** A unit in words: "P(Dress)", "score for 7", "unit 12". */
+  unitName(unit) {
+    const named = this.classNames();
+    if (!named) return `unit ${unit}`;
+    return this.kind === "softmax" ? `P(${named[unit]})` : `score for ${named[unit]}`;
   }
 
   paint(ctx) {

@@ -5,7 +5,10 @@
  * the largest C_out and the largest weight come from GET /api/mix/limits: a value out of range is refused
  * with a sentence (never changed in silence). Below it, the lecture's bottleneck (mix-bottleneck.js).
  *
- *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
+ *   const mix = createMixDemo({ form, matrixTable, inputs, outputs, counts, ... }, { onError, words: () => words });
+ *   mix.run();      // mix (the limits and layers are fetched first, once per model)
+ *   mix.prepare();  // the limits, the layers and the bottleneck only
+ *   mix.reset();    // the page's model changed: its own limits and layers next time
  */
 
 import { api, apiUrl, decodeArray, request } from "./api.js";
@@ -14,6 +17,8 @@ import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
 import { createBottleneck } from "./mix-bottleneck.js";
+import { pageUrl } from "./model-switch.js";
+import { modelWords } from "./model-words.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const TIMES = "\u00d7";
@@ -63,8 +68,9 @@ export function countsText(c, cin, cout, h, w) {
   );
 }
 
-export function createMixDemo(ui, { onError }) {
+export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
   let limits = null; // GET /api/mix/limits
+  let bottleneck = null; // the lecture's example: the same for every model
   let cin = 20;
   let matrix = PRESETS.pick(MODEL_PAGE.mixOutputs, cin);
   let requested = 0;
@@ -73,16 +79,19 @@ export function createMixDemo(ui, { onError }) {
   /** The limits, the layers to mix and the bottleneck, once. */
   async function load() {
     if (limits) return;
-    limits = await request(apiUrl("/api/mix/limits"));
+    const fresh = await request(apiUrl("/api/mix/limits"));
+    if (!fresh.layers.length) throw new Error("this network has no maps (C × H × W) to mix with a 1 × 1 convolution");
+    limits = fresh;
     ui.outputsInput.min = "1";
     ui.outputsInput.max = String(limits.max_outputs);
     ui.outputsLimit.textContent = `(1–${limits.max_outputs})`;
     const wanted = ui.layerSelect.value;
     ui.layerSelect.textContent = "";
     for (const layer of limits.layers) ui.layerSelect.append(new Option(`${layer.name} (${layer.shape.join(TIMES)})`, layer.name));
-    ui.layerSelect.value = limits.layers.some((l) => l.name === wanted) ? wanted : limits.layers[0].name;
+    const first = limits.layers.find((l) => l.kind === "relu") || limits.layers[0]; // the first maps after a bend
+    ui.layerSelect.value = limits.layers.some((l) => l.name === wanted) ? wanted : first.name;
     layerChanged();
-    createBottleneck(ui.bottleneck, limits, { onError });
+    if (!bottleneck) bottleneck = createBottleneck(ui.bottleneck, limits, { onError });
   }
 
   /** The layer's channel count is C_in: a new one rebuilds the matrix. */
@@ -182,7 +191,7 @@ export function createMixDemo(ui, { onError }) {
 
   function sampleId() {
     const id = Number(ui.sampleInput.value);
-    return Number.isInteger(id) && id >= 0 && id <= 9999 ? id : null;
+    return Number.isInteger(id) && id >= 0 ? id : null;
   }
 
   async function showInputs(id, layer, ticket) {
@@ -194,7 +203,7 @@ export function createMixDemo(ui, { onError }) {
     const domain = domainFor(scale, maps.min, maps.max);
     ui.inputs.textContent = "";
     for (let i = 0; i < c; i++) ui.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
-    ui.inputNote.textContent = `${layer} of digit #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
+    ui.inputNote.textContent = `${layer} of ${words().item} #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
   }
 
   async function run() {
@@ -202,15 +211,15 @@ export function createMixDemo(ui, { onError }) {
     if (outputs() === null || matrix.length !== Number(ui.outputsInput.value)) return;
     const id = sampleId();
     if (id === null) {
-      onError("Pick a test digit between 0 and 9999.");
+      onError(`Pick a test ${words().item}: a whole number from 0 up.`);
       return;
     }
     const layer = ui.layerSelect.value;
     const ticket = ++requested;
     ui.root.dataset.busy = "true";
     ui.digit.src = api.sampleUrl(id);
-    ui.digit.alt = `test digit ${id}`;
-    ui.explore.href = `/?sample=${id}`;
+    ui.digit.alt = `test ${words().item} ${id}`;
+    ui.explore.href = pageUrl("/", { sample: id });
     const form = new FormData();
     form.append("sample", String(id));
     form.append("layer", layer);
@@ -258,5 +267,13 @@ export function createMixDemo(ui, { onError }) {
     });
   }
   buildMatrix();
-  return { run };
+  return {
+    run,
+    /** The limits, the layers and the bottleneck only (a model without a test set has no image to mix). */
+    prepare: load,
+    /** The page's model changed: fetch its limits and layers on the next run (the matrix is kept where it fits). */
+    reset() {
+      limits = null;
+    },
+  };
 }

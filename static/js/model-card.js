@@ -2,25 +2,28 @@
  * The model card's numbers and charts (GET /api/model/card): headline figures, accuracy per class and
  * the training curve as an SVG line chart.
  *
- *   renderStats(dl, card);  renderPerClass(host, card);  renderCurve(host, legend, card);
+ *   renderStats(dl, card, words);  renderPerClass(host, card, words);  renderCurve(host, legend, card);
+ *
+ * `words` (model-words.js) names the classes and what the test images are.
  */
 
 import { MODEL_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
 import { fitWidth } from "./fit-width.js";
 import { formatPercent } from "./format.js";
+import { modelWords } from "./model-words.js";
 
 function pct(p, digits = 2) {
   return `${(p * 100).toFixed(digits)}%`;
 }
 
 /** Headline figures as a definition list. */
-export function renderStats(dl, card) {
+export function renderStats(dl, card, words = modelWords(null)) {
   dl.textContent = "";
   const wrong = card.confusion_matrix ? card.test_images - card.confusion_matrix.reduce((s, row, i) => s + row[i], 0) : null;
   const items = [
     ["Test accuracy", card.test_accuracy == null ? "–" : pct(card.test_accuracy), "test-accuracy"],
-    ["Test digits", card.test_images == null ? "–" : card.test_images.toLocaleString("en-US"), "test-images"],
+    [`Test ${words.items}`, card.test_images == null ? "–" : card.test_images.toLocaleString("en-US"), "test-images"],
     ["Wrong", wrong == null ? "–" : String(wrong), "wrong"],
     ["Epochs", card.epochs == null ? "–" : String(card.epochs), "epochs"],
     ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
@@ -35,8 +38,8 @@ export function renderStats(dl, card) {
   }
 }
 
-/** Ten horizontal bars, zoomed to the range the accuracies span (the axis start is written on it). */
-export function renderPerClass(host, card) {
+/** One horizontal bar per class, zoomed to the range the accuracies span (the axis start is written on it). */
+export function renderPerClass(host, card, words = modelWords(null)) {
   host.textContent = "";
   const acc = card.per_class_accuracy || [];
   if (!acc.length) {
@@ -44,10 +47,11 @@ export function renderPerClass(host, card) {
     return;
   }
   const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
+  host.style.setProperty("--class-name", `${Math.max(2, ...words.classes.map((c) => c.length))}ch`);
   acc.forEach((a, digit) => {
     const row = el("div", "class-row");
     row.dataset.digit = String(digit);
-    const label = el("span", "class-label", String(digit));
+    const label = el("span", "class-label", words.name(digit));
     const track = el("span", "class-track");
     const bar = el("span", "class-bar");
     bar.style.width = `${(((a - low) / (1 - low)) * 100).toFixed(2)}%`;

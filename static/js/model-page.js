@@ -1,21 +1,24 @@
 /**
  * The model page (GET /model): the architecture with its arithmetic, the model card (accuracy, curve,
- * confusion matrix with the misclassified digits), every conv filter and the 1x1 convolution demo.
+ * confusion matrix with the misclassified test images), every conv layer's filters and the 1x1
+ * convolution demo, for any served model: the layers, their names and the class names all come from the
+ * API (GET /api/model), and a section that does not apply to the model says why in words.
  *
  * <main> carries data-state (loading, ready, failed), data-model (the model shown: ?model=, or the
- * switch, which changes it without a reload, so the 1x1 demo keeps its digit and matrix) and data-error
- * when something failed. ?sample=ID picks the 1x1 demo's test digit.
+ * switch, which changes it without a reload, so the 1x1 demo keeps its image and matrix) and data-error
+ * when something failed. ?sample=ID picks the 1x1 demo's test image.
  */
 
 import { errorBanner } from "./error-banner.js";
 import { api, setModel } from "./api.js";
 import { renderConfusion } from "./confusion.js";
 import { colorbar } from "./heatmap.js";
-import { layerDomain, renderConv1, renderConv2 } from "./filters.js";
+import { layerDomain, renderFilterLayer } from "./filters.js";
 import { createMixDemo } from "./mix-demo.js";
 import { renderPerClass, renderCurve, renderStats } from "./model-card.js";
 import { modelPicker, setAddress } from "./model-switch.js";
 import { renderArchitecture } from "./model-table.js";
+import { applyWords, modelWords } from "./model-words.js";
 import { installReadout } from "./probe.js";
 import { createShiftPanel } from "./shift-panel.js";
 import { scrollCue, scrollCues } from "./scroll-cue.js";
@@ -25,38 +28,56 @@ const main = $("main");
 
 installReadout($("readout"), $("tooltip"));
 scrollCues(main, ".table-scroll");
-scrollCue($("conv2-filters"), "conv2's filters");
 
 const errors = errorBanner(main);
 const { show: showError } = errors;
 setModel(main.dataset.model || null);
 if (main.dataset.sample !== undefined) $("mix-sample").value = main.dataset.sample;
 
+let info = null; // GET /api/model of the model shown
+let words = modelWords(null);
+let models = []; // GET /api/models
+
+/** The architecture table; the page's words and the model everything else needs. */
 async function architecture() {
-  renderArchitecture($("arch-table"), await api.model());
+  info = await api.model();
+  words = modelWords(info);
+  applyWords(main, words);
+  renderArchitecture($("arch-table"), info);
+  return info;
 }
 
 async function modelCard() {
   const card = await api.card();
-  renderStats($("card-stats"), card);
-  renderPerClass($("per-class"), card);
+  renderStats($("card-stats"), card, words);
+  renderPerClass($("per-class"), card, words);
+  $("per-class-hint").textContent = card.test_images ? `on the ${card.test_images.toLocaleString("en-US")} test ${words.items}` : "";
   renderCurve($("curve"), $("curve-legend"), card);
-  renderConfusion($("confusion"), $("cell-digits"), card);
+  renderConfusion($("confusion"), $("cell-digits"), card, { words });
 }
 
-async function filters() {
-  const [conv1, conv2] = await Promise.all([api.weights("conv1"), api.weights("conv2")]);
-  const d1 = layerDomain(conv1);
-  const d2 = layerDomain(conv2);
+/** Every conv layer of the table, each with its own colour bar; a network without one says so. */
+async function filters(model) {
+  const convs = model.layers.filter((l) => l.kind === "conv");
+  const host = $("filter-layers");
   const bars = $("filters-scale");
+  host.textContent = "";
   bars.textContent = "";
-  for (const [name, domain] of [["conv1", d1], ["conv2", d2]]) {
-    const bar = colorbar({ caption: `${name} weights` });
-    bar.update("diverging", domain, `${name} weights`);
+  const none = $("filters-none");
+  none.hidden = convs.length > 0;
+  none.textContent = convs.length ? "" : `${model.name} has no conv layers, so it has no filters to draw: its layers are ${model.layers.map((l) => `${l.name} (${l.kind})`).join(", ")}.`;
+  const all = await Promise.all(convs.map((layer) => api.weights(layer.name)));
+  convs.forEach((layer, i) => {
+    const domain = layerDomain(all[i]);
+    const bar = colorbar({ caption: `${layer.name} weights` });
+    bar.update("diverging", domain, `${layer.name} weights`);
     bars.append(bar.element);
-  }
-  renderConv1($("conv1-filters"), conv1, d1);
-  renderConv2($("conv2-filters"), conv2, d2);
+    const section = document.createElement("div");
+    section.className = "filter-layer";
+    host.append(section);
+    const box = renderFilterLayer(section, layer, all[i], domain);
+    if (box.classList.contains("conv2-filters")) scrollCue(box, `${layer.name}'s filters`);
+  });
 }
 
 const mix = createMixDemo(
@@ -77,19 +98,48 @@ const mix = createMixDemo(
     outputs: $("mix-outputs-maps"),
     counts: $("mix-counts"),
   },
-  { onError: showError },
+  { onError: showError, words: () => words },
 );
+
+const shifts = createShiftPanel($("shift-section"), { onError: showError, words: () => words });
+let shiftsStarted = false;
+
+/**
+ * Whether the model shown has its test set here (GET /api/models says); if not, the two panels that work on
+ * a test image say so instead (true: they can run).
+ */
+function testImages(name) {
+  const summary = models.find((m) => m.name === name);
+  const served = !summary || summary.samples;
+  const why = served ? "" : `${name} is served without its test set, so there is no test ${words.item} to`;
+  for (const [id, what] of [
+    ["mix", `${why} mix the maps of. The bottleneck below is the lecture's example, the same for every model.`],
+    ["shift", `${why} move.`],
+  ]) {
+    $(`${id}-missing`).textContent = served ? "" : what;
+    $(`${id}-missing`).hidden = served;
+    $(`${id}-body`).hidden = !served;
+  }
+  return served;
+}
 
 /** Draw every section for the model set with setModel. */
 async function showAll() {
   main.dataset.state = "loading";
+  mix.reset();
+  const network = architecture();
+  const shift = shiftsStarted ? shifts.restart : shifts.start; // the keys and buttons are wired once
+  const images = network.then(() => testImages(main.dataset.model));
   const parts = [
-    ["the architecture", architecture()],
-    ["the model card", modelCard()],
-    ["the filters", filters()],
-    ["the 1x1 demo", mix.run()],
-    ["the shift panel", createShiftPanel($("shift-section"), { onError: showError }).start()],
+    ["the architecture", network],
+    ["the model card", network.then(modelCard)],
+    ["the filters", network.then(filters)],
+    ["the 1x1 demo", images.then((ok) => (ok ? mix.run() : mix.prepare()))],
+    ["the shift panel", images.then((ok) => (ok ? shift() : null))],
   ];
+  images.then((ok) => {
+    shiftsStarted ||= ok;
+  });
   const results = await Promise.allSettled(parts.map(([, p]) => p));
   const failed = results.map((r, i) => (r.status === "rejected" ? `${parts[i][0]}: ${r.reason.message}` : null)).filter(Boolean);
   if (failed.length) showError(`Could not load ${failed.join("; ")}`);
@@ -98,7 +148,6 @@ async function showAll() {
 
 /** The model switch (when the server has more than one): redraws the page for the chosen model. */
 async function installSwitch() {
-  let models;
   try {
     models = await api.models();
   } catch {
@@ -118,5 +167,4 @@ async function installSwitch() {
   });
 }
 
-installSwitch();
-showAll();
+installSwitch().then(showAll);

@@ -6,17 +6,23 @@
  *   const other = modelPicker(container, models, { label: "Side by side with", none: "nothing", ... });
  *   pick.set("lenet");                     // the select follows, no onChange
  *   setAddress({ model: "lenet" });        // the page's address follows (history.replaceState)
+ *   reloadingPicker(container, models, { current, drop: ["step"] });   // opens the page again for the choice
+ *   link.href = pageUrl("/", { sample: 12 });   // "/?sample=12&model=fashion_vgg" (no ?model= for the default)
  *
  * The server checked the page's address (?model=): <main data-model> holds the model to start with and the
  * error banner already explains a name it does not serve.
  */
 
+import { currentModel } from "./api.js";
 import { el } from "./dom.js";
 
-/** "lenet (without BatchNorm, 99.64%)" */
+const DATASETS = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST" };
+
+/** "lenet (MNIST, without BatchNorm, 99.64%)" */
 export function describeModel(m) {
   const accuracy = typeof m.test_accuracy === "number" ? `, ${(m.test_accuracy * 100).toFixed(2)}%` : "";
-  return `${m.name} (${m.batchnorm ? "with" : "without"} BatchNorm${accuracy})`;
+  const data = m.dataset ? `${DATASETS[m.dataset] || m.dataset}, ` : "";
+  return `${m.name} (${data}${m.batchnorm ? "with" : "without"} BatchNorm${accuracy})`;
 }
 
 /**
@@ -53,4 +59,44 @@ export function setAddress(params) {
     else url.searchParams.set(name, String(value));
   }
   window.history.replaceState(null, "", url);
+}
+
+const REFOCUS = "convlens-model-switch-focus"; // sessionStorage: the page opened again from its switch
+
+/**
+ * A picker that opens the page again for the chosen model (for pages whose sections are built once for
+ * one model): ?model= names it (left out for the default), the parameters in `drop` (which only meant
+ * something for the old model) are removed. Nothing is drawn for a single model.
+ */
+export function reloadingPicker(container, models, { current, drop = [] } = {}) {
+  if (models.length < 2) return null;
+  const picker = modelPicker(container, models, {
+    current,
+    onChange: (name) => {
+      const url = new URL(window.location.href);
+      for (const param of drop) url.searchParams.delete(param);
+      const chosen = models.find((m) => m.name === name);
+      if (!chosen || chosen.default) url.searchParams.delete("model");
+      else url.searchParams.set("model", name);
+      // a keyboard's arrow key changes the choice at once: the page opens again with the switch focused,
+      // so the next arrow key goes on through the models
+      sessionStorage.setItem(REFOCUS, window.location.pathname);
+      window.location.assign(url);
+    },
+  });
+  if (sessionStorage.getItem(REFOCUS) === window.location.pathname) picker.select.focus();
+  sessionStorage.removeItem(REFOCUS);
+  return picker;
+}
+
+/**
+ * The address of one of the site's pages with `params`, showing `params.model` (default: the model the page
+ * shows, api.js's currentModel); ?model= is left out for the model an address without it shows
+ * (<main data-default-model>), so links to the lecture's network stay short.
+ */
+export function pageUrl(path, params = {}) {
+  const { model = currentModel(), ...rest } = params;
+  const fallback = document.getElementById("main")?.dataset.defaultModel;
+  const entries = Object.entries({ ...rest, model: model === fallback ? null : model }).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return entries.length ? `${path}?${new URLSearchParams(entries)}` : path;
 }

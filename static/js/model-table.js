@@ -27,6 +27,20 @@ export function sizeArithmetic(w, k, s, p) {
   return { out, text: whole ? `${expr} = ${out}` : `\u230a${expr}\u230b = ${out}` };
 }
 
+/** [rows, columns] of the layer's window: kernel, stride, padding, dilation (1 x 1 without a window). */
+function windowOf(info) {
+  const [kernel, stride, padding, dilation] = info.window || [
+    [1, 1],
+    [1, 1],
+    [0, 0],
+    [1, 1],
+  ];
+  return { kernel, stride, padding, dilation };
+}
+
+/** "5·5" for a square kernel, "3·1" for another. */
+const kernelText = (k) => `${k[0]}${DOT}${k[1]}`;
+
 function counts(info, input) {
   const out = info.output_shape;
   const cells = product(out);
@@ -34,20 +48,25 @@ function counts(info, input) {
     case "conv": {
       const [cin] = input;
       const [cout] = out;
-      const k = info.kernel_size;
+      const { kernel } = windowOf(info);
+      const groups = info.groups || 1;
+      const perFilter = (cin / groups) * kernel[0] * kernel[1];
+      const bias = info.params === cout * perFilter ? 0 : cout; // a conv followed by BatchNorm may have no bias
+      const fan = groups > 1 ? `(${cin}/${groups})${DOT}${kernelText(kernel)}` : `${cin}${DOT}${kernelText(kernel)}`;
       return {
-        params: `${cout}${DOT}(${cin}${DOT}${k}${DOT}${k}) + ${cout} = ${int(cout * cin * k * k + cout)}`,
-        paramsValue: cout * cin * k * k + cout,
-        madds: `${formatShape(out)} outputs ${TIMES} ${cin}${DOT}${k}${DOT}${k} = ${int(cells * cin * k * k)}`,
-        maddsValue: cells * cin * k * k,
+        params: `${cout}${DOT}(${fan})${bias ? ` + ${cout}` : " (no bias)"} = ${int(cout * perFilter + bias)}`,
+        paramsValue: cout * perFilter + bias,
+        madds: `${formatShape(out)} outputs ${TIMES} ${fan} = ${int(cells * perFilter)}`,
+        maddsValue: cells * perFilter,
       };
     }
     case "linear": {
       const fanIn = product(input);
       const [fanOut] = out;
+      const bias = info.params === fanIn * fanOut ? 0 : fanOut;
       return {
-        params: `${int(fanIn)}${DOT}${fanOut} + ${fanOut} = ${int(fanIn * fanOut + fanOut)}`,
-        paramsValue: fanIn * fanOut + fanOut,
+        params: `${int(fanIn)}${DOT}${fanOut}${bias ? ` + ${fanOut}` : " (no bias)"} = ${int(fanIn * fanOut + bias)}`,
+        paramsValue: fanIn * fanOut + bias,
         madds: `${int(fanIn)} ${TIMES} ${fanOut} = ${int(fanIn * fanOut)}`,
         maddsValue: fanIn * fanOut,
       };
@@ -62,47 +81,75 @@ function counts(info, input) {
       };
     }
     case "maxpool": {
-      const k = info.kernel_size;
-      return { params: "0", paramsValue: 0, madds: `0 (${k * k - 1} comparisons per output)`, maddsValue: 0 };
+      const { kernel } = windowOf(info);
+      return { params: "0", paramsValue: 0, madds: `0 (${kernel[0] * kernel[1] - 1} comparisons per output)`, maddsValue: 0 };
+    }
+    case "avgpool": {
+      const { kernel } = windowOf(info);
+      const per = kernel[0] * kernel[1];
+      return { params: "0", paramsValue: 0, madds: `0 (${per - 1} additions and a division per output)`, maddsValue: 0 };
     }
     case "relu":
       return { params: "0", paramsValue: 0, madds: "0 (max(0, x) per value)", maddsValue: 0 };
+    case "add":
+      return { params: "0", paramsValue: 0, madds: `0 (${int(cells)} additions)`, maddsValue: 0 };
     default:
-      return { params: "0", paramsValue: 0, madds: "0", maddsValue: 0 };
+      return { params: info.params ? int(info.params) : "0", paramsValue: info.params, madds: "0", maddsValue: 0 };
   }
 }
 
-function shapeText(info, input) {
+/** How a windowed layer's output size comes about, per axis (one line when both agree). */
+function windowText(info, input) {
+  const out = info.output_shape;
+  const [, h, w] = input;
+  const { kernel, stride, padding, dilation } = windowOf(info);
+  const span = (a) => dilation[a] * (kernel[a] - 1) + 1; // a dilated kernel covers this many pixels
+  const rows = sizeArithmetic(h, span(0), stride[0], padding[0]);
+  const cols = sizeArithmetic(w, span(1), stride[1], padding[1]);
+  const same = h === w && kernel[0] === kernel[1] && stride[0] === stride[1] && padding[0] === padding[1] && dilation[0] === dilation[1];
+  const channels = info.kind === "conv" ? `${out[0]} filters` : `${out[0]} channels, each on its own`;
+  const side = same ? rows.text : `rows ${rows.text}; columns ${cols.text}`;
+  const k = same ? `K ${kernel[0]}, S ${stride[0]}, P ${padding[0]}` : `K ${kernel.join("\u00d7")}, S ${stride.join(",")}, P ${padding.join(",")}`;
+  const d = dilation[0] > 1 || dilation[1] > 1 ? `, dilation ${dilation.join(",")}: the kernel covers ${span(0)} ${TIMES} ${span(1)} pixels` : "";
+  const groups = info.kind === "conv" && info.groups > 1 ? `, ${info.groups} groups` : "";
+  const global = info.kind === "avgpool" && out[1] === 1 && out[2] === 1 ? "global average pooling: " : "";
+  return `${global}${side} (${k}${d}${groups}); ${channels}`;
+}
+
+function shapeText(info, input, sources) {
   const out = info.output_shape;
   if (info.kind === "input") return "the image";
-  if (info.kind === "conv" || info.kind === "maxpool") {
-    const [, h, w] = input;
-    const rows = sizeArithmetic(h, info.kernel_size, info.stride, info.padding);
-    const cols = sizeArithmetic(w, info.kernel_size, info.stride, info.padding);
-    const channels = info.kind === "conv" ? `${out[0]} filters` : `${out[0]} channels, each on its own`;
-    const side = h === w ? `${rows.text}` : `rows ${rows.text}; columns ${cols.text}`;
-    return `${side} (K ${info.kernel_size}, S ${info.stride}, P ${info.padding}); ${channels}`;
-  }
+  if (info.window && input && input.length === 3) return windowText(info, input);
   if (info.kind === "linear") {
     const fanIn = product(input);
     const flat = input.length > 1 ? `flatten ${input.join(DOT)} = ${int(fanIn)}, then ` : "";
     return `${flat}${int(fanIn)} \u2192 ${out[0]}`;
   }
+  if (info.kind === "flatten") return `${input.join(DOT)} = ${int(product(out))} values in one vector`;
   if (info.kind === "softmax") return `${out[0]} probabilities, summing to 1`;
+  if (info.kind === "add") return `${sources.join(" + ")}, value by value`;
+  if (info.kind === "concat") return `${sources.join(", ")} stacked: ${out[0]} channels`;
+  if (info.kind === "dropout") return "same as its input (dropout is off at inference)";
   return "same as its input (per value)";
 }
 
-function fieldText(info, previous) {
+/** The receptive-field recurrence from the field of the layer this one takes (`from`), or why there is none. */
+function fieldText(info, from, sources) {
   const rf = info.receptive_field;
-  if (!rf) return info.kind === "input" ? "" : "the whole image";
-  if (!previous) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}`;
-  const k = info.kernel_size || 1;
-  const s = info.stride || 1;
-  const p = info.padding || 0;
+  if (!rf) {
+    if (info.kind === "input") return "";
+    if (info.receptive_field_note) return `n/a: ${info.receptive_field_note}`;
+    return info.output_shape.length === 3 ? "n/a" : "the whole image";
+  }
+  if (info.kind === "input" || !from) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}`;
+  if (sources.length > 1) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}: the union of the fields of ${sources.join(" and ")}`;
+  const { kernel, stride, padding, dilation } = windowOf(info);
+  const k = dilation[0] * (kernel[0] - 1) + 1;
+  const [s, p] = [stride[0], padding[0]];
   if (k === 1 && s === 1 && p === 0) return `r ${rf.size}, j ${rf.jump}, start ${rf.start} (unchanged)`;
-  const size = `r = ${previous.size} + (${k} ${MINUS} 1)${DOT}${previous.jump} = ${rf.size}`;
-  const jump = `j = ${previous.jump}${DOT}${s} = ${rf.jump}`;
-  const start = `start = ${previous.start} + ((${k} ${MINUS} 1)/2 ${MINUS} ${p})${DOT}${previous.jump} = ${rf.start}`;
+  const size = `r = ${from.size} + (${k} ${MINUS} 1)${DOT}${from.jump} = ${rf.size}`;
+  const jump = `j = ${from.jump}${DOT}${s} = ${rf.jump}`;
+  const start = `start = ${from.start} + ((${k} ${MINUS} 1)/2 ${MINUS} ${p})${DOT}${from.jump} = ${rf.start}`;
   return `${size}; ${jump}; ${start}`;
 }
 
@@ -110,17 +157,21 @@ function fieldText(info, previous) {
 export function renderArchitecture(table, model) {
   const body = table.tBodies[0];
   body.textContent = "";
-  let input = model.input_shape;
-  let previousField = null;
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
   let params = 0;
   let madds = 0;
-  for (const info of model.layers) {
+  model.layers.forEach((info, i) => {
+    // a layer takes the outputs of its `inputs` (a branchy network's add takes two), not just the row above
+    const sources = info.inputs && info.inputs.length ? info.inputs : i > 0 ? [model.layers[i - 1].name] : [];
+    const first = sources.length ? byName.get(sources[0]) : null;
+    const input = first ? first.output_shape : model.input_shape;
     const row = el("tr");
     row.dataset.layer = info.name;
     row.dataset.kind = info.kind;
     const name = el("th", "layer-cell");
     name.scope = "row";
     name.append(el("span", "layer-name", info.name), " ", el("span", `badge badge-${info.kind}`, info.kind));
+    if (sources.length > 1 || (first && i > 0 && model.layers[i - 1].name !== first.name)) name.append(el("span", "layer-inputs hint", ` \u2190 ${sources.join(", ")}`));
     const c = counts(info, input);
     const paramsCell = el("td", "num params", c.params);
     if (c.paramsValue !== info.params) paramsCell.append(el("span", "mismatch", ` (server: ${int(info.params)})`));
@@ -134,19 +185,19 @@ export function renderArchitecture(table, model) {
       rfCell.dataset.jump = String(rf.jump);
       rfCell.dataset.start = String(rf.start);
       rfCell.append(el("strong", "rf-size", `${rf.size} \u00d7 ${rf.size}`), el("span", "rf-jump", ` jump ${rf.jump}`));
+    } else if (info.receptive_field_note) {
+      rfCell.dataset.note = info.receptive_field_note;
     }
-    rfCell.append(el("div", "rf-arith formula", fieldText(info, previousField)));
-    const cells = [el("td", "shape", formatShape(info.output_shape)), el("td", "arith formula", shapeText(info, input)), paramsCell, maddsCell, rfCell];
-    cells.forEach((cell, i) => {
-      cell.dataset.label = COLUMNS[i]; // on a phone each row becomes a card and each cell says what it is
+    rfCell.append(el("div", "rf-arith formula", fieldText(info, first?.receptive_field || null, sources)));
+    const cells = [el("td", "shape", formatShape(info.output_shape)), el("td", "arith formula", shapeText(info, input, sources)), paramsCell, maddsCell, rfCell];
+    cells.forEach((cell, k) => {
+      cell.dataset.label = COLUMNS[k]; // on a phone each row becomes a card and each cell says what it is
     });
     row.append(name, ...cells);
     body.append(row);
     params += info.params;
     madds += c.maddsValue;
-    input = info.output_shape;
-    if (rf) previousField = rf;
-  }
+  });
   const foot = table.tFoot;
   foot.textContent = "";
   const total = el("tr");

@@ -27,7 +27,7 @@ function sentence(info) {
     : "";
   return (
     `${info.name} does not slide over the input picture itself: the network's first step normalises it, (pixel − ${formatTick(mean[0])}) / ${formatTick(std[0])}, ` +
-    `so the black background becomes ${formatTick(background)} and full ink ${formatTick(ink)}.${pad}`
+    `so the black background (0) becomes ${formatTick(background)} and the brightest pixel (1) ${formatTick(ink)}.${pad}`
   );
 }
 

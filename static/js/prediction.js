@@ -1,7 +1,9 @@
 /**
- * The verdict: the predicted digit, large, and a bar chart of the ten probabilities.
+ * The verdict: the predicted class, large, and a bar chart of every class's probability, named by the
+ * model's classes (digits for MNIST, clothing for Fashion-MNIST).
  *
- *   const verdict = new PredictionView(digitEl, confidenceEl, chartEl);
+ *   const verdict = new PredictionView(digitEl, confidenceEl, chartEl, { words });   // words: model-words.js
+ *   verdict.setWords(otherWords);                      // another model's classes
  *   verdict.update({ label: 7, probabilities: [...] }, { truth: 7 });
  *   verdict.clear();                                   // no input: "–" and empty bars
  *   noteEl.textContent = smoothingNote(card, 10);      // why the confidence stops short of 100%
@@ -9,6 +11,7 @@
 
 import { el } from "./dom.js";
 import { formatPercent } from "./format.js";
+import { modelWords } from "./model-words.js";
 
 /**
  * Why a model trained with label smoothing is never near 100% sure, from its card (GET /api/model/card):
@@ -21,39 +24,53 @@ export function smoothingNote(card, classes) {
   const other = eps / classes;
   const name = card.name ? `${card.name} was` : "This network was";
   return (
-    `Why not 100%? ${name} trained with label smoothing ${eps}: the answers it learned from gave the right digit ` +
-    `${formatPercent(right)} and each other digit ${formatPercent(other)}, so even a clean digit tops out near ${formatPercent(right)}.`
+    `Why not 100%? ${name} trained with label smoothing ${eps}: the answers it learned from gave the right class ` +
+    `${formatPercent(right)} and each other class ${formatPercent(other)}, so even a clean image tops out near ${formatPercent(right)}.`
   );
 }
 
 export class PredictionView {
-  constructor(digit, confidence, chart) {
+  /** `words` (model-words.js) names the classes; setWords() changes them (another model). */
+  constructor(digit, confidence, chart, { words = modelWords(null) } = {}) {
     this.digit = digit;
     this.confidence = confidence;
+    this.chart = chart;
+    this.setWords(words);
+  }
+
+  /** One row per class of `words`, named by it; the big answer shrinks for a class name that is a word. */
+  setWords(words) {
+    this.words = words;
     this.rows = [];
-    chart.textContent = "";
-    for (let d = 0; d < 10; d++) {
+    this.chart.textContent = "";
+    const longest = Math.max(...words.classes.map((c) => c.length));
+    this.chart.style.setProperty("--prob-name", `${Math.max(2, longest)}ch`);
+    this.chart.classList.toggle("named", words.named);
+    this.digit.classList.toggle("class-name", words.named);
+    words.classes.forEach((_, d) => {
       const row = el("div", "prob-row");
       row.dataset.digit = String(d);
-      const name = el("span", "prob-digit", String(d));
+      const name = el("span", "prob-digit", words.name(d));
       const track = el("span", "prob-track");
       const bar = el("span", "prob-bar");
       track.append(bar);
       const value = el("span", "prob-value");
       row.append(name, track, value);
-      chart.append(row);
+      this.chart.append(row);
       this.rows.push({ row, bar, value });
-    }
+    });
   }
 
   /** @param {{label: number, probabilities: number[]}} prediction  @param {{truth?: number}} [known] */
   update(prediction, { truth } = {}) {
     const { label, probabilities } = prediction;
-    this.digit.textContent = String(label);
+    const { name } = this.words;
+    if (probabilities.length !== this.rows.length) this.setWords(modelWords({ classes: probabilities.map((_, i) => String(i)) }));
+    this.digit.textContent = name(label);
     this.digit.dataset.label = String(label);
     const p = probabilities[label];
     let text = `${formatPercent(p)} sure`;
-    if (truth !== undefined && truth !== null) text += truth === label ? ` · label ${truth} ✓` : ` · but it is a ${truth} ✗`;
+    if (truth !== undefined && truth !== null) text += truth === label ? ` · label ${name(truth)} ✓` : ` · but it is ${this.words.a(truth)} ✗`;
     this.confidence.textContent = text;
     this.confidence.classList.toggle("wrong", truth !== undefined && truth !== null && truth !== label);
     probabilities.forEach((q, d) => {
@@ -61,7 +78,7 @@ export class PredictionView {
       bar.style.width = `${Math.max(0, Math.min(1, q)) * 100}%`;
       value.textContent = formatPercent(q);
       row.classList.toggle("top", d === label);
-      row.setAttribute("aria-label", `${d}: ${formatPercent(q)}`);
+      row.setAttribute("aria-label", `${name(d)}: ${formatPercent(q)}`);
     });
   }
 
@@ -75,7 +92,7 @@ export class PredictionView {
       bar.style.width = "0";
       value.textContent = "";
       row.classList.remove("top");
-      row.setAttribute("aria-label", `${d}: no prediction`);
+      row.setAttribute("aria-label", `${this.words.name(d)}: no prediction`);
     }
   }
 }

@@ -8,9 +8,13 @@
  *   const panel = new ReceptivePanel({ source: () => ({ id, input, image }) });
  *   panel.show(host, { layer: "conv2", channel: 3, y: 4, x: 5 });   // fetches, then draws
  *   panel.show(host, { model: "lenet", layer: "conv2", ... });        // another model's unit
+ *   panel.show(host, { layer: "add", note: "the branches ... have different strides", ... });  // says why there is no box
  *
  * `source()` describes the input on screen: `id` changes with every new result, `input` is what was
- * sent ({file}, {sample} or {pixels}), `image` the decoded `input` layer (1 x 28 x 28).
+ * sent ({file}, {sample} or {pixels}), `image` the decoded `input` layer (C x H x W).
+ *
+ * A layer without a receptive-field box (the table's `receptive_field_note`, or the API's 422) gets a
+ * sentence saying why instead of a picture: the panel's data-state is then "missing".
  */
 
 import { api } from "./api.js";
@@ -83,6 +87,15 @@ function effectiveSummary(grad, box, width) {
   return { nonzero, outside, best: { y: Math.floor(best / width), x: best % width, value: values[best] } };
 }
 
+/**
+ * Padding cells drawn around the image: enough for the whole unclipped field (a deep layer's reaches far
+ * past the edge), at least INSIGHT.paddingCells and at most the image's own side.
+ */
+export function marginFor(unclipped, height, width) {
+  const past = Math.max(-unclipped.y0, -unclipped.x0, unclipped.y1 - (height - 1), unclipped.x1 - (width - 1));
+  return Math.min(Math.max(INSIGHT.paddingCells, Math.ceil(past)), Math.max(height, width));
+}
+
 export class ReceptivePanel {
   constructor({ source }) {
     this.source = source;
@@ -100,10 +113,15 @@ export class ReceptivePanel {
     const section = this.section;
     const current = this.source();
     Object.assign(section.dataset, { layer: unit.layer, channel: String(unit.channel), y: String(unit.y), x: String(unit.x) });
+    if (unit.note) {
+      this.key = null;
+      this.missing(section, `No receptive-field box for ${unit.layer}: ${unit.note}.`);
+      return Promise.resolve(null);
+    }
     if (!current || !current.input) {
       section.dataset.state = "empty";
       section.textContent = "";
-      section.append(el("p", "hint", "Give the network a digit first."));
+      section.append(el("p", "hint", "Give the network an image first."));
       return Promise.resolve(null);
     }
     const key = `${current.id}|${unit.model}|${unit.layer}|${unit.channel}|${unit.y}|${unit.x}`;
@@ -125,12 +143,23 @@ export class ReceptivePanel {
       },
       (error) => {
         if (error.name === "AbortError" || this.key !== key) return null;
+        if (error.status === 422) {
+          this.missing(section, `No receptive-field box for ${unit.layer}: ${error.message}`);
+          return null;
+        }
         section.dataset.state = "error";
         section.textContent = "";
         section.append(el("p", "rf-error", `The receptive field could not be computed: ${error.message}`));
         return null;
       },
     );
+  }
+
+  /** The view does not apply to this unit: say why, in words. */
+  missing(section, text) {
+    section.textContent = "";
+    section.dataset.state = "missing";
+    section.append(el("p", "not-applicable", text));
   }
 
   remember(key, field) {
@@ -143,9 +172,9 @@ export class ReceptivePanel {
     section.dataset.state = "ready";
     section.dataset.size = String(field.size);
     const [height, width] = field.gradient.shape;
-    const margin = INSIGHT.paddingCells;
-    const geometry = { height, width, margin };
     const { box, unclipped } = field;
+    const margin = marginFor(unclipped, height, width);
+    const geometry = { height, width, margin };
     const clipped = box.y0 !== unclipped.y0 || box.x0 !== unclipped.x0 || box.y1 !== unclipped.y1 || box.x1 !== unclipped.x1;
     const boxH = box.y1 - box.y0 + 1;
     const boxW = box.x1 - box.x0 + 1;
@@ -213,7 +242,7 @@ export class ReceptivePanel {
       el(
         "figcaption",
         "",
-        `Effective field for this image: non-zero on ${summary.nonzero} of ${height * width} pixels, ${summary.outside === 0 ? "all inside the box" : `${summary.outside} outside the box`}; strongest at (y ${summary.best.y}, x ${summary.best.x}).${current.override ? " Computed with the trained conv1 filters, not the kernel lab's." : ""}`,
+        `Effective field for this image: non-zero on ${summary.nonzero} of ${height * width} pixels, ${summary.outside === 0 ? "all inside the box" : `${summary.outside} outside the box`}; strongest at (y ${summary.best.y}, x ${summary.best.x}).${current.override ? " Computed with the first conv layer's trained filters, not the kernel lab's." : ""}`,
       ),
     );
     figures.append(theory, effective);

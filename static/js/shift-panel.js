@@ -4,20 +4,24 @@
  * move is undone at the layer's resolution; and in words, where max pooling made the change smaller.
  * Its limits come from GET /api/perturb/limits; a move past them is refused with a sentence.
  *
- *   createShiftPanel(document.getElementById("shift-section"), { onError });
+ *   const shifts = createShiftPanel(document.getElementById("shift-section"), { onError, words: () => words });
+ *   await shifts.start();      // once: wires the keys, buttons and slider, then shows the first answer
+ *   await shifts.restart();    // another model: its limits, the image back at the start
  *
+ * `words()` (model-words.js) names the classes and the test images of the page's model.
  * The section carries data-renders, data-shift ("dy,dx") and data-rotate.
  */
 
 import { apiUrl, decodeArray, request } from "./api.js";
 import { el } from "./dom.js";
 import { paint } from "./heatmap.js";
+import { modelWords } from "./model-words.js";
 
 const $ = (id) => document.getElementById(id);
 const KEYS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
 const pct = (v) => (v === null ? "—" : `${(v * 100).toFixed(v < 0.001 ? 4 : 1)}%`);
 
-export function createShiftPanel(section, { onError }) {
+export function createShiftPanel(section, { onError, words = () => modelWords(null) }) {
   let limits = null;
   let shift = [0, 0];
   let rotate = 0;
@@ -35,7 +39,7 @@ export function createShiftPanel(section, { onError }) {
   function move(dy, dx) {
     const next = dy === 0 && dx === 0 ? [0, 0] : [shift[0] + dy, shift[1] + dx];
     if (Math.abs(next[0]) > limits.max_shift || Math.abs(next[1]) > limits.max_shift) {
-      refusal = `At most ${limits.max_shift} pixels each way: the digit stays at ${shift.join(", ")}.`;
+      refusal = `At most ${limits.max_shift} pixels each way: the ${words().item} stays at ${shift.join(", ")}.`;
       status();
       return;
     }
@@ -50,13 +54,13 @@ export function createShiftPanel(section, { onError }) {
   function sample() {
     const text = $("shift-sample").value.trim();
     const id = Number(text);
-    return text !== "" && Number.isInteger(id) && id >= 0 && id <= 9999 ? id : null;
+    return text !== "" && Number.isInteger(id) && id >= 0 ? id : null;
   }
 
   async function run() {
     const id = sample();
     if (id === null) {
-      onError("Shift panel: pick a test digit between 0 and 9999.");
+      onError(`Shift panel: the test ${words().item} is named by a whole number from 0 up.`);
       return;
     }
     const ticket = ++requested;
@@ -100,7 +104,8 @@ export function createShiftPanel(section, { onError }) {
     }
     const p = body.prediction;
     const what = rotate ? `turned ${rotate}°` : `moved ${shift[0]} down, ${shift[1]} right`;
-    status(`The digit ${what}: the network says ${p.before} (${(p.probability_before * 100).toFixed(1)}%) before, ${p.after} (${(p.probability_after * 100).toFixed(1)}%) after.`);
+    const { item, name } = words();
+    status(`The ${item} ${what}: the network says ${name(p.before)} (${(p.probability_before * 100).toFixed(1)}%) before, ${name(p.after)} (${(p.probability_after * 100).toFixed(1)}%) after.`);
     $("shift-verdict").textContent = verdict(body.layers);
     section.dataset.shift = shift.join(",");
     section.dataset.rotate = String(rotate);
@@ -110,25 +115,39 @@ export function createShiftPanel(section, { onError }) {
 
   /** Each max pooling against the layer before it, in words. */
   function verdict(layers) {
-    if (!shift[0] && !shift[1] && !rotate) return "Move or turn the digit to compare the layers.";
-    const words = [];
+    if (!shift[0] && !shift[1] && !rotate) return `Move or turn the ${words().item} to compare the layers.`;
+    const parts = [];
     layers.forEach((layer, i) => {
       if (layer.kind !== "maxpool" || i === 0) return;
       const before = layers[i - 1];
       const ratio = layer.relative_change / before.relative_change;
       const how = ratio < 1 ? `${((1 - ratio) * 100).toFixed(0)}% smaller` : `${((ratio - 1) * 100).toFixed(0)}% larger`;
-      words.push(`${layer.name} changes ${pct(layer.relative_change)} against ${pct(before.relative_change)} for ${before.name}: max pooling made the change ${how}`);
+      parts.push(`${layer.name} changes ${pct(layer.relative_change)} against ${pct(before.relative_change)} for ${before.name}: max pooling made the change ${how}`);
     });
     const last = layers[layers.length - 1];
-    words.push(`the output (${last.name}) changes ${pct(last.relative_change)}`);
-    return `${words.join("; ")}. Pooling dampens a small move, it does not make the network blind to it.`;
+    parts.push(`the output (${last.name}) changes ${pct(last.relative_change)}`);
+    return `${parts.join("; ")}. Pooling dampens a small move, it does not make the network blind to it.`;
   }
 
-  async function start() {
+  async function loadLimits() {
     limits = await request(apiUrl("/api/perturb/limits"));
     $("shift-rotate").min = String(-limits.max_rotate);
     $("shift-rotate").max = String(limits.max_rotate);
     $("shift-rotate-limit").textContent = `(±${limits.max_rotate}°)`;
+  }
+
+  async function restart() {
+    shift = [0, 0];
+    rotate = 0;
+    refusal = "";
+    $("shift-rotate").value = "0";
+    $("shift-rotate-value").textContent = "0°";
+    await loadLimits();
+    await run();
+  }
+
+  async function start() {
+    await loadLimits();
     $("shift-digit").addEventListener("keydown", (event) => {
       const step = KEYS[event.key];
       if (!step) return;
@@ -148,5 +167,5 @@ export function createShiftPanel(section, { onError }) {
     await run();
   }
 
-  return { start };
+  return { start, restart };
 }

@@ -113,7 +113,7 @@ export class SlidePanel {
     host.append(section);
     const previous = this.previousOf(view);
     if (!previous || !previous.layer) {
-      section.append(el("p", "hint", "The layer before this one has no values yet: give the network a digit first."));
+      section.append(el("p", "hint", "The layer before this one has no values yet: give the network an image first."));
       section.dataset.state = "empty";
       return;
     }

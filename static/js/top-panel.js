@@ -1,15 +1,17 @@
 /**
- * Top-activating digits: for one channel of a spatial layer, the test digits (9 by default) whose map
+ * Top-activating test images: for one channel of a spatial layer, the test images (9 by default) whose map
  * reaches the largest values, each with the receptive field of the unit that fired outlined, the patch
  * cut out, and the value (GET /api/layers/{name}/channels/{c}/top), the way OpenAI Microscope shows
  * dataset examples.
  *
- *   host.append(topDigits("conv2", 7, { onPick: (example) => ... }));   // a <section>, filled when loaded
+ *   host.append(topDigits("conv2", 7, { onPick: (example) => ..., words }));   // a <section>, filled when loaded
  *   topDigits("conv2", 7, { model: "lenet" })                            // another model's (default: the page's)
+ *
+ * `words` (model-words.js) names the classes and what the images are; a strip takes them from its view.
  *   const strip = topStrip(view, { onPick });  view.body.append(strip.element);  strip.show(true);
  *
- * `onPick(example)` (optional) opens a digit in place; without it the digits are plain links to
- * /?sample=<index>.
+ * `onPick(example)` (optional) opens an image in place; without it the images are plain links to
+ * /?sample=<index> (and the model).
  */
 
 import { api, currentModel } from "./api.js";
@@ -17,8 +19,10 @@ import { INSIGHT } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { placeBox } from "./insight-draw.js";
+import { pageUrl } from "./model-switch.js";
+import { modelWords } from "./model-words.js";
 
-const IMAGE = 28; // the test digits are 28 x 28
+const IMAGE = [28, 28]; // H, W of a test image unless the view says (the box is in the input's pixels)
 
 const cache = new Map();
 
@@ -50,17 +54,19 @@ function cutOut(canvas, img, box) {
   else img.addEventListener("load", draw, { once: true });
 }
 
-function exampleFigure(result, example, rank, onPick) {
+function exampleFigure(result, example, rank, { onPick, words, model, size }) {
   const { box } = example;
+  const { item } = words;
+  const a = words.a(example.label);
   const figure = el("figure", "top-digit");
   Object.assign(figure.dataset, { index: String(example.index), label: String(example.label), activation: String(example.activation) });
   const link = el("a", "top-link");
-  link.href = `/?sample=${example.index}`;
+  link.href = pageUrl("/", { sample: example.index, model });
   link.setAttribute(
     "aria-label",
-    `Number ${rank + 1}: test digit ${example.index}, a ${example.label}; ${result.layer} channel ${result.channel} reaches ${formatTick(example.activation)} at (y ${example.y}, x ${example.x}). Open it.`,
+    `Number ${rank + 1}: test ${item} ${example.index}, ${a}; ${result.layer} channel ${result.channel} reaches ${formatTick(example.activation)} at (y ${example.y}, x ${example.x}). Open it.`,
   );
-  link.title = `Test digit #${example.index} (a ${example.label}): open it in the explorer`;
+  link.title = `Test ${item} #${example.index} (${a}): open it in the explorer`;
   if (onPick) {
     link.addEventListener("click", (event) => {
       if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
@@ -72,40 +78,47 @@ function exampleFigure(result, example, rank, onPick) {
   holder.style.setProperty("--top-px", `${INSIGHT.topPx}px`);
   const img = el("img", "top-img crisp");
   img.alt = "";
-  img.width = IMAGE;
-  img.height = IMAGE;
-  img.src = api.sampleUrl(example.index);
+  img.width = size[1];
+  img.height = size[0];
+  img.src = api.sampleUrl(example.index, { model });
   const outline = el("span", "top-box");
-  placeBox(outline, box, { height: IMAGE, width: IMAGE });
+  placeBox(outline, box, { height: size[0], width: size[1] });
   holder.append(img, outline);
   link.append(holder);
   const patch = el("canvas", "top-patch crisp");
   patch.setAttribute("aria-hidden", "true");
   cutOut(patch, img, box);
   const caption = el("figcaption", "top-caption");
-  caption.append(el("span", "top-value", formatTick(example.activation)), el("span", "top-label", `a ${example.label}`));
+  caption.append(el("span", "top-value", formatTick(example.activation)), el("span", "top-label", a));
   figure.append(link, patch, caption);
   return figure;
 }
 
-/** A <section> with the top digits of `layer` channel `channel`; `data-state` is loading, ready or error. */
-export function topDigits(layer, channel, { onPick = null, heading = true, model = currentModel() } = {}) {
+/** [H, W] of the test images a layer view's model takes. */
+export function imageSize(view) {
+  const shape = view.info.inputShape;
+  return shape && shape.length === 3 ? [shape[1], shape[2]] : IMAGE;
+}
+
+/** A <section> with the top images of `layer` channel `channel`; `data-state` is loading, ready or error. */
+export function topDigits(layer, channel, { onPick = null, heading = true, model = currentModel(), words = modelWords(null), size = IMAGE } = {}) {
   const section = el("section", "top-panel");
+  const { items } = words;
   Object.assign(section.dataset, { layer, channel: String(channel), state: "loading" });
-  if (heading) section.append(el("h3", "", `Test digits that excite ${layer} channel ${channel} most`));
+  if (heading) section.append(el("h3", "", `Test ${items} that excite ${layer} channel ${channel} most`));
   const status = el("p", "hint", "Loading…");
   section.append(status);
   load(layer, channel, model).then(
     (result) => {
-      status.textContent = `The ${result.examples.length} test digits on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click a digit to look at it.`;
+      status.textContent = `The ${result.examples.length} test ${items} on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click one to look at it.`;
       const grid = el("div", "top-grid");
-      result.examples.forEach((example, rank) => grid.append(exampleFigure(result, example, rank, onPick)));
+      result.examples.forEach((example, rank) => grid.append(exampleFigure(result, example, rank, { onPick, words, model, size })));
       section.append(grid);
       section.dataset.state = "ready";
     },
     (error) => {
-      status.textContent = `The top-activating digits are not available: ${error.message}`;
-      status.className = "top-error";
+      status.textContent = `The top-activating ${items} are not available: ${error.message}`;
+      status.className = error.status === 404 ? "not-applicable" : "top-error"; // not recorded for this model, or failed
       section.dataset.state = "error";
     },
   );
@@ -128,13 +141,14 @@ export function topStrip(view, { onPick = null } = {}) {
     option.value = String(c);
     select.append(option);
   }
-  label.append(`Test digits that excite ${view.name} most: `, select);
+  const words = modelWords(view.info);
+  label.append(`Test ${words.items} that excite ${view.name} most: `, select);
   head.append(label);
   element.append(head);
   let panel = null;
   const showChannel = (channel) => {
     select.value = String(channel);
-    const next = topDigits(view.name, channel, { onPick, heading: false, model: view.info.model });
+    const next = topDigits(view.name, channel, { onPick, heading: false, model: view.info.model, words, size: imageSize(view) });
     if (panel) panel.replaceWith(next);
     else element.append(next);
     panel = next;

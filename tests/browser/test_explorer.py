@@ -118,6 +118,7 @@ def settled_box(page: Page, element: Locator) -> dict:
     box = element.bounding_box()
     for _ in range(20):
         page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        element.scroll_into_view_if_needed()  # the cards laid out on the way may have pushed it out of view
         again = element.bounding_box()
         if again == box:
             break
@@ -329,7 +330,7 @@ def test_deep_link_and_gallery(page: Page) -> None:
 @pytest.mark.parametrize(
     ("path", "words"),
     [
-        ("/?sample=abc", "?sample=abc is not a test digit id"),
+        ("/?sample=abc", "?sample=abc is not a test image id"),
         ("/?model=nope", "?model=nope is not a served model"),
         ("/?conv1_override=nope", "?conv1_override= is not valid JSON"),
     ],
@@ -373,14 +374,14 @@ def test_filters_and_batchnorm_parameters_come_from_the_weights_api(page: Page) 
 
 def test_enlarged_small_map_shows_its_numbers(page: Page) -> None:
     open_explorer(page, "/?sample=3")
-    pool2 = api_layer(api_activations(page, sample="3"), "pool2")  # (50, 5, 5)
+    pool2 = api_layer(api_activations(page, sample="3"), "pool2")  # (50, 7, 7): at most 100 numbers are shown
     page.locator("#layer-pool2 .map-tile").nth(7).click()
     dialog = page.locator("#inspector")
     expect(dialog).to_be_visible()
     expect(dialog.locator("#inspector-title")).to_have_text("pool2 · channel 7")
     cells = dialog.locator("table.numbers td")
-    expect(cells).to_have_count(25)
-    shown = np.array([number(t) for t in cells.all_inner_texts()]).reshape(5, 5)
+    expect(cells).to_have_count(pool2[7].size)
+    shown = np.array([number(t) for t in cells.all_inner_texts()]).reshape(pool2[7].shape)
     assert np.allclose(shown, pool2[7], atol=0.0051)
     stats = dialog.locator(".inspector-stat dd")
     assert number(stats.nth(0).inner_text().split(" at ")[0]) == pytest.approx(float(pool2[7].min()), abs=1e-5)

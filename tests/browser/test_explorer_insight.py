@@ -186,14 +186,14 @@ def explained_digit(page: Page) -> int:
     for sample in range(20):
         maps = [
             page.request.post(f"/api/explain?method={m}", multipart={"sample": str(sample)}).json()["map"]
-            for m in ("saliency", "gradcam", "occlusion")
+            for m in ("saliency", "gradcam", "hirescam", "occlusion")
         ]
         if all(m["max"] > 0 for m in maps):
             return sample
     raise AssertionError("no test digit among the first 20 has non-zero explanations")
 
 
-@pytest.mark.parametrize("method", ["saliency", "gradcam", "occlusion"])
+@pytest.mark.parametrize("method", ["saliency", "gradcam", "hirescam", "occlusion"])
 def test_explanation_overlay_appears_for_each_method(page: Page, method: str) -> None:
     sample = explained_digit(page)
     open_explorer(page, f"/?sample={sample}")
@@ -208,7 +208,7 @@ def test_explanation_overlay_appears_for_each_method(page: Page, method: str) ->
     assert str(api["target"]) == predicted
     expect(card).to_have_attribute("data-target", predicted)
     expect(card.locator(".explain-says")).to_contain_text(
-        {"saliency": "Saliency", "gradcam": "Grad-CAM", "occlusion": "Occlusion"}[method]
+        {"saliency": "Saliency", "gradcam": "Grad-CAM", "hirescam": "HiResCAM", "occlusion": "Occlusion"}[method]
     )
     # The overlay is painted where the map is strong and transparent where it is zero.
     values = decode(api["map"])
@@ -262,7 +262,9 @@ def test_the_filter_panel_shows_nine_top_digits(page: Page) -> None:
         assert figure.get_attribute("data-index") == str(example["index"])
         assert float(figure.get_attribute("data-activation")) == pytest.approx(example["activation"])
         img = figure.locator("img")
-        expect(img).to_have_attribute("src", f"/api/samples/{example['index']}.png")
+        # the image of the model the card belongs to (?model=), from its own test set
+        model = page.get_attribute("main", "data-model")
+        expect(img).to_have_attribute("src", f"/api/samples/{example['index']}.png?model={model}")
         page.wait_for_function("i => i.complete && i.naturalWidth === 28", arg=img.element_handle())
         box = example["box"]
         outline = figure.locator(".top-box")

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 pytestmark = pytest.mark.browser
 
 MINUS = "\u2212"
+DOT = "\u00b7"
 
 
 def open_model_page(page: Page) -> Page:
@@ -41,24 +42,35 @@ def hover_cell(page: Page, selector: str, fx: float, fy: float) -> None:
 
 def test_architecture_table_spells_out_the_arithmetic(page: Page) -> None:
     open_model_page(page)
+    model = page.request.get("/api/model").json()
+    info = {layer["name"]: layer for layer in model["layers"]}
     pool2 = page.locator("#arch-table tr[data-layer=pool2]")
     rf = pool2.locator("td.rf")
+    field = info["pool2"]["receptive_field"]
     assert (rf.get_attribute("data-size"), rf.get_attribute("data-jump"), rf.get_attribute("data-start")) == (
-        "16",
-        "4",
-        "5.5",
+        str(field["size"]),
+        str(field["jump"]),
+        f"{field['start']:g}",
     )
-    expect(rf).to_contain_text("16 \u00d7 16")
-    expect(rf).to_contain_text("jump 4")
-    expect(rf).to_contain_text("r = 14 + (2 \u2212 1)\u00b72 = 16")
-    expect(pool2.locator("td.arith")).to_contain_text(f"(10 {MINUS} 2 + 2\u00b70) / 2 + 1 = 5")
+    expect(rf).to_contain_text(f"{field['size']} \u00d7 {field['size']}")
+    expect(rf).to_contain_text(f"jump {field['jump']}")
+    before = info["relu2"]["receptive_field"]
+    expect(rf).to_contain_text(f"r = {before['size']} + (2 \u2212 1)\u00b7{before['jump']} = {field['size']}")
+    side = info["relu2"]["output_shape"][1]
+    expect(pool2.locator("td.arith")).to_contain_text(f"({side} {MINUS} 2 + 2\u00b70) / 2 + 1 = {side // 2}")
     conv1 = page.locator("#arch-table tr[data-layer=conv1]")
     expect(conv1.locator("td.arith")).to_contain_text(f"(28 {MINUS} 5 + 2\u00b72) / 1 + 1 = 28")
     expect(conv1.locator("td.params")).to_contain_text("20\u00b7(1\u00b75\u00b75) + 20 = 520")
-    expect(page.locator("#arch-table tr[data-layer=conv2] td.params")).to_contain_text("= 25,050")
-    expect(page.locator("#arch-table tr[data-layer=conv2] td.madds")).to_contain_text("= 2,500,000")
-    expect(page.locator("#arch-table tr[data-layer=fc1] td.arith")).to_contain_text("flatten 50\u00b75\u00b75 = 1,250")
-    model = page.request.get("/api/model").json()
+    conv2 = info["conv2"]
+    expect(page.locator("#arch-table tr[data-layer=conv2] td.params")).to_contain_text(f"= {conv2['params']:,}")
+    madds = int(np.prod(conv2["output_shape"])) * 20 * 5 * 5
+    expect(page.locator("#arch-table tr[data-layer=conv2] td.madds")).to_contain_text(f"= {madds:,}")
+    maps = info["pool2"]["output_shape"]
+    flat = f"{int(np.prod(maps)):,}"
+    expect(page.locator("#arch-table tr[data-layer=flatten] td.arith")).to_contain_text(
+        f"{DOT.join(map(str, maps))} = {flat} values in one vector"
+    )
+    expect(page.locator("#arch-table tr[data-layer=fc1] td.arith")).to_contain_text(f"{flat} \u2192 500")
     assert page.get_attribute("#arch-table tfoot td.params", "data-value") == str(model["params"])
     assert page.locator("#arch-table .mismatch").count() == 0
     assert page.locator("#arch-table tbody tr").count() == len(model["layers"])
@@ -94,10 +106,17 @@ def test_a_confusion_cell_shows_its_digits_and_opens_them_in_the_explorer(page: 
 
 def test_every_filter_is_drawn_with_its_values_on_hover(page: Page) -> None:
     open_model_page(page)
-    expect(page.locator("#conv1-filters canvas")).to_have_count(20)
-    expect(page.locator("#conv2-filters .filter-row canvas")).to_have_count(50)
+    convs = [layer for layer in page.request.get("/api/model").json()["layers"] if layer["kind"] == "conv"]
+    boxes = page.locator("#filter-layers .filter-layer > h3 + *")  # a box, or the frame a scrolling box sits in
+    expect(boxes).to_have_count(len(convs))
+    layers = page.locator("#filter-layers .filter-layer")
+    assert [layers.nth(i).get_attribute("data-layer") for i in range(layers.count())] == [c["name"] for c in convs]
+    first = page.locator("#filter-layers div.conv1-filters[data-layer=conv1]")
+    second = page.locator("#filter-layers div.conv2-filters[data-layer=conv2]")
+    expect(first.locator("canvas")).to_have_count(convs[0]["output_shape"][0])
+    expect(second.locator(".filter-row canvas")).to_have_count(convs[1]["output_shape"][0])
     drawn = page.evaluate(
-        """() => [...document.querySelectorAll('#conv1-filters canvas, #conv2-filters canvas')].every((c) => {
+        """() => [...document.querySelectorAll('#filter-layers canvas')].every((c) => {
             const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             const colours = new Set();
             for (let i = 0; i < px.length; i += 4) colours.add(px[i] * 65536 + px[i + 1] * 256 + px[i + 2]);
@@ -107,17 +126,17 @@ def test_every_filter_is_drawn_with_its_values_on_hover(page: Page) -> None:
     assert drawn, "a filter canvas is blank"
     weights = page.request.get("/api/layers/conv1/weights").json()
     w, b = (decode(t) for t in weights["tensors"])
-    hover_cell(page, "#conv1-filters figure[data-filter='7'] canvas", 0.9, 0.3)  # (y 1, x 4)
+    tile = "#filter-layers div[data-layer=conv1] figure[data-filter='7']"
+    hover_cell(page, f"{tile} canvas", 0.9, 0.3)  # (y 1, x 4)
     assert readout_value(page) == pytest.approx(float(w[7, 0, 1, 4]), abs=1e-7)
-    expect(page.locator("#conv1-filters figure[data-filter='7'] .bias")).to_contain_text(
-        f"{b[7]:.3g}".replace("-", MINUS)[:4]
-    )
+    expect(page.locator(f"{tile} .bias")).to_contain_text(f"{b[7]:.3g}".replace("-", MINUS)[:4])
     conv2 = page.request.get("/api/layers/conv2/weights").json()
     w2 = decode(conv2["tensors"][0])
     # row 11, kernel of input channel 3 (the 4th of 20 tiles, each 5 wide plus a 1 px gap), weight (2, 2)
-    strip = page.locator("#conv2-filters .filter-row[data-filter='11'] canvas")
+    row = "#filter-layers div[data-layer=conv2] .filter-row[data-filter='11'] canvas"
+    strip = page.locator(row)
     width = 20 * 5 + 19
-    hover_cell(page, "#conv2-filters .filter-row[data-filter='11'] canvas", (3 * 6 + 2.5) / width, 2.5 / 5)
+    hover_cell(page, row, (3 * 6 + 2.5) / width, 2.5 / 5)
     assert strip.is_visible()
     assert page.get_attribute("#readout", "data-unit") == "3"
     assert readout_value(page) == pytest.approx(float(w2[11, 3, 2, 2]), abs=1e-7)

@@ -127,7 +127,8 @@ def test_the_model_page_shows_the_model_it_is_asked_for_and_switches_in_place(pa
 
 
 PAGES = ["/", "/kernels", "/model", "/batchnorm"]
-LINKS = [("sample=abc", "?sample=abc is not a test digit id"), ("model=nope", "?model=nope is not a served model")]
+# the kernel lab names its (MNIST) test digits, the pages of a model its test images
+LINKS = [("sample=abc", "?sample=abc is not a test"), ("model=nope", "?model=nope is not a served model")]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -148,13 +149,21 @@ def test_a_bad_address_is_explained_on_every_page_until_dismissed(page: Page, pa
 
 def test_a_model_without_batchnorm_is_explained_on_the_batchnorm_page(page: Page) -> None:
     page.goto("/batchnorm?model=lenet")
-    expect(page.locator("#error")).to_contain_text("?model=lenet has no BatchNorm layers; showing lenet_bn")
     page.wait_for_selector("main[data-state=ready]", timeout=READY_MS)
-    expect(page.locator("#params-charts .bn-chart").first).to_have_attribute("data-channels", "20")
+    expect(page.locator("#error")).to_be_hidden()  # a served model is shown: the page says what does not apply
+    note = page.locator("#no-batchnorm")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("lenet has no BatchNorm layers")
+    with_bn = [m["name"] for m in page.request.get("/api/models").json() if m["batchnorm"]]
+    expect(note).to_contain_text(f"Models with BatchNorm: {', '.join(with_bn)}")
+    for section in ("#params", "#lab", "#fold"):
+        expect(page.locator(section)).to_be_hidden()
+        expect(page.locator(section)).to_have_attribute("data-state", "missing")
+    expect(page.locator("#training")).to_have_attribute("data-curves", "2")  # the comparison is about every model
 
 
 def test_an_out_of_range_sample_is_explained(page: Page) -> None:
     open_explorer(page, "/?sample=123456")
-    expect(page.locator("#error")).to_contain_text("?sample=123456 is not a test digit: the ids go from 0 to 9999")
+    expect(page.locator("#error")).to_contain_text("?sample=123456 is not a test image: the ids go from 0 to 9999")
     assert renders(page) == 1  # the first test digit instead
     expect(page.locator("#original-caption")).to_contain_text("Test digit #")

@@ -112,7 +112,7 @@ def test_channel_chart_labels_never_overlap(browser: Browser, browser_errors: Br
 
 def test_wide_tables_say_they_scroll_or_reflow_on_a_phone(phone: BrowserContext) -> None:
     page = ready(phone.new_page(), "/model")
-    boxes = page.evaluate(SCROLLERS, ".table-scroll, #conv2-filters")
+    boxes = page.evaluate(SCROLLERS, ".table-scroll, .conv2-filters")
     fits = "(table) => table.parentElement.scrollWidth <= table.parentElement.clientWidth + 1"
     assert page.locator("#arch-table").evaluate(fits)  # one card per layer: nothing to scroll
     assert page.locator("#confusion").evaluate(fits)  # all ten columns fit
@@ -122,7 +122,7 @@ def test_wide_tables_say_they_scroll_or_reflow_on_a_phone(phone: BrowserContext)
             assert box["more"] in ("right", "both") and box["note"], box
     assert any(b["overflows"] for b in boxes)  # conv2's filter rows and the 1x1 matrix do scroll
     # scrolled to its end, a box says that there is more back on the left
-    conv2 = page.locator("#conv2-filters")
+    conv2 = page.locator(".conv2-filters[data-layer=conv2]")
     conv2.evaluate("(box) => box.scrollTo(box.scrollWidth, 0)")
     expect(conv2.locator("xpath=..")).to_have_attribute("data-more", "left")
 
@@ -163,7 +163,7 @@ def test_a_tap_reads_a_value_on_a_phone(phone: BrowserContext) -> None:
     w = np.frombuffer(base64.b64decode(weights["data"]), "<f4").reshape(weights["shape"])
     readout = page.locator("#readout")
     expect(readout).to_be_hidden()
-    canvas = page.locator("#conv1-filters canvas").nth(4)
+    canvas = page.locator(".conv1-filters[data-layer=conv1] canvas").nth(4)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box is not None
@@ -174,12 +174,14 @@ def test_a_tap_reads_a_value_on_a_phone(phone: BrowserContext) -> None:
     expect(readout).to_be_hidden()
 
     page = ready(phone.new_page(), "/?sample=3")
+    pool2 = next(layer for layer in page.request.get("/api/model").json()["layers"] if layer["name"] == "pool2")
+    _, h, w = pool2["output_shape"]
     page.locator("#layer-pool2 .map-tile").nth(1).tap()
     zoom = page.locator(".zoom-canvas")
     expect(zoom).to_be_visible()
     box = zoom.bounding_box()
     assert box is not None
-    page.touchscreen.tap(box["x"] + 3.5 * box["width"] / 5, box["y"] + 0.5 * box["height"] / 5)
+    page.touchscreen.tap(box["x"] + 3.5 * box["width"] / w, box["y"] + 0.5 * box["height"] / h)
     readout = page.locator("#readout")
     expect(readout).to_be_visible()
     expect(readout).to_have_attribute("data-y", "0")
