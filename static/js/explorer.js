@@ -466,6 +466,10 @@ async function start() {
   useOverride();
   try {
     models = await api.models();
+    const accuracy = (name) => models.find((m) => m.name === name)?.test_accuracy;
+    if (accuracy("lenet_bn") != null && accuracy("lenet_bn_norelu") != null) {
+      list.reluClaim = { with: accuracy("lenet_bn"), without: accuracy("lenet_bn_norelu") };
+    }
   } catch {
     models = []; // the page still works with the address's model
   }

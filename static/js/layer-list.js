@@ -64,6 +64,7 @@ export class LayerList {
     this.models = []; // [{name, info}]
     this.views = new Map(); // model -> Map(layer name -> view)
     this.maxima = new Map(); // model -> largest |value| in its last result
+    this.reluClaim = null; // {with, without}: lenet_bn's and lenet_bn_norelu's test accuracy (GET /api/models)
   }
 
   /** Rebuild the cards for one or two models ({name, info} each). */
@@ -111,6 +112,7 @@ export class LayerList {
         previous: source ? source.name : null,
         previousShape: source ? source.output_shape : null,
         nextKind: after ? after.kind : null,
+        reluClaim: this.reluClaim,
         isOutput: layer.name === info.output,
         classes: info.classes,
         dataset: info.dataset,

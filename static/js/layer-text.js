@@ -66,6 +66,11 @@ export function explain(info) {
   const parts = [known || (info.kind === "other" ? "" : activationText(info.kind))];
   if (info.kind === "flatten") parts.push(`Here the maps become one vector of ${int(info.output_shape.reduce((a, b) => a * b, 1))} numbers.`);
   if (info.kind === "linear" && info.previous) parts.push(linearText(info));
+  const claim = info.reluClaim;
+  if (info.kind === "relu" && info.nextKind === "maxpool" && claim) {
+    const pct = (a) => `${(a * 100).toFixed(2)}%`;
+    parts.push(`Measured here: lenet_bn_norelu, the same network trained without the ReLUs before its max pools, reaches ${pct(claim.without)} on the test digits against ${pct(claim.with)} for lenet_bn.`);
+  }
   if (info.kind === "avgpool") parts.push(poolText(info));
   if ((info.kind === "add" || info.kind === "concat") && info.inputs) parts.push(`Here: ${info.inputs.join(info.kind === "add" ? " + " : ", ")}.`);
   if (info.kind === "other") parts.push(`${info.name} is a step ConvLens has no words for; its output is shown as it is.`);

@@ -524,3 +524,16 @@ def test_phone_width(browser, browser_errors, base_url: str, output_path: str) -
         full_page_screenshot(page, Path(output_path) / "explorer-390.png")
     finally:
         context.close()
+
+
+def test_the_relu_cards_give_the_measured_claim(page: Page) -> None:
+    """The lecture: max pooling is already non-linear, so a ReLU before it is not strictly necessary. The
+    cards of the ReLUs before a max pool give the two networks' test accuracies, from GET /api/models."""
+    open_explorer(page)
+    models = {m["name"]: m for m in page.request.get("/api/models").json()}
+    pct = lambda a: f"{a * 100:.2f}%"  # noqa: E731
+    words = f"reaches {pct(models['lenet_bn_norelu']['test_accuracy'])} on the test digits against "
+    words += f"{pct(models['lenet_bn']['test_accuracy'])} for lenet_bn"
+    for relu in ("relu1", "relu2"):
+        expect(page.locator(f"#layer-{relu} .layer-explain")).to_contain_text(words)
+    expect(page.locator("#layer-relu3 .layer-explain")).not_to_contain_text("Measured here")  # before fc2
