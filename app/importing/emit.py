@@ -93,6 +93,8 @@ class Emitter:
             existing = None
         if existing is None and any(p.startswith(path + ".") or path.startswith(p + ".") for p in self.cfg.modules):
             path = self._unique(identifier(path), set(self.cfg.modules) | self.names)  # no module inside another
+        if existing is None and path in self.names:  # a function call's layer already has this name
+            path = self._unique(path, set(self.cfg.modules) | self.names)
         if existing is None:
             module = graphspec.make_module(spec).eval()  # BatchNorm must not learn from the example
             self._load(module, weights, where)
