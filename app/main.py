@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
-            registry=Registry(settings.model_dir, settings.default_model, Datasets(settings.data_dir)),
+            registry=Registry(settings.model_dirs, settings.default_model, Datasets(settings.data_dir)),
         )
         yield
 

@@ -137,9 +137,10 @@ class Converter:
             scopes = ast.literal_eval(meta["pkg.torch.onnx.name_scopes"])
             classes = ast.literal_eval(meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
             own = scopes[-1] if scopes else node.op_type.lower()
-            if len(scopes) >= 2 and len(classes) >= 2 and str(classes[-2]).startswith("torch.nn."):
-                if LEAF_CLASSES.get(str(classes[-2]).rsplit(".", 1)[-1]) == node.op_type and scopes[-2]:
-                    return scopes[-2], own
+            leaf = str(classes[-2]) if len(scopes) >= 2 and len(classes) >= 2 else ""
+            kind = LEAF_CLASSES.get(leaf.rsplit(".", 1)[-1]) if leaf.startswith("torch.nn.") else None
+            if kind == node.op_type and scopes[-2]:
+                return scopes[-2], own
             return None, own
         if node.name.startswith("/"):  # torch's TorchScript exporter: /block/block.0/Conv
             parts = node.name.strip("/").split("/")
@@ -198,7 +199,8 @@ class Converter:
             pads = [0, 0, 0, 0]
             size = self.out.shape(x)[-2:]
             for i in range(2):
-                total = max((math.ceil(size[i] / strides[i]) - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - size[i], 0)
+                span = (math.ceil(size[i] / strides[i]) - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1
+                total = max(span - size[i], 0)
                 small = total // 2
                 pads[i], pads[i + 2] = (small, total - small) if auto == "SAME_UPPER" else (total - small, small)
         top, left, bottom, right = (int(p) for p in pads)
@@ -219,8 +221,8 @@ class Converter:
                 "eps": float(a.get("epsilon", 1e-5)), "momentum": 0.1, "affine": True}  # fmt: skip
         if rank not in (2, 3, 4):
             raise ImportFailure(f"{where} normalises a {rank}-D tensor; ConvLens shows 1-D and 2-D BatchNorm")
-        weights = {k: torch.from_numpy(np.array(v, dtype=np.float32))
-                   for k, v in (("weight", scale), ("bias", bias), ("running_mean", mean), ("running_var", var))}  # fmt: skip
+        stored = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var}
+        weights = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in stored.items()}
         return self.out.module(self.weight_path(node, node.input[1]), spec, weights, x, where)
 
     def gemm(self, node: Any, a: dict[str, Any], where: str) -> str:
@@ -334,8 +336,9 @@ class Converter:
                                  {"dim": dims, "keepdim": bool(a.get("keepdims", 1))}, where)  # fmt: skip
 
     def clip(self, node: Any, a: dict[str, Any], where: str) -> str:
-        lo = a.get("min", -math.inf) if len(node.input) < 2 or not node.input[1] else float(self.const(node.input[1], where))
-        hi = a.get("max", math.inf) if len(node.input) < 3 or not node.input[2] else float(self.const(node.input[2], where))
+        given = [*node.input, "", ""]
+        lo = float(self.const(given[1], where)) if given[1] else a.get("min", -math.inf)
+        hi = float(self.const(given[2], where)) if given[2] else a.get("max", math.inf)
         if (lo, hi) == (0.0, 6.0):
             return self.simple(node, {"type": "relu6"}, where)
         if (lo, hi) == (0.0, math.inf):
@@ -461,7 +464,8 @@ def _as_function(spec: dict[str, Any]) -> tuple[str, list[Any]]:
         return {"adaptive_avgpool2d": "adaptive_avg_pool2d", "adaptive_maxpool2d": "adaptive_max_pool2d"}[kind], [
             spec["output_size"]
         ]
-    extra = {"leaky_relu": "negative_slope", "elu": "alpha", "softmax": "dim", "log_softmax": "dim", "gelu": "approximate"}
+    extra = {"leaky_relu": "negative_slope", "elu": "alpha", "softmax": "dim", "log_softmax": "dim"}
+    extra["gelu"] = "approximate"
     return kind, [spec[extra[kind]]] if kind in extra else []
 
 
