@@ -1,4 +1,5 @@
-"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train`` and ``top``, each with ``--help``.
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top`` and ``import``, each with
+``--help``.
 
 Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
 """
@@ -9,6 +10,7 @@ import argparse
 import os
 
 from app.config import at_least_one
+from app.importing import command as importing
 from app.labs import top
 from app.training import train
 
@@ -46,12 +48,17 @@ COMMANDS = {
         top.add_arguments,
         top.run,
     ),
+    "import": (
+        "Import a torch.export program (.pt2) or an ONNX model (.onnx) as a served model.",
+        importing.add_arguments,
+        importing.run,
+    ),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convlens", description="Look inside a trained convolutional network.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,train,top}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     for name, (text, add_arguments, run) in COMMANDS.items():
         sub = commands.add_parser(name, help=text, description=text)
         add_arguments(sub)

@@ -79,10 +79,10 @@ def read_idx(folder: Path) -> TestSet:
 
 def _image(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
     channels, height, width = shape
-    with Image.open(path) as img:
-        img = img.convert("L" if channels == 1 else "RGB")
-        img = img.resize((width, height), Image.Resampling.BOX if img.width > width else Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+    with Image.open(path) as opened:
+        img = opened.convert("L" if channels == 1 else "RGB")
+    img = img.resize((width, height), Image.Resampling.BOX if img.width > width else Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)
 
 
 def read_folders(folder: Path, shape: tuple[int, int, int]) -> TestSet:

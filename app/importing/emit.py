@@ -8,6 +8,7 @@ operation that cannot run (on a batch of two images, say) fails at the node that
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -21,6 +22,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 class ImportFailure(ValueError):
     """A file that cannot be imported, with one sentence saying why."""
+
+
+def check_input(declared: Sequence[int | None], given: tuple[int, ...]) -> None:
+    """ImportFailure unless a file's declared image shape (C, H, W; None for a free size) fits ``--input``."""
+    fits = len(declared) == len(given) and all(d is None or d == g for d, g in zip(declared, given, strict=False))
+    if not fits:
+        text = "x".join("?" if d is None else str(d) for d in declared)
+        raise ImportFailure(f"the model takes images of shape {text}, not the --input {'x'.join(map(str, given))}")
 
 
 def identifier(text: str, fallback: str = "node") -> str:

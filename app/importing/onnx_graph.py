@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from app.importing.archive import PICKLE_REFUSED, _is_pickle
-from app.importing.emit import Emitter, ImportFailure
+from app.importing.emit import Emitter, ImportFailure, check_input
 from app.nets import graphspec
 
 Value = tuple[str, Any]  # ("node", emitted name) or ("const", np.ndarray)
@@ -222,7 +222,9 @@ class Converter:
         if rank not in (2, 3, 4):
             raise ImportFailure(f"{where} normalises a {rank}-D tensor; ConvLens shows 1-D and 2-D BatchNorm")
         stored = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var}
-        weights = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in stored.items()}
+        weights: dict[str, torch.Tensor | None] = {
+            k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in stored.items()
+        }
         return self.out.module(self.weight_path(node, node.input[1]), spec, weights, x, where)
 
     def gemm(self, node: Any, a: dict[str, Any], where: str) -> str:
@@ -398,6 +400,9 @@ class Converter:
         self.values[inputs[0]] = ("node", self.out.input)
         declared = next(i for i in graph.input if i.name == inputs[0]).type.tensor_type.shape.dim
         self.batch = declared[0].dim_value if declared and declared[0].HasField("dim_value") else None
+        if declared:
+            sizes = [d.dim_value if d.HasField("dim_value") else None for d in declared[1:]]
+            check_input(sizes, tuple(self.out.shape(self.out.input)[1:]))
         handlers = self.handlers()
         for i, node in enumerate(graph.node):
             where = f"node {node.name or i} ({node.op_type})"

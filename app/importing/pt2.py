@@ -24,7 +24,7 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
 from app.importing import archive
-from app.importing.emit import Emitter, ImportFailure
+from app.importing.emit import Emitter, ImportFailure, check_input
 from app.nets import graphspec
 
 aten = torch.ops.aten
@@ -61,6 +61,11 @@ def _pair(v: Any) -> list[int]:
     return [int(v[0]), int(v[-1])] if v else []
 
 
+def _args(node: fx.Node) -> tuple[Any, ...]:
+    """A node's positional arguments, as the converter reads them (fx types them as any argument at all)."""
+    return tuple(node.args)
+
+
 def _arg(args: tuple, kwargs: dict, i: int, name: str, default: Any) -> Any:
     return args[i] if len(args) > i else kwargs.get(name, default)
 
@@ -90,6 +95,11 @@ class Converter:
                 raise ImportFailure(f"the program takes a {spec.kind.name.lower()} input, which ConvLens cannot give")
         if len(users) != 1:
             raise ImportFailure(f"the program takes {len(users)} inputs; ConvLens gives it one batch of images")
+        placeholder = next(n for n in self.ep.graph.nodes if n.op == "placeholder" and n.name == users[0])
+        value = placeholder.meta.get("val")
+        if isinstance(value, torch.Tensor):
+            declared = [int(s) if isinstance(s, int) else None for s in value.shape[1:]]
+            check_input(declared, tuple(self.out.shape(self.out.input)[1:]))
         outputs = self.ep.graph_signature.output_specs
         if any(o.kind != OutputKind.USER_OUTPUT for o in outputs):
             raise ImportFailure(
@@ -147,7 +157,7 @@ class Converter:
         self, node: fx.Node, kind: str, spec: dict[str, Any], fn: str, args: list, kwargs: dict | None = None
     ) -> str:
         """A weightless layer: a module when a module of its kind did it, else the function call."""
-        x = self.names[node.args[0]]
+        x = self.names[_args(node)[0]]
         path = self._leaf(node, kind)
         if path:
             return self.out.module(path, {"type": kind, **spec}, {}, x, f"node {node.name}")
@@ -156,7 +166,7 @@ class Converter:
     # --- the operators ------------------------------------------------------------------------------------
 
     def conv(self, node: fx.Node) -> str:
-        a, k = node.args, node.kwargs
+        a, k = _args(node), node.kwargs
         w, b = self._weight(a[1]), self._weight(_arg(a, k, 2, "bias", None))
         assert w is not None
         if node.target is aten.convolution.default:
@@ -184,7 +194,7 @@ class Converter:
         return self.out.module(path, spec, {"weight": w, "bias": b}, self.names[a[0]], f"node {node.name}")
 
     def batchnorm(self, node: fx.Node) -> str:
-        a = node.args
+        a = _args(node)
         if node.target is aten.batch_norm.default:
             if a[5]:
                 raise ImportFailure(f"node {node.name} is BatchNorm in training mode: export after model.eval()")
@@ -203,7 +213,7 @@ class Converter:
         return self.out.module(path, spec, weights, x, f"node {node.name}")
 
     def linear(self, node: fx.Node) -> str:
-        a, k = node.args, node.kwargs
+        a, k = _args(node), node.kwargs
         x = self.names[a[0]]
         w, b = self._weight(a[1]), self._weight(_arg(a, k, 2, "bias", None))
         assert w is not None
@@ -215,7 +225,7 @@ class Converter:
         return self.out.module(path, spec, {"weight": w, "bias": b}, x, f"node {node.name}")
 
     def max_pool(self, node: fx.Node) -> str:
-        a, k = node.args, node.kwargs
+        a, k = _args(node), node.kwargs
         kernel = _pair(a[1])
         spec = {
             "kernel_size": kernel,
@@ -228,7 +238,7 @@ class Converter:
         return self._module_or_function(node, "maxpool2d", spec, "max_pool2d", args)
 
     def avg_pool(self, node: fx.Node) -> str:
-        a, k = node.args, node.kwargs
+        a, k = _args(node), node.kwargs
         kernel = _pair(a[1])
         spec = {
             "kernel_size": kernel,
@@ -242,14 +252,14 @@ class Converter:
         return self._module_or_function(node, "avgpool2d", spec, "avg_pool2d", [*args, spec["divisor_override"]])
 
     def adaptive(self, node: fx.Node, kind: str, fn: str) -> str:
-        size = _pair(node.args[1])
+        size = _pair(_args(node)[1])
         return self._module_or_function(node, kind, {"output_size": size}, fn, [size])
 
     def activation(self, node: fx.Node, kind: str, spec: dict[str, Any], args: list | None = None) -> str:
         return self._module_or_function(node, kind, spec, kind, args or [], None)
 
     def flatten(self, node: fx.Node) -> str:
-        a = node.args
+        a = _args(node)
         start, end = int(_arg(a, node.kwargs, 1, "start_dim", 0)), int(_arg(a, node.kwargs, 2, "end_dim", -1))
         if self._leaf(node, "flatten"):
             return self._module_or_function(node, "flatten", {"start_dim": start, "end_dim": end}, "flatten", [])
@@ -258,7 +268,7 @@ class Converter:
     def reshape(self, node: fx.Node) -> str:
         """``x.view(n, -1)`` and the like: a flatten when maps become one vector per image, else a reshape that
         keeps the batch size free."""
-        x = self.names[node.args[0]]
+        x = self.names[_args(node)[0]]
         before, after = self.out.shape(x), tuple(node.meta["val"].shape)
         if len(before) > 2 and len(after) == 2 and after[1] == math.prod(before[1:]):
             return self.out.function(node.name, "flatten", [{"node": x}, 1], None, f"node {node.name}")
@@ -266,8 +276,8 @@ class Converter:
         return self.out.function(node.name, "reshape", [{"node": x}, shape], None, f"node {node.name}")
 
     def binary(self, node: fx.Node, fn: str) -> str:
-        a, b = node.args[0], node.args[1]
-        if node.kwargs.get("alpha", 1) != 1 or len(node.args) > 2:
+        a, b = _args(node)[0], _args(node)[1]
+        if node.kwargs.get("alpha", 1) != 1 or len(_args(node)) > 2:
             return self.generic(node)
         return self.out.function(node.name, fn, [self.ref(a), self.ref(b)], None, f"node {node.name}")
 
@@ -276,7 +286,7 @@ class Converter:
         if not isinstance(target, torch._ops.OpOverload) or target.namespace != "aten":
             raise ImportFailure(f"node {node.name} calls {target}, which ConvLens does not rebuild")
         name = f"aten.{target._opname}.{target._overloadname}"
-        args = [self.ref(a) for a in node.args]
+        args = [self.ref(a) for a in _args(node)]
         kwargs = {k: self.ref(v) for k, v in node.kwargs.items()}
         return self.out.function(node.name, name, args, kwargs, f"node {node.name} ({name})")
 
@@ -312,7 +322,7 @@ class Converter:
         }
 
     def mean(self, node: fx.Node) -> str:
-        a, k = node.args, node.kwargs
+        a, k = _args(node), node.kwargs
         dims, keep = _arg(a, k, 1, "dim", None), bool(_arg(a, k, 2, "keepdim", False))
         if dims is None or len(a) > 3 or k.get("dtype") is not None:
             return self.generic(node)
@@ -320,8 +330,8 @@ class Converter:
         return self.out.function(node.name, "mean", [x], {"dim": list(dims), "keepdim": keep}, f"node {node.name}")
 
     def cat(self, node: fx.Node) -> str:
-        dim = int(_arg(node.args, node.kwargs, 1, "dim", 0))
-        return self.out.function(node.name, "cat", [self.ref(node.args[0])], {"dim": dim}, f"node {node.name}")
+        dim = int(_arg(_args(node), node.kwargs, 1, "dim", 0))
+        return self.out.function(node.name, "cat", [self.ref(_args(node)[0])], {"dim": dim}, f"node {node.name}")
 
     # --- the graph ----------------------------------------------------------------------------------------
 
@@ -335,7 +345,7 @@ class Converter:
                     self.names[node] = self.out.input
                 continue
             if node.op == "output":
-                output = node.args[0][0] if isinstance(node.args[0], list | tuple) else node.args[0]
+                output = _args(node)[0][0] if isinstance(_args(node)[0], list | tuple) else _args(node)[0]
                 continue
             self.names[node] = self._node(node, handlers)
         if not isinstance(output, fx.Node) or not isinstance(self.names.get(output), str):
@@ -347,20 +357,20 @@ class Converter:
         if node.op != "call_function":
             raise ImportFailure(f"node {node.name} is a {node.op}, which ConvLens does not rebuild")
         if target is operator.getitem:
-            source = self.names[node.args[0]]
-            if node.args[0].target in _TUPLE_FIRST:
-                if node.args[1] != 0:
-                    raise ImportFailure(f"node {node.name} uses a second output of {node.args[0].name}")
+            source = self.names[_args(node)[0]]
+            if _args(node)[0].target in _TUPLE_FIRST:
+                if _args(node)[1] != 0:
+                    raise ImportFailure(f"node {node.name} uses a second output of {_args(node)[0].name}")
                 return source  # max_pool2d_with_indices, the no-training batch norm: their first output
-            return self.out.function(node.name, "getitem", [{"node": source}, node.args[1]], None, node.name)
+            return self.out.function(node.name, "getitem", [{"node": source}, _args(node)[1]], None, node.name)
         opname = getattr(target, "_opname", None)
         if isinstance(target, torch._ops.OpOverload) and target.namespace == "aten":
             if opname in SKIPPED:
                 return None
             if opname in ALIASES:
-                if opname == "dropout" and len(node.args) > 2 and node.args[2]:
+                if opname == "dropout" and len(_args(node)) > 2 and _args(node)[2]:
                     raise ImportFailure(f"node {node.name} is dropout in training mode: export after model.eval()")
-                return self.names[node.args[0]]
+                return self.names[_args(node)[0]]
         if target in handlers:
             return handlers[target](node)
         return self.generic(node)
