@@ -9,24 +9,56 @@ from __future__ import annotations
 import argparse
 import os
 
-from app.config import at_least_one
+from app.config import Settings, at_least_one, positive
 from app.importing import command as importing
 from app.labs import top
 from app.training import train
 
+# The HTTP server's limits (app/serving/protocol.py): option, setting, what it limits.
+SERVER_LIMITS = (
+    ("--max-connections", "max_connections", "CONVLENS_MAX_CONNECTIONS", "open connections per worker"),
+    ("--max-header-bytes", "max_header_bytes", "CONVLENS_MAX_HEADER_BYTES", "bytes of URL and headers"),
+    ("--max-headers", "max_headers", "CONVLENS_MAX_HEADERS", "header lines"),
+    ("--header-timeout", "header_timeout", "CONVLENS_HEADER_TIMEOUT_SECONDS", "seconds to send the headers"),
+    ("--body-timeout", "body_timeout", "CONVLENS_BODY_TIMEOUT_SECONDS", "seconds to send the body"),
+    ("--send-timeout", "send_timeout", "CONVLENS_SEND_TIMEOUT_SECONDS", "seconds an answer may go unread"),
+)
+KEEP_ALIVE = 5  # seconds an idle connection stays open between requests
+
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``convlens serve`` (defaults from $HOST, $PORT, $WORKERS, $LOG_LEVEL)."""
+    """The options of ``convlens serve`` (defaults from $HOST, $PORT, $WORKERS, $LOG_LEVEL and the
+    ``CONVLENS_*`` settings; README "Limits")."""
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     p.add_argument("--workers", type=at_least_one, default=int(os.environ.get("WORKERS", "1")))
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
+    defaults = Settings.from_env()
+    for option, name, variable, text in SERVER_LIMITS:
+        default = getattr(defaults, name)
+        kind = at_least_one if isinstance(default, int) else positive
+        p.add_argument(option, type=kind, default=default, help=f"{text} (${variable}; default {default:g})")
+
+
+def server_options(args: argparse.Namespace) -> dict:
+    """uvicorn's protocol and limits for ``args``. The limits travel to the workers (and to the app) as
+    ``CONVLENS_*`` variables; without httptools, uvicorn's h11 protocol keeps only the header size limit."""
+    for _, name, variable, _ in SERVER_LIMITS:
+        os.environ[variable] = str(getattr(args, name))
+    try:
+        import httptools  # noqa: F401
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it
+        return {"http": "h11", "h11_max_incomplete_event_size": args.max_header_bytes}
+    return {"http": "app.serving.protocol:GuardedHttpTools"}
 
 
 def serve(args: argparse.Namespace) -> int:
     """Serve ``app.main:app`` with uvicorn."""
     import uvicorn
+
+    # each worker process reads its settings from the environment: tell it how many share the CPUs
+    os.environ["WORKERS"] = str(1 if args.reload else args.workers)
 
     uvicorn.run(
         "app.main:app",
@@ -36,6 +68,8 @@ def serve(args: argparse.Namespace) -> int:
         reload=args.reload,
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE,
+        **server_options(args),
     )
     return 0
 

@@ -8,17 +8,38 @@ from contextlib import asynccontextmanager
 import torch
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from app.config import PROJECT_ROOT, Settings
 from app.datasets.samples import Datasets
-from app.routes import activations, batchnorm, health, insight, kernels, layers, model, pages, samples, training
+from app.routes import (
+    activations,
+    batchnorm,
+    conv_layer,
+    health,
+    insight,
+    kernels,
+    layers,
+    model,
+    pages,
+    perturb,
+    samples,
+    signal,
+    training,
+)
 from app.routes.deps import State
-from app.serving import errors, memory, security
+from app.serving import errors, memory, metrics, security
+from app.serving.admission import Admission, Budgets
+from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
 
 DESCRIPTION = """Look inside a trained LeNet (with BatchNorm) on MNIST: every layer's activations for your
 image, every filter's weights. Layer names (`conv1`, `bn1`, ... `fc2`) are the same in the model, the
 URLs and the JSON; arrays travel as base64 of little-endian, C-order bytes."""
+# The API documentation: Swagger UI, its script and style served by the app (fastapi-offline). No ReDoc:
+# its page shows a logo from its vendor's CDN.
+DOCS_URL = "/docs"
+DOCS_ASSETS_URL = "/static-docs"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,16 +48,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
+        observed.torch_threads.set(torch.get_num_threads())
         memory.limit_malloc_arenas(settings.malloc_arenas)  # before the threadpool's threads start
         app.state.convlens = State(
             settings=settings,
-            registry=Registry(settings.model_dirs, settings.default_model, Datasets(settings.data_dir)),
+            registry=Registry(
+                settings.model_dirs, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
+            ),
         )
+        app.state.admission = Admission(Budgets.from_settings(settings))
         yield
+        app.state.admission.close()
 
-    app = FastAPI(title="ConvLens", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(
+        title="ConvLens",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=DOCS_URL,
+        redoc_url=None,
+        static_url=DOCS_ASSETS_URL,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the swagger.io validator
+    )
     errors.install(app)
-    security.install(app, settings)
+    observed = metrics.install(app)
+    app.add_middleware(HeadAsGet)
+    docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
+    security.install(app, settings, docs_pages)
     for router in (
         health.router,
         model.router,
@@ -45,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         samples.router,
         pages.router,
         kernels.router,
+        conv_layer.router,
+        signal.router,
         insight.router,
+        perturb.router,
         batchnorm.router,
         training.router,
     ):

@@ -79,6 +79,11 @@ def fit_object(arr: np.ndarray, height: int, width: int, invert: bool) -> np.nda
     return _resize(canvas, height, width)
 
 
+def draft_for(mode: str, shape: tuple[int, int, int]) -> int:
+    """The pixels per side ``from_upload`` decodes an upload at for ``mode`` and a network input ``shape``."""
+    return preprocess.draft_for("mnist") if mode == "mnist" else 4 * max(shape[1:])
+
+
 def from_upload(
     data: bytes, mode: str, limits: preprocess.Limits, shape: tuple[int, int, int], invert: bool = False
 ) -> np.ndarray:
@@ -88,7 +93,7 @@ def from_upload(
     if mode == "mnist":
         digit = preprocess.from_upload(data, "mnist", limits)  # (28, 28)
         return digit if digit.shape == (height, width) else _resize(digit, height, width)
-    img = preprocess.decode(data, limits, draft=4 * max(height, width))
+    img = preprocess.decode(data, limits, draft=draft_for(mode, shape))
     arr = _array(img, channels)
     if mode == "resize":
         return _channels_first(fit_object(arr, height, width, invert))

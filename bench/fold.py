@@ -1,5 +1,5 @@
-"""The BatchNorm folding benchmark: the folded against the unfolded LeNet on the committed weights and test set,
-measured several times (``python -m bench.fold``; results in docs/benchmarks.md)."""
+"""The BatchNorm folding benchmark: the folded against the unfolded network on the committed weights and the
+model's test set, measured several times (``python -m bench.fold``; results in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import torch
 
 from app.config import Settings
 from app.datasets.samples import SampleStore
-from app.nets.checkpoint import load_checkpoint
+from app.nets.checkpoint import load_network
 from app.nets.fold import CHUNK, measure
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.fold", description="Time the folded against the unfolded LeNet.")
+    p = argparse.ArgumentParser(prog="python -m bench.fold", description="Time a network folded against unfolded.")
+    p.add_argument("--model", help="model name (default: the server's default model)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1, help="torch threads (the server uses 1 per worker)")
     p.add_argument("--chunk", type=int, default=CHUNK, help="images per forward pass (1: one image at a time)")
@@ -22,9 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = Settings.from_env()
-    model = load_checkpoint(str(settings.model_dir / f"{settings.default_model}.pt"))
-    store = SampleStore(settings.data_dir)
-    images = store.batch(list(range(min(args.images, len(store)))))  # (N, 1, 28, 28)
+    model, card = load_network(settings.model_dir / f"{args.model or settings.default_model}.pt")
+    if not card.get("dataset"):
+        p.error("the model's card names no test set")
+    store = SampleStore(settings.data_dir / card["dataset"])
+    images = store.batch(list(range(min(args.images, len(store)))))  # (N, C, H, W)
     ratios = []
     for r in range(args.repeats):
         eq = measure(model, images, args.chunk)

@@ -49,7 +49,7 @@ def test_set_outputs(served: ServedModel, test_set: mnist.Split) -> dict[str, np
     parts: dict[str, list[np.ndarray]] = {}
     with torch.inference_mode():
         for i in range(0, len(x), 1000):
-            for name, out in served.model.steps(x[i : i + 1000]):
+            for name, out in served.model.intermediates(x[i : i + 1000]).items():
                 if out.dim() == 4:  # (B, C, H, W) -> (B, C)
                     parts.setdefault(name, []).append(out.amax(dim=(2, 3)).numpy())
                 elif name in ("fc2", "probs"):

@@ -4,17 +4,25 @@ conftest.py."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from app.nets.lenet import ModelConfig, lenet
+from app.nets.network import InputSpec, Network
 from app.serving import batching
+
+T = TypeVar("T")
 
 # Waits on events and conditions only give up after this long: never reached unless the code under test
 # deadlocks (then the test fails instead of hanging the run). Nothing is decided by how fast anything is.
@@ -38,8 +46,16 @@ def encode(img: Image.Image, fmt: str, **save: object) -> bytes:
     return buf.getvalue()
 
 
-def state_checksum(model: torch.nn.Module) -> dict[str, bytes]:
-    """Every parameter and buffer, as bytes, plus the training flag of every module."""
+def lenet_network(cfg: ModelConfig | None = None) -> Network:
+    """A fresh (untrained) LeNet as the app serves networks: normalising with the config's statistics."""
+    cfg = cfg or ModelConfig()
+    spec = InputSpec((cfg.in_channels, cfg.image_size, cfg.image_size), (cfg.mean,), (cfg.std,))
+    return Network(lenet(cfg), spec, [str(c) for c in range(cfg.classes)])
+
+
+def state_checksum(model: Network | torch.nn.Module) -> dict[str, bytes]:
+    """Every parameter and buffer, as bytes, plus the training flag of every module (of a network's module)."""
+    model = model.module if isinstance(model, Network) else model
     sums = {k: v.detach().numpy().tobytes() for k, v in model.state_dict().items()}
     sums["__modes__"] = bytes(m.training for m in model.modules())
     return sums
@@ -104,3 +120,10 @@ def patient(context):
     context.set_default_timeout(PATIENCE_MS)
     context.set_default_navigation_timeout(PATIENCE_MS)
     return context
+
+
+def in_own_loop(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``scenario()`` to the end in a new event loop of its own thread (the browser tests
+    keep an event loop running in the main thread, where asyncio.run would refuse)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()

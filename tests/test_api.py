@@ -57,7 +57,7 @@ def test_model_describes_every_layer(client, served) -> None:
     assert (by_name["conv1"].kernel_size, by_name["conv1"].stride, by_name["conv1"].padding) == (5, 1, 2)
     assert by_name["pool1"].output_shape == [20, 14, 14] and by_name["fc1"].output_shape == [500]
     assert by_name["conv2"].params == 50 * 20 * 25 + 50 and by_name["bn1"].params == 40
-    assert info.params == sum(p.numel() for p in served.model.parameters())
+    assert info.params == sum(p.numel() for p in served.model.module.parameters())
     rf = {
         n: (layer.receptive_field.size, layer.receptive_field.jump)
         for n, layer in by_name.items()
@@ -65,6 +65,16 @@ def test_model_describes_every_layer(client, served) -> None:
     }
     assert rf["conv1"] == (5, 1) and rf["pool1"] == (6, 2) and rf["conv2"] == (14, 2) and rf["pool2"] == (16, 4)
     assert by_name["fc1"].receptive_field is None
+
+
+def test_model_reports_the_normalisation_the_network_applies(client, served) -> None:
+    """conv1 slides over (pixel - mean) / std, zero-padded: the page draws that input from these numbers."""
+    norm = client.get("/api/model").json()["normalization"]
+    pixels = torch.rand(1, 1, 28, 28)
+    expected = served.model.normalize(pixels)
+    mean, std = norm["mean"][0], norm["std"][0]
+    torch.testing.assert_close((pixels - mean) / std, expected)
+    assert len(norm["mean"]) == len(norm["std"]) == served.model.input.shape[0]
 
 
 def test_activations_equal_a_direct_forward_pass(client, served, test_set) -> None:
@@ -78,7 +88,7 @@ def test_activations_equal_a_direct_forward_pass(client, served, test_set) -> No
     for layer in body.layers:
         got = encoding.decode(layer.data, layer.shape, layer.dtype)
         want = expected[layer.name][0].numpy()
-        assert list(want.shape) == layer.shape and layer.kind == served.model.spec(layer.name).kind
+        assert list(want.shape) == layer.shape and layer.kind == served.model.layer(layer.name).kind
         assert np.abs(got - want).max() <= 1e-6, layer.name
         assert layer.min == pytest.approx(float(want.min()), abs=1e-6)
         assert layer.max == pytest.approx(float(want.max()), abs=1e-6)
@@ -152,19 +162,19 @@ def test_weights_of_every_layer_with_weights(client, served) -> None:
         assert r.status_code == 200
         body = WeightsResponse.model_validate(r.json())
         assert body.kind in ("conv", "linear") and [t.name for t in body.tensors] == ["weight", "bias"]
-        module = getattr(served.model, name)
+        module = served.model.submodule(name)
         for t in body.tensors:
             np.testing.assert_array_equal(encoding.decode(t.data, t.shape), getattr(module, t.name).detach().numpy())
     bn = client.get("/api/layers/bn1/weights").json()
-    assert bn["kind"] == "batchnorm" and bn["eps"] == served.model.bn1.eps
+    assert bn["kind"] == "batchnorm" and bn["eps"] == served.model.submodule("bn1").eps
     assert [t["name"] for t in bn["tensors"]] == ["weight", "bias", "running_mean", "running_var"]
     var = encoding.decode(bn["tensors"][3]["data"], bn["tensors"][3]["shape"])
-    np.testing.assert_array_equal(var, served.model.bn1.running_var.numpy())
+    np.testing.assert_array_equal(var, served.model.submodule("bn1").running_var.numpy())
     assert client.get("/api/layers/conv1/weights").json()["tensors"][0]["shape"] == [20, 1, 5, 5]
 
 
 @pytest.mark.parametrize(
-    ("name", "message"), [("relu1", "has no weights"), ("conv9", "unknown layer"), ("probs", "has no weights")]
+    ("name", "message"), [("relu1", "has no weights"), ("conv9", "Unknown layer"), ("probs", "has no weights")]
 )
 def test_weights_of_a_layer_without_weights_is_404(client, name, message) -> None:
     r = client.get(f"/api/layers/{name}/weights")

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from app import preprocess
 from app.labs import batchnorm as bn_lab
-from app.nets.lenet import LeNet, ModelConfig
+from app.nets.lenet import ModelConfig, lenet
+from app.nets.network import Network
 from app.schemas.batchnorm import BatchNormLabResponse
 from app.serving.inference import ServedModel
 from tests.helpers import png_bytes, state_checksum
@@ -33,8 +34,8 @@ def manual_train_mode(served: ServedModel, x: torch.Tensor, unbiased: bool = Fal
     """Train mode by hand in float64: each BatchNorm normalises with its batch's per-channel mean and
     variance (biased: divided by n, unless ``unbiased``). Returns the BN inputs' statistics and the
     probabilities."""
-    m = {k: v.double() for k, v in served.model.state_dict().items()}
-    cfg = served.model.cfg
+    m = {k: v.double() for k, v in served.model.module.state_dict().items()}
+    ((pixel_mean,), (pixel_std,)) = served.model.input.mean, served.model.input.std
     out: dict[str, np.ndarray] = {}
 
     def bn(name: str, h: torch.Tensor) -> torch.Tensor:
@@ -46,7 +47,7 @@ def manual_train_mode(served: ServedModel, x: torch.Tensor, unbiased: bool = Fal
         normed = (h - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + 1e-5)
         return normed * m[f"{name}.weight"].reshape(shape) + m[f"{name}.bias"].reshape(shape)
 
-    h = (x.double() - cfg.mean) / cfg.std  # (N, 1, 28, 28)
+    h = (x.double() - pixel_mean) / pixel_std  # (N, 1, 28, 28)
     h = F.max_pool2d(F.relu(bn("bn1", F.conv2d(h, m["conv1.weight"], m["conv1.bias"], padding=2))), 2)
     h = F.max_pool2d(F.relu(bn("bn2", F.conv2d(h, m["conv2.weight"], m["conv2.bias"], padding=2))), 2).flatten(1)
     h = F.relu(bn("bn3", F.linear(h, m["fc1.weight"], m["fc1.bias"])))
@@ -55,8 +56,8 @@ def manual_train_mode(served: ServedModel, x: torch.Tensor, unbiased: bool = Fal
 
 
 @pytest.fixture(scope="module")
-def batch(client: TestClient) -> torch.Tensor:
-    samples = client.app.state.convlens.samples
+def batch(served: ServedModel) -> torch.Tensor:
+    samples = served.dataset()
     return samples.batch(bn_lab.sample_ids(16, len(samples)))  # (16, 1, 28, 28)
 
 
@@ -68,7 +69,7 @@ def test_batch_statistics_are_the_biased_mean_and_variance_of_train_mode(served,
     for layer in result.layers:
         np.testing.assert_allclose(layer.batch_mean, manual[f"{layer.name}.mean"], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(layer.batch_var, manual[f"{layer.name}.var"], rtol=1e-4, atol=1e-6)
-        bn = getattr(served.model, layer.name)
+        bn = served.model.submodule(layer.name)
         assert np.array_equal(layer.running_mean, bn.running_mean.numpy())
         assert np.array_equal(layer.running_var, bn.running_var.numpy())
     assert [layer.values_per_channel for layer in result.layers] == [16 * 28 * 28, 16 * 14 * 14, 16]
@@ -103,12 +104,13 @@ def test_a_batch_of_one_is_explained_not_refused(served, batch) -> None:
     assert np.array_equal(bn3.batch_var, np.zeros(500, np.float32))
     # bn3 outputs beta whatever the image, so every image gets the same train-mode answer...
     np.testing.assert_array_equal(first.train_probs, second.train_probs)
-    m = served.model
+    fc2, bn3 = served.model.submodule("fc2"), served.model.submodule("bn3")
     with torch.no_grad():
-        expected = torch.softmax(m.fc2(torch.relu(m.bn3.bias))[None], 1)[0].numpy()
+        expected = torch.softmax(fc2(torch.relu(bn3.bias))[None], 1)[0].numpy()
     np.testing.assert_allclose(first.train_probs, expected, atol=1e-6)
-    # ...while bn1/bn2 still have 784 and 100 values per channel, and eval mode still sees the image
-    assert [layer.values_per_channel for layer in first.layers[:2]] == [784, 100]
+    # ...while bn1/bn2 still have 28 * 28 = 784 and (conv2 pads 2, so its maps stay 14x14) 14 * 14 = 196 values
+    # per channel, and eval mode still sees the image
+    assert [layer.values_per_channel for layer in first.layers[:2]] == [784, 196]
     assert not np.array_equal(first.eval_probs, second.eval_probs)
     label = int(first.train_probs.argmax())
     assert "Expected more than 1 value per channel" in first.notes[0] and f"the same answer: {label}" in first.notes[0]
@@ -127,7 +129,8 @@ def test_run_lab_refuses_a_bad_index_or_a_network_without_batchnorm(served, batc
     with pytest.raises(ValueError, match="inspect"):
         bn_lab.run_lab(served.model, batch, inspected=16)
     with pytest.raises(ValueError, match="no BatchNorm"):
-        bn_lab.run_lab(LeNet(ModelConfig(batchnorm=False)).eval(), batch)
+        plain = Network(lenet(ModelConfig(batchnorm=False)), served.model.input, served.model.classes)
+        bn_lab.run_lab(plain, batch)
 
 
 # --- the API ---------------------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ def test_an_empty_request_uses_64_fixed_test_digits(client: TestClient, served: 
     assert body.sample_labels == [int(test_set.labels[i]) for i in body.sample_ids]
     assert body.inspected == 0 and body.inspected_source == "batch"
     assert [(layer.name, layer.channels) for layer in body.layers] == [("bn1", 20), ("bn2", 50), ("bn3", 500)]
-    samples = client.app.state.convlens.samples
+    samples = served.dataset()
     direct = bn_lab.run_lab(served.model, samples.batch(body.sample_ids))
     same_numbers(body.train.probabilities, direct.train_probs)
     same_numbers(body.eval.probabilities, direct.eval_probs)
@@ -156,7 +159,7 @@ def test_an_empty_request_uses_64_fixed_test_digits(client: TestClient, served: 
 def test_samples_and_inspect(client: TestClient, served: ServedModel) -> None:
     body = lab(client, data={"samples": "10", "inspect": "4"})
     assert body["batch_size"] == 10 and body["inspected"] == 4
-    samples = client.app.state.convlens.samples
+    samples = served.dataset()
     pixels = samples.batch([body["sample_ids"][4]])
     assert body["eval"]["probabilities"] == served.forward(pixels)["probs"][0].tolist()
 
@@ -188,12 +191,12 @@ def test_uploaded_files_and_an_inspected_file(client: TestClient, served: Served
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
-        ({"data": {"samples": "257"}}, 422, "samples"),
-        ({"data": {"samples": "-3"}}, 422, "samples"),
-        ({"data": {"samples": "many"}}, 422, "samples"),
-        ({"data": {"samples": "0"}}, 422, "empty batch"),
-        ({"data": {"samples": "4", "inspect": "4"}}, 422, "inspect"),
-        ({"data": {"samples": "4", "inspect": "x"}}, 422, "inspect"),
+        ({"data": {"samples": "257"}}, 422, "The number of test digits must be a whole number of at most 256"),
+        ({"data": {"samples": "-3"}}, 422, "The number of test digits must be a whole number of at least 0"),
+        ({"data": {"samples": "many"}}, 422, "The number of test digits must be a whole number, not"),
+        ({"data": {"samples": "0"}}, 422, "the batch is empty"),
+        ({"data": {"samples": "4", "inspect": "4"}}, 422, "The digit to inspect"),
+        ({"data": {"samples": "4", "inspect": "x"}}, 422, "The digit to inspect must be a whole number"),
         ({"content": b'{"samples": 4}', "headers": {"Content-Type": "application/json"}}, 415, "multipart"),
     ],
 )
@@ -214,7 +217,7 @@ def test_bad_files_and_too_many_files(client: TestClient, test_set) -> None:
 
 
 def test_unknown_and_batchnorm_free_models(client: TestClient) -> None:
-    assert "unknown model" in lab(client, 404, params={"model": "resnet"})["detail"]
+    assert "Unknown model" in lab(client, 404, params={"model": "resnet"})["detail"]
     if "lenet" in client.app.state.convlens.registry.models:
         assert "no BatchNorm" in lab(client, 422, params={"model": "lenet"})["detail"]
 

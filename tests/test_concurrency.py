@@ -113,4 +113,4 @@ def test_plain_answers_are_bit_identical_under_interleaved_overrides(
     assert mismatched == [], f"{len(mismatched)} plain answers changed under concurrency: inputs {set(mismatched)}"
     assert [plain(client, i) for i in range(len(PLAIN))] == baseline
     assert state_checksum(served.model) == before
-    assert all(p.grad is None for p in served.model.parameters())
+    assert all(p.grad is None for p in served.model.module.parameters())

@@ -1,5 +1,6 @@
 """Explanations: saliency against finite differences (float64), Grad-CAM against an independent computation
-from relu2, occlusion against direct forward passes, and POST /api/explain's contract and errors."""
+from pool2 (the last maps before the classifier), occlusion against direct forward passes, and
+POST /api/explain's contract and errors."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from app.labs import explain
+from app.nets.network import Network
 from app.schemas.insight import ExplainResponse
 from app.serving import encoding
 from tests.helpers import png_bytes, state_checksum
@@ -18,7 +20,7 @@ from tests.helpers import png_bytes, state_checksum
 @pytest.fixture(scope="module")
 def model64(served):
     """A float64 copy of the served model (the served one is never changed)."""
-    return copy.deepcopy(served.model).double()
+    return Network(copy.deepcopy(served.model.module).double(), served.model.input, served.model.classes)
 
 
 def digit(test_set, index: int, dtype=torch.float32) -> torch.Tensor:
@@ -33,8 +35,9 @@ def logit(model, x: torch.Tensor, target: int) -> float:
 @pytest.mark.parametrize(("index", "target"), [(0, 7), (0, 3), (11, 6)])
 def test_saliency_matches_finite_differences(model64, test_set, index: int, target: int) -> None:
     x = digit(test_set, index, torch.float64)
-    grad = explain.input_gradient(model64, x, target)
-    assert grad.dtype == torch.float64 and grad.shape == (28, 28)
+    signed = explain.input_gradient(model64, x, target)  # (C, H, W): one channel
+    assert signed.dtype == torch.float64 and signed.shape == (1, 28, 28)
+    grad = signed[0]  # (28, 28)
     # pixels of the stroke: on the flat background, max pooling meets ties (equal maxima), where the
     # network is not differentiable and one-sided differences disagree
     ink = np.argwhere(test_set.images[index] > 0)
@@ -50,37 +53,59 @@ def test_saliency_matches_finite_differences(model64, test_set, index: int, targ
 
 
 def test_placement_puts_units_at_their_receptive_field_centres() -> None:
-    m = explain.placement(28, 14, 0.5, 2.0, torch.float64)  # relu2: unit i centred on pixel 0.5 + 2i
+    m = explain.placement(28, 7, 1.5, 4.0, torch.float64)  # pool2: unit i centred on pixel 1.5 + 4i
     np.testing.assert_allclose(m.sum(1).numpy(), 1.0)
-    centres = 0.5 + 2 * torch.arange(14, dtype=torch.float64)
-    np.testing.assert_allclose((m @ centres).numpy(), np.clip(np.arange(28), 0.5, 26.5))
+    centres = 1.5 + 4 * torch.arange(7, dtype=torch.float64)
+    np.testing.assert_allclose((m @ centres).numpy(), np.clip(np.arange(28), 1.5, 25.5))
 
 
-def reference_cam(model, x: torch.Tensor, target: int) -> torch.Tensor:
-    """Grad-CAM at relu2's resolution, from the relu2 maps and the tail of the network written out."""
+def reference_cam(model: Network, x: torch.Tensor, target: int, unit_by_unit: bool = False) -> torch.Tensor:
+    """Grad-CAM (``unit_by_unit``: HiResCAM) at pool2's resolution, from the pool2 maps and the tail of the
+    network written out."""
     with torch.no_grad():
-        maps = model.intermediates(x)["relu2"].clone()  # (1, 50, 14, 14)
+        maps = model.intermediates(x)["pool2"].clone()  # (1, 50, 7, 7)
     maps.requires_grad_(True)
-    h = torch.relu(model.bn3(model.fc1(model.pool2(maps).flatten(1))))
-    out = model.fc2(h)[0, target]
+    fc1, fc2 = model.submodule("fc1"), model.submodule("fc2")
+    bn3 = model.submodule("bn3") if "bn3" in model.names else torch.nn.Identity()
+    h = torch.relu(bn3(fc1(maps.flatten(1))))  # (1, 500)
+    out = fc2(h)[0, target]
     (grad,) = torch.autograd.grad(out, maps)
+    if unit_by_unit:
+        return torch.relu((grad[0] * maps[0].detach()).sum(0))  # (7, 7)
     weights = grad[0].mean(dim=(1, 2))  # (50,)
-    return torch.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (14, 14)
+    return torch.relu((weights[:, None, None] * maps[0].detach()).sum(0))  # (7, 7)
 
 
-def test_gradcam_matches_a_reference_and_changes_with_the_target(model64, test_set) -> None:
-    x = digit(test_set, 0, torch.float64)  # a 7
-    place = explain.placement(28, 14, 0.5, 2.0, torch.float64)
-    cams = {}
-    for target in (7, 1, 3):
-        cam = explain.gradcam(model64, x, target)
-        assert cam.shape == (28, 28) and (cam >= 0).all()
-        np.testing.assert_allclose(
-            cam.numpy(), (place @ reference_cam(model64, x, target) @ place.T).numpy(), rtol=1e-9, atol=1e-12
-        )
-        cams[target] = cam.numpy()
-    assert cams[7].std() > 0.05 * cams[7].max() > 0, "Grad-CAM of the predicted class is uniform"
-    assert not np.allclose(cams[7], cams[1]) and not np.allclose(cams[7], cams[3])
+@pytest.mark.parametrize("method", ["gradcam", "hirescam"])
+def test_class_maps_match_a_reference_and_change_with_the_target(model64, test_set, method: str) -> None:
+    unit_by_unit = method == "hirescam"
+    # Grad-CAM weighs pool2 (the last maps before the classifier): 7x7 units, jump 4, unit (0, 0) centred on
+    # 1.5 (conv1 -2..2, pool1 -2..3, conv2 with padding 2 at jump 2 -6..7, pool2 -6..9)
+    assert explain.gradcam_layer(model64) == "pool2"
+    place = explain.placement(28, 7, 1.5, 4.0, torch.float64)
+    # Grad-CAM's mean gradient can leave nothing positive in front of fc1 (then its map is 0): the first
+    # test digits whose map is not (HiResCAM's never is on these).
+    shown = 0
+    for index in range(40):
+        x = digit(test_set, index, torch.float64)
+        label = int(test_set.labels[index])
+        cams = {}
+        for target in (label, (label + 1) % 10, (label + 3) % 10):
+            cam = explain.gradcam(model64, x, target, unit_by_unit=unit_by_unit)
+            assert cam.shape == (28, 28) and (cam >= 0).all()
+            want = place @ reference_cam(model64, x, target, unit_by_unit) @ place.T
+            np.testing.assert_allclose(cam.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+            cams[target] = cam.numpy()
+        if unit_by_unit:
+            assert cams[label].max() > 0, f"HiResCAM of test image {index}'s own class is 0 everywhere"
+        if cams[label].max() > 0:
+            assert cams[label].std() > 0.05 * cams[label].max(), "the map of the image's class is uniform"
+            others = [cams[t] for t in cams if t != label]
+            assert not all(np.allclose(cams[label], other) for other in others)
+            shown += 1
+        if shown == 3:
+            break
+    assert shown == 3, f"{method}: fewer than 3 of the first 40 test images have a map that is not 0"
 
 
 def test_occluding_the_whole_digit_lowers_the_probability(served, test_set) -> None:
@@ -126,27 +151,32 @@ def test_api_explains_each_method_and_leaves_the_model_alone(client, served, tes
     assert body["method"] == method and body["target"] == body["predicted"] == int(probs.argmax()) == 7
     assert body["probability"] == pytest.approx(float(probs[7]), rel=1e-6)
     heat = encoding.decode(body["map"]["data"], body["map"]["shape"], body["map"]["dtype"])
-    assert body["map"]["shape"] == [28, 28] and heat.std() > 0
+    assert body["map"]["shape"] == [28, 28]
     np.testing.assert_allclose(heat, explain.explain(served.model, x, method).map.numpy(), rtol=1e-5, atol=1e-7)
     other = client.post(f"/api/explain?method={method}&target=3", data={"sample": "0"}).json()
     assert other["target"] == 3 and other["probability"] == pytest.approx(float(probs[3]), rel=1e-5, abs=1e-9)
-    assert not np.array_equal(encoding.decode(other["map"]["data"], [28, 28]), heat)
+    other_heat = encoding.decode(other["map"]["data"], [28, 28])
+    np.testing.assert_allclose(
+        other_heat, explain.explain(served.model, x, method, 3).map.numpy(), rtol=1e-5, atol=1e-7
+    )
+    if method != "gradcam":  # Grad-CAM may be 0 everywhere for both classes (see test_class_maps_...)
+        assert heat.std() > 0 and not np.array_equal(other_heat, heat)
     assert state_checksum(served.model) == before
-    assert not any(p.requires_grad for p in served.model.parameters())
-    assert all(not m._forward_hooks and not m._backward_hooks for m in served.model.modules())
+    assert not any(p.requires_grad for p in served.model.module.parameters())
+    assert all(not m._forward_hooks and not m._backward_hooks for m in served.model.module.modules())
 
 
 @pytest.mark.parametrize(
     ("query", "status", "words"),
     [
-        ("method=lime", 422, "method"),
-        ("", 422, "method"),
-        ("method=saliency&target=10", 422, "target: 10 is not a class"),
-        ("method=saliency&target=-1", 422, "target: -1 is not a class"),
-        ("method=saliency&target=two", 422, "target"),
-        ("method=occlusion&patch=4&stride=5", 422, "stride: 5"),
-        ("method=occlusion&patch=0", 422, "patch"),
-        ("method=gradcam&model=nope", 404, "unknown model"),
+        ("method=lime", 422, "The method must be"),
+        ("", 422, "The method is missing"),
+        ("method=saliency&target=10", 422, "The class to explain must be from 0 to 9, not 10."),
+        ("method=saliency&target=-1", 422, "The class to explain must be from 0 to 9, not -1."),
+        ("method=saliency&target=two", 422, "The class to explain must be a whole number"),
+        ("method=occlusion&patch=4&stride=5", 422, "Stride must be between 1 and the patch side 4, not 5"),
+        ("method=occlusion&patch=0", 422, "The patch size must be a whole number of at least 1"),
+        ("method=gradcam&model=nope", 404, "Unknown model"),
     ],
 )
 def test_bad_explain_requests_are_clear_client_errors(client, query: str, status: int, words: str) -> None:
@@ -164,4 +194,4 @@ def test_explain_takes_a_file_or_drawn_pixels(client, test_set) -> None:
     r = client.post("/api/explain?method=saliency&preprocess=none", json={"pixels": pixels})
     assert r.status_code == 200 and r.json()["predicted"] == 7
     r = client.post("/api/explain?method=saliency", data={"other": "1"})
-    assert r.status_code == 422 and "no image" in r.json()["detail"]
+    assert r.status_code == 422 and "No image" in r.json()["detail"]

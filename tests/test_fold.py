@@ -15,44 +15,45 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 from app.nets import fold
-from app.nets.lenet import LeNet, ModelConfig, layer_table
+from app.nets.lenet import ModelConfig
+from app.nets.network import Network
 from app.schemas.batchnorm import FoldResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
-from tests.helpers import Arrivals, state_checksum, wait
+from tests.helpers import Arrivals, lenet_network, state_checksum, wait
 
-PAIRS = fold.fold_pairs(layer_table(ModelConfig()))
+PAIRS = fold.fold_pairs(lenet_network())
 
 
-def torch_fused(model: LeNet, layer: str, bn: str) -> nn.Module:
-    fuse = fuse_conv_bn_eval if isinstance(getattr(model, layer), nn.Conv2d) else fuse_linear_bn_eval
-    return fuse(getattr(model, layer), getattr(model, bn))
+def torch_fused(model: Network, layer: str, bn: str) -> nn.Module:
+    fuse = fuse_conv_bn_eval if isinstance(model.submodule(layer), nn.Conv2d) else fuse_linear_bn_eval
+    return fuse(model.submodule(layer), model.submodule(bn))
 
 
 @pytest.mark.parametrize(("layer", "bn"), PAIRS)
 def test_folded_weights_equal_torchs_fusion(served: ServedModel, layer: str, bn: str) -> None:
-    weight, bias = fold.fold(getattr(served.model, layer), getattr(served.model, bn))
+    weight, bias = fold.fold(served.model.submodule(layer), served.model.submodule(bn))
     fused = torch_fused(served.model, layer, bn)
     torch.testing.assert_close(weight, fused.weight.detach(), rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(bias, fused.bias.detach(), rtol=1e-6, atol=1e-7)
-    assert weight.shape == getattr(served.model, layer).weight.shape
+    assert weight.shape == served.model.submodule(layer).weight.shape
 
 
 def test_folding_reads_a_model_with_unusual_statistics_correctly() -> None:
     """Random gamma, beta and running statistics far from 1 and 0, so every term of the formula matters."""
     torch.manual_seed(1)
-    model = LeNet().eval()
+    model = lenet_network()
     for name in ("bn1", "bn2", "bn3"):
-        bn = getattr(model, name)
+        bn = model.submodule(name)
         c = bn.num_features
         bn.weight.data, bn.bias.data = torch.randn(c) * 2, torch.randn(c)
         bn.running_mean.copy_(torch.randn(c) * 3)
         bn.running_var.copy_(torch.rand(c) * 5 + 0.01)
     folded = fold.folded_network(model)
-    assert "batchnorm" not in {spec.kind for spec in folded.table}
+    assert "batchnorm" not in {layer.kind for layer in folded.layers}
     for layer, bn in PAIRS:
         fused = torch_fused(model, layer, bn)
-        torch.testing.assert_close(getattr(folded, layer).weight, fused.weight.detach(), rtol=1e-6, atol=1e-6)
+        torch.testing.assert_close(folded.submodule(layer).weight, fused.weight.detach(), rtol=1e-6, atol=1e-6)
     x = torch.rand(32, 1, 28, 28)
     with torch.inference_mode():
         torch.testing.assert_close(folded(x), model(x), rtol=1e-4, atol=1e-4)
@@ -61,7 +62,7 @@ def test_folding_reads_a_model_with_unusual_statistics_correctly() -> None:
 
 def test_a_network_without_batchnorm_cannot_be_folded() -> None:
     with pytest.raises(ValueError, match="no BatchNorm"):
-        fold.folded_network(LeNet(ModelConfig(batchnorm=False)))
+        fold.folded_network(lenet_network(ModelConfig(batchnorm=False)))
 
 
 def test_folding_leaves_the_model_alone(served: ServedModel) -> None:
@@ -109,7 +110,7 @@ def test_the_api_returns_the_folded_weights_and_one_channels_numbers(fold_respon
         ("fc1", "bn3", "linear"),
     ]
     for pair in body.pairs:
-        weight, bias = fold.fold(getattr(served.model, pair.layer), getattr(served.model, pair.batchnorm))
+        weight, bias = fold.fold(served.model.submodule(pair.layer), served.model.submodule(pair.batchnorm))
         tensors = {t.name: decode(t.data, t.shape, t.dtype) for t in pair.folded or []}
         assert np.array_equal(tensors["weight"], weight.numpy()) and np.array_equal(tensors["bias"], bias.numpy())
         ch = pair.channels
@@ -118,7 +119,7 @@ def test_the_api_returns_the_folded_weights_and_one_channels_numbers(fold_respon
         np.testing.assert_allclose(ch.folded_bias, g * (np.asarray(ch.bias) - m) / np.sqrt(v + pair.eps) + b, atol=1e-5)
         np.testing.assert_allclose(ch.folded_weight, np.asarray(ch.scale) * np.asarray(ch.weight), rtol=1e-6)
     assert body.pairs[0].weight_index == "W[c, 0, 2, 2]" and body.pairs[2].weight_index == "W[c, 0]"
-    assert body.pairs[0].channels.weight == served.model.conv1.weight[:, 0, 2, 2].tolist()
+    assert body.pairs[0].channels.weight == served.model.submodule("conv1").weight[:, 0, 2, 2].tolist()
 
 
 def test_the_comparison_is_cached(client: TestClient, fold_response: dict, monkeypatch) -> None:
@@ -162,7 +163,7 @@ def test_concurrent_first_requests_measure_once(monkeypatch) -> None:
         raise AssertionError("only the first caller loads the images")
 
     monkeypatch.setattr(fold, "measure", held_measure)
-    cache, model, arrivals = fold.EquivalenceCache(), LeNet().eval(), Arrivals()
+    cache, model, arrivals = fold.EquivalenceCache(), lenet_network(), Arrivals()
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(cache.get, model, lambda: torch.zeros(3, 1, 28, 28))]
         wait(measuring, "the first measurement")

@@ -96,7 +96,8 @@ def _query(operation: dict) -> dict:
     for p in operation.get("parameters", []):
         if p["in"] == "query" and p.get("required"):
             s = p["schema"]
-            query[p["name"]] = s["enum"][0] if "enum" in s else s.get("default", s.get("example"))
+            fallback = s.get("example", PATH_VALUES.get(p["name"]))  # a layer name: random ones are rarely valid
+            query[p["name"]] = s["enum"][0] if "enum" in s else s.get("default", fallback)
     return query
 
 

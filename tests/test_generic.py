@@ -186,6 +186,8 @@ def test_gradcam_uses_the_last_maps_before_the_classifier(net: Network) -> None:
     x = torch.rand(1, 1, 28, 28)
     heat = explain.gradcam(net, x, 3)
     assert heat.shape == (28, 28) and (heat >= 0).all()
+    # after global average pooling every unit of a map has the same gradient: HiResCAM is Grad-CAM
+    torch.testing.assert_close(explain.gradcam(net, x, 3, unit_by_unit=True), heat, rtol=1e-5, atol=1e-7)
 
 
 # --- the routes, on the residual network served beside the bundled models ----------------------------------
@@ -215,7 +217,7 @@ def test_every_view_works_on_the_residual_network(client: TestClient, tiny: str,
     assert weights["tensors"][0]["shape"] == [8, 1, 3, 3]  # depthwise: one input channel per filter
     r = client.post(f"/api/receptive-field?model={tiny}", data={"sample": "3", "layer": "grouped", "y": "3", "x": "3"})
     assert r.status_code == 200 and r.json()["size"] == 15
-    for method in ("saliency", "gradcam", "occlusion"):
+    for method in explain.METHODS:
         r = client.post(f"/api/explain?model={tiny}&method={method}", data={"sample": "3"})
         assert r.status_code == 200 and r.json()["map"]["shape"] == [28, 28], method
     r = client.post(f"/api/mix?model={tiny}", data={"sample": "3", "layer": "add", "matrix": "[[1,0,0,0,0,0,0,0]]"})

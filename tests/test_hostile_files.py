@@ -146,7 +146,7 @@ def test_every_image_route_refuses_unusable_files(client: TestClient, corpus: di
             assert response.status_code == status, (route, name, response.status_code, response.text[:300])
             assert response.headers["content-type"] == "application/json", (route, name)
             detail = response.json()["detail"]
-            assert detail.startswith("file: ") and words in detail, (route, name, detail)
+            assert detail.startswith("The image file: ") and words in detail, (route, name, detail)
 
 
 def test_every_image_route_answers_every_file_sensibly(client: TestClient, corpus: dict[str, bytes]) -> None:

@@ -339,7 +339,7 @@ def test_pool_matches_torch(channels, h, w, op, size, stride, padding, seed) -> 
 
 def test_pool_padding_is_minus_infinity_for_max() -> None:
     r = pooling.pool(-torch.ones(1, 4, 4), "max", 2, 2, 1)
-    padded = pooling.pool_padded(-torch.ones(1, 4, 4), "max", 1)
+    padded = pooling.pool_padded(-torch.ones(1, 4, 4), "max", r.geometry)
     assert padded.shape == (1, 6, 6) and padded[0, 0, 0] == -math.inf and padded[0, 1, 1] == -1
     assert torch.equal(r.output, -torch.ones(1, 3, 3))
     assert torch.allclose(pooling.pool(torch.ones(1, 4, 4), "avg", 2, 2, 1).output[0, 0, 0], torch.tensor(0.25))
@@ -446,7 +446,12 @@ def test_presets_are_valid_and_complete() -> None:
     # Sobel x is positive where the image gets brighter to the right
     ramp = torch.arange(6, dtype=torch.float32).repeat(6, 1)[None] / 5  # (1, 6, 6), brighter to the right
     assert (convolution.convolve(ramp, [k["sobel x"].astype(np.float32)]).outputs[0] > 0).all()
-    assert (convolution.convolve(ramp, [k["vertical edge"].astype(np.float32)]).outputs[0] < 0).all()
+    # The lecture's templates exactly: [[-1, 0, 1]] * 3 and its transpose, positive from dark to bright.
+    assert k["vertical edge"].tolist() == [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]
+    assert np.array_equal(k["horizontal edge"], k["vertical edge"].T)
+    assert (convolution.convolve(ramp, [k["vertical edge"].astype(np.float32)]).outputs[0] > 0).all()
+    down = ramp.transpose(1, 2)  # brighter downwards
+    assert (convolution.convolve(down, [k["horizontal edge"].astype(np.float32)]).outputs[0] > 0).all()
 
 
 # --- conv1 override -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app.nets.network import InputSpec, Network
 from app.schemas.network import KINDS
 
 
-def LeNet(cfg: ModelConfig | None = None) -> Network:  # noqa: N802 - reads like the class it wraps
+def LeNet(cfg: ModelConfig | None = None) -> Network:  # named like the class it replaces
     """The LeNet with its traced layer table, normalising with the config's statistics."""
     cfg = cfg or ModelConfig()
     return Network(lenet(cfg), InputSpec((1, 28, 28), (cfg.mean,), (cfg.std,)), [str(d) for d in range(10)])

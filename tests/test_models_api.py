@@ -41,7 +41,7 @@ def test_models_lists_both_with_their_cards(client: TestClient, served: ServedMo
         summary = models[name]
         assert summary.batchnorm is batchnorm and summary.dataset == "mnist"
         assert summary.test_accuracy == served_model.card["test_accuracy"]
-        assert summary.params == sum(p.numel() for p in served_model.model.parameters())
+        assert summary.params == sum(p.numel() for p in served_model.model.module.parameters())
         assert [p.model_dump() for p in summary.curve] == served_model.card["curve"]
         assert len(summary.curve) > 10 and summary.diverged_at_step is None
     # the same training recipe, so the curves compare like with like
@@ -55,13 +55,13 @@ def test_the_plain_model_has_no_batchnorm_anywhere(client: TestClient, plain: Se
     info = ModelInfo.model_validate(client.get("/api/model?model=lenet").json())
     assert info.name == "lenet" and [layer.name for layer in info.layers] == [*PLAIN_LAYERS, "probs"]
     assert "batchnorm" not in {layer.kind for layer in info.layers}
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in plain.model.modules())
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in plain.model.module.modules())
     response = client.post("/api/activations?model=lenet", data={"sample": "4"})
     assert response.status_code == 200
     layers = response.json()["layers"]
     assert "batchnorm" not in {layer["kind"] for layer in layers}
     with torch.inference_mode():
-        pixels = client.app.state.convlens.samples.batch([4])
+        pixels = plain.dataset().batch([4])
         expected = plain.model.intermediates(pixels)
     for layer in layers:
         np.testing.assert_array_equal(decode(layer["data"], layer["shape"]), expected[layer["name"]][0].numpy())
@@ -70,16 +70,18 @@ def test_the_plain_model_has_no_batchnorm_anywhere(client: TestClient, plain: Se
 
 
 def test_weights_samples_and_overrides_follow_the_model(client: TestClient, served, plain) -> None:
-    for model, net in (("lenet", plain.model), ("lenet_bn", served.model)):
+    for model, served_model in (("lenet", plain), ("lenet_bn", served)):
+        net = served_model.model
         body = WeightsResponse.model_validate(client.get(f"/api/layers/conv1/weights?model={model}").json())
         weight = next(t for t in body.tensors if t.name == "weight")
-        np.testing.assert_array_equal(decode(weight.data, weight.shape), net.conv1.weight.numpy())
+        np.testing.assert_array_equal(decode(weight.data, weight.shape), net.submodule("conv1").weight.numpy())
         samples = [Sample.model_validate(s) for s in client.get(f"/api/samples?model={model}").json()]
         ids = [s.id for s in samples]
         with torch.inference_mode():
-            predicted = net(client.app.state.convlens.samples.batch(ids)).argmax(1).tolist()
+            predicted = net(served_model.dataset().batch(ids)).argmax(1).tolist()
         assert [s.predicted for s in samples] == predicted
-    assert plain.model.conv1.weight.data_ptr() != served.model.conv1.weight.data_ptr()
+    conv1s = (plain.model.submodule("conv1"), served.model.submodule("conv1"))
+    assert conv1s[0].weight.data_ptr() != conv1s[1].weight.data_ptr()
     # the kernel lab's conv1 override works on whichever model is named
     override = json.dumps({"channel": 0, "kernel": [[0.0] * 5] * 5, "bias": 0.0})
     response = client.post(
@@ -106,7 +108,7 @@ def test_weights_samples_and_overrides_follow_the_model(client: TestClient, serv
 def test_every_model_api_takes_model_and_404s_an_unknown_one(client: TestClient, method, url, kwargs) -> None:
     response = getattr(client, method)(url, params={"model": "lenet_xl"}, **kwargs)
     assert response.status_code == 404, response.text
-    assert "unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
+    assert "Unknown model 'lenet_xl'" in response.json()["detail"] and "lenet_bn" in response.json()["detail"]
 
 
 def test_high_lr_experiment_is_recorded(client: TestClient) -> None:

@@ -34,7 +34,7 @@ def post(client: TestClient, override: object | None = None, sample: int = SAMPL
 
 def reference_conv1(served: ServedModel, pixels: np.ndarray, kernel5: torch.Tensor, channel: int) -> np.ndarray:
     """conv1 computed directly with torch.nn.functional, filter ``channel`` replaced by ``kernel5``."""
-    conv1 = served.model.conv1
+    conv1 = served.model.submodule("conv1")
     weight = conv1.weight.detach().clone()  # (20, 1, 5, 5)
     weight[channel, 0] = kernel5
     x = served.model.normalize(torch.tensor(pixels).reshape(1, 1, 28, 28))  # (1, 1, 28, 28)
@@ -57,7 +57,7 @@ def test_override_replaces_one_filter_and_matches_conv2d(client: TestClient, ser
 
 
 def test_override_with_the_filter_itself_changes_nothing(client: TestClient, served: ServedModel) -> None:
-    own = served.model.conv1.weight[5, 0].tolist()  # (5, 5)
+    own = served.model.submodule("conv1").weight[5, 0].tolist()  # (5, 5)
     plain, same = post(client), post(client, {"channel": 5, "kernel": own})
     assert same["prediction"] == plain["prediction"]
     for a, b in zip(layers_of(plain).values(), layers_of(same).values(), strict=True):
@@ -70,7 +70,7 @@ def test_even_kernel_and_bias(client: TestClient, served: ServedModel) -> None:
     kernel5 = torch.zeros(5, 5)
     kernel5[2:4, 2:4] = torch.tensor(kernel)  # the extra zero row/column goes top/left
     expected = reference_conv1(served, maps["input"][0], kernel5, 0)
-    expected[0] += 0.5 - served.model.conv1.bias[0].item()
+    expected[0] += 0.5 - served.model.submodule("conv1").bias[0].item()
     np.testing.assert_allclose(maps["conv1"][0], expected[0], atol=1e-5)
 
 
@@ -111,7 +111,9 @@ def test_bad_overrides_are_422_naming_the_field(
     data = {"sample": str(SAMPLE), "conv1_override": override if isinstance(override, str) else json.dumps(override)}
     response = client.post("/api/activations", data=data)
     assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith(field)
+    words = {"conv1_override": "The conv1 override", "conv1_override.kernel": "The conv1 override\u2019s kernel"}
+    words["conv1_override.channel"] = "The conv1 override\u2019s channel"
+    assert response.json()["detail"].startswith(words[field]), response.json()["detail"]
     assert state_checksum(served.model) == before
 
 

@@ -181,3 +181,93 @@ def test_pixel_count_is_refused_before_decoding() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="preprocess must be"):
         preprocess.from_upload(io.BytesIO().getvalue() or b"x", mode="fancy")
+
+
+def solid_shapes_page(shape: str, light: str = "even") -> bytes:
+    """A black filled disk or thick bar on white paper, evenly lit or under a strong ramp of light."""
+    h, w = 180, 160
+    yy, xx = np.mgrid[0:h, 0:w]
+    disk = np.hypot(yy - 90, xx - 80) <= 55
+    bar = (np.abs(xx - 80) <= 22) & (np.abs(yy - 90) <= 70)  # 45 px wide: a "1" drawn with a marker
+    ink = disk if shape == "disk" else bar
+    light_map = 1.0 if light == "even" else 1.0 - 0.5 * xx / w  # up to half the light lost across the page
+    page = (0.95 - 0.9 * ink) * light_map
+    return png_bytes(np.round(np.clip(page, 0, 1) * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("light", ["even", "ramp"])
+def test_a_filled_disk_keeps_its_interior(light) -> None:
+    out = preprocess.from_upload(solid_shapes_page("disk", light))
+    ys, xs = np.mgrid[0:28, 0:28]
+    mass = out.sum()
+    cy, cx = (out * ys).sum() / mass, (out * xs).sum() / mass
+    radius = np.sqrt((out > 0.5).sum() / np.pi)
+    assert radius > 7  # a disk, not a ring: about 20 px across
+    inside = np.hypot(ys - cy, xs - cx) <= radius - 1.5
+    assert out[inside].min() > 0.85  # solid to the middle (the edges overshoot a little when scaled)
+    assert (out > 0.5).sum() > 0.9 * np.pi * radius**2
+
+
+@pytest.mark.parametrize("light", ["even", "ramp"])
+def test_a_thick_bar_keeps_its_interior(light, served) -> None:
+    out = preprocess.from_upload(solid_shapes_page("bar", light))
+    rows = np.flatnonzero(out.max(1) > 0.5)
+    assert rows[-1] - rows[0] + 1 >= 19  # scaled to 20 px tall
+    for row in out[rows[0] + 3 : rows[-1] - 2]:  # every cross-section is one solid run, no dip in the middle
+        cols = np.flatnonzero(row > 0.5)
+        assert len(cols) >= 3 and cols[-1] - cols[0] + 1 == len(cols)
+        assert row[cols[0] + 1 : cols[-1]].min() > 0.85
+    assert predict(served, out) == 1
+
+
+def test_specks_around_a_digit_do_not_move_it(test_set, served) -> None:
+    """Dust and dots near and far from the digit are dropped before cropping."""
+    rng = np.random.default_rng(5)
+    digit = np.asarray(Image.fromarray(255 - test_set.images[9]).resize((112, 112), Image.Resampling.BILINEAR))
+    page = np.full((300, 260), 245, np.uint8)
+    page[90:202, 70:182] = digit
+    clean = preprocess.from_upload(png_bytes(page))
+    for y, x in rng.integers(0, (297, 257), (25, 2)):
+        if not (80 <= y <= 212 and 60 <= x <= 192):
+            page[y : y + 3, x : x + 3] = 0
+    dusty = preprocess.from_upload(png_bytes(page))
+    assert predict(served, dusty) == test_set.labels[9]
+    np.testing.assert_allclose(dusty, clean, atol=0.01)
+
+
+def test_a_tiny_digit_on_a_large_page_is_read_at_full_resolution(test_set, served) -> None:
+    """A 40 px digit on a 1600 px page is 6 px at the working size; it is looked at again, cropped."""
+    page = np.full((1200, 1600), 240, np.uint8)
+    page[700:740, 300:340] = np.asarray(Image.fromarray(255 - test_set.images[4]).resize((40, 40)))
+    out = preprocess.from_upload(png_bytes(page))
+    direct = preprocess.from_upload(png_bytes(page[600:840, 200:440]))  # the same digit, cropped by hand
+    assert predict(served, out) == test_set.labels[4]
+    assert np.corrcoef(out.ravel(), direct.ravel())[0, 1] > 0.95
+
+
+def test_dark_ink_in_shade_is_not_taken_for_light_ink(test_set, served) -> None:
+    """Light falling from 100% to 20% across the page makes the border's median dark; the ink is still dark."""
+    digit = np.asarray(Image.fromarray(test_set.images[7]).resize((120, 120), Image.Resampling.BILINEAR)) / 255
+    paper = np.full((260, 300), 0.92)
+    paper[70:190, 90:210] -= 0.85 * digit
+    light = np.linspace(1.0, 0.2, 300)[None, :] * np.linspace(0.7, 1.0, 260)[:, None]
+    data = png_bytes(np.round(paper * light * 255).astype(np.uint8))
+    assert np.median(preprocess._border(preprocess.to_gray(preprocess.decode(data)))) < 0.5
+    out = preprocess.from_upload(data)
+    evenly_lit = preprocess.from_upload(png_bytes(np.round(paper * 255).astype(np.uint8)))
+    assert predict(served, out) == test_set.labels[7]
+    assert np.corrcoef(out.ravel(), evenly_lit.ravel())[0, 1] > 0.9
+
+
+def test_noise_without_a_digit_is_refused_in_words_never_a_500(client) -> None:
+    """Uniform noise drawn as pixels: where no piece of it stands out from the noise (every piece is a
+    speck), the answer is 422 "no digit found", not an error in the cropping (it divided by zero)."""
+    statuses = []
+    for seed in range(12):
+        pixels = np.random.default_rng(seed).random((28, 28)).round(3).tolist()
+        r = client.post("/api/activations", json={"pixels": pixels})
+        statuses.append(r.status_code)
+        assert r.status_code in (200, 422), (seed, r.text)
+        if r.status_code == 422:
+            assert "no digit found" in r.json()["detail"], r.json()
+    assert statuses[2] == 422  # all of its ink is specks

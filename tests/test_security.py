@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from app.config import PROJECT_ROOT, Settings
-from app.main import create_app
+from app.main import DOCS_URL, create_app
 from app.serving import security
 from harness.multipart import multipart
 from harness.server import rss_kib
@@ -58,9 +58,7 @@ def api_routes(app: FastAPI) -> list[RouteContext]:
 def get_paths(app: FastAPI) -> list[str]:
     """Every GET route of the app (API, pages, /docs, /openapi.json), path parameters filled in."""
     paths = [fill(r.path) for r in api_routes(app) if "GET" in r.methods]
-    paths += [
-        r.path for r in iter_route_contexts(app.routes) if r.path in (app.openapi_url, app.docs_url, app.redoc_url)
-    ]
+    paths += [r.path for r in iter_route_contexts(app.routes) if r.path in (app.openapi_url, DOCS_URL)]
     return sorted(set(paths))
 
 
@@ -101,6 +99,7 @@ def test_the_route_table_is_seen(client: TestClient) -> None:
 def assert_common_headers(response, what: str) -> None:
     assert response.headers.get("x-content-type-options") == "nosniff", what
     assert response.headers.get("referrer-policy") == "no-referrer", what
+    assert response.headers.get("x-convlens-replica") == socket.gethostname(), what  # Settings() names it so
 
 
 def test_every_get_route_sends_the_common_headers(client: TestClient) -> None:
@@ -114,7 +113,7 @@ def test_every_get_route_sends_the_common_headers(client: TestClient) -> None:
 
 
 def test_pages_send_the_strict_content_security_policy(client: TestClient) -> None:
-    docs = {client.app.docs_url, client.app.redoc_url}
+    docs = {DOCS_URL, client.app.swagger_ui_oauth2_redirect_url}
     pages = [p for p in page_paths(client) if p not in docs]
     assert "/" in pages
     for path in pages:
@@ -126,7 +125,7 @@ def test_pages_send_the_strict_content_security_policy(client: TestClient) -> No
 
 def test_the_api_docs_allow_exactly_their_own_inline_scripts(client: TestClient) -> None:
     """/docs starts Swagger UI with an inline script: its hash, and only it, is allowed."""
-    response = client.get(client.app.docs_url)
+    response = client.get(DOCS_URL)
     policy = response.headers["content-security-policy"]
     inline = re.findall(rb"<script>(.*?)</script>", response.content, re.DOTALL)
     assert inline, "the docs page has no inline script any more: drop the hashes"
@@ -137,6 +136,23 @@ def test_the_api_docs_allow_exactly_their_own_inline_scripts(client: TestClient)
     assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     # a changed inline script would not match
     assert security.script_hashes(b"<script>alert(1)</script>")[0] not in policy
+
+
+def test_the_api_docs_need_no_other_origin(client: TestClient) -> None:
+    """Swagger UI is served by the app: every script, stylesheet and icon /docs names is a local path that
+    answers, and its policy allows no other origin. (ReDoc is off: its page loads a logo from elsewhere.)"""
+    assert client.get("/redoc").status_code == 404
+    response = client.get(DOCS_URL)
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "http" not in policy and "//" not in policy and "*" not in policy, policy
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", response.text)
+    assert len(urls) >= 2, urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.content, url
+    assert "validatorUrl" not in response.text or '"validatorUrl": null' in response.text
 
 
 def test_static_files_send_the_headers_and_script_mime_types(client: TestClient) -> None:
@@ -265,7 +281,7 @@ class PageScan(HTMLParser):
 
 
 def test_pages_hold_nothing_the_policy_blocks(client: TestClient) -> None:
-    docs = {client.app.docs_url, client.app.redoc_url}
+    docs = {DOCS_URL, client.app.swagger_ui_oauth2_redirect_url}
     for path in [p for p in page_paths(client) if p not in docs]:
         scan = PageScan()
         scan.feed(client.get(path).text)

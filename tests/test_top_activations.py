@@ -65,7 +65,7 @@ def test_endpoint_serves_the_examples_with_their_units(client, served, test_set,
     assert [e.index for e in body.examples] == content["layers"]["conv2"]["index"][7]
     activations = [e.activation for e in body.examples]
     assert activations == sorted(activations, reverse=True)
-    field = served.receptive_fields["conv2"]
+    field = served.model.fields["conv2"]
     for e in body.examples:
         assert e.label == test_set.labels[e.index]
         x = torch.from_numpy(test_set.images[e.index : e.index + 1, None].astype(np.float32) / 255)
@@ -80,13 +80,13 @@ def test_endpoint_serves_the_examples_with_their_units(client, served, test_set,
 @pytest.mark.parametrize(
     ("url", "status", "words"),
     [
-        ("/api/layers/nope/channels/0/top", 404, "unknown layer"),
-        ("/api/layers/fc1/channels/0/top", 404, "no top-activating digits"),
-        ("/api/layers/input/channels/0/top", 404, "no top-activating digits"),
-        ("/api/layers/conv2/channels/50/top", 404, "no channel 50"),
-        ("/api/layers/conv1/channels/-1/top", 404, "no channel -1"),
-        ("/api/layers/conv1/channels/one/top", 422, "channel"),
-        ("/api/layers/conv1/channels/0/top?model=nope", 404, "unknown model"),
+        ("/api/layers/nope/channels/0/top", 404, "Unknown layer"),
+        ("/api/layers/fc1/channels/0/top", 404, "no top-activating images"),
+        ("/api/layers/input/channels/0/top", 404, "no top-activating images"),
+        ("/api/layers/conv2/channels/50/top", 404, "No channel 50"),
+        ("/api/layers/conv1/channels/-1/top", 404, "No channel -1"),
+        ("/api/layers/conv1/channels/one/top", 422, "Channel must be a whole number"),
+        ("/api/layers/conv1/channels/0/top?model=nope", 404, "Unknown model"),
     ],
 )
 def test_bad_top_requests_are_clear_client_errors(client, url: str, status: int, words: str) -> None:
@@ -106,7 +106,8 @@ def test_a_stale_or_missing_file_is_refused(served, content, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_the_command_writes_the_file(tmp_path, capsys, content) -> None:
-    shutil.copy(Settings().model_dir / "lenet_bn.pt", tmp_path / "lenet_bn.pt")
+    for suffix in (".pt", ".json"):  # the card names the model's test set
+        shutil.copy(Settings().model_dir / f"lenet_bn{suffix}", tmp_path / f"lenet_bn{suffix}")
     assert cli.main(["top", "--model-dir", str(tmp_path), "--model", "lenet_bn", "--per-channel", "3"]) == 0
     assert "lenet_bn: 280 channels" in capsys.readouterr().out
     written = json.loads(top_activations.path_for(tmp_path, "lenet_bn").read_text())

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from app.datasets import mnist
-from app.nets.checkpoint import load_checkpoint
-from app.training import train
+from app.nets.checkpoint import load_module, load_network
+from app.training import timeline, train
 
 pytestmark = pytest.mark.slow
 
@@ -94,14 +94,16 @@ def test_a_short_run_writes_checkpoint_and_card(default_run) -> None:
     assert card["test_images"] == TEST_LIMIT and card["training_images"] == 384
     assert len(card["confusion_matrix"]) == 10 and sum(map(sum, card["confusion_matrix"])) == TEST_LIMIT
     assert card["history"][0]["epoch"] == 1 and "train_loss" in card["history"][0]
-    assert [p["step"] for p in card["curve"]] == [3, 6]
+    # a point at every timeline checkpoint (384 / 64 = 6 steps an epoch: the initialisation, the log-spaced early
+    # steps, the epoch's end) and every --eval-every 3 steps
+    assert [p["step"] for p in card["curve"]] == sorted({*timeline.schedule(6, 1), 3, 6})
     assert set(card["data_sha256"]) == {
         "train-images-idx3-ubyte.gz",
         "train-labels-idx1-ubyte.gz",
         "t10k-images-idx3-ubyte.gz",
         "t10k-labels-idx1-ubyte.gz",
     }
-    model = load_checkpoint(str(tmp_path / "lenet_bn.pt"))  # weights_only=True inside
+    model, _ = load_network(tmp_path / "lenet_bn.pt")  # weights_only=True inside
     test = mnist.load("test")
     images, labels = test.images[:TEST_LIMIT], test.labels[:TEST_LIMIT]  # the first N, as --test-limit says
     x = torch.from_numpy(images.astype(np.float32) / 255).unsqueeze(1)
@@ -149,5 +151,35 @@ def test_divergence_is_recorded_and_training_stops_cleanly(data_dir, default_run
     text = (tmp_path / "lenet.json").read_text()
     strict = json.loads(text, parse_constant=lambda c: pytest.fail(f"the card holds {c}"))
     assert strict == json.loads(json.dumps(card))
-    assert all(torch.isfinite(t).all() for t in load_checkpoint(str(tmp_path / "lenet.pt")).state_dict().values())
+    assert all(torch.isfinite(t).all() for t in load_module(tmp_path / "lenet.pt")[0].state_dict().values())
     assert default_run[0]["diverged_at_step"] is None
+
+
+def test_strokes_switches_on_stroke_width_augmentation(data_dir, default_run, tmp_path, monkeypatch) -> None:
+    """--strokes changes every training batch's stroke widths (with the amounts given) before the affine
+    augmentation, and the card records it; without it the default run records none."""
+    seen: list[tuple[torch.Tensor, torch.Tensor, tuple]] = []
+    real = train.random_stroke_width
+
+    def spy(x, gen, *amounts):
+        out = real(x, gen, *amounts)
+        seen.append((x, out, amounts))
+        return out
+
+    monkeypatch.setattr(train, "random_stroke_width", spy)
+    card = run(data_dir, tmp_path, "--strokes", "--strokes-thicker", "2", "--strokes-p", "1")
+    assert len(seen) == card["steps"] == 6  # 384 images in batches of 64
+    assert all(amounts == (2.0, 0.5, 1.0) for _, _, amounts in seen)
+    for x, out, _ in seen:
+        assert x.shape == out.shape == (64, 1, 28, 28)
+        changed = (out - x).abs().flatten(1).amax(1)  # (64,): every digit thicker or thinner
+        assert bool((changed > 0).all())
+    assert card["stroke_width"] == {"thicker": 2.0, "thinner": 0.5, "p": 1.0}
+    assert default_run[0]["stroke_width"] is None
+
+
+@pytest.mark.parametrize("bad", [["--strokes-thicker", "-1"], ["--strokes-p", "1.5"]])
+def test_stroke_amounts_out_of_range_are_refused(bad, capsys) -> None:
+    with pytest.raises(SystemExit):
+        train.build_parser().parse_args(["--strokes", *bad])
+    assert "must be" in capsys.readouterr().err

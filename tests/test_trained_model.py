@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.config import Settings
-from app.nets.checkpoint import load_checkpoint
+from app.nets.checkpoint import load_module
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def predictions(test_set_outputs) -> np.ndarray:
 
 def test_committed_weights_reach_the_accuracy_target(predictions, test_set) -> None:
     accuracy = float((predictions == test_set.labels).mean())
-    assert accuracy >= 0.995, f"test accuracy {accuracy:.4f} is below 99.5%"
+    assert accuracy >= 0.996, f"test accuracy {accuracy:.4f} is below 99.6%"
 
 
 def test_the_model_card_matches_the_weights(predictions, test_set, served) -> None:
@@ -32,7 +32,9 @@ def test_the_model_card_matches_the_weights(predictions, test_set, served) -> No
     assert card["confusion_matrix"] == matrix.tolist()
     assert card["per_class_accuracy"] == pytest.approx((matrix.diagonal() / matrix.sum(1)).tolist())
     assert [m["index"] for m in card["misclassified"]] == np.flatnonzero(predictions != test_set.labels).tolist()
-    assert card["wall_time_seconds"] <= 600, "a full training run must fit in 10 minutes"
+    # The run's own CPU time: its wall time on a shared machine measures the other jobs too (both recorded).
+    assert card["cpu_time_seconds"] <= 600, "a full training run must cost at most 10 minutes of CPU"
+    assert card["wall_time_seconds"] >= card["cpu_time_seconds"] / card["threads"] * 0.9
     assert card["torch_version"].startswith("2.13.0")
     assert len(card["history"]) == card["epochs"]
     assert set(card["data_sha256"]) >= {"t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"}
@@ -54,7 +56,10 @@ def test_the_plain_models_card_matches_its_weights(client, test_set) -> None:
 def test_checkpoint_is_a_plain_state_dict_with_its_config() -> None:
     path = Settings().model_dir / "lenet_bn.pt"
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert set(payload) == {"config", "state_dict"} and payload["config"]["batchnorm"] is True
-    model = load_checkpoint(str(path))
+    # "arch" names the architecture; checkpoints from before there was a choice have none and are LeNets
+    assert set(payload) - {"arch"} == {"config", "state_dict"} and payload.get("arch", "lenet") == "lenet"
+    assert payload["config"]["batchnorm"] is True
+    model, arch, cfg = load_module(path)
+    assert (arch, cfg.batchnorm) == ("lenet", True)
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     assert json.loads(path.with_suffix(".json").read_text())["name"] == "lenet_bn"

@@ -1,5 +1,11 @@
-"""Explanations of one prediction as maps the size of the input: gradient saliency, Grad-CAM and occlusion
-sensitivity.
+"""Explanations of one prediction as maps the size of the input: gradient saliency, Grad-CAM, HiResCAM and
+occlusion sensitivity.
+
+Grad-CAM weighs each map by its mean gradient; HiResCAM multiplies gradient and map unit by unit before
+summing over the maps. After global average pooling the gradient is the same at every unit of a map, so the
+two are equal; in front of a fully connected layer (the LeNet's fc1 reads each pool2 unit with its own
+weights) the mean hides where the evidence is, and Grad-CAM's sum can be negative everywhere, so its map is
+0 (measured in docs/benchmarks.md); HiResCAM's unit-by-unit sum keeps it.
 
 Every function works on a fresh graph (the input is the only tensor that requires grad) or without
 gradients at all, in the input's dtype: tests pass a float64 copy of the model for finite differences.
@@ -14,8 +20,9 @@ import torch
 
 from app.nets.network import Network
 from app.nets.receptive import Field
+from app.serving.admission import checkpoint
 
-METHODS = ("saliency", "gradcam", "occlusion")
+METHODS = ("saliency", "gradcam", "hirescam", "occlusion")
 OCCLUSION_PATCH = 6
 OCCLUSION_STRIDE = 2
 OCCLUSION_FILL = 0.0  # black: the background of the ink-high digits and clothes
@@ -27,6 +34,9 @@ DESCRIPTIONS = {
     "gradcam": "Grad-CAM on {layer} (the last maps before the classifier, {shape}): relu(sum_k alpha_k A_k) with"
     " alpha_k the mean gradient of the target's logit over map k, each {layer} unit placed at the centre of its"
     " receptive field and interpolated linearly to the input's size",
+    "hirescam": "HiResCAM on {layer} (the last maps before the classifier, {shape}): relu(sum_k dlogit/dA_k * A_k)"
+    " unit by unit (the gradient is not averaged over the map first, as Grad-CAM does), each {layer} unit placed"
+    " at the centre of its receptive field and interpolated linearly to the input's size",
     "occlusion": "occlusion sensitivity: a black patch (0) slides over the image; each pixel holds the mean"
     " drop in the target's probability over the patch positions that cover it (negative: hiding it helps)",
 }
@@ -93,9 +103,11 @@ def gradcam_layer(model: Network) -> str:
     return maps[-1].name
 
 
-def gradcam(model: Network, x: torch.Tensor, target: int, layer: str | None = None) -> torch.Tensor:
-    """Grad-CAM of ``target`` on ``layer``'s maps (default: ``gradcam_layer``) for ``x`` (1, C, H, W) ->
-    (H, W), never negative."""
+def gradcam(
+    model: Network, x: torch.Tensor, target: int, layer: str | None = None, unit_by_unit: bool = False
+) -> torch.Tensor:
+    """Grad-CAM (``unit_by_unit``: HiResCAM) of ``target`` on ``layer``'s maps (default: ``gradcam_layer``)
+    for ``x`` (1, C, H, W) -> (H, W), never negative."""
     layer = layer or gradcam_layer(model)
     field = model.fields[layer]
     if not isinstance(field, Field):
@@ -105,8 +117,11 @@ def gradcam(model: Network, x: torch.Tensor, target: int, layer: str | None = No
         maps = acts[layer]  # (1, C, h, w)
         logits = acts[model.output]  # (1, classes)
         (grad,) = torch.autograd.grad(logits[0, target], maps)  # (1, C, h, w)
-    alpha = grad[0].mean(dim=(1, 2))  # (C,)
-    cam = torch.relu(torch.einsum("c,chw->hw", alpha, maps[0].detach()))  # (h, w)
+    if unit_by_unit:
+        cam = torch.relu((grad[0] * maps[0].detach()).sum(0))  # (h, w)
+    else:
+        alpha = grad[0].mean(dim=(1, 2))  # (C,)
+        cam = torch.relu(torch.einsum("c,chw->hw", alpha, maps[0].detach()))  # (h, w)
     size_y, size_x = x.shape[-2:]
     rows = placement(size_y, cam.shape[0], field.rows.start, field.rows.jump, cam.dtype)  # (H, h)
     cols = placement(size_x, cam.shape[1], field.cols.start, field.cols.jump, cam.dtype)  # (W, w)
@@ -136,6 +151,7 @@ def occlusion_drops(
     base = probabilities(model, x)[0, target]
     drops = []
     for i in range(0, len(corners), OCCLUSION_BATCH):
+        checkpoint()  # between chunks: stop when the client has gone or the request's deadline has passed
         chunk = corners[i : i + OCCLUSION_BATCH]
         drops.append(base - probabilities(model, occluded(x, chunk, patch))[:, target])  # (n,)
     return corners, torch.cat(drops)
@@ -146,9 +162,9 @@ def occlusion(
 ) -> torch.Tensor:
     """Per pixel, the mean drop in the target's probability over the patches covering it, (H, W)."""
     if not 1 <= patch <= min(x.shape[-2:]):
-        raise ValueError(f"patch: {patch} must be between 1 and the image side {min(x.shape[-2:])}")
+        raise ValueError(f"patch: must be between 1 and the image side {min(x.shape[-2:])}, not {patch}")
     if not 1 <= stride <= patch:
-        raise ValueError(f"stride: {stride} must be between 1 and the patch side {patch} (else pixels go unseen)")
+        raise ValueError(f"stride: must be between 1 and the patch side {patch}, not {stride} (else pixels go unseen)")
     corners, drops = occlusion_drops(model, x, target, patch, stride)
     total = torch.zeros(x.shape[-2:], dtype=x.dtype)  # (H, W)
     count = torch.zeros_like(total)
@@ -161,7 +177,7 @@ def occlusion(
 
 def description(model: Network, method: str) -> str:
     """What the map of ``method`` shows, in words, for this network."""
-    if method != "gradcam":
+    if method not in ("gradcam", "hirescam"):
         return DESCRIPTIONS[method]
     layer = gradcam_layer(model)
     return DESCRIPTIONS[method].format(layer=layer, shape="x".join(map(str, model.layer(layer).shape)))
@@ -182,12 +198,13 @@ def explain(
     predicted = int(probs.argmax())
     target = predicted if target is None else target
     if not 0 <= target < len(probs):
-        raise ValueError(f"target: {target} is not a class; classes are 0..{len(probs) - 1}")
+        raise ValueError(f"target: must be from 0 to {len(probs) - 1}, not {target}")
     extra: dict = {}
     if method == "saliency":
         heat = saliency(model, x, target)
-    elif method == "gradcam":
-        heat, extra = gradcam(model, x, target), {"layer": gradcam_layer(model)}
+    elif method in ("gradcam", "hirescam"):
+        heat = gradcam(model, x, target, unit_by_unit=method == "hirescam")
+        extra = {"layer": gradcam_layer(model)}
     else:
         heat, extra = occlusion(model, x, target, patch, stride), {"patch": patch, "stride": stride}
     return Explanation(method, target, predicted, float(probs[target]), probs.tolist(), heat, **extra)

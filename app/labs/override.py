@@ -38,7 +38,7 @@ def conv1_override(conv1: nn.Conv2d, spec: dict) -> nn.Conv2d:
     channel = spec["channel"]
     if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < conv1.out_channels:
         raise ValueError(
-            f"conv1_override.channel: must be an integer 0..{conv1.out_channels - 1} (conv1 has"
+            f"conv1_override.channel: must be a whole number from 0 to {conv1.out_channels - 1} (conv1 has"
             f" {conv1.out_channels} filters), not {channel!r}"
         )
     size = conv1.kernel_size[0]

@@ -214,8 +214,10 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Graph:
     """Trace ``module`` on a zero input of ``input_shape`` (C, H, W). The module is not changed (its
     BatchNorm layers must be in eval mode for shape propagation not to touch their statistics)."""
     gm = module if isinstance(module, fx.GraphModule) else fx.symbolic_trace(module)
+    tensors = [*module.parameters(), *module.buffers()]
+    dtype = next((t.dtype for t in tensors if t.is_floating_point()), torch.get_default_dtype())
     with torch.no_grad():
-        ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+        ShapeProp(gm).propagate(torch.zeros(1, *input_shape, dtype=dtype))  # in the weights' dtype (float64 too)
     layers: list[Layer] = []
     public: dict[fx.Node, str] = {}
     calls: dict[str, int] = {}

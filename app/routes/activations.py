@@ -8,9 +8,13 @@ from fastapi import APIRouter, Request, Response
 from torch import nn
 
 from app.labs import override
+from app.routes import costs as route_costs
 from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
 from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
+from app.serving import costs
+from app.serving.admission import admitted
+from app.serving.costs import Cost
 from app.serving.encoding import json_response
 from app.serving.errors import client_errors, error_responses
 from app.serving.inference import ServedModel
@@ -41,13 +45,27 @@ def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> 
 router = APIRouter(tags=["network"])
 
 
+def activations_cost(
+    request: Request, body: bytes, served: ServedModel, names: list[str], dtype: str, preprocess: str
+) -> Cost:
+    """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
+    selected = sum(route_costs.values(served.shapes[name]) for name in names)
+    return (
+        route_costs.digit_input(request, body, preprocess, served)
+        .then(costs.network(route_costs.net(served), 1))
+        .then(costs.copies("encode", selected))
+        .then(costs.answer(selected, 2 if dtype == "float16" else 4))
+    )
+
+
 @router.post(
     "/api/activations",
     response_model=ActivationsResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=image_body_openapi(PixelsRequest.model_json_schema(), OVERRIDE_FIELD),
     summary="Every layer's activations for one image",
 )
+@admitted(activations_cost)
 def activations(
     request: Request,
     body: UploadBody,

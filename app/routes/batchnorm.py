@@ -13,11 +13,14 @@ from torch import nn
 from app import uploads
 from app.labs import batchnorm as bn_lab
 from app.nets import fold
+from app.routes import costs as route_costs
 from app.routes.deps import AppState, BatchBody, DType, Preprocess, Served, State
 from app.routes.inputs import int_field, invert, parse_form, preprocess_mode
 from app.schemas.batchnorm import BatchNormLabResponse, FoldResponse, HighLrExperiment
-from app.serving import encoding
-from app.serving.errors import client_errors, error_responses
+from app.serving import costs, encoding
+from app.serving.admission import admitted, checkpoint
+from app.serving.costs import Cost
+from app.serving.errors import client_errors, error_responses, invalid
 from app.serving.forms import FORM_TYPES, Form, media_type
 from app.serving.inference import ServedModel
 
@@ -57,6 +60,10 @@ def decode_upload(st: State, served: ServedModel, data: bytes, what: str, mode: 
         return uploads.from_upload(data, preprocess_mode(mode, served), st.limits, served.input_shape, invert(served))
 
 
+def file_field(index: int, filename: str | None) -> str:
+    return f"files[{index}] ({filename or 'unnamed'})"
+
+
 def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[torch.Tensor, list[int] | None, bool]:
     """The batch (N, C, H, W), its test-set ids (None for uploads) and whether `file` joined it first."""
     files = form.all("files")
@@ -69,16 +76,17 @@ def lab_batch(st: State, served: ServedModel, form: Form, mode: str) -> tuple[to
     images = [] if inspected is None else [decode_upload(st, served, inspected.data, "file", mode)]
     ids = None
     if files:
-        images += [
-            decode_upload(st, served, p.data, f"files[{i}] ({p.filename or 'unnamed'})", mode)
-            for i, p in enumerate(files)
-        ]
+        for i, p in enumerate(files):
+            checkpoint()  # between images: stop when the client has gone or the deadline has passed
+            images.append(decode_upload(st, served, p.data, file_field(i, p.filename), mode))
     else:
         count = bn_lab.DEFAULT_SAMPLES if count is None else count
         if count == 0 and inspected is None:
-            raise HTTPException(422, "samples: 0 test digits and no `file` leaves an empty batch")
-        if not 0 <= count <= bn_lab.MAX_BATCH:
-            raise HTTPException(422, f"samples: expected 0..{bn_lab.MAX_BATCH} test digits, not {count}")
+            raise invalid(("body", "samples"), "value_error", count, "is 0 and there is no `file`: the batch is empty")
+        if count < 0:
+            raise invalid(("body", "samples"), "greater_than_equal", count, ge=0)
+        if count > bn_lab.MAX_BATCH:
+            raise invalid(("body", "samples"), "less_than_equal", count, le=bn_lab.MAX_BATCH)
         with client_errors("samples"):
             samples = served.dataset()
         ids = bn_lab.sample_ids(count, len(samples))
@@ -125,13 +133,37 @@ LAB_BODY = {
 }
 
 
+def batchnorm_lab_cost(request: Request, st: State, served: ServedModel, body: bytes, preprocess: str) -> Cost:
+    """Every upload decoded to a digit (one after another), a deep copy of the network, the batch through
+    it in train mode keeping every intermediate, and the inspected image in eval mode."""
+    form = route_costs.form_or_none(request, body)
+    files = form.all("files") if form is not None else []
+    inspected = form.get("file") if form is not None else None
+    if len(files) > bn_lab.MAX_BATCH or (files and form is not None and form.get("samples") is not None):
+        return Cost()  # the route refuses it
+    uploads = [(inspected, "file")] if inspected is not None else []
+    uploads += [(p, file_field(i, p.filename)) for i, p in enumerate(files)]
+    count = len(files) or min(route_costs.sample_count(form, "samples", bn_lab.DEFAULT_SAMPLES), bn_lab.MAX_BATCH)
+    batch = count + (inspected is not None)
+    params = served.params * 4
+    net = route_costs.net(served)
+    return (
+        route_costs.digit_batch(st, uploads, preprocess, served)
+        .then(costs.copies("batch", batch * route_costs.values(served.shapes["input"]), held=0))
+        .then(Cost.of("model copy", params * 2, params * 2 * costs.COPY_NS * costs.NS))
+        .then(costs.network(net, batch) + costs.network(net, 1))
+        .then(costs.copies("statistics", batch * net.widest, 2))
+    )
+
+
 @router.post(
     "/api/batchnorm",
     response_model=BatchNormLabResponse,
-    responses=error_responses(400, 404, 413, 415, 422),
+    responses=error_responses(400, 404, 408, 413, 415, 422, 503),
     openapi_extra=LAB_BODY,
     summary="A batch's BatchNorm statistics, and one image in eval and in train mode",
 )
+@admitted(batchnorm_lab_cost)
 def batchnorm_lab(
     request: Request,
     st: AppState,
@@ -233,13 +265,30 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     }
 
 
+def fold_cost(served: ServedModel, **_: object) -> Cost:
+    """Nothing much once measured (per model, cached); the first time, the test set through the network
+    and its folded twin. That happens once per process (``once``): it takes its memory from the heavy
+    budget, not the heavy slot, and its CPU is not held against the per-request budget."""
+    measured = getattr(fold.CACHE, "_results", {})  # the cache's private table; unknown: assume not yet
+    if served.model in measured:
+        return Cost.of("fold", 256 * 1024, 0.001)
+    images = 10_000
+    net = route_costs.net(served)
+    pixels = images * route_costs.values(served.shapes["input"])
+    return costs.copies("test set", pixels, held=pixels * 4).then(
+        costs.network(net, 2 * images, keep=False, chunk=fold.CHUNK)
+    )
+
+
 @router.get(
     "/api/batchnorm/fold",
     response_model=FoldResponse,
-    responses=error_responses(404, 422),
+    responses=error_responses(404, 422, 503),
     summary="BatchNorm folded into the layer before it, checked on the whole test set",
 )
+@admitted(fold_cost, once=True)
 def batchnorm_fold(
+    request: Request,
     st: AppState,
     served: WithBatchNorm,
     weights: Annotated[bool, Query(description="include the folded weights and biases (base64)")] = True,
@@ -284,7 +333,7 @@ HIGH_LR_FILE = "high_lr.json"
 def high_lr(st: AppState) -> HighLrExperiment:
     """Both networks trained for a few epochs at a high peak learning rate: their test-accuracy curves,
     where the plain one diverged (if it did), and the exact commands (from `models/high_lr.json`)."""
-    path = st.settings.model_dir / HIGH_LR_FILE
+    path = st.settings.bundled_dir / HIGH_LR_FILE
     if not path.is_file():
         raise HTTPException(404, f"no high-learning-rate experiment recorded ({HIGH_LR_FILE} is missing)")
     return HighLrExperiment.model_validate(json.loads(path.read_text()))

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
+from starlette.requests import ClientDisconnect
 
 from app import preprocess
 from app.config import Settings
+from app.serving.admission import Admission
 from app.serving.errors import client_errors
 from app.serving.inference import Registry, ServedModel
 from app.serving.layers import select_layers
@@ -26,7 +31,8 @@ class State:
 
     @property
     def limits(self) -> preprocess.Limits:
-        return preprocess.Limits(self.settings.max_upload_bytes, self.settings.max_pixels)
+        s = self.settings
+        return preprocess.Limits(s.max_upload_bytes, s.max_pixels, s.max_jpeg_scans)
 
 
 def state(request: Request) -> State:
@@ -44,32 +50,63 @@ def _too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"the request body is over the limit of {limit} bytes", headers={"Connection": "close"})
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """Read the body, refusing it (413) as soon as it is known to exceed ``limit`` bytes: from its
-    Content-Length before reading anything, else while streaming, never holding more than the limit."""
+def _declared_length(request: Request, limit: int) -> int | None:
+    """The body's Content-Length (None when it is sent chunked); 400/413 before anything is read."""
     declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise _too_large(limit)
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        raise HTTPException(400, "Content-Length is not a number")
+    if int(declared) > limit:
+        raise _too_large(limit)
+    return int(declared)
+
+
+async def _read_limited(request: Request, limit: int, timeout: float) -> bytes:
+    """Read the body, refusing it (413) as soon as it is known to exceed ``limit`` bytes: from its
+    Content-Length before reading anything, else while streaming, never holding more than the limit.
+    A body that takes longer than ``timeout`` seconds is a 408."""
+    _declared_length(request, limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except ClientDisconnect as exc:  # nobody reads the answer; this only ends the request quietly
+        raise HTTPException(400, "the client closed the connection before the body was complete") from exc
+    except TimeoutError as exc:
+        raise HTTPException(
+            408,
+            f"the request body did not arrive within {timeout:g} s (CONVLENS_BODY_TIMEOUT_SECONDS)",
+            headers={"Connection": "close"},
+        ) from exc
     return b"".join(chunks)
 
 
-async def upload_body(request: Request) -> bytes:
+@contextlib.asynccontextmanager
+async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The body, read within the body memory budget: its declared length (or ``limit`` when it is sent
+    chunked) stays reserved until the answer has been sent (503 at once when the budget is spent)."""
+    settings = state(request).settings
+    declared = _declared_length(request, limit)
+    admission: Admission = request.app.state.admission
+    async with admission.reserve_body(limit if declared is None else declared):
+        yield await _read_limited(request, limit, settings.body_timeout)
+
+
+async def upload_body(request: Request) -> AsyncIterator[bytes]:
     """A body holding one upload (the per-file limit plus room for the form fields)."""
-    return await _read_limited(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD)
+    async with _body(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD) as body:
+        yield body
 
 
-async def batch_body(request: Request) -> bytes:
+async def batch_body(request: Request) -> AsyncIterator[bytes]:
     """A body that may hold several uploads (the BatchNorm lab)."""
-    return await _read_limited(request, state(request).settings.max_body_bytes)
+    async with _body(request, state(request).settings.max_body_bytes) as body:
+        yield body
 
 
 UploadBody = Annotated[bytes, Depends(upload_body)]

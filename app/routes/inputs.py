@@ -4,6 +4,7 @@ body, and the other fields beside it (form fields, or keys of the JSON body)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -15,17 +16,24 @@ from app import uploads
 from app.routes.deps import State, state
 from app.schemas.network import PixelsRequest
 from app.serving import forms
-from app.serving.errors import client_errors, validation_detail
+from app.serving.errors import client_errors, invalid, nested
 from app.serving.forms import FORM_TYPES, Form, Part, media_type
 from app.serving.inference import ServedModel
 
+MAX_JSON_DEPTH = 32  # nesting of a JSON field (a kernel list is 3 deep, a matrix 2)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+
 
 def parse_form(request: Request, body: bytes) -> Form:
-    """The multipart (or urlencoded) body as a ``Form``."""
-    return forms.parse_form(body, request.headers.get("content-type"))
+    """The multipart (or urlencoded) body as a ``Form``, parsed once per request (a route's cost estimate
+    and the route itself share it)."""
+    form = getattr(request.state, "form", None)
+    if form is None:
+        form = request.state.form = forms.parse_form(body, request.headers.get("content-type"))
+    return form
 
 
-def int_field(form: Form, name: str, what: str = "a whole number") -> int | None:
+def int_field(form: Form, name: str) -> int | None:
     """The form field ``name`` as an integer, None when absent; 4xx naming the field otherwise."""
     text = form.text(name)
     if text is None:
@@ -33,12 +41,12 @@ def int_field(form: Form, name: str, what: str = "a whole number") -> int | None
     try:
         return int(text.strip())
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected {what}, not {text[:40]!r}") from exc
+        raise invalid(("body", name), "int_parsing", text) from exc
 
 
 def image_choice(form: Form) -> tuple[Part | None, int | None]:
     """The form's ``file`` part or its ``sample`` id, exactly one of them (422 otherwise)."""
-    part, index = form.get("file"), int_field(form, "sample", "a sample id (an integer)")
+    part, index = form.get("file"), int_field(form, "sample")
     if part is not None and index is not None:
         raise HTTPException(422, "send either `file` or `sample`, not both")
     if part is None and index is None:
@@ -73,7 +81,7 @@ def pixels_from_json(body: bytes, mode: str, served: ServedModel) -> np.ndarray:
         errors = exc.errors()
         if errors and errors[0]["type"] == "json_invalid":
             raise HTTPException(400, f"the body is not valid JSON: {errors[0]['msg']}") from exc
-        raise HTTPException(422, validation_detail(errors, limit=5)) from exc
+        raise nested(exc, "body") from exc
     with client_errors("pixels"):
         return uploads.from_pixels(pixels, preprocess_mode(mode, served), served.input_shape, invert(served))
 
@@ -116,32 +124,72 @@ def body_fields(body: bytes, form: Form | None, names: tuple[str, ...]) -> dict[
     """The named fields from the form (text) or, for a JSON body, from its keys (any JSON value)."""
     if form is None:  # a JSON body, already validated as JSON by network_input
         data = json.loads(body)
-        return {name: data.get(name) for name in names}
+        fields = {name: data.get(name) for name in names}
+        for name, value in fields.items():
+            check_depth(name, value)
+        return fields
     return {name: form.text(name) for name in names}
+
+
+def _too_deep(name: str) -> HTTPException:
+    return HTTPException(422, f"{name}: is nested more than {MAX_JSON_DEPTH} levels deep (JSON lists or objects)")
+
+
+def text_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply the arrays and objects of JSON ``text`` nest, counted up to ``limit`` + 1 (no parsing,
+    no recursion: brackets inside strings do not count)."""
+    depth = deepest = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif token in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
+def check_depth(name: str, value: Any) -> None:
+    """422 when a parsed JSON ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list | dict):
+            if depth >= MAX_JSON_DEPTH:
+                raise _too_deep(name)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
 
 
 def as_int(name: str, value: Any, default: int | None = None) -> int:
     """A field's integer (a form's text or a JSON number); 422 naming the field otherwise."""
     if value is None or value == "":
         if default is None:
-            raise HTTPException(422, f"{name}: missing; send it as a form field")
+            raise invalid(("body", name), "missing", msg="send it as a form field")
         return default
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise HTTPException(422, f"{name}: expected an integer, not {value!r}")
+        raise invalid(("body", name), "int_type", value)
     try:
         return int(value.strip() if isinstance(value, str) else value)
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: expected an integer, not {str(value)[:40]!r}") from exc
+        raise invalid(("body", name), "int_parsing", value) from exc
 
 
 def as_json(name: str, value: Any) -> Any:
-    """A form field holding JSON text (a JSON body's key is already a value; None stays None)."""
+    """A form field holding JSON text (a JSON body's key is already a value; None stays None). Its size is
+    bounded by the form's field limit (``forms.MAX_FIELD_BYTES``) and its nesting by ``MAX_JSON_DEPTH``
+    (422, checked before parsing)."""
     if not isinstance(value, str):
         return value
+    if text_depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep(name)
     try:
         return json.loads(value)
+    except RecursionError as exc:  # not reached after the depth check; kept as the last line of defence
+        raise _too_deep(name) from exc
     except ValueError as exc:
-        raise HTTPException(422, f"{name}: not valid JSON ({exc})") from exc
+        raise invalid(("body", name), "json_invalid", value, error=str(exc)) from exc
 
 
 def image_body_openapi(json_schema: dict[str, Any] | None = None, fields: dict[str, Any] | None = None) -> dict:

@@ -9,7 +9,7 @@ from app.labs import top
 from app.nets.graph import Layer
 from app.nets.receptive import Field, NoField
 from app.routes.deps import AppState, Served
-from app.schemas.network import InputInfo, LayerInfo, ModelCard, ModelInfo, ModelSummary, ReceptiveField
+from app.schemas.network import InputInfo, LayerInfo, ModelCard, ModelInfo, ModelSummary, Normalization, ReceptiveField
 from app.serving.errors import error_responses
 from app.serving.inference import ServedModel
 
@@ -52,8 +52,6 @@ def input_info(served: ServedModel) -> InputInfo:
     spec = served.model.input
     return InputInfo(
         shape=list(spec.shape),
-        mean=list(spec.mean),
-        std=list(spec.std),
         preprocess=served.card.get("preprocess", "digit"),
     )
 
@@ -65,6 +63,7 @@ def model_info(served: ServedModel) -> ModelInfo:
         classes=served.model.classes,
         input_shape=list(served.input_shape),
         input=input_info(served),
+        normalization=Normalization(mean=list(served.model.input.mean), std=list(served.model.input.std)),
         test_accuracy=served.card.get("test_accuracy"),
         params=served.params,
         output=served.model.output,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,17 +13,60 @@ from fastapi.templating import Jinja2Templates
 
 from app.config import PROJECT_ROOT
 from app.labs.batchnorm import DEFAULT_SAMPLES, MAX_BATCH
-from app.routes.deps import state
+from app.routes.deps import State, state
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 
 router = APIRouter(include_in_schema=False)
 
 
-def render(request: Request, template: str, page: str, module: str, **context: Any) -> HTMLResponse:
-    """Render ``template`` with the navigation's active ``page`` and the page's ES ``module``
-    (a file under static/js/)."""
-    return templates.TemplateResponse(request, template, {"page": page, "module": module, **context})
+@dataclass
+class Link:
+    """What the page's address asks for, checked: the model to show, the test digit (if any and valid), and
+    a sentence for every part of the address that cannot be followed (shown in the page's error banner
+    until the reader dismisses it)."""
+
+    model: str | None = None
+    sample: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def read_link(request: Request, uses_model: bool = True, batchnorm_only: bool = False) -> Link:
+    """``?model=`` and ``?sample=`` of a page's address. ``uses_model``: the page shows a model (else a
+    model name is only checked); ``batchnorm_only``: it shows a model with BatchNorm layers."""
+    st: State = state(request)
+    registry = st.registry
+    link = Link(model=registry.default if uses_model else None)
+    models = list(registry.models)
+    wanted = request.query_params.get("model") or None
+    if wanted is not None:
+        showing = f"; showing {registry.default}" if uses_model else ""
+        if wanted not in registry.models:
+            link.problems.append(f"?model={wanted} is not a served model{showing}. The models: {', '.join(models)}.")
+        elif batchnorm_only and not registry.models[wanted].model.of_kind("batchnorm"):
+            link.problems.append(f"?model={wanted} has no BatchNorm layers{showing}.")
+        elif uses_model:
+            link.model = wanted
+    raw = request.query_params.get("sample")
+    samples = registry.models[link.model or registry.default].samples
+    if raw is not None and samples is None:
+        link.problems.append(f"?sample={raw}: {link.model or registry.default} has no test images here.")
+    elif raw is not None and samples is not None:
+        last = len(samples) - 1
+        if not re.fullmatch(r"\s*\d+\s*", raw):
+            link.problems.append(f"?sample={raw} is not a test image id: use a whole number from 0 to {last}.")
+        elif int(raw) > last:
+            link.problems.append(f"?sample={int(raw)} is not a test image: the ids go from 0 to {last}.")
+        else:
+            link.sample = int(raw)
+    return link
+
+
+def render(request: Request, template: str, page: str, module: str, link: Link, **context: Any) -> HTMLResponse:
+    """Render ``template`` with the navigation's active ``page``, the page's ES ``module`` (a file under
+    static/js/) and what its address asked for (``link``: <main>'s data-model and data-sample, and the
+    error banner, shown at once when the address has a problem)."""
+    return templates.TemplateResponse(request, template, {"page": page, "module": module, "link": link, **context})
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -32,6 +77,7 @@ async def explorer(request: Request) -> HTMLResponse:
         "explorer.html",
         page="explorer",
         module="explorer.js",
+        link=read_link(request),
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
 
@@ -39,7 +85,7 @@ async def explorer(request: Request) -> HTMLResponse:
 @router.get("/model", response_class=HTMLResponse)
 async def model_page(request: Request) -> HTMLResponse:
     """The model: architecture arithmetic, the model card, every conv filter and a 1x1 convolution demo."""
-    return render(request, "model.html", page="model", module="model-page.js")
+    return render(request, "model.html", page="model", module="model-page.js", link=read_link(request))
 
 
 @router.get("/kernels", response_class=HTMLResponse)
@@ -50,6 +96,7 @@ async def kernels_page(request: Request) -> HTMLResponse:
         "kernels.html",
         page="kernels",
         module="kernels.js",
+        link=read_link(request, uses_model=False),
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
 
@@ -62,6 +109,7 @@ async def batchnorm_page(request: Request) -> HTMLResponse:
         "batchnorm.html",
         page="batchnorm",
         module="batchnorm.js",
+        link=read_link(request, batchnorm_only=True),
         max_batch=MAX_BATCH,
         default_samples=DEFAULT_SAMPLES,
     )

@@ -61,14 +61,14 @@ class ReceptiveFieldResponse(BaseModel):
 
 
 class ExplainResponse(BaseModel):
-    method: Literal["saliency", "gradcam", "occlusion"]
+    method: Literal["saliency", "gradcam", "hirescam", "occlusion"]
     target: int = Field(description="the class explained (default: the predicted one)")
     predicted: int
     probability: float = Field(description="the target's probability for the unchanged image")
     probabilities: list[float]
     map: InsightMap
     description: str = Field(description="what the map's values are")
-    layer: str | None = Field(default=None, description="gradcam: the layer whose maps are weighted")
+    layer: str | None = Field(default=None, description="gradcam, hirescam: the layer whose maps are weighted")
     patch: int | None = Field(default=None, description="occlusion: side of the square patch")
     stride: int | None = Field(default=None, description="occlusion: step between patch positions")
 
@@ -102,3 +102,45 @@ class TopResponse(BaseModel):
     layer: str
     channel: int
     examples: list[TopExample]
+
+
+class MixLayer(BaseModel):
+    name: str
+    kind: str
+    shape: list[int] = Field(description="[C_in, H, W] of its maps")
+
+
+class MixLimits(BaseModel):
+    """What POST /api/mix and GET /api/mix/bottleneck take."""
+
+    max_outputs: int = Field(description="most rows (C_out) of the matrix")
+    max_value: float = Field(description="largest |weight| or |bias|")
+    max_channels: int = Field(description="bottleneck: largest C_in, C_mid, C_out")
+    max_side: int = Field(description="bottleneck: largest H or W")
+    max_kernel: int = Field(description="bottleneck: largest k")
+    layers: list[MixLayer] = Field(description="the layers whose maps can be mixed")
+
+
+class ConvCounts(BaseModel):
+    c_in: int
+    c_out: int
+    kernel: int
+    weights: int = Field(description="C_out * C_in * k * k")
+    biases: int
+    params: int
+    madds: int = Field(description="C_out * C_in * k * k * H * W")
+
+
+class BottleneckPath(BaseModel):
+    layers: list[ConvCounts] = Field(description="the 1x1 layer C_in -> C_mid, then the k x k layer C_mid -> C_out")
+    params: int
+    madds: int
+
+
+class BottleneckResponse(BaseModel):
+    height: int
+    width: int
+    bottleneck: BottleneckPath
+    direct: ConvCounts = Field(description="the k x k layer C_in -> C_out on its own")
+    params_ratio: float = Field(description="direct / bottleneck parameters")
+    madds_ratio: float = Field(description="direct / bottleneck multiply-adds")

@@ -16,6 +16,12 @@ KernelValue = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-limit
 
 
 Color = Literal["gray", "rgb"]
+Rounding = Literal["floor", "ceil"]
+ROUNDING_DESCRIPTION = (
+    "when (W - K + 2P) / S is not whole: floor (the default) stops before the end of the padded input and"
+    " never looks at its last rows/columns; ceil takes one more window, which overhangs the end (PyTorch's"
+    " ceil_mode; a window that would start in the padding after the input is still not taken)"
+)
 
 
 COLOR_DESCRIPTION = (
@@ -65,6 +71,9 @@ class ConvolveSpec(BaseModel):
     )
     stride: int = Field(default=1, strict=True, ge=1, le=limits.MAX_STRIDE, description="step between windows")
     color: Color = Field(default="gray", description=COLOR_DESCRIPTION)
+    rounding: Rounding = Field(
+        default="floor", description=ROUNDING_DESCRIPTION + "; the overhanging part of a window covers zeros"
+    )
     combine: Literal["none", "magnitude", "sum"] = Field(
         default="none",
         description="also return the outputs combined: magnitude = sqrt of the sum of squares (Sobel x and y ->"
@@ -77,7 +86,7 @@ class ConvolveSpec(BaseModel):
         if value in ("valid", "same"):
             return value
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limits.MAX_PADDING:
-            raise ValueError(f'must be "valid", "same" or an integer 0..{limits.MAX_PADDING}, not {value!r}')
+            raise ValueError(f'must be "valid", "same" or a whole number from 0 to {limits.MAX_PADDING}, not {value!r}')
         return value
 
     @field_validator("kernels")
@@ -85,6 +94,44 @@ class ConvolveSpec(BaseModel):
     def _square(cls, value: list[list[list[float]]]) -> list[list[list[float]]]:
         limits.as_kernels(value)
         return value
+
+
+class ImageSource(BaseModel):
+    """Pool the image itself."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["image"] = "image"
+
+
+class KernelSource(BaseModel):
+    """Pool a feature map: one kernel slid over the image first (stride 1), e.g. Sobel x."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["kernel"]
+    kernel: list[list[KernelValue]] = Field(description=f"a k x k matrix, 1 <= k <= {limits.MAX_KERNEL}")
+    mode: Literal["cross-correlation", "convolution"] = "cross-correlation"
+    padding: Literal["valid", "same"] | Annotated[int, Field(strict=True, ge=0, le=limits.MAX_PADDING)] = "same"
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    relu: bool = Field(default=False, description="keep only the positive values (max(0, v)), as a ReLU does")
+
+    @field_validator("kernel")
+    @classmethod
+    def _square(cls, value: list[list[float]]) -> list[list[float]]:
+        limits.as_kernel(value, "kernel")
+        return value
+
+
+class LayerSource(BaseModel):
+    """Pool one channel of a spatial layer of the served network (``?model=``) for this image, fed to the
+    network as POST /api/activations would (``?preprocess=``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["layer"]
+    layer: str = Field(default="relu1", description="a spatial layer, e.g. conv1 or relu1")
+    channel: int = Field(default=0, strict=True, ge=0, description="its channel")
+
+
+PoolSource = Annotated[ImageSource | KernelSource | LayerSource, Field(discriminator="kind")]
 
 
 class PoolSpec(BaseModel):
@@ -106,13 +153,21 @@ class PoolSpec(BaseModel):
         description="pixels on every side, at most size // 2 (PyTorch's rule); max pooling ignores them",
     )
     color: Color = Field(default="gray", description=COLOR_DESCRIPTION)
+    rounding: Rounding = Field(default="floor", description=ROUNDING_DESCRIPTION)
+    source: PoolSource = Field(
+        default_factory=ImageSource,
+        description='what is pooled: {"kind": "image"} (default), {"kind": "kernel", "kernel": k x k, ...} (a'
+        ' feature map: the kernel slid over the image first) or {"kind": "layer", "layer": "relu1", "channel": c}'
+        " (a map of the served network for this image)",
+    )
 
     @field_validator("padding")
     @classmethod
     def _half_window(cls, value: int, info: ValidationInfo) -> int:
         size = info.data.get("size")
-        if size is not None and value > size // 2:
-            raise ValueError(f"must be at most size // 2 = {size // 2} (half the {size}x{size} window), not {value}")
+        if size is not None and value > limits.max_pool_padding(size):
+            most = limits.max_pool_padding(size)
+            raise ValueError(f"must be at most half the window size, {size} // 2 = {most}, not {value}")
         return value
 
 
@@ -129,8 +184,12 @@ class AxisArithmetic(BaseModel):
     expression: str = Field(description="the formula with the numbers, floor() shown when it is not whole")
     quotient: float = Field(description="(W - K + P_before + P_after) / S, before rounding down")
     whole: bool = Field(description="whether the quotient is a whole number")
-    output: int = Field(description="output pixels along this axis: floor(quotient) + 1")
+    output: int = Field(description="output pixels along this axis: floor(quotient) + 1 (or ceil, per rounding)")
+    rounding: Rounding = Field(description="how a quotient that is not whole was rounded")
+    output_floor: int = Field(description="the output with rounding floor")
+    output_ceil: int = Field(description="the output with rounding ceil")
     remainder: int = Field(description="padded rows/columns after the last window, never looked at")
+    overhang: int = Field(description="rows/columns the last window reaches past the padded input (ceil only)")
     uncovered: list[list[int]] = Field(
         description="[first, last] (inclusive) ranges of input rows/columns no window touches: the tail left by"
         " the floor, and the gaps when the stride is larger than the kernel"
@@ -173,10 +232,16 @@ class PaddedInput(BaseModel):
     `padding`/`padding_mode`. Output pixel (y, x) is the sum of `applied_kernels[i]` times the window whose
     top-left corner is (y*S, x*S) here."""
 
-    shape: list[int] = Field(description="[C, H + pad_before + pad_after, W + pad_before + pad_after]")
+    shape: list[int] = Field(
+        description="[C, H + pad_before + pad_after (+ overhang), W + pad_before + pad_after (+ overhang)]"
+    )
     dtype: DType
-    data: str = Field(description=B64_DESCRIPTION + "; max pooling pads with -inf")
+    data: str = Field(
+        description=B64_DESCRIPTION + "; max pooling pads with -inf; where the last windows overhang (rounding"
+        " ceil): zeros for a kernel, NaN for pooling (left out)"
+    )
     pad: list[int] = Field(description="[top, bottom, left, right]")
+    overhang: list[int] = Field(default=[0, 0], description="[bottom, right]: rows/columns added for rounding ceil")
 
 
 class KernelLabResult(BaseModel):
@@ -195,8 +260,14 @@ class ConvolveResponse(KernelLabResult):
     )
 
 
+class PooledSource(BaseModel):
+    kind: Literal["image", "kernel", "layer"]
+    description: str = Field(description="what was pooled, in words")
+    shape: list[int] = Field(description="[C, H, W] of what was pooled")
+
+
 class PoolResponse(KernelLabResult):
-    pass
+    source: PooledSource
 
 
 class KernelPreset(BaseModel):
@@ -207,3 +278,23 @@ class KernelPreset(BaseModel):
 
 class PresetsResponse(BaseModel):
     presets: list[KernelPreset]
+
+
+class LabLimits(BaseModel):
+    """Every limit POST /api/convolve and POST /api/pool check; the kernel lab's page checks the same."""
+
+    max_kernel: int = Field(description="largest kernel side")
+    max_kernels: int = Field(description="kernels per request")
+    max_value: float = Field(description="largest |kernel value|")
+    max_padding: int = Field(description="largest explicit padding per side (convolve)")
+    max_stride: int
+    max_pool: int = Field(description="largest pooling window side")
+    pool_padding: str = Field(description="the pooling padding rule: at most size // 2")
+    max_pool_padding: list[int] = Field(description="the largest pooling padding for each window size (the index)")
+    max_output_values: int = Field(description="values in one answer (outputs x channels x height x width)")
+    modes: list[str]
+    padding_modes: list[str]
+    combines: list[str]
+    colors: list[str]
+    pool_ops: list[str]
+    roundings: list[str]

@@ -55,9 +55,15 @@ class LayerInfo(BaseModel):
 
 class InputInfo(BaseModel):
     shape: list[int] = Field(description="C x H x W")
-    mean: list[float] = Field(description="per channel: pixels in [0, 1] are normalised as (x - mean) / std")
-    std: list[float]
     preprocess: str = Field(description="what uploads go through by default: digit (MNIST-like) or resize")
+
+
+class Normalization(BaseModel):
+    """The network's first step: every input channel c becomes (pixel - mean[c]) / std[c], pixels in [0, 1].
+    Zero padding (conv1's) comes after it, so the padding is 0 while a blank background is -mean / std."""
+
+    mean: list[float] = Field(description="one per input channel")
+    std: list[float] = Field(description="one per input channel")
 
 
 class ModelInfo(BaseModel):
@@ -68,6 +74,7 @@ class ModelInfo(BaseModel):
     classes: list[str]
     input_shape: list[int]
     input: InputInfo
+    normalization: Normalization
     test_accuracy: float | None
     params: int
     output: str = Field(description="the layer that gives the class scores")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 MAX_PARTS = 300  # the BatchNorm lab sends up to 256 files
 MAX_FIELD_BYTES = 256 * 1024
+MAX_BOUNDARY = 70  # characters of a multipart boundary (RFC 2046)
 FORM_TYPES = (
     "multipart/form-data",
     "application/x-www-form-urlencoded",
@@ -93,6 +94,10 @@ def parse_multipart(body: bytes, content_type: str | None) -> Form:
     boundary = options.get(b"boundary")
     if not boundary:
         raise FormError("the multipart Content-Type has no boundary", 400)
+    if len(boundary) > MAX_BOUNDARY:
+        raise FormError(
+            f"the multipart boundary is {len(boundary)} characters long; RFC 2046 allows at most {MAX_BOUNDARY}", 400
+        )
 
     form = Form()
     state: dict = {}
@@ -138,8 +143,8 @@ def parse_multipart(body: bytes, content_type: str | None) -> Form:
         "on_part_data": on_part_data,
         "on_part_end": on_part_end,
     }
-    parser = MultipartParser(boundary, callbacks)
     try:
+        parser = MultipartParser(boundary, callbacks)
         parser.write(body)
         parser.finalize()
     except FormError:

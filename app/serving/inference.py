@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,8 @@ WEIGHT_TENSORS = {
     "linear": ("weight", "bias"),
     "batchnorm": ("weight", "bias", "running_mean", "running_var"),
 }
+# told of every forward pass: (model name, images, seconds); the app's metrics
+ForwardObserver = Callable[[str, int, float], None]
 
 
 @dataclass
@@ -34,17 +38,18 @@ class ServedModel:
     samples: SampleStore | None = None
     timeline: Timeline | None = None
     folder: Path | None = None  # where its files are (its top-activation file, its own test set)
+    observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
 
     @classmethod
-    def load(cls, checkpoint: Path, datasets: Datasets) -> ServedModel:
+    def load(cls, checkpoint: Path, datasets: Datasets, observe: ForwardObserver | None = None) -> ServedModel:
         network, card = load_network(checkpoint)
         own = card.get("test_set")  # an imported model's test set, beside it
         samples = LabelledSet(checkpoint.parent / own) if own else datasets.get(card.get("dataset"))
-        served = cls(checkpoint.stem, network, card, samples, folder=checkpoint.parent)
+        served = cls(checkpoint.stem, network, card, samples, folder=checkpoint.parent, observe=observe)
         timeline = checkpoint.with_name(checkpoint.stem + TIMELINE_SUFFIX)
         if timeline.is_file():
             served.timeline = Timeline.load(timeline, network)
@@ -112,8 +117,12 @@ class ServedModel:
     ) -> dict[str, torch.Tensor]:
         """Every intermediate for ``x`` (N, C, H, W) in [0, 1], by the network as served or as it was at
         training ``step``; each image's values are bit-for-bit those it gets alone."""
+        start = time.perf_counter()
         with torch.inference_mode():
-            return self.at(step).intermediates(x, overrides, per_image_linear=True)
+            acts = self.at(step).intermediates(x, overrides, per_image_linear=True)
+        if self.observe is not None:
+            self.observe(self.name, len(x), time.perf_counter() - start)
+        return acts
 
     def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every intermediate for one image ``x`` (1, C, H, W), sharing a forward pass with concurrent
@@ -130,7 +139,13 @@ class Registry:
     here, its ``<name>.timeline.pt``): the bundled ones and any imported ones. A name in two folders is an
     error, not a choice."""
 
-    def __init__(self, model_dirs: Path | list[Path], default: str, datasets: Datasets) -> None:
+    def __init__(
+        self,
+        model_dirs: Path | list[Path],
+        default: str,
+        datasets: Datasets,
+        observe: ForwardObserver | None = None,
+    ) -> None:
         self.models: dict[str, ServedModel] = {}
         folders = [model_dirs] if isinstance(model_dirs, Path) else list(model_dirs)
         for folder in folders:
@@ -139,7 +154,7 @@ class Registry:
             for checkpoint in model_files(folder):
                 if checkpoint.stem in self.models:
                     raise ValueError(f"two models are named {checkpoint.stem!r}: {checkpoint} and another folder's")
-                served = ServedModel.load(checkpoint, datasets)
+                served = ServedModel.load(checkpoint, datasets, observe)
                 self.models[served.name] = served
         if default not in self.models:
             where = ", ".join(str(f) for f in folders)

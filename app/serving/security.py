@@ -1,4 +1,4 @@
-"""Security headers on every response, and CORS when configured.
+"""Security headers (and the replica's name) on every response, and CORS when configured.
 
 ``SecurityHeaders`` is plain ASGI (no ``BaseHTTPMiddleware``: it does not buffer or re-stream bodies).
 Every response gets ``X-Content-Type-Options: nosniff`` and a ``Referrer-Policy``; HTML responses get a
@@ -6,10 +6,14 @@ strict Content-Security-Policy: scripts, styles and everything else only from th
 scripts or ``style="..."`` attributes (pages style elements through classes, or from JavaScript through
 ``element.style``, which CSP allows), images also from ``blob:``/``data:`` URLs (canvases and uploads).
 
-FastAPI's own documentation pages (/docs, /redoc) are the one exception: they load Swagger UI / ReDoc
-from the jsDelivr CDN and start them with an inline script, so they get a policy that allows that CDN,
-the exact inline scripts they send (by their SHA-256 hash, computed from the page itself) and inline
-styles, and nothing else.
+The API documentation (/docs and its OAuth2 redirect page) is the one exception: Swagger UI is served by
+the app itself (the fastapi-offline package's copy: no CDN, it works offline), but the page starts it
+with an inline script and it styles elements inline, so these pages get a policy that allows the exact
+inline scripts they send (by their SHA-256 hash, computed from the page itself) and inline styles, and
+still nothing from any other origin.
+
+Every response also names the replica that answered (``X-ConvLens-Replica``: the host name, or
+``$CONVLENS_REPLICA``), so that behind a load balancer one can see which one did.
 
 ``install`` puts the middleware outside Starlette's ``ServerErrorMiddleware`` so that even a 500 carries
 the headers.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -39,14 +44,10 @@ PAGE_POLICY = {
     "frame-ancestors": "'none'",
     "form-action": "'self'",
 }
-DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_POLICY = {
     **PAGE_POLICY,
-    "script-src": f"'self' {DOCS_CDN}",  # plus the hashes of the page's own inline scripts
-    "style-src": f"'self' {DOCS_CDN} https://fonts.googleapis.com 'unsafe-inline'",
-    "font-src": "'self' https://fonts.gstatic.com",
-    "img-src": "'self' blob: data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
-    "worker-src": "'self' blob:",
+    "script-src": "'self'",  # plus the hashes of the page's own inline scripts
+    "style-src": "'self' 'unsafe-inline'",
 }
 COMMON_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -77,12 +78,14 @@ def _is_html(headers: MutableHeaders) -> bool:
 
 
 class SecurityHeaders:
-    """Pure ASGI middleware adding the headers above; ``docs_paths`` get the documentation policy."""
+    """Pure ASGI middleware adding the headers above (and ``replica``'s name when given); ``docs_paths``
+    get the documentation policy."""
 
-    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str] = frozenset(), replica: str = "") -> None:
         self.app = app
         self.docs_paths = docs_paths
         self.page_policy = policy_text(PAGE_POLICY)
+        self.common = {**COMMON_HEADERS, **({"x-convlens-replica": replica} if replica else {})}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +98,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in COMMON_HEADERS.items():
+                for name, value in self.common.items():
                     headers.setdefault(name, value)
                 if _is_html(headers):
                     headers.setdefault("content-security-policy", self.page_policy)
@@ -121,7 +124,7 @@ class SecurityHeaders:
                 return
             body = b"".join(chunks)
             headers = MutableHeaders(scope=start)
-            for name, value in COMMON_HEADERS.items():
+            for name, value in self.common.items():
                 headers.setdefault(name, value)
             if _is_html(headers):
                 headers.setdefault("content-security-policy", docs_policy(body))
@@ -131,8 +134,9 @@ class SecurityHeaders:
         await self.app(scope, receive, hold)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """CORS (only when ``settings.cors_origins`` is set) and the security headers, outermost."""
+def install(app: FastAPI, settings: Settings, docs_paths: Iterable[str] = ()) -> None:
+    """CORS (only when ``settings.cors_origins`` is set) and the headers, outermost; ``docs_paths`` are
+    the API documentation pages."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -142,11 +146,11 @@ def install(app: FastAPI, settings: Settings) -> None:
             allow_credentials=False,
             max_age=600,
         )
-    docs_paths = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    docs = frozenset(docs_paths)
     build = app.build_middleware_stack
 
     def build_with_headers() -> ASGIApp:
         # Outside ServerErrorMiddleware (the outermost layer Starlette builds), so 500s carry them too.
-        return SecurityHeaders(build(), docs_paths)
+        return SecurityHeaders(build(), docs, settings.replica)
 
     app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

@@ -1,1 +1,1 @@
-"""Training the LeNet on MNIST (``convlens train``)."""
+"""Training the LeNet on MNIST (``convlens train``) and its helpers (stroke-width augmentation)."""

@@ -12,7 +12,8 @@ in float16, which keeps a timeline near 10 MB; everything else is float32.
 Every checkpoint also records the drift: for every conv and linear layer but the last, the per-channel mean
 and standard deviation of its output over a fixed batch of ``DRIFT_IMAGES`` test digits, as training sees
 it (BatchNorm normalising with the batch's own statistics), and the same for the BatchNorm that follows
-it, if any: what the next layer actually receives.
+it, if any: what the next layer actually receives. At a full checkpoint it is measured on the network as
+stored (float16 tensors and all), so it is exactly what that checkpoint's network gives.
 
 The file (``<name>.timeline.pt``) is a dict of plain types and tensors, read with ``weights_only=True``.
 """
@@ -112,7 +113,10 @@ class Recorder:
     def record(
         self, model: Network, step: int, epoch: float, images_seen: int, train_loss: float | None, acc: float
     ) -> None:
-        last = step == max(self.plan)
+        last, full = step == max(self.plan), self.plan[step]
+        state = {} if last else snapshot(model.module, full)
+        # a full checkpoint is served as stored (its largest tensors in float16): its drift is that network's
+        measured = _network(model, state) if full and not last else model
         self.checkpoints.append(
             {
                 "step": step,
@@ -120,10 +124,10 @@ class Recorder:
                 "images_seen": images_seen,
                 "train_loss": train_loss,
                 "test_accuracy": acc,
-                "full": self.plan[step],
+                "full": full,
                 "served": last,
-                "state": {} if last else snapshot(model.module, self.plan[step]),
-                "drift": drift(model, self.drift_images),
+                "state": state,
+                "drift": drift(measured, self.drift_images),
             }
         )
 

@@ -24,6 +24,7 @@ from app.nets.checkpoint import save_checkpoint
 from app.nets.lenet import ModelConfig
 from app.nets.network import InputSpec, Network
 from app.training import timeline
+from app.training.strokes import random_stroke_width
 
 DATA_ROOT = PROJECT_ROOT / "data"
 
@@ -93,6 +94,20 @@ class Progress:
         print(message, flush=True)
 
 
+def _at_least_zero(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="convlens train", description=__doc__)
     add_arguments(p)
@@ -127,7 +142,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="drop relu1 and relu2: max pooling is the conv part's only non-linearity",
     )
     p.add_argument("--no-timeline", dest="timeline", action="store_false", help="do not record checkpoints")
-    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05, help="peak learning rate (one-cycle SGD)")
     p.add_argument("--momentum", type=float, default=0.9)
@@ -141,6 +156,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=float, default=0.1, help="augmentation: max relative zoom")
     p.add_argument("--shift", type=float, default=2.0, help="augmentation: max shift, pixels")
     p.add_argument("--flip", action="store_true", help="augmentation: mirror half the images left to right")
+    p.add_argument(
+        "--strokes",
+        action="store_true",
+        help="stroke-width augmentation: thicken or thin each digit's strokes by a random amount (3x3 steps)",
+    )
+    p.add_argument("--strokes-thicker", type=_at_least_zero, default=1.0, help="with --strokes: most 3x3 dilations")
+    p.add_argument("--strokes-thinner", type=_at_least_zero, default=0.5, help="with --strokes: most 3x3 erosions")
+    p.add_argument("--strokes-p", type=_share, default=0.5, help="with --strokes: share of the digits changed")
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--limit", type=int, default=None, help="train on the first N images (for tests)")
@@ -148,14 +171,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-DATASETS = {
-    "mnist": {"classes": [str(d) for d in range(10)], "preprocess": "digit"},
+DATASETS: dict[str, dict[str, Any]] = {
+    "mnist": {"classes": [str(d) for d in range(10)], "preprocess": "digit", "invert": None},
     "fashion-mnist": {
         "classes": [
             *("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"),
             *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ],
         "preprocess": "resize",
+        "invert": "auto",  # the items are light on black: a photo on light paper is inverted first
     },
 }
 
@@ -253,6 +277,8 @@ def train(args: argparse.Namespace) -> dict:
         for i in range(steps_per_epoch):
             idx = order[i * args.batch_size : (i + 1) * args.batch_size]
             xb, yb = x_train[idx], y_train[idx]  # (B, 1, 28, 28), (B,)
+            if args.strokes:
+                xb = random_stroke_width(xb, gen, args.strokes_thicker, args.strokes_thinner, args.strokes_p)
             if not args.no_augment:
                 xb = augment(xb, gen, degrees=args.rotation, scale=args.scale, shift=args.shift, flip=args.flip)
             logits = model(xb)  # (B, 10)
@@ -332,6 +358,7 @@ def model_card(
         "classes": model.classes,
         "input": {"shape": list(model.input.shape), "mean": list(model.input.mean), "std": list(model.input.std)},
         "preprocess": DATASETS[dataset]["preprocess"],
+        "invert": DATASETS[dataset]["invert"],
         "batchnorm": bool(model.of_kind("batchnorm")),
         "conv_relu": getattr(cfg, "conv_relu", True),
         "test_accuracy": float((preds == labels).float().mean()),
@@ -355,6 +382,9 @@ def model_card(
         "augmentation": None
         if args.no_augment
         else {"rotation_degrees": args.rotation, "scale": args.scale, "shift_pixels": args.shift, "flip": args.flip},
+        "stroke_width": {"thicker": args.strokes_thicker, "thinner": args.strokes_thinner, "p": args.strokes_p}
+        if args.strokes
+        else None,
         "label_smoothing": args.label_smoothing,
         "seed": args.seed,
         "threads": args.threads,

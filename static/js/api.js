@@ -4,12 +4,14 @@
  *   import { api, ApiError } from "./api.js";
  *   const model = await api.model();
  *   const result = await api.activations({ sample: 7 });        // or { file }, or { pixels: 28x28 }
+ *   const other = await api.activations({ sample: 7 }, { model: "lenet" });   // another served model
  *   result.layers[1].values                                      // Float32Array, C order of .shape
  *
  * Every call goes through `request`, which throws an `ApiError` whose message is the server's
  * `detail` when a response is not 2xx (or a plain-words message when the server cannot be reached).
  * Every address of a model's API is built by `apiUrl`, which adds `?model=` once the page has chosen a
- * model with `setModel` (the explorer's model switch); other pages use the server's default model.
+ * model with `setModel` (the model the page's address names, or its model switch); a call may name
+ * another model with its own `model` option (the explorer's side-by-side comparison).
  * Arrays arrive as base64 of little-endian float32/float16; `decodeArray` turns them into Float32Array.
  */
 
@@ -136,12 +138,19 @@ export function setModel(name) {
   selectedModel = name || null;
 }
 
+/** The model every call names unless told otherwise (null: the server's default). */
+export function currentModel() {
+  return selectedModel;
+}
+
 /**
  * The one way to build an API address: `path` with the query `params` (undefined, null and "" left
- * out) and the model chosen with setModel, e.g. apiUrl("/api/explain", { method: "gradcam" }).
+ * out) and the model chosen with setModel unless `params.model` names another, e.g.
+ * apiUrl("/api/explain", { method: "gradcam" }).
  */
 export function apiUrl(path, params = {}) {
-  const entries = Object.entries({ ...params, model: selectedModel }).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  const { model = selectedModel, ...rest } = params;
+  const entries = Object.entries({ ...rest, model }).filter(([, v]) => v !== undefined && v !== null && v !== "");
   return entries.length ? `${path}?${new URLSearchParams(entries)}` : path;
 }
 
@@ -165,14 +174,14 @@ export const api = {
   /** GET /api/models: the served models, with their cards' numbers. */
   models: () => request("/api/models"),
 
-  /** GET /api/model: the architecture. */
-  model: () => request(apiUrl("/api/model")),
+  /** GET /api/model: the architecture (of `model`, default the page's). */
+  model: ({ model } = {}) => request(apiUrl("/api/model", { model })),
 
   /** GET /api/model/card: test and per-class accuracy, confusion matrix, misclassified digits, curve. */
-  card: () => request(apiUrl("/api/model/card")),
+  card: ({ model } = {}) => request(apiUrl("/api/model/card", { model })),
 
   /** GET /api/samples: [{id, label, predicted}]. */
-  samples: () => request(apiUrl("/api/samples")),
+  samples: ({ model } = {}) => request(apiUrl("/api/samples", { model })),
 
   /** URL of a test digit's 28x28 PNG. */
   sampleUrl: (id) => `/api/samples/${encodeURIComponent(id)}.png`,
@@ -180,8 +189,8 @@ export const api = {
   /**
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
    */
-  async weights(name, { dtype = "float32", signal } = {}) {
-    const body = await request(apiUrl(`/api/layers/${encodeURIComponent(name)}/weights`, { dtype }), { signal });
+  async weights(name, { dtype = "float32", signal, model } = {}) {
+    const body = await request(apiUrl(`/api/layers/${encodeURIComponent(name)}/weights`, { dtype, model }), { signal });
     const tensors = {};
     for (const t of body.tensors) tensors[t.name] = decodeTensor(t);
     return { name: body.name, kind: body.kind, eps: body.eps, tensors };
@@ -193,8 +202,8 @@ export const api = {
    * `{prediction: {label, probabilities}, layers: [{name, kind, shape, dtype, min, max, mean, values}]}`.
    * `override` ({channel, kernel}) replaces one conv1 filter for this request (`conv1_override`).
    */
-  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override } = {}) {
-    const url = apiUrl("/api/activations", { preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype });
+  async activations(input, { preprocess = API_DEFAULTS.preprocess, layers, dtype = API_DEFAULTS.dtype, signal, override, model } = {}) {
+    const url = apiUrl("/api/activations", { preprocess, layers: Array.isArray(layers) ? layers.join(",") : layers, dtype, model });
     let body;
     if (input.pixels) {
       body = await request(url, { json: override ? { pixels: input.pixels, conv1_override: override } : { pixels: input.pixels }, signal });
@@ -213,8 +222,8 @@ export const api = {
    * POST /api/receptive-field: what unit (channel, y, x) of a spatial `layer` sees of this input.
    * `gradient` arrives decoded ({shape: [28, 28], values}).
    */
-  async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal } = {}) {
-    const body = await postInput(apiUrl("/api/receptive-field", { preprocess }), input, { layer, channel, y, x }, signal);
+  async receptiveField(input, { layer, channel, y, x }, { preprocess = API_DEFAULTS.preprocess, signal, model } = {}) {
+    const body = await postInput(apiUrl("/api/receptive-field", { preprocess, model }), input, { layer, channel, y, x }, signal);
     return { ...body, gradient: decodeMap(body.gradient) };
   },
 
@@ -225,5 +234,6 @@ export const api = {
   },
 
   /** GET /api/layers/{name}/channels/{c}/top: {layer, channel, examples: [{index, label, activation, y, x, box}]}. */
-  top: (layer, channel, { signal } = {}) => request(apiUrl(`/api/layers/${encodeURIComponent(layer)}/channels/${encodeURIComponent(channel)}/top`), { signal }),
+  top: (layer, channel, { signal, model } = {}) =>
+    request(apiUrl(`/api/layers/${encodeURIComponent(layer)}/channels/${encodeURIComponent(channel)}/top`, { model }), { signal }),
 };

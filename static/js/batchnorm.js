@@ -5,15 +5,28 @@
  * data-state becomes "ready" when every section has settled.
  */
 
-import { api } from "./api.js";
+import { api, setModel } from "./api.js";
 import { initFold } from "./bn-fold.js";
 import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
 import { initTraining } from "./bn-training.js";
-import { errorLine } from "./error-banner.js";
+import { errorBanner, errorLine } from "./error-banner.js";
+import { smoothingNote } from "./prediction.js";
+import { scrollCues } from "./scroll-cue.js";
 
 const main = document.getElementById("main");
 const section = (id) => document.getElementById(id);
+scrollCues(main, ".bn-table-wrap, .bn-formula");
+errorBanner(main); // the page's address: a problem with ?model= or ?sample= is shown by the server, dismissed here
+setModel(main.dataset.model || null);
+
+/** Under the lab's probabilities: why neither mode is near 100% sure (label smoothing), from the model card. */
+async function smoothing(classes) {
+  const note = document.getElementById("lab-smoothing");
+  const card = await api.card().catch(() => null);
+  note.textContent = smoothingNote(card, classes);
+  note.hidden = !note.textContent;
+}
 
 /** An error shown in the section's own alert line (and kept on its data-error for the tests). */
 const reporter = (host) => errorLine(host, host.querySelector(".bn-error"));
@@ -27,6 +40,7 @@ async function start() {
   try {
     const model = await api.model();
     layers = model.layers.filter((l) => l.kind === "batchnorm").map((l) => l.name);
+    smoothing(model.classes.length);
   } catch (error) {
     reporter(params)(`The network could not be loaded: ${error.message}`);
   }

@@ -5,13 +5,15 @@
  *   const chart = lineChart([{ name, color, points: [{x, y}], divergedAt }], { mode: "error" });
  *
  * Everything is drawn with a few <path> elements (a 500-unit layer is one path, not 500 nodes); hovering
- * reads the channel under the pointer back from its x position.
+ * (or tapping) reads the channel under the pointer back from its x position. Each chart is drawn at the
+ * width it is shown at (fit-width.js), so its labels keep their size on a phone.
  */
 
 import { el, svg } from "./dom.js";
+import { fitWidth } from "./fit-width.js";
 import { formatTick, formatValue } from "./format.js";
 
-const WIDTH = 640;
+const TICK_PX = 12; // the height of a tick label (the stylesheet's .bn-tick font size)
 
 const round = (v) => Math.round(v * 100) / 100;
 
@@ -27,10 +29,6 @@ const round = (v) => Math.round(v * 100) / 100;
  */
 export function channelBars(values, { label, marks, markLabel = "running", height = 120, color = "#8fb3e3", markColor = "#1d2433", name = "" }) {
   const n = values.length;
-  const left = 52;
-  const top = 8;
-  const plotW = WIDTH - left - 4;
-  const plotH = height - top - 6;
   let lo = 0;
   let hi = 0;
   for (const series of [values, marks || []]) {
@@ -40,54 +38,72 @@ export function channelBars(values, { label, marks, markLabel = "running", heigh
     }
   }
   if (hi === lo) hi = lo + 1;
+  const left = 52;
+  const top = 8;
+  const plotH = height - top - 6;
   const y = (v) => top + ((hi - v) / (hi - lo)) * plotH;
-  const bw = plotW / n;
-  const gap = bw > 4 ? bw * 0.18 : 0;
-  let bars = "";
-  for (let c = 0; c < n; c++) {
-    const x0 = round(left + c * bw + gap / 2);
-    const x1 = round(left + (c + 1) * bw - gap / 2);
-    bars += `M${x0} ${round(y(0))}V${round(y(values[c]))}H${x1}V${round(y(0))}Z`;
-  }
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, class: "bn-bars", role: "img", "aria-label": `${label}${name ? ` of ${name}` : ""}, ${n} channels` });
-  chart.append(
-    svg("line", { x1: left, x2: WIDTH - 4, y1: round(y(0)), y2: round(y(0)), class: "bn-zero" }),
-    svg("text", { x: left - 6, y: top + 4, class: "bn-tick", "text-anchor": "end", "dominant-baseline": "hanging" }, formatTick(hi)),
-    svg("text", { x: left - 6, y: top + plotH, class: "bn-tick", "text-anchor": "end" }, formatTick(lo)),
-    svg("path", { d: bars, fill: color, class: "bn-bar-path" }),
-  );
-  const zeroClear = y(0) - top > 14 && top + plotH - y(0) > 14; // keep "0" off the max and min labels
-  if (lo < 0 && hi > 0 && zeroClear) chart.append(svg("text", { x: left - 6, y: round(y(0)) + 4, class: "bn-tick", "text-anchor": "end" }, "0"));
-  if (marks) {
-    let ticks = "";
-    for (let c = 0; c < n; c++) ticks += `M${round(left + c * bw)} ${round(y(marks[c]))}H${round(left + (c + 1) * bw)}`;
-    chart.append(svg("path", { d: ticks, stroke: markColor, class: "bn-mark-path", fill: "none" }));
-  }
-  const cursor = svg("rect", { x: left, y: top, width: Math.max(bw, 1), height: plotH, class: "bn-cursor", visibility: "hidden" });
-  chart.append(cursor);
+  let geometry = null; // {bw, cursor} of the chart drawn last
+
+  const draw = (width) => {
+    const plotW = width - left - 4;
+    const bw = plotW / n;
+    const gap = bw > 4 ? bw * 0.18 : 0;
+    let bars = "";
+    for (let c = 0; c < n; c++) {
+      const x0 = round(left + c * bw + gap / 2);
+      const x1 = round(left + (c + 1) * bw - gap / 2);
+      bars += `M${x0} ${round(y(0))}V${round(y(values[c]))}H${x1}V${round(y(0))}Z`;
+    }
+    const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "bn-bars", role: "img", "aria-label": `${label}${name ? ` of ${name}` : ""}, ${n} channels` });
+    chart.append(
+      svg("line", { x1: left, x2: width - 4, y1: round(y(0)), y2: round(y(0)), class: "bn-zero" }),
+      svg("text", { x: left - 6, y: top, class: "bn-tick", "text-anchor": "end", "dominant-baseline": "hanging" }, formatTick(hi)),
+      svg("text", { x: left - 6, y: top + plotH, class: "bn-tick", "text-anchor": "end" }, formatTick(lo)),
+      svg("path", { d: bars, fill: color, class: "bn-bar-path" }),
+    );
+    // "0" only where it clears the max and min labels (each TICK_PX tall, plus a little air)
+    const zeroClear = y(0) - TICK_PX / 2 > top + TICK_PX + 2 && y(0) + TICK_PX / 2 < top + plotH - TICK_PX - 2;
+    if (lo < 0 && hi > 0 && zeroClear) chart.append(svg("text", { x: left - 6, y: round(y(0)), class: "bn-tick", "text-anchor": "end", "dominant-baseline": "middle" }, "0"));
+    if (marks) {
+      let ticks = "";
+      for (let c = 0; c < n; c++) ticks += `M${round(left + c * bw)} ${round(y(marks[c]))}H${round(left + (c + 1) * bw)}`;
+      chart.append(svg("path", { d: ticks, stroke: markColor, class: "bn-mark-path", fill: "none" }));
+    }
+    const cursor = svg("rect", { x: left, y: top, width: Math.max(bw, 1), height: plotH, class: "bn-cursor", visibility: "hidden" });
+    chart.append(cursor);
+    geometry = { bw, cursor, width };
+    if (figure.dataset.channel !== undefined) show(Number(figure.dataset.channel));
+    return chart;
+  };
 
   const figure = el("figure", "bn-chart");
   const caption = el("figcaption", "bn-chart-caption");
   const title = el("span", "bn-chart-label", label);
-  const readout = el("span", "bn-readout", `${n} channels · hover for values`);
+  const readout = el("span", "bn-readout", `${n} channels · hover or tap for values`);
   caption.append(title, readout);
-  figure.append(caption, chart);
+  const holder = fitWidth(draw, { className: "bn-chart-box" });
+  figure.append(caption, holder);
 
-  const show = (c) => {
-    cursor.setAttribute("x", String(round(left + c * bw)));
-    cursor.setAttribute("visibility", "visible");
+  function show(c) {
+    if (!geometry) return;
+    geometry.cursor.setAttribute("x", String(round(left + c * geometry.bw)));
+    geometry.cursor.setAttribute("visibility", "visible");
     let text = `channel ${c}: ${formatValue(values[c], 4)}`;
     if (marks) text += ` · ${markLabel} ${formatValue(marks[c], 4)}`;
     readout.textContent = text;
     figure.dataset.channel = String(c);
-  };
-  chart.addEventListener("pointermove", (event) => {
-    const box = chart.getBoundingClientRect();
-    const x = ((event.clientX - box.left) / box.width) * WIDTH;
-    const c = Math.floor((x - left) / bw);
+  }
+  const pick = (event) => {
+    if (!geometry) return;
+    const box = holder.getBoundingClientRect();
+    const c = Math.floor((event.clientX - box.left - left) / geometry.bw);
     if (c >= 0 && c < n) show(c);
+  };
+  holder.addEventListener("pointermove", pick);
+  holder.addEventListener("pointerdown", pick); // a tap reads a channel too
+  holder.addEventListener("pointerleave", (event) => {
+    if (event.pointerType === "mouse" && geometry) geometry.cursor.setAttribute("visibility", "hidden");
   });
-  chart.addEventListener("pointerleave", () => cursor.setAttribute("visibility", "hidden"));
   figure.dataset.channels = String(n);
   return figure;
 }
@@ -111,8 +127,13 @@ function percent(v) {
  * @param {{mode?: "error"|"accuracy", height?: number, label?: string}} options
  */
 export function lineChart(series, { mode = "error", height = 280, label = "test accuracy by epoch" } = {}) {
+  return fitWidth((width) => drawLines(series, { mode, height, label, width }), { className: "bn-lines-box" });
+}
+
+/** The line chart's SVG at `width` CSS px. */
+function drawLines(series, { mode, height, label, width }) {
   const m = { left: 58, right: 14, top: 12, bottom: 40 };
-  const plotW = WIDTH - m.left - m.right;
+  const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(1, ...all.map((p) => p.x), ...series.map((s) => s.divergedAt || 0));
@@ -137,19 +158,20 @@ export function lineChart(series, { mode = "error", height = 280, label = "test 
     y = (a) => m.top + ((1 - a) / (1 - lo || 1)) * plotH;
     ticks = Array.from({ length: count + 1 }, (_, i) => 1 - i * step).map((t) => [t, percent(t)]);
   }
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, class: "bn-lines", role: "img", "aria-label": label });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "bn-lines", role: "img", "aria-label": label });
+  let lastLabel = -Infinity; // gridlines closer than a label's height keep their line, not their label
   for (const [t, text] of ticks) {
-    chart.append(
-      svg("line", { x1: m.left, x2: WIDTH - m.right, y1: round(y(t)), y2: round(y(t)), class: "bn-grid" }),
-      svg("text", { x: m.left - 6, y: round(y(t)) + 4, class: "bn-tick", "text-anchor": "end" }, text),
-    );
+    chart.append(svg("line", { x1: m.left, x2: width - m.right, y1: round(y(t)), y2: round(y(t)), class: "bn-grid" }));
+    if (Math.abs(y(t) - lastLabel) < TICK_PX + 2) continue;
+    lastLabel = y(t);
+    chart.append(svg("text", { x: m.left - 6, y: round(y(t)), class: "bn-tick", "text-anchor": "end", "dominant-baseline": "middle" }, text));
   }
-  const xStep = xMax > 8 ? 2 : xMax > 3 ? 1 : 0.5;
+  const xStep = [0.5, 1, 2, 5, 10, 20, 50].find((s) => (s / xMax) * plotW >= 36 && (s >= 1 || xMax <= 3)) || xMax;
   for (let e = 0; e <= xMax + 1e-9; e += xStep) {
     chart.append(svg("text", { x: round(x(e)), y: height - m.bottom + 16, class: "bn-tick", "text-anchor": "middle" }, String(e)));
   }
   chart.append(
-    svg("line", { x1: m.left, x2: WIDTH - m.right, y1: m.top + plotH, y2: m.top + plotH, class: "bn-axis" }),
+    svg("line", { x1: m.left, x2: width - m.right, y1: m.top + plotH, y2: m.top + plotH, class: "bn-axis" }),
     svg("text", { x: m.left + plotW / 2, y: height - 6, class: "bn-axis-label", "text-anchor": "middle" }, "epoch"),
     svg("text", { x: 12, y: m.top + plotH / 2, class: "bn-axis-label", "text-anchor": "middle", transform: `rotate(-90 12 ${m.top + plotH / 2})` }, mode === "error" ? "test error (log scale)" : "test accuracy"),
   );

@@ -64,14 +64,29 @@ export async function initFold(section, onError) {
     option.value = String(i);
     pick.append(option);
   }
+  const range = section.querySelector("#fold-channel-range");
+  const problem = section.querySelector("#fold-channel-error");
+  // The channel typed is shown, or refused in words: never silently moved into range.
   const show = () => {
     const pair = body.pairs[Number(pick.value)];
     const count = pair.channels.scale.length;
     channel.max = String(count - 1);
-    const c = Math.min(Math.max(0, Math.trunc(Number(channel.value) || 0)), count - 1);
+    range.textContent = `0 to ${count - 1}`;
+    section.dataset.pair = pair.layer;
+    const text = channel.value.trim();
+    const c = Number(text);
+    const ok = text !== "" && Number.isInteger(c) && c >= 0 && c < count;
+    problem.hidden = ok;
+    out.hidden = !ok;
+    if (ok) channel.removeAttribute("aria-invalid");
+    else channel.setAttribute("aria-invalid", "true");
+    if (!ok) {
+      problem.textContent = `Channel must be a whole number from 0 to ${count - 1}: ${pair.layer} + ${pair.batchnorm} has ${count} channels${text === "" ? "" : `, so there is no channel ${text}`}.`;
+      delete section.dataset.channel;
+      return;
+    }
     out.textContent = "";
     out.append(formula(pair, c));
-    section.dataset.pair = pair.layer;
     section.dataset.channel = String(c);
   };
   pick.addEventListener("change", show);

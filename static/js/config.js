@@ -133,9 +133,8 @@ export const MODEL_PAGE = Object.freeze({
   conv2CellPx: 5,
   /** Side of one map of the 1x1 demo, CSS px. */
   mixMapPx: 84,
-  /** Outputs of the 1x1 demo: initial and largest C_out. */
+  /** Outputs of the 1x1 demo at first (the largest comes from GET /api/mix/limits). */
   mixOutputs: 4,
-  mixMaxOutputs: 8,
   /** Size of the kernel the 1x1 layer is compared with. */
   compareKernel: 5,
   /** Training-curve chart, CSS px. */

@@ -1,7 +1,9 @@
 /**
  * The output-size arithmetic of a sliding window (a convolution's kernel or a pooling window), written
  * once for every page: the kernel lab's live formula and the model page's architecture table. The same
- * rules as the server's (app/kernels.py), which answers with its own words once a request returns.
+ * rules as the server's (app/labs/kernels/geometry.py), which answers with its own words once a request
+ * returns; what the server refuses is checked against the limits it reports (GET /api/kernels/limits:
+ * `convRefusal`, `poolRefusal`), so the live formula never shows a size the server then refuses.
  *
  * Along one axis of W pixels, padded with P_before and P_after, a window K pixels wide moved S pixels at a
  * time fits
@@ -11,6 +13,8 @@
  * times: its first position takes K pixels of the padded W + P_before + P_after, each further one S
  * more, and a last step that would run past the end is not taken (the floor). With P on both sides it is
  * the familiar (W - K + 2P) / S + 1, rounded down; an output below 1 means the window does not fit.
+ * Rounding "ceil" (PyTorch's ceil_mode) takes that last step, overhanging the end, unless the window would
+ * start in the padding after the input.
  *
  * Padding is "valid" (none), a number P (P on every side) or "same": the output is ceil(W / S) long (W at
  * stride 1) with the least padding that does it, max((ceil(W / S) - 1)·S + K - W, 0) in all, half before
@@ -24,11 +28,18 @@
 
 /**
  * One axis: `span` = W - K + P_before + P_after (the room left after the first position), `output` (below
- * 1 when span < 0), and `whole`: the window ends exactly on the last padded pixel (no rounding down).
+ * 1 when span < 0), and `whole`: the window ends exactly on the last padded pixel (no rounding down);
+ * `outputFloor` and `outputCeil` for both roundings, `remainder` (padded pixels after the last window) and
+ * `overhang` (pixels the last window reaches past the padded input).
  */
-export function outputSize(size, kernel, stride, before, after = before) {
+export function outputSize(size, kernel, stride, before, after = before, rounding = "floor") {
   const span = size + before + after - kernel;
-  return { span, output: Math.floor(span / stride) + 1, whole: span >= 0 && span % stride === 0 };
+  const outputFloor = Math.floor(span / stride) + 1;
+  let outputCeil = Math.ceil(span / stride) + 1;
+  if ((outputCeil - 1) * stride >= size + before) outputCeil -= 1; // it would start in the padding after
+  const output = rounding === "ceil" ? outputCeil : outputFloor;
+  const tail = size + before + after - ((output - 1) * stride + kernel);
+  return { span, output, outputFloor, outputCeil, remainder: Math.max(tail, 0), overhang: Math.max(-tail, 0), whole: span >= 0 && span % stride === 0 };
 }
 
 /** Padding [before, after] along one axis for "valid", "same" or a number P. */
@@ -43,29 +54,90 @@ export function padsFor(size, kernel, stride, padding) {
 }
 
 /**
- * One axis with its working, as the kernel lab shows it while the controls change:
- * {size, kernel, stride, before, after, span, output, quotient, whole, formula, expression}.
+ * One axis with its working, as the kernel lab shows it while the controls change: {size, kernel, stride,
+ * before, after, span, output, output_floor, output_ceil, remainder, overhang, rounding, quotient, whole,
+ * formula, expression}.
  */
-export function axisArithmetic(size, kernel, stride, padding, name = "width") {
+export function axisArithmetic(size, kernel, stride, padding, name = "width", rounding = "floor") {
   const [letter, ends] = name === "height" ? ["H", ["top", "bottom"]] : ["W", ["left", "right"]];
   const [before, after] = padsFor(size, kernel, stride, padding);
-  const { span, output, whole } = outputSize(size, kernel, stride, before, after);
+  const { span, output, outputFloor, outputCeil, remainder, overhang, whole } = outputSize(size, kernel, stride, before, after, rounding);
   const quotient = span / stride;
   const symmetric = before === after;
   const formula = symmetric ? `(${letter} - K + 2P) / S + 1` : `(${letter} - K + P_${ends[0]} + P_${ends[1]}) / S + 1`;
   const pads = symmetric ? `2*${before}` : `${before} + ${after}`;
   const inner = `(${size} - ${kernel} + ${pads}) / ${stride}`;
-  const expression = whole
+  const rounded = rounding === "ceil" ? Math.ceil(quotient) : Math.floor(quotient);
+  let expression = whole
     ? `${inner} + 1 = ${span / stride} + 1 = ${output}`
-    : `floor(${inner}) + 1 = floor(${trim(quotient)}) + 1 = ${output}`;
-  return { size, kernel, stride, before, after, span, output, quotient, whole, formula, expression };
+    : `${rounding}(${inner}) + 1 = ${rounding}(${trim(quotient)}) + 1 = ${rounded + 1}`;
+  if (!whole && rounded + 1 !== output) expression += ` - 1 = ${output} (that window would start in the padding)`;
+  return {
+    size,
+    kernel,
+    stride,
+    before,
+    after,
+    span,
+    output,
+    output_floor: outputFloor,
+    output_ceil: outputCeil,
+    remainder,
+    overhang,
+    rounding,
+    quotient,
+    whole,
+    formula,
+    expression,
+  };
 }
 
 /** Both axes of an H x W image: {height, width, fits}. */
-export function geometry(height, width, kernel, stride, padding) {
-  const h = axisArithmetic(height, kernel, stride, padding, "height");
-  const w = axisArithmetic(width, kernel, stride, padding, "width");
+export function geometry(height, width, kernel, stride, padding, rounding = "floor") {
+  const h = axisArithmetic(height, kernel, stride, padding, "height", rounding);
+  const w = axisArithmetic(width, kernel, stride, padding, "width", rounding);
   return { height: h, width: w, fits: h.span >= 0 && w.span >= 0 };
+}
+
+const isWhole = (v) => Number.isInteger(v);
+
+/**
+ * Why POST /api/convolve would refuse these settings, in words, or null. `limits` is GET
+ * /api/kernels/limits; `maps` the outputs per request (kernels, plus one when they are combined).
+ */
+export function convRefusal({ height, width, kernel, stride, padding, paddingMode = "zeros", rounding = "floor", channels = 1, maps = 1 }, limits) {
+  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return `Stride S: the server takes 1 to ${limits.max_stride}, not ${stride}.`;
+  if (padding !== "same" && padding !== "valid" && (!isWhole(padding) || padding < 0 || padding > limits.max_padding)) {
+    return `Padding P: the server takes 0 to ${limits.max_padding} pixels on every side, not ${padding}.`;
+  }
+  if (kernel > limits.max_kernel) return `The kernel is ${kernel}×${kernel}; the server takes at most ${limits.max_kernel}×${limits.max_kernel}.`;
+  const g = geometry(height, width, kernel, stride, padding, rounding);
+  for (const [name, axis] of [["height", g.height], ["width", g.width]]) {
+    if (axis.span < 0) return `A ${kernel}×${kernel} kernel does not fit the ${width}×${height} image with this padding: along the ${name}, ${axis.size} + ${axis.before + axis.after} padding < ${kernel}.`;
+    const pad = Math.max(axis.before, axis.after);
+    if (paddingMode === "reflect" && pad >= axis.size) return `Reflect padding of ${pad} needs more than ${pad} pixels along the ${name}; the image has ${axis.size}.`;
+    if (paddingMode === "circular" && pad > axis.size) return `Circular padding of ${pad} wraps around more than once: the image has ${axis.size} pixels along the ${name}.`;
+  }
+  const values = maps * channels * g.height.output * g.width.output;
+  if (values > limits.max_output_values) return `The answer would have ${values.toLocaleString("en-US")} values; the server sends at most ${limits.max_output_values.toLocaleString("en-US")}.`;
+  return null;
+}
+
+/** Why POST /api/pool would refuse these settings, in words, or null (`limits`: GET /api/kernels/limits). */
+export function poolRefusal({ height, width, size, stride, padding, rounding = "floor", channels = 1 }, limits) {
+  if (!isWhole(size) || size < 1 || size > limits.max_pool) return `Pooling window: the server takes 1 to ${limits.max_pool}, not ${size}.`;
+  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return `Pooling stride: the server takes 1 to ${limits.max_stride}, not ${stride}.`;
+  const most = limits.max_pool_padding[size];
+  if (!isWhole(padding) || padding < 0 || padding > most) {
+    return `Pooling padding: a ${size}×${size} window takes 0 to ${most} (at most half the window, as in PyTorch), not ${padding}.`;
+  }
+  const g = geometry(height, width, size, stride, padding, rounding);
+  for (const [name, axis] of [["height", g.height], ["width", g.width]]) {
+    if (axis.span < 0) return `A ${size}×${size} window does not fit the ${width}×${height} input: along the ${name}, ${axis.size} + ${2 * padding} padding < ${size}.`;
+  }
+  const values = channels * g.height.output * g.width.output;
+  if (values > limits.max_output_values) return `The answer would have ${values.toLocaleString("en-US")} values; the server sends at most ${limits.max_output_values.toLocaleString("en-US")}.`;
+  return null;
 }
 
 /** Like Python's `{:g}`: 6 significant digits, no trailing zeros. */

@@ -16,7 +16,8 @@
  *   report(error);
  *
  * The message is mirrored on data-error (and the tag on data-error-origin) of <main> or the section, so
- * tests and styles can see it.
+ * tests and styles can see it. A banner the server rendered visible (a problem with the page's address,
+ * data-origin="link") is adopted as shown, tagged "link": only the reader or a newer error takes it away.
  */
 
 /** The words of an Error, or the string itself. */
@@ -28,6 +29,11 @@ export function messageOf(error) {
 export function errorBanner(main) {
   const box = document.getElementById("error");
   const text = document.getElementById("error-text");
+  if (!box.hidden) {
+    // The server found a problem with the page's address (?model=, ?sample=) and shows it from the start.
+    main.dataset.error = text.textContent;
+    main.dataset.errorOrigin = box.dataset.origin || "link";
+  }
 
   /** Show `error`; `origin` names where it came from (none: any later hide() takes it away). */
   const show = (error, origin = null) => {

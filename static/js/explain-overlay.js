@@ -88,6 +88,20 @@ export class ExplainPanel {
     this.timer = setTimeout(() => this.fetch(), INSIGHT.explainDelayMs);
   }
 
+  /** Nothing on screen (the pad was cleared): no picture, no explanation, and none still coming. */
+  clear() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    if (this.controller) this.controller.abort();
+    this.controller = null;
+    this.result = null;
+    for (const canvas of [this.inputCanvas, this.overlay]) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    this.status.textContent = "Give the network a digit first.";
+    this.detail.textContent = "";
+    this.root.dataset.state = "idle";
+    this.root.removeAttribute("aria-busy");
+  }
+
   /** The class picker's options carry the current probabilities; "" = the predicted digit. */
   labelTargets(prediction) {
     if (!prediction) return;

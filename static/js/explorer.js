@@ -8,11 +8,16 @@
  * each ending after the next frame is presented (marks "explorer:<kind>:start" / ":painted"). The
  * last durations are also on <main> as data-last-file-ms, data-last-stroke-ms, data-last-sample-ms,
  * and data-renders counts the results shown.
+ *
+ * The model switch changes the model without reloading: the digit on screen (a test digit, an upload, a
+ * drawing) is sent again to the new model. "Side by side with" shows a second model's maps next to the
+ * first's, layer by layer (layer-list.js). <main> carries data-model and data-compare.
  */
 
-import { api } from "./api.js";
+import { api, setModel } from "./api.js";
 import { SIZES, TIMING } from "./config.js";
 import { errorBanner } from "./error-banner.js";
+import { formatPercent } from "./format.js";
 import { DrawPad } from "./draw-pad.js";
 import { ExplainPanel } from "./explain-overlay.js";
 import { renderGallery } from "./gallery.js";
@@ -22,10 +27,11 @@ import { Inspector } from "./inspector.js";
 import { createInspectorInsight } from "./inspector-insight.js";
 import { clearOverrideFromUrl, overrideFromUrl, rememberDigit } from "./kernel-handoff.js";
 import { overrideNotice } from "./kernel-override.js";
-import { createLayerView } from "./layer-view.js";
-import { installModelSwitch } from "./model-switch.js";
-import { PredictionView } from "./prediction.js";
+import { LayerList } from "./layer-list.js";
+import { describeModel, modelPicker, setAddress } from "./model-switch.js";
+import { PredictionView, smoothingNote } from "./prediction.js";
 import { installReadout } from "./probe.js";
+import { SlidePanel } from "./slide-view.js";
 import { topStrip } from "./top-panel.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +39,6 @@ const $ = (id) => document.getElementById(id);
 const main = $("main");
 const maxUploadBytes = Number(main.dataset.maxUploadBytes) || 0;
 const layersList = $("layers");
-const views = new Map();
 /* The input on screen, for the model-insight views (receptive fields, explanations). */
 let onScreen = null; // {id, input, image, prediction, override}
 const insightSource = () => onScreen;
@@ -42,14 +47,22 @@ const openDigit = (example) => {
   setDeepLink(example.index);
   loadSample({ id: example.index, label: example.label });
 };
-const inspector = new Inspector($("inspector"), { insight: createInspectorInsight({ source: insightSource, onPick: openDigit }) });
+const inspector = new Inspector($("inspector"), {
+  insight: createInspectorInsight({ source: insightSource, onPick: openDigit }),
+  slide: new SlidePanel({ previousOf: (view) => list.previousOf(view) }),
+});
 const explainPanel = new ExplainPanel($("explain"), { source: insightSource });
 const verdict = new PredictionView($("predicted"), $("confidence"), $("probs"));
 let gallery = null;
 let mode = document.querySelector('input[name="scale"]:checked').value;
-let networkMax = 1;
 let requested = 0; // id of the latest request sent
 let shown = 0; // id of the request whose result is on screen
+let cleared = 0; // requests up to this id were sent before the pad was cleared: not shown
+let models = []; // GET /api/models
+let primary = main.dataset.model || null; // the model shown (and named by every api.js call)
+let secondary = null; // the model shown beside it, or null
+const infos = new Map(); // model -> GET /api/model
+const cards = new Map(); // model -> GET /api/model/card (or null when it failed)
 let renders = 0;
 let objectUrl = null;
 let conv1Override = null; // {channel, kernel} from the kernel lab, sent with every request while set
@@ -62,7 +75,8 @@ installReadout($("readout"), $("tooltip"));
 
 /* A problem with the page's address (?sample=, ?model=, ?conv1_override=) is tagged "link": showing a
    digit hides the errors of earlier inputs, not that one (it is dismissed, or replaced by a newer error). */
-const { show: showError, hide: hideError } = errorBanner(main);
+const errors = errorBanner(main);
+const { show: showError, hide: hideError } = errors;
 const showLinkProblem = (message) => showError(message, "link");
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -80,9 +94,22 @@ async function measure(kind, since) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Showing a result                                                                                */
 
+const list = new LayerList(layersList, {
+  inspect: (view, channel, unit) => inspector.open(view, channel, unit),
+  filters: (view, on) => {
+    if (!view.topStrip) {
+      view.topStrip = topStrip(view, { onPick: openDigit });
+      view.body.append(view.topStrip.element);
+    }
+    view.topStrip.show(on);
+  },
+  weights: (name, model) => api.weights(name, { model }),
+  previousOf: (view) => list.previousOf(view),
+  onError: showError,
+});
+
 function paintAll() {
-  const ctx = { mode, networkMax };
-  for (const view of views.values()) view.paint(ctx);
+  list.paint({ mode });
 }
 
 function showOriginal(original) {
@@ -108,19 +135,27 @@ function showOriginal(original) {
   $("original-caption").textContent = original.caption;
 }
 
-function render(result, original) {
-  let max = 0;
-  for (const layer of result.layers) {
-    const view = views.get(layer.name);
-    if (view) view.setData(layer);
-    max = Math.max(max, Math.abs(layer.min), Math.abs(layer.max));
-  }
-  networkMax = max || 1;
+/** The second model's verdict in one line, beside the first's. */
+function showCompareVerdict(result) {
+  const line = $("compare-verdict");
+  line.hidden = !result;
+  if (!result) return;
+  const { label, probabilities } = result.prediction;
+  line.textContent = `Side by side: ${secondary} says ${label}, ${formatPercent(probabilities[label])} sure.`;
+  line.dataset.label = String(label);
+}
+
+/** results: one per shown model, the first model's first. */
+function render(results, original) {
+  const [result, other] = results;
+  list.setData(primary, result);
+  if (other) list.setData(secondary, other);
   paintAll();
   const input = result.layers.find((l) => l.name === "input");
   if (input) paint($("seen"), input.values, { height: input.shape[1], width: input.shape[2], scale: "sequential", domain: [0, Math.max(1, input.max)] });
   showOriginal(original);
   verdict.update(result.prediction, { truth: original.truth });
+  showCompareVerdict(other);
   layersList.removeAttribute("aria-busy");
   renders += 1;
   main.dataset.renders = String(renders);
@@ -136,13 +171,15 @@ async function run(input, original, since) {
   const id = ++requested;
   main.dataset.busy = "true";
   try {
-    const result = await api.activations(input, { override: conv1Override });
-    if (id < shown) return false;
+    const names = secondary ? [primary, secondary] : [primary];
+    const results = await Promise.all(names.map((model) => api.activations(input, { override: conv1Override, model })));
+    if (id < shown || id <= cleared) return false;
     shown = id;
     lastRun = { input, original };
+    const [result] = results;
     const received = performance.mark(`explorer:${original.kind}:received`).startTime;
     onScreen = { id, input, image: result.layers.find((l) => l.name === "input"), prediction: result.prediction, override: Boolean(conv1Override) };
-    render(result, original);
+    render(results, original);
     explainPanel.update();
     rememberDigit(input, result.layers.find((l) => l.name === "input"), original.caption);
     hideError("input");
@@ -152,7 +189,7 @@ async function run(input, original, since) {
     measure(original.kind, since);
     return true;
   } catch (error) {
-    if (id >= shown) showError(error);
+    if (id >= shown && id > cleared) showError(error);
     return false;
   } finally {
     if (id === requested) delete main.dataset.busy;
@@ -201,9 +238,33 @@ let lastSent = -Infinity;
 let timer = 0;
 
 function padChanged({ reason, time }) {
-  if (reason === "clear" || pad.isEmpty) return;
+  if (reason === "clear" || pad.isEmpty) {
+    forgetDrawing();
+    return;
+  }
   if (dirtySince === null) dirtySince = time;
   pump();
+}
+
+/** The pad was cleared (or undone to nothing): a drawing's result on screen goes, and none still coming is shown. */
+function forgetDrawing() {
+  dirtySince = null;
+  clearTimeout(timer);
+  timer = 0;
+  if (main.dataset.source !== "stroke" && !inFlight) return;
+  cleared = requested;
+  if (main.dataset.source !== "stroke") return;
+  inspector.close();
+  onScreen = null;
+  lastRun = null;
+  list.clear();
+  verdict.clear("Draw a digit, or pick one.");
+  showCompareVerdict(null);
+  $("seen").getContext("2d").clearRect(0, 0, $("seen").width, $("seen").height);
+  $("original-pad").getContext("2d").clearRect(0, 0, $("original-pad").width, $("original-pad").height);
+  $("original-caption").textContent = "Nothing drawn";
+  explainPanel.clear();
+  main.dataset.source = "none";
 }
 
 function pump() {
@@ -224,6 +285,7 @@ function pump() {
   const pixels = pad.toPixels(SIZES.padGrid);
   run({ pixels }, { kind: "stroke", pad: pad.canvas, caption: "Your drawing" }, since).then((ok) => {
     inFlight = false;
+    if (pad.isEmpty) return; // cleared while it was on its way
     if (ok) {
       gallery?.select(null);
       setDeepLink(null);
@@ -258,35 +320,100 @@ for (const radio of document.querySelectorAll('input[name="scale"]')) {
 /* ---------------------------------------------------------------------------------------------- */
 /* Start                                                                                           */
 
-function buildLayers(model) {
-  layersList.textContent = "";
-  const hooks = {
-    inspect: (view, channel, unit) => inspector.open(view, channel, unit),
-    filters: (view, on) => {
-      if (!view.topStrip) {
-        view.topStrip = topStrip(view, { onPick: openDigit });
-        view.body.append(view.topStrip.element);
-      }
-      view.topStrip.show(on);
+/** The layer cards of the shown model(s), from their GET /api/model (fetched once each). */
+async function buildLayers() {
+  const names = secondary ? [primary, secondary] : [primary];
+  for (const name of names) if (!infos.has(name)) infos.set(name, await api.model({ model: name }));
+  list.build(names.map((name) => ({ name, info: infos.get(name) })));
+  main.dataset.model = primary;
+  if (secondary) main.dataset.compare = secondary;
+  else delete main.dataset.compare;
+}
+
+/** The sentence under the probabilities: why the confidence stops short of 100% (label smoothing). */
+async function showConfidenceNote() {
+  if (!cards.has(primary)) cards.set(primary, await api.card({ model: primary }).catch(() => null));
+  const note = $("confidence-note");
+  note.textContent = smoothingNote(cards.get(primary), infos.get(primary)?.classes?.length || 10);
+  note.hidden = !note.textContent;
+}
+
+/** The test digits, with the shown model's verdict on each. */
+async function showGallery() {
+  let samples = [];
+  try {
+    samples = await api.samples();
+  } catch (error) {
+    showError(`The test digits could not be loaded: ${error.message}`);
+  }
+  gallery = renderGallery($("gallery"), samples, {
+    onPick: (sample) => {
+      setDeepLink(sample.id);
+      loadSample(sample);
     },
-    weights: (name) => api.weights(name),
-    onError: showError,
-  };
-  model.layers.forEach((info, i) => {
-    const view = createLayerView({ ...info, previous: i > 0 ? model.layers[i - 1].name : null }, hooks);
-    views.set(info.name, view);
-    layersList.append(view.element);
+  });
+  const onShow = lastRun?.input.sample;
+  if (onShow !== undefined) gallery.select(onShow);
+  return samples;
+}
+
+/** Show `name` (and `other` beside it, or nothing): the cards are rebuilt and the digit on screen is sent again. */
+async function showModels(name, other) {
+  inspector.close();
+  const changed = name !== primary;
+  primary = name;
+  secondary = other && other !== name ? other : null;
+  setModel(primary);
+  const fallback = models.find((m) => m.default);
+  setAddress({ model: fallback && primary === fallback.name ? null : primary, compare: secondary });
+  main.dataset.state = "loading";
+  try {
+    await buildLayers();
+  } catch (error) {
+    showError(`The network could not be loaded: ${error.message}`);
+    main.dataset.state = "failed";
+    return;
+  }
+  if (changed) await Promise.all([showGallery(), showConfidenceNote()]);
+  if (lastRun) await run(lastRun.input, lastRun.original, performance.mark(`explorer:${lastRun.original.kind}:start`).startTime);
+  main.dataset.state = "ready";
+}
+
+/** The two pickers: the model shown, and the one beside it. */
+function installPickers(wanted) {
+  if (models.length < 2) return;
+  const picks = {};
+  picks.model = modelPicker($("model-switch"), models, {
+    current: primary,
+    onChange: (name) => {
+      errors.hide("link"); // the reader chose: a problem with the address's ?model= is answered
+      if (name === secondary) picks.compare.set(null);
+      showModels(name, name === secondary ? null : secondary);
+    },
+  });
+  picks.compare = modelPicker($("compare-switch"), models, {
+    current: wanted,
+    label: "Side by side with",
+    id: "compare-select",
+    none: "no other model",
+    onChange: (name) => showModels(primary, name),
   });
 }
 
+/** The test digit the address asks for (the server checked it: a bad one is explained in the banner). */
 function deepLinkedSample() {
-  const raw = new URLSearchParams(window.location.search).get("sample");
-  if (raw === null) return null;
-  if (!/^\s*\d+\s*$/.test(raw)) {
-    showLinkProblem(`?sample=${raw} is not a test digit id: use a whole number, e.g. /?sample=7.`);
-    return null;
-  }
-  return Number(raw);
+  return main.dataset.sample === undefined ? null : Number(main.dataset.sample);
+}
+
+/** The model the address asks to show beside the first (?compare=), or null; a name not served is explained. */
+function deepLinkedCompare() {
+  const raw = new URLSearchParams(window.location.search).get("compare");
+  if (!raw) return null;
+  const known = models.find((m) => m.name === raw);
+  if (known && raw !== primary) return raw;
+  const why = known ? "is the model already shown" : "is not a served model";
+  showLinkProblem(`?compare=${raw} ${why}; nothing is shown beside it. The models: ${models.map(describeModel).join(", ")}.`);
+  return null;
 }
 
 /** A conv1 filter sent from the kernel lab (?conv1_override=...): say so, and offer the trained one back. */
@@ -311,29 +438,23 @@ function useOverride() {
 async function start() {
   main.dataset.scaleMode = mode;
   useOverride();
-  const switched = await installModelSwitch($("model-switch"));
-  if (switched.problem) showLinkProblem(switched.problem);
-  let model;
   try {
-    model = await api.model();
+    models = await api.models();
+  } catch {
+    models = []; // the page still works with the address's model
+  }
+  primary = primary || models.find((m) => m.default)?.name || null;
+  setModel(primary);
+  secondary = deepLinkedCompare();
+  installPickers(secondary);
+  try {
+    await buildLayers();
   } catch (error) {
     showError(`The network could not be loaded: ${error.message}`);
     main.dataset.state = "failed";
     return;
   }
-  buildLayers(model);
-  let samples = [];
-  try {
-    samples = await api.samples();
-  } catch (error) {
-    showError(`The test digits could not be loaded: ${error.message}`);
-  }
-  gallery = renderGallery($("gallery"), samples, {
-    onPick: (sample) => {
-      setDeepLink(sample.id);
-      loadSample(sample);
-    },
-  });
+  const [samples] = await Promise.all([showGallery(), showConfidenceNote()]);
   const wanted = deepLinkedSample();
   if (wanted !== null) {
     const known = samples.find((s) => s.id === wanted);

@@ -246,6 +246,25 @@ export function colorbar({ caption = "" } = {}) {
   };
 }
 
+/** WCAG relative luminance of [r, g, b] (0..255 each). */
+function luminance([r, g, b]) {
+  const lin = (v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+
+/**
+ * Black or white, whichever reads better on the background `rgb` ("rgb(r, g, b)", as colorOf gives): the
+ * better of the two always has a contrast ratio of at least 4.5:1 (WCAG AA), on any colour.
+ */
+export function inkOn(rgb) {
+  const channels = rgb.match(/\d+/g).slice(0, 3).map(Number);
+  const l = luminance(channels);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff";
+}
+
 /** Whole CSS px per cell so that a side of `cells` cells is about `target` px (never below the minimum). */
 export function cellPx(cells, target = SIZES.mapPx) {
   return Math.max(SIZES.minCellPx, Math.round(target / cells));

@@ -32,7 +32,7 @@ export function createInspectorInsight({ source, onPick = null }) {
   function showField(unit) {
     clearTimeout(timer);
     timer = 0;
-    return panel.show(state.host, { layer: state.layer, channel: state.channel, y: unit.y, x: unit.x });
+    return panel.show(state.host, { model: state.model, layer: state.layer, channel: state.channel, y: unit.y, x: unit.x });
   }
 
   return {
@@ -43,10 +43,10 @@ export function createInspectorInsight({ source, onPick = null }) {
       const marker = el("span", "zoom-pick");
       marker.setAttribute("aria-hidden", "true");
       zoom.append(marker);
-      state = { host, marker, layer: view.name, channel, h: view.h, w: view.w };
+      state = { host, marker, model: view.info.model, layer: view.name, channel, h: view.h, w: view.w };
       mark(unit);
       showField(unit);
-      if (view.kind !== "input") host.append(topDigits(view.name, channel, { onPick }));
+      if (view.kind !== "input") host.append(topDigits(view.name, channel, { onPick, model: view.info.model }));
     },
 
     /** The cursor moved to `unit`: move the marker now, fetch the field once it rests. */

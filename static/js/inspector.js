@@ -9,14 +9,16 @@
  *   inspector.refresh();               // after new data arrived
  *
  * With `new Inspector(dialog, { insight })` (inspector-insight.js) a map's view also shows the receptive
- * field of the unit under the cursor, which follows clicks, Enter and the arrow keys.
+ * field of the unit under the cursor, which follows clicks, Enter and the arrow keys; with `{ slide }`
+ * (slide-view.js) a conv or max-pool map shows its window sliding over the layer's input.
  */
 
 import { SIZES } from "./config.js";
 import { el } from "./dom.js";
 import { formatShape, formatTick, formatValue } from "./format.js";
-import { colorbar, colorOf, domainFor, extent, mosaicCell, mosaicLayout, paint, paintMosaic } from "./heatmap.js";
-import { attachProbe, gridCell, showReadout } from "./probe.js";
+import { colorbar, colorOf, domainFor, extent, inkOn, mosaicCell, mosaicLayout, paint, paintMosaic } from "./heatmap.js";
+import { attachProbe, gridCell, hideReadout, showReadout } from "./probe.js";
+import { scrollCue } from "./scroll-cue.js";
 import { summarize, topK } from "./stats.js";
 
 function statList(entries) {
@@ -27,12 +29,6 @@ function statList(entries) {
     dl.append(row);
   }
   return dl;
-}
-
-/** Black or white text for a background colour "rgb(r, g, b)". */
-function inkFor(rgb) {
-  const [r, g, b] = rgb.match(/\d+/g).map(Number);
-  return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#111" : "#fff";
 }
 
 /** A table of numbers, each cell tinted with its colour. */
@@ -49,7 +45,7 @@ function numberTable(values, offset, h, w, scale, domain, decimals, caption) {
       td.title = formatValue(v);
       const bg = colorOf(v, scale, domain);
       td.style.background = bg;
-      td.style.color = inkFor(bg);
+      td.style.color = inkOn(bg);
       tr.append(td);
       cells.push(td);
     }
@@ -61,9 +57,10 @@ function numberTable(values, offset, h, w, scale, domain, decimals, caption) {
 
 export class Inspector {
   /** @param {HTMLDialogElement} dialog */
-  constructor(dialog, { insight = null } = {}) {
+  constructor(dialog, { insight = null, slide = null } = {}) {
     this.dialog = dialog;
     this.insight = insight;
+    this.slide = slide;
     this.view = null;
     this.channel = null;
     this.cursor = { y: 0, x: 0 };
@@ -73,6 +70,7 @@ export class Inspector {
     });
     dialog.addEventListener("close", () => {
       this.view = null;
+      if (this.slide) this.slide.stop();
       if (this.returnFocus && this.returnFocus.isConnected) this.returnFocus.focus();
     });
   }
@@ -196,8 +194,10 @@ export class Inspector {
       const scroller = el("div", "numbers-scroll");
       scroller.append(table);
       side.append(scroller);
+      scrollCue(scroller, "The map's values");
     }
     body.append(figure, side);
+    if (this.slide && view.info.kernel_size && (view.kind === "conv" || view.kind === "maxpool")) this.slide.render(body, view, channel);
     if (this.insight) this.insight.render({ body, zoom, view, channel, unit: this.cursor });
 
     const moveCursor = () => {
@@ -225,18 +225,21 @@ export class Inspector {
       if (this.insight) this.insight.follow(this.cursor);
     });
     canvas.addEventListener("click", (e) => {
-      if (!this.insight) return;
       const rect = canvas.getBoundingClientRect();
       this.cursor = gridCell((e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height, h, w);
       moveCursor();
-      this.insight.follow(this.cursor, { now: true });
+      showReadout(reading(this.cursor.y, this.cursor.x), { x: e.clientX, y: e.clientY }); // a tap reads too
+      if (this.insight) this.insight.follow(this.cursor, { now: true });
     });
     canvas.addEventListener("focus", () => {
       canvas.classList.add("keyboard");
       moveCursor();
       showReadout(reading(this.cursor.y, this.cursor.x));
     });
-    canvas.addEventListener("blur", () => canvas.classList.remove("keyboard"));
+    canvas.addEventListener("blur", () => {
+      canvas.classList.remove("keyboard");
+      hideReadout();
+    });
     moveCursor();
 
     if (view.kind === "conv" || view.kind === "batchnorm") {

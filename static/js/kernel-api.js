@@ -5,6 +5,7 @@
  *   result.outputs[0].values     // Float32Array (C, H', W'), C order
  *   result.padded.values         // the padded input the kernels saw (with { padded: true })
  *   const presets = await kernelApi.presets();
+ *   const limits = await kernelApi.limits();     // what the server refuses, to check before asking
  *
  * `source` is {sample} (a test-digit id) or {file} (a File/Blob). Errors are api.js's ApiError, whose
  * message is the server's `detail` (it names the field at fault).
@@ -47,13 +48,16 @@ export const kernelApi = {
     return (await request("/api/kernels/presets")).presets;
   },
 
+  /** GET /api/kernels/limits: every limit the server checks ({max_kernel, max_padding, max_stride, max_pool, max_pool_padding, ...}). */
+  limits: () => request("/api/kernels/limits"),
+
   /** POST /api/convolve. `spec`: {kernels, mode, padding, padding_mode, stride, color, combine}. */
   async convolve(source, spec, { padded = true, png = false, signal } = {}) {
     const body = await request(`/api/convolve?include=${include({ padded, png })}`, { form: form(source, spec), signal });
     return decoded(body);
   },
 
-  /** POST /api/pool. `spec`: {op, size, stride, padding, color}. */
+  /** POST /api/pool. `spec`: {op, size, stride, padding, color, rounding, source}. */
   async pool(source, spec, { padded = true, png = false, signal } = {}) {
     const body = await request(`/api/pool?include=${include({ padded, png })}`, { form: form(source, spec), signal });
     return decoded(body);

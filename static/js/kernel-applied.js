@@ -9,7 +9,7 @@
  */
 
 import { el } from "./dom.js";
-import { colorOf } from "./heatmap.js";
+import { colorOf, inkOn } from "./heatmap.js";
 import { applied, formatWeight } from "./kernel-math.js";
 
 export class AppliedView {
@@ -37,7 +37,9 @@ export class AppliedView {
         for (const v of row) {
           const td = tr.insertCell();
           td.textContent = formatWeight(v);
-          td.style.background = colorOf(v, "diverging", [-m, m]);
+          const background = colorOf(v, "diverging", [-m, m]);
+          td.style.background = background;
+          td.style.color = inkOn(background); // black or white, whichever reads better (WCAG contrast)
           if (Math.abs(v) > 0.6 * m) td.classList.add("strong");
         }
       }

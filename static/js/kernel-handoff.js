@@ -7,8 +7,13 @@
  * - A hand-made conv1 filter: the lab links to `/?sample=ID&conv1_override=JSON` (`overrideHref`); the
  *   explorer reads it with `overrideFromUrl` and sends it as the `conv1_override` field of every request.
  *
+ * - `showNetworkLink` keeps the lab's link to the explorer (with the override) up to date.
+ *
  * Storage may be unavailable (private modes, disabled cookies): then there is simply no digit to recall.
  */
+
+import { KERNEL_LAB } from "./config.js";
+import { applied } from "./kernel-math.js";
 
 const DIGIT_KEY = "convlens.explorer.digit";
 export const OVERRIDE_PARAM = "conv1_override";
@@ -71,4 +76,23 @@ export function clearOverrideFromUrl() {
   const url = new URL(window.location.href);
   url.searchParams.delete(OVERRIDE_PARAM);
   window.history.replaceState(null, "", url);
+}
+
+/**
+ * The lab's "Try it in the network" link and its note: kernel A (as it slides: flipped for convolution,
+ * since the network cross-correlates) in place of conv1 filter `channel`, on test digit `digit` (or the
+ * explorer's own when null); disabled, saying why, when the kernel has a problem or is larger than conv1's.
+ */
+export function showNetworkLink(link, note, { editor, mode, channel, digit }) {
+  const tooBig = editor.size > KERNEL_LAB.conv1Size;
+  if (editor.problem || tooBig) {
+    link.removeAttribute("href");
+    link.setAttribute("aria-disabled", "true");
+    note.textContent = tooBig ? `conv1's filters are ${KERNEL_LAB.conv1Size}×${KERNEL_LAB.conv1Size}: use a kernel of at most that size.` : "Fix kernel A first.";
+    return;
+  }
+  link.href = overrideHref(applied(editor.kernel, mode), channel, digit);
+  link.removeAttribute("aria-disabled");
+  const which = digit !== null ? `on test digit #${digit}` : "on the explorer's first digit (the network reads 28×28 digits, not this image)";
+  note.textContent = `Kernel A${mode === "convolution" ? ", flipped as convolution applies it," : ""} replaces conv1 filter ${channel}, ${which}.`;
 }

@@ -18,8 +18,22 @@ export function displayFor(min, max) {
   return { scale: "gray", domain: [Math.min(0, min), max > Math.min(0, min) ? max : Math.min(0, min) + 1] };
 }
 
+/**
+ * Mark on `panel` (the padded input) what rounding did at the bottom and right: the padded rows/columns no
+ * window reaches (floor) or the ones the last window overhangs (ceil; the padded input includes them).
+ * `arithmetic` is the API's; `shape` the padded input's [C, Hp, Wp].
+ */
+export function markTails(panel, arithmetic, shape) {
+  const [, hp, wp] = shape;
+  const { height: h, width: w } = arithmetic;
+  const rows = h.overhang || h.remainder;
+  const cols = w.overhang || w.remainder;
+  panel.mark("tail-rows", rows ? { y: hp - rows, x: 0, h: rows, w: wp, kind: h.overhang ? "overhang" : "dropped" } : null);
+  panel.mark("tail-cols", cols ? { y: 0, x: wp - cols, h: hp, w: cols, kind: w.overhang ? "overhang" : "dropped" } : null);
+}
+
 /** Paint C = 3 values (C, H, W) as an RGB image, every channel mapped by the same [lo, hi]. */
-function paintRgb(canvas, values, height, width, [lo, hi]) {
+export function paintRgb(canvas, values, height, width, [lo, hi]) {
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext("2d", { alpha: false });
@@ -114,6 +128,7 @@ export class MapPanel {
       this.markers.set(name, entry);
     }
     entry.rect = rect;
+    if (rect.kind) entry.element.dataset.kind = rect.kind;
     this.place(name, rect);
   }
 

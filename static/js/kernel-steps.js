@@ -45,9 +45,12 @@ export function products(windowValues, kernel) {
   return { products: out, sum: total };
 }
 
-/** Max or mean of a pooling window (padding, -inf for max, never wins). */
+/**
+ * Max or mean of a pooling window: padding (-inf for max) never wins; where the last window overhangs the
+ * padded input (rounding ceil) the cells are NaN and left out, of the max and of the mean's count.
+ */
 export function pooled(windowValues, op) {
-  const flat = windowValues.flat();
+  const flat = windowValues.flat().filter((v) => !Number.isNaN(v));
   if (op === "max") return Math.max(...flat);
   return flat.reduce((a, b) => a + b, 0) / flat.length;
 }
@@ -157,14 +160,17 @@ export class StepView {
       row.forEach((v) => {
         const td = tr.insertCell();
         shade(td, v);
-        td.append(el("span", "step-in", Number.isFinite(v) ? fmt(v) : "pad"));
+        td.append(el("span", "step-in", Number.isNaN(v) ? "over" : Number.isFinite(v) ? fmt(v) : "pad"));
+        if (Number.isNaN(v)) td.classList.add("overhang");
         if (op === "max" && v === value) td.classList.add("winner");
       });
     });
     const line = el("p", "step-sum-line");
     const result = el("output", "step-sum", fmt(value));
     result.dataset.value = String(value);
-    const how = op === "max" ? `The largest of the ${k * k} values` : `The mean of the ${k * k} values (padding counts as 0)`;
+    const count = windowValues.flat().filter((v) => !Number.isNaN(v)).length;
+    const over = count < k * k ? `; the ${k * k - count} cell(s) past the padded input (“over”, rounding ceil) are left out` : "";
+    const how = op === "max" ? `The largest of the ${count} values${over}` : `The mean of the ${count} values (padding counts as 0${over})`;
     line.append(`${how} = `, result, ` — the output value is ${fmt(output)}${agrees(value, output) ? " ✓" : " ✗"}`);
     this.host.append(table, line);
   }

@@ -1,7 +1,11 @@
 /**
  * The kernel lab (GET /kernels): draw a kernel (or two), slide it over an image through POST
- * /api/convolve, and step through any output pixel; pool the image through POST /api/pool; send the
- * kernel into the network (the explorer, with a conv1 override).
+ * /api/convolve, and step through any output pixel; pool the image or a feature map through POST
+ * /api/pool; send the kernel into the network (the explorer, with a conv1 override). Two more tabs start
+ * when first shown: the conv layer (conv-layer.js) and convolution in 1-D (signal-panel.js).
+ *
+ * The controls are checked against the server's own limits (GET /api/kernels/limits) before anything is
+ * sent: settings it would refuse are explained in words, and the live formula shows no size for them.
  *
  * Every change of a control updates the live formula and the "what slides" grids at once, and asks the
  * server again after KERNEL_LAB.debounceMs; only the newest answer is shown, and a failed request leaves
@@ -12,7 +16,7 @@
 
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
-import { geometry } from "./conv-arithmetic.js";
+import { convRefusal, geometry } from "./conv-arithmetic.js";
 import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
 import { watchImageInputs } from "./input-sources.js";
@@ -20,10 +24,11 @@ import { kernelApi } from "./kernel-api.js";
 import { AppliedView } from "./kernel-applied.js";
 import { KernelEditor } from "./kernel-editor.js";
 import { showFormula } from "./kernel-formula.js";
-import { overrideHref, recallDigit } from "./kernel-handoff.js";
-import { applied, identity } from "./kernel-math.js";
-import { displayFor, MapPanel } from "./kernel-output.js";
+import { recallDigit, showNetworkLink } from "./kernel-handoff.js";
+import { identity } from "./kernel-math.js";
+import { displayFor, MapPanel, markTails } from "./kernel-output.js";
 import { PoolSection } from "./kernel-pool.js";
+import { createLabTabs } from "./kernel-lab-tabs.js";
 import { explorerSource, fileSource, photoSource, sampleSource } from "./kernel-sources.js";
 import { StepView, windowAt } from "./kernel-steps.js";
 
@@ -44,6 +49,7 @@ let picked = null; // [y, x] of the output pixel being stepped through
 let changes = 0; // counts changes: an answer to an older state of the controls is not shown
 let lastKey = null; // the image and spec last asked for
 let sourceVersion = 0;
+let limits = null; // GET /api/kernels/limits
 
 const appliedView = new AppliedView($("applied"), $("applied-hint"));
 const steps = new StepView($("steps"));
@@ -57,6 +63,7 @@ const panels = {
 };
 let poolRenders = 0;
 const pool = new PoolSection({
+  kernelA: () => (editors.length && !editors[0].problem ? { kernel: editors[0].kernel, mode: radio("mode") } : null),
   onError: (message) => showError(message, "pool"),
   onShown: () => {
     hideError("pool");
@@ -86,6 +93,10 @@ const radio = (name) => document.querySelector(`input[name="${name}"]:checked`).
 function wholeNumber(input, label, lo, hi) {
   const v = Number(input.value);
   if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: `${label}: type a whole number from ${lo} to ${hi}.` };
+  if (v < lo || v > hi) {
+    const problem = `${label}: ${v} is out of range; the server takes ${lo} to ${hi}.`;
+    return { problem, refusal: problem };
+  }
   return { value: v };
 }
 
@@ -98,23 +109,40 @@ function readSpec() {
   for (const editor of activeEditors()) if (editor.problem) return { problem: editor.problem };
   let padding = $("padding").value;
   if (padding === "explicit") {
-    const p = wholeNumber($("padding-p"), "Padding P", 0, 64);
+    const p = wholeNumber($("padding-p"), "Padding P", 0, limits.max_padding);
     if (p.problem) return p;
     padding = p.value;
   }
-  const stride = wholeNumber($("stride"), "Stride S", 1, 64);
+  const stride = wholeNumber($("stride"), "Stride S", 1, limits.max_stride);
   if (stride.problem) return stride;
-  return {
-    spec: {
-      kernels: activeEditors().map((e) => e.kernel),
-      mode: radio("mode"),
-      padding,
-      padding_mode: $("padding-mode").value,
-      stride: stride.value,
-      color: radio("color"),
-      combine: $("combine").value,
-    },
+  const spec = {
+    kernels: activeEditors().map((e) => e.kernel),
+    mode: radio("mode"),
+    padding,
+    padding_mode: $("padding-mode").value,
+    stride: stride.value,
+    color: radio("color"),
+    combine: $("combine").value,
+    rounding: $("rounding").value,
   };
+  if (source) {
+    const refusal = convRefusal(
+      {
+        height: source.height,
+        width: source.width,
+        kernel: spec.kernels[0].length,
+        stride: spec.stride,
+        padding,
+        paddingMode: spec.padding_mode,
+        rounding: spec.rounding,
+        channels: spec.color === "rgb" ? 3 : 1,
+        maps: spec.kernels.length + (spec.combine !== "none"),
+      },
+      limits,
+    );
+    if (refusal) return { problem: refusal, refusal };
+  }
+  return { spec };
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -129,10 +157,12 @@ function changed() {
     radio("mode"),
   );
   updateNetworkLink();
-  const { spec, problem } = readSpec();
+  pool.changed(); // it may pool kernel A's output
+  const { spec, problem, refusal } = readSpec();
   if (problem) {
     changes += 1; // an answer still on its way is for controls that no longer hold
     lastKey = null;
+    if (refusal) showFormula($("formula"), null, { refusal });
     showError(problem);
     return;
   }
@@ -142,7 +172,7 @@ function changed() {
   changes += 1;
   if (changedAt === null) changedAt = performance.now();
   if (source) {
-    const g = geometry(source.height, source.width, spec.kernels[0].length, spec.stride, spec.padding);
+    const g = geometry(source.height, source.width, spec.kernels[0].length, spec.stride, spec.padding, spec.rounding);
     showFormula($("formula"), g, { live: true });
   }
   clearTimeout(timer);
@@ -191,6 +221,7 @@ function render() {
     note: `${padded.shape[1]} × ${padded.shape[2]}${top + bottom + left + right ? ` (the ${h} × ${w} image, dashed, with padding ${top} top, ${bottom} bottom, ${left} left, ${right} right: ${spec.padding_mode})` : ""}`,
   });
   panels.input.mark("image", top + bottom + left + right ? { y: top, x: left, h, w } : null);
+  markTails(panels.input, result.arithmetic, padded.shape);
   const names = ["Kernel A", "Kernel B"];
   panels.outputs.forEach((panel, i) => {
     const out = result.outputs[i];
@@ -332,7 +363,7 @@ $("second-kernel").addEventListener("change", () => {
   $("slot-b").hidden = !$("second-kernel").checked;
   changed();
 });
-for (const id of ["padding", "padding-p", "padding-mode", "stride", "combine"]) {
+for (const id of ["padding", "padding-p", "padding-mode", "stride", "combine", "rounding"]) {
   $(id).addEventListener("input", changed);
   $(id).addEventListener("change", changed);
 }
@@ -346,6 +377,7 @@ async function sobelDemo() {
   $("combine").value = "magnitude";
   $("padding").value = "same";
   $("stride").value = "1";
+  $("rounding").value = "floor";
   document.querySelector('input[name="mode"][value="cross-correlation"]').checked = true;
   editors[0].set(byName("sobel x").kernel, "sobel x", { silent: true });
   editors[1].set(byName("sobel y").kernel, "sobel y", { silent: true });
@@ -360,26 +392,8 @@ $("demo-sobel").addEventListener("click", sobelDemo);
 /* Into the network                                                                                */
 
 function updateNetworkLink() {
-  const link = $("try-network");
-  const note = $("network-note");
-  const editor = editors[0];
-  const problem = editor.problem;
-  const tooBig = editor.size > KERNEL_LAB.conv1Size;
-  if (problem || tooBig) {
-    link.removeAttribute("href");
-    link.setAttribute("aria-disabled", "true");
-    note.textContent = tooBig
-      ? `conv1's filters are ${KERNEL_LAB.conv1Size}×${KERNEL_LAB.conv1Size}: use a kernel of at most that size.`
-      : "Fix kernel A first.";
-    return;
-  }
-  const mode = radio("mode");
-  const kernel = applied(editor.kernel, mode); // the network cross-correlates: send what slides
   const digit = source && source.sample !== undefined ? source.sample : (recallDigit()?.sample ?? null);
-  link.href = overrideHref(kernel, Number($("network-channel").value), digit);
-  link.removeAttribute("aria-disabled");
-  const which = digit !== null ? `on test digit #${digit}` : "on the explorer's first digit (the network reads 28×28 digits, not this image)";
-  note.textContent = `Kernel A${mode === "convolution" ? ", flipped as convolution applies it," : ""} replaces conv1 filter ${$("network-channel").value}, ${which}.`;
+  showNetworkLink($("try-network"), $("network-note"), { editor: editors[0], mode: radio("mode"), channel: Number($("network-channel").value), digit });
 }
 
 $("network-channel").addEventListener("change", updateNetworkLink);
@@ -398,18 +412,38 @@ function deepLinkedSample() {
   return Number(raw);
 }
 
+/** Show the server's limits beside the fields and as their min/max. */
+function showLimits() {
+  const ranges = { padding: [0, limits.max_padding], stride: [1, limits.max_stride] };
+  for (const [id, [lo, hi]] of Object.entries({ "padding-p": ranges.padding, stride: ranges.stride })) {
+    $(id).min = String(lo);
+    $(id).max = String(hi);
+  }
+  for (const [name, [lo, hi]] of Object.entries(ranges)) {
+    for (const span of document.querySelectorAll(`#panel-filter .settings-card [data-limit="${name}"]`)) span.textContent = `(${lo}–${hi})`;
+  }
+}
+
+createLabTabs(document.querySelector(".lab-tabs"), $("to-layer-tab"), {
+  onError: (message, origin) => showError(message, origin),
+  onShown: (origin) => hideError(origin),
+});
+
 async function start() {
   for (const k of KERNEL_LAB.sizes) $("kernel-size").append(new Option(`${k}×${k}`, String(k)));
   for (let c = 0; c < KERNEL_LAB.conv1Filters; c++) $("network-channel").append(new Option(String(c), String(c)));
   let presets;
   let samples;
+  let model;
   try {
-    [presets, samples] = await Promise.all([kernelApi.presets(), api.samples()]);
+    [presets, samples, limits, model] = await Promise.all([kernelApi.presets(), api.samples(), kernelApi.limits(), api.model()]);
   } catch (error) {
     showError(`The lab could not start: ${error.message}`);
     main.dataset.state = "failed";
     return;
   }
+  showLimits();
+  pool.setLimits(limits, model);
   const byName = (name) => presets.find((p) => p.name === name);
   editors = [
     new KernelEditor($("slot-a"), { slot: "a", label: "Kernel A", presets, onChange: editorChanged }),

@@ -4,9 +4,15 @@
  * strip / bar chart (vector layers).
  *
  *   const view = createLayerView(modelLayerInfo, { inspect, weights, onError });
- *   list.append(view.element);
+ *   row.append(view.element);             // a <section class="layer" id="layer-conv1">
  *   view.setData(decodedLayer);           // from api.activations()
  *   view.paint({ mode: "layer", networkMax: 9.5 });
+ *   view.clear();                         // no input: blank maps
+ *
+ * `modelLayerInfo` is a layer of GET /api/model plus `model` (whose layer it is), `previous` and
+ * `previousShape` (the name and output shape of the layer before it), `nextKind` (the kind of the one
+ * after it) and optionally `idPrefix` ("layer": the element's id is layer-<name>) and `tag` (the model's
+ * name, shown in the header when two models are side by side).
  *
  * `mode` is "channel" (each map its own range), "layer" or "network" (one range for every layer,
  * `networkMax` = the largest |value| anywhere). Conv layers can show each channel's filter beside its
@@ -20,6 +26,7 @@ import { el } from "./dom.js";
 import { formatShape, formatTick } from "./format.js";
 import { cellPx, colorbar, colorOf, domainFor, extent, mosaicCell, mosaicLayout, paint, paintMosaic, scaleFor } from "./heatmap.js";
 import { explain, geometry } from "./layer-text.js";
+import { paddedInputFigure } from "./padded-input.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const BN_PARAMS = [
@@ -37,6 +44,13 @@ function clickedCell(canvas, event, h, w) {
   const fy = (event.clientY - rect.top) / rect.height;
   if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) return null;
   return gridCell(fx, fy, h, w);
+}
+
+/** Paint a canvas in the page's background colour (a map with no data). */
+function blank(canvas) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#eceef2";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
 }
 
 /** The layer's values in [lo, hi] mapped by mode: per channel, per layer, or one network-wide range. */
@@ -64,17 +78,20 @@ class LayerView {
     this.ctx = { mode: "layer", networkMax: 1 };
     this.paints = 0;
 
-    const li = el("li", `layer layer-${info.kind}`);
-    li.id = `layer-${info.name}`;
-    li.dataset.layer = info.name;
-    li.dataset.kind = info.kind;
-    li.setAttribute("aria-labelledby", `layer-${info.name}-title`);
+    const id = `${info.idPrefix || "layer"}-${info.name}`;
+    const card = el("section", `layer layer-${info.kind}`);
+    card.id = id;
+    card.dataset.layer = info.name;
+    card.dataset.kind = info.kind;
+    if (info.model) card.dataset.model = info.model;
+    card.setAttribute("aria-labelledby", `${id}-title`);
     const head = el("header", "layer-head");
     const title = el("div", "layer-title");
     const h3 = el("h3", "layer-name", info.name);
-    h3.id = `layer-${info.name}-title`;
+    h3.id = `${id}-title`;
     this.shapeEl = el("span", "layer-shape", formatShape(info.output_shape));
     title.append(h3, el("span", `badge badge-${info.kind}`, info.kind), this.shapeEl);
+    if (info.tag) title.append(el("span", "layer-model", info.tag));
     this.tools = el("div", "layer-tools");
     this.barsEl = el("div", "layer-bars");
     this.bar = colorbar({ caption: "values" });
@@ -84,8 +101,8 @@ class LayerView {
     const geo = geometry(info);
     if (geo) about.append(" ", el("span", "layer-geometry", geo));
     this.body = el("div", "layer-body");
-    li.append(head, about, this.body);
-    this.element = li;
+    card.append(head, about, this.body);
+    this.element = card;
   }
 
   get scale() {
@@ -94,6 +111,12 @@ class LayerView {
 
   setData(layer) {
     this.layer = layer;
+  }
+
+  /** Forget the data: the card shows no values until the next setData (the pad was cleared). */
+  clear() {
+    this.layer = null;
+    this.element.dataset.empty = "true";
   }
 
   /** Domain of channel `c` (or of the whole layer) under the current mode. */
@@ -149,6 +172,7 @@ class LayerView {
   markPainted() {
     this.paints += 1;
     this.element.dataset.painted = String(this.paints);
+    delete this.element.dataset.empty;
   }
 }
 
@@ -165,6 +189,10 @@ class SpatialView extends LayerView {
     this.grid.style.setProperty("--map-h", `${h * cell}px`);
     this.tiles = [];
     for (let c = 0; c < channels; c++) this.tiles.push(this.makeTile(c));
+    if (info.kind === "conv" && info.previous === "input" && info.normalization && hooks.previousOf) {
+      this.padded = paddedInputFigure(info); // what this layer really slides over, and why its maps have a frame
+      this.body.append(this.padded.element);
+    }
     this.body.append(this.grid);
     this.showFilters = false;
     this.showBn = false;
@@ -218,6 +246,15 @@ class SpatialView extends LayerView {
     return { button, figure, canvas, range, extra, filter: null };
   }
 
+  clear() {
+    super.clear();
+    for (const tile of this.tiles) {
+      blank(tile.canvas);
+      tile.range.textContent = "";
+      tile.button.setAttribute("aria-label", `${this.name} channel ${tile.button.dataset.channel}: no input yet.`);
+    }
+  }
+
   setData(layer) {
     super.setData(layer);
     const per = this.h * this.w;
@@ -241,10 +278,11 @@ class SpatialView extends LayerView {
     }
     if (ctx.mode === "channel") {
       const ends = scale === "diverging" ? ["−max", "max"] : ["min", "max"];
-      this.bar.update(scale, scale === "diverging" ? [-1, 1] : [0, 1], "per map: its range is under it", ends);
+      this.bar.update(scale, scale === "diverging" ? [-1, 1] : [0, 1], "per map (its range under it)", ends);
     } else {
       this.bar.update(scale, this.domain(), ctx.mode === "network" ? "one range for the whole network" : "values");
     }
+    if (this.padded) this.padded.update(this.hooks.previousOf(this)?.layer);
     this.paintWeights();
     this.markPainted();
   }
@@ -418,6 +456,13 @@ class VectorView extends LayerView {
       bar.style.background = colorOf(values[i], scale, domain);
       bar.classList.toggle("bar-top", i === this.layer.argmax);
     }
+  }
+
+  clear() {
+    super.clear();
+    if (this.asBars) for (const bar of this.columns) bar.style.height = "0";
+    else blank(this.canvas);
+    this.holder.setAttribute("aria-label", `${this.name}: no input yet.`);
   }
 
   setData(layer) {

@@ -1,7 +1,9 @@
 /**
  * The 1x1 convolution demo of the model page: a C_out x C_in matrix, edited by hand or filled by a
- * preset, mixes the conv1 (or relu1) maps of a test digit through POST /api/mix; the mixed maps are drawn
- * and the parameter and multiply-add counts are compared with a 5x5 layer of the same width.
+ * preset, mixes the maps of one layer of a test digit through POST /api/mix; the mixed maps are drawn
+ * and the parameter and multiply-add counts are compared with a 5x5 layer of the same width. The layers,
+ * the largest C_out and the largest weight come from GET /api/mix/limits: a value out of range is refused
+ * with a sentence (never changed in silence). Below it, the lecture's bottleneck (mix-bottleneck.js).
  *
  *   createMixDemo({ form, matrixTable, inputs, outputs, counts, ... , onError });
  */
@@ -11,6 +13,7 @@ import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
+import { createBottleneck } from "./mix-bottleneck.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const TIMES = "\u00d7";
@@ -61,11 +64,37 @@ export function countsText(c, cin, cout, h, w) {
 }
 
 export function createMixDemo(ui, { onError }) {
-  const cin = 20;
+  let limits = null; // GET /api/mix/limits
+  let cin = 20;
   let matrix = PRESETS.pick(MODEL_PAGE.mixOutputs, cin);
   let requested = 0;
-  ui.outputsInput.max = String(MODEL_PAGE.mixMaxOutputs);
   ui.outputsInput.value = String(MODEL_PAGE.mixOutputs);
+
+  /** The limits, the layers to mix and the bottleneck, once. */
+  async function load() {
+    if (limits) return;
+    limits = await request(apiUrl("/api/mix/limits"));
+    ui.outputsInput.min = "1";
+    ui.outputsInput.max = String(limits.max_outputs);
+    ui.outputsLimit.textContent = `(1–${limits.max_outputs})`;
+    const wanted = ui.layerSelect.value;
+    ui.layerSelect.textContent = "";
+    for (const layer of limits.layers) ui.layerSelect.append(new Option(`${layer.name} (${layer.shape.join(TIMES)})`, layer.name));
+    ui.layerSelect.value = limits.layers.some((l) => l.name === wanted) ? wanted : limits.layers[0].name;
+    layerChanged();
+    createBottleneck(ui.bottleneck, limits, { onError });
+  }
+
+  /** The layer's channel count is C_in: a new one rebuilds the matrix. */
+  function layerChanged() {
+    const layer = limits.layers.find((l) => l.name === ui.layerSelect.value);
+    if (layer.shape[0] !== cin) {
+      cin = layer.shape[0];
+      matrix = PRESETS.pick(matrix.length, cin);
+    }
+    ui.inputsTitle.textContent = `The ${cin} input maps`;
+    buildMatrix();
+  }
 
   function buildMatrix() {
     const table = ui.matrixTable;
@@ -112,17 +141,43 @@ export function createMixDemo(ui, { onError }) {
       onError(`Weight (${input.dataset.row}, ${input.dataset.col}) must be a number.`);
       return;
     }
+    if (limits && Math.abs(v) > limits.max_value) {
+      onError(`Weight (${input.dataset.row}, ${input.dataset.col}): ${v} is outside ±${limits.max_value}, the most POST /api/mix takes.`);
+      return;
+    }
     matrix[Number(input.dataset.row)][Number(input.dataset.col)] = v;
     input.classList.toggle("nonzero", v !== 0);
     run();
   });
 
+  /** C_out as typed, or null after saying why it is refused (the field keeps what was typed). */
+  function outputs() {
+    const text = ui.outputsInput.value.trim();
+    const rows = Number(text);
+    const most = limits.max_outputs;
+    if (text === "" || !Number.isInteger(rows)) {
+      onError(`Outputs C_out: type a whole number from 1 to ${most}.`);
+      return null;
+    }
+    if (rows < 1 || rows > most) {
+      onError(`Outputs C_out: ${rows} is out of range; the 1 × 1 layer takes 1 to ${most} output maps.`);
+      return null;
+    }
+    ui.outputsInput.removeAttribute("aria-invalid");
+    return rows;
+  }
+
+  /** A new C_out: keep the rows there are, add "pick" rows. */
   function resize() {
-    const rows = Math.min(MODEL_PAGE.mixMaxOutputs, Math.max(1, Math.round(Number(ui.outputsInput.value) || 1)));
-    ui.outputsInput.value = String(rows);
+    const rows = outputs();
+    if (rows === null) {
+      ui.outputsInput.setAttribute("aria-invalid", "true");
+      return false;
+    }
     const fresh = PRESETS.pick(rows, cin);
     matrix = fresh.map((row, o) => (o < matrix.length ? matrix[o] : row));
     buildMatrix();
+    return true;
   }
 
   function sampleId() {
@@ -143,6 +198,8 @@ export function createMixDemo(ui, { onError }) {
   }
 
   async function run() {
+    await load();
+    if (outputs() === null || matrix.length !== Number(ui.outputsInput.value)) return;
     const id = sampleId();
     if (id === null) {
       onError("Pick a test digit between 0 and 9999.");
@@ -185,11 +242,13 @@ export function createMixDemo(ui, { onError }) {
     event.preventDefault();
     run();
   });
-  ui.layerSelect.addEventListener("change", run);
+  ui.layerSelect.addEventListener("change", () => {
+    layerChanged();
+    run();
+  });
   ui.sampleInput.addEventListener("change", run);
   ui.outputsInput.addEventListener("change", () => {
-    resize();
-    run();
+    if (resize()) run();
   });
   for (const button of ui.form.querySelectorAll("[data-preset]")) {
     button.addEventListener("click", () => {

@@ -7,6 +7,7 @@
 
 import { MODEL_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
+import { fitWidth } from "./fit-width.js";
 import { formatPercent } from "./format.js";
 
 function pct(p, digits = 2) {
@@ -66,7 +67,7 @@ function ticks(lo, hi, count) {
 
 /**
  * Test accuracy during training (`curve`, every few hundred steps) and per epoch (`history`: train and
- * test accuracy) against epochs, as an SVG.
+ * test accuracy) against epochs, as an SVG drawn at the width it is shown at (its labels keep their size).
  */
 export function renderCurve(host, legend, card) {
   host.textContent = "";
@@ -80,21 +81,33 @@ export function renderCurve(host, legend, card) {
     host.textContent = "The card has no training curve.";
     return;
   }
-  const { width, height, margin } = MODEL_PAGE.chart;
+  host.append(fitWidth((width) => drawCurve(series, width), { className: "curve-box" }));
+  legend.textContent = "";
+  for (const s of series) {
+    const item = el("span", `legend-item legend-${s.key}`, s.label);
+    legend.append(item);
+  }
+}
+
+/** The curves' SVG at `width` CSS px (at most the configured width). */
+function drawCurve(series, available) {
+  const { height, margin } = MODEL_PAGE.chart;
+  const width = Math.min(available, MODEL_PAGE.chart.width);
   const all = series.flatMap((s) => s.points);
   const xMax = Math.max(...all.map((p) => p[0]));
   const yLo = Math.floor(Math.min(...all.map((p) => p[1])) * 50) / 50;
   const yHi = 1;
   const x = (v) => margin.left + (v / xMax) * (width - margin.left - margin.right);
   const y = (v) => height - margin.bottom - ((v - yLo) / (yHi - yLo)) * (height - margin.top - margin.bottom);
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "curve-svg", role: "img" });
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "curve-svg", role: "img" });
   root.setAttribute("aria-label", `Accuracy against epoch, from ${pct(yLo, 0)} to 100%`);
   for (const v of ticks(yLo, yHi, 4)) {
     root.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: "grid" }));
     root.append(svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, pct(v, 1)));
   }
   const epochs = Math.ceil(xMax);
-  const every = Math.max(1, Math.ceil(epochs / 8));
+  const plotW = width - margin.left - margin.right;
+  const every = [1, 2, 5, 10, 20, 50].find((e) => (e / xMax) * plotW >= 32) || epochs;
   for (let e = 0; e <= epochs; e += every) {
     root.append(svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" }, String(e)));
   }
@@ -104,10 +117,5 @@ export function renderCurve(host, legend, card) {
     root.append(svg("path", { d, class: `line line-${s.key}`, "data-series": s.key }));
     if (s.points.length <= 40) for (const [px, py] of s.points) root.append(svg("circle", { cx: x(px), cy: y(py), r: 2.5, class: `dot line-${s.key}` }));
   }
-  host.append(root);
-  legend.textContent = "";
-  for (const s of series) {
-    const item = el("span", `legend-item legend-${s.key}`, s.label);
-    legend.append(item);
-  }
+  return root;
 }

@@ -2,25 +2,35 @@
  * The model page (GET /model): the architecture with its arithmetic, the model card (accuracy, curve,
  * confusion matrix with the misclassified digits), every conv filter and the 1x1 convolution demo.
  *
- * <main> carries data-state (loading, ready, failed) and data-error when something failed.
+ * <main> carries data-state (loading, ready, failed), data-model (the model shown: ?model=, or the
+ * switch, which changes it without a reload, so the 1x1 demo keeps its digit and matrix) and data-error
+ * when something failed. ?sample=ID picks the 1x1 demo's test digit.
  */
 
 import { errorBanner } from "./error-banner.js";
-import { api } from "./api.js";
+import { api, setModel } from "./api.js";
 import { renderConfusion } from "./confusion.js";
 import { colorbar } from "./heatmap.js";
 import { layerDomain, renderConv1, renderConv2 } from "./filters.js";
 import { createMixDemo } from "./mix-demo.js";
 import { renderPerClass, renderCurve, renderStats } from "./model-card.js";
+import { modelPicker, setAddress } from "./model-switch.js";
 import { renderArchitecture } from "./model-table.js";
 import { installReadout } from "./probe.js";
+import { createShiftPanel } from "./shift-panel.js";
+import { scrollCue, scrollCues } from "./scroll-cue.js";
 
 const $ = (id) => document.getElementById(id);
 const main = $("main");
 
 installReadout($("readout"), $("tooltip"));
+scrollCues(main, ".table-scroll");
+scrollCue($("conv2-filters"), "conv2's filters");
 
-const { show: showError } = errorBanner(main);
+const errors = errorBanner(main);
+const { show: showError } = errors;
+setModel(main.dataset.model || null);
+if (main.dataset.sample !== undefined) $("mix-sample").value = main.dataset.sample;
 
 async function architecture() {
   renderArchitecture($("arch-table"), await api.model());
@@ -56,6 +66,9 @@ const mix = createMixDemo(
     sampleInput: $("mix-sample"),
     layerSelect: $("mix-layer"),
     outputsInput: $("mix-outputs"),
+    outputsLimit: $("mix-outputs-limit"),
+    inputsTitle: $("mix-inputs-title"),
+    bottleneck: $("mix-bottleneck"),
     matrixTable: $("mix-matrix"),
     digit: $("mix-digit"),
     explore: $("mix-explore"),
@@ -67,12 +80,15 @@ const mix = createMixDemo(
   { onError: showError },
 );
 
-async function start() {
+/** Draw every section for the model set with setModel. */
+async function showAll() {
+  main.dataset.state = "loading";
   const parts = [
     ["the architecture", architecture()],
     ["the model card", modelCard()],
     ["the filters", filters()],
     ["the 1x1 demo", mix.run()],
+    ["the shift panel", createShiftPanel($("shift-section"), { onError: showError }).start()],
   ];
   const results = await Promise.allSettled(parts.map(([, p]) => p));
   const failed = results.map((r, i) => (r.status === "rejected" ? `${parts[i][0]}: ${r.reason.message}` : null)).filter(Boolean);
@@ -80,4 +96,27 @@ async function start() {
   main.dataset.state = failed.length === parts.length ? "failed" : "ready";
 }
 
-start();
+/** The model switch (when the server has more than one): redraws the page for the chosen model. */
+async function installSwitch() {
+  let models;
+  try {
+    models = await api.models();
+  } catch {
+    return; // the page still shows the address's model
+  }
+  if (models.length < 2) return;
+  const fallback = models.find((m) => m.default);
+  modelPicker($("model-switch"), models, {
+    current: main.dataset.model || fallback?.name,
+    onChange: (name) => {
+      errors.hide("link"); // the reader chose: a problem with the address's ?model= is answered
+      setModel(name);
+      main.dataset.model = name;
+      setAddress({ model: fallback && name === fallback.name ? null : name });
+      showAll();
+    },
+  });
+}
+
+installSwitch();
+showAll();

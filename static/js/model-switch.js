@@ -1,54 +1,56 @@
 /**
- * The explorer's model switch: a <select> of the served models (GET /api/models). The choice lives in the
- * URL (?model=lenet); every api.js call then carries it (setModel). Switching reloads the page, since
- * the two networks have different layers.
+ * Choosing the served model a page shows, without reloading it (what the reader gave the page stays).
  *
- *   const { model, problem } = await installModelSwitch(container);   // before the first api call
+ *   const models = await api.models();
+ *   const pick = modelPicker(container, models, { current: "lenet_bn", onChange: (name) => ... });
+ *   const other = modelPicker(container, models, { label: "Side by side with", none: "nothing", ... });
+ *   pick.set("lenet");                     // the select follows, no onChange
+ *   setAddress({ model: "lenet" });        // the page's address follows (history.replaceState)
+ *
+ * The server checked the page's address (?model=): <main data-model> holds the model to start with and the
+ * error banner already explains a name it does not serve.
  */
 
-import { api, setModel } from "./api.js";
 import { el } from "./dom.js";
 
-function describe(m) {
+/** "lenet (without BatchNorm, 99.64%)" */
+export function describeModel(m) {
   const accuracy = typeof m.test_accuracy === "number" ? `, ${(m.test_accuracy * 100).toFixed(2)}%` : "";
   return `${m.name} (${m.batchnorm ? "with" : "without"} BatchNorm${accuracy})`;
 }
 
-/** Fill `container` with the switch; resolves to the model in use and any problem with ?model=. */
-export async function installModelSwitch(container) {
-  const url = new URL(window.location.href);
-  const wanted = url.searchParams.get("model");
-  let models = [];
-  try {
-    models = await api.models();
-  } catch {
-    return { model: null, problem: null }; // the page still works with the default model
-  }
-  const fallback = models.find((m) => m.default) || models[0];
-  const known = models.find((m) => m.name === wanted);
-  const current = known || fallback;
-  const problem = wanted && !known ? `?model=${wanted} is not a served model; showing ${current.name}. Models: ${models.map((m) => m.name).join(", ")}.` : null;
-  setModel(current.default ? null : current.name);
-  if (models.length < 2) return { model: current.name, problem };
-
-  const label = el("label", "brush model-switch", "Model ");
+/**
+ * A labelled <select> of `models` in `container`; `none` (a label) adds an empty choice first. Calls
+ * onChange(name or null) when the reader picks. Returns {select, set(name)}.
+ */
+export function modelPicker(container, models, { current = null, label = "Model", id = "model-select", none = null, onChange }) {
+  const wrap = el("label", "model-switch-label", `${label} `);
   const select = el("select");
-  select.id = "model-select";
-  for (const m of models) {
-    const option = el("option", "", describe(m));
-    option.value = m.name;
-    option.selected = m.name === current.name;
+  select.id = id;
+  const choices = none ? [{ name: "", text: none }, ...models.map((m) => ({ name: m.name, text: describeModel(m) }))] : models.map((m) => ({ name: m.name, text: describeModel(m) }));
+  for (const choice of choices) {
+    const option = el("option", "", choice.text);
+    option.value = choice.name;
     select.append(option);
   }
-  select.addEventListener("change", () => {
-    const next = new URL(window.location.href);
-    const chosen = models.find((m) => m.name === select.value);
-    if (chosen.default) next.searchParams.delete("model");
-    else next.searchParams.set("model", chosen.name);
-    window.location.assign(next);
-  });
-  label.append(select);
-  container.append(label);
-  container.dataset.model = current.name;
-  return { model: current.name, problem };
+  select.value = current || "";
+  select.addEventListener("change", () => onChange(select.value || null));
+  wrap.append(select);
+  container.append(wrap);
+  return {
+    select,
+    set(name) {
+      select.value = name || "";
+    },
+  };
+}
+
+/** Put `params` into the page's address (null or "" removes one), keeping the rest and the history entry. */
+export function setAddress(params) {
+  const url = new URL(window.location.href);
+  for (const [name, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === "") url.searchParams.delete(name);
+    else url.searchParams.set(name, String(value));
+  }
+  window.history.replaceState(null, "", url);
 }

@@ -17,6 +17,7 @@ const TIMES = "\u00d7";
 const DOT = "\u00b7";
 
 const int = (n) => n.toLocaleString("en-US");
+const COLUMNS = ["output", "how the output size comes about", "parameters", "multiply-adds", "receptive field"];
 const product = (xs) => xs.reduce((a, b) => a * b, 1);
 
 /** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis (the numbers from conv-arithmetic.js). */
@@ -135,14 +136,11 @@ export function renderArchitecture(table, model) {
       rfCell.append(el("strong", "rf-size", `${rf.size} \u00d7 ${rf.size}`), el("span", "rf-jump", ` jump ${rf.jump}`));
     }
     rfCell.append(el("div", "rf-arith formula", fieldText(info, previousField)));
-    row.append(
-      name,
-      el("td", "shape", formatShape(info.output_shape)),
-      el("td", "arith formula", shapeText(info, input)),
-      paramsCell,
-      maddsCell,
-      rfCell,
-    );
+    const cells = [el("td", "shape", formatShape(info.output_shape)), el("td", "arith formula", shapeText(info, input)), paramsCell, maddsCell, rfCell];
+    cells.forEach((cell, i) => {
+      cell.dataset.label = COLUMNS[i]; // on a phone each row becomes a card and each cell says what it is
+    });
+    row.append(name, ...cells);
     body.append(row);
     params += info.params;
     madds += c.maddsValue;
@@ -158,7 +156,9 @@ export function renderArchitecture(table, model) {
   paramsTotal.dataset.value = String(params);
   const maddsTotal = el("td", "num madds", int(madds));
   maddsTotal.dataset.value = String(madds);
-  total.append(label, el("td"), el("td", "hint", `${int(params)} parameters, ${int(madds)} multiply-adds per image`), paramsTotal, maddsTotal, el("td"));
+  paramsTotal.dataset.label = "parameters";
+  maddsTotal.dataset.label = "multiply-adds";
+  total.append(label, el("td", "empty"), el("td", "hint", `${int(params)} parameters, ${int(madds)} multiply-adds per image`), paramsTotal, maddsTotal, el("td", "empty"));
   foot.append(total);
   return { params, madds };
 }

@@ -7,6 +7,7 @@
  *
  *   const panel = new ReceptivePanel({ source: () => ({ id, input, image }) });
  *   panel.show(host, { layer: "conv2", channel: 3, y: 4, x: 5 });   // fetches, then draws
+ *   panel.show(host, { model: "lenet", layer: "conv2", ... });        // another model's unit
  *
  * `source()` describes the input on screen: `id` changes with every new result, `input` is what was
  * sent ({file}, {sample} or {pixels}), `image` the decoded `input` layer (1 x 28 x 28).
@@ -19,6 +20,7 @@ import { formatTick, formatValue } from "./format.js";
 import { colorbar } from "./heatmap.js";
 import { maxOf, paintHeat, paintInput, placeBox } from "./insight-draw.js";
 import { attachProbe, gridCell } from "./probe.js";
+import { scrollCue } from "./scroll-cue.js";
 
 const CACHE_SIZE = 32;
 
@@ -104,7 +106,7 @@ export class ReceptivePanel {
       section.append(el("p", "hint", "Give the network a digit first."));
       return Promise.resolve(null);
     }
-    const key = `${current.id}|${unit.layer}|${unit.channel}|${unit.y}|${unit.x}`;
+    const key = `${current.id}|${unit.model}|${unit.layer}|${unit.channel}|${unit.y}|${unit.x}`;
     this.key = key;
     const cached = this.cache.get(key);
     if (cached) {
@@ -115,7 +117,7 @@ export class ReceptivePanel {
     if (this.controller) this.controller.abort();
     const controller = new AbortController();
     this.controller = controller;
-    return api.receptiveField(current.input, unit, { signal: controller.signal }).then(
+    return api.receptiveField(current.input, unit, { signal: controller.signal, model: unit.model }).then(
       (field) => {
         this.remember(key, field);
         if (this.key === key && section.isConnected) this.draw(section, field, current);
@@ -224,7 +226,11 @@ export class ReceptivePanel {
       el("p", "rf-axis", axisText("columns", field.x, field, unclipped.x0, unclipped.x1, box.x0, box.x1, width)),
       el("p", "", `The unit's value for this image: ${formatValue(field.activation)}. Pixels outside the box cannot change it at all: their gradient is exactly 0.`),
     );
-    if (field.steps.length > 1) math.append(stepsTable(field.steps));
+    if (field.steps.length > 1) {
+      const steps = stepsTable(field.steps);
+      math.append(steps);
+      scrollCue(steps, "The receptive field, layer by layer");
+    }
     section.append(figures, math);
   }
 }

@@ -5,13 +5,14 @@
  * dataset examples.
  *
  *   host.append(topDigits("conv2", 7, { onPick: (example) => ... }));   // a <section>, filled when loaded
+ *   topDigits("conv2", 7, { model: "lenet" })                            // another model's (default: the page's)
  *   const strip = topStrip(view, { onPick });  view.body.append(strip.element);  strip.show(true);
  *
  * `onPick(example)` (optional) opens a digit in place; without it the digits are plain links to
  * /?sample=<index>.
  */
 
-import { api } from "./api.js";
+import { api, currentModel } from "./api.js";
 import { INSIGHT } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
@@ -21,11 +22,11 @@ const IMAGE = 28; // the test digits are 28 x 28
 
 const cache = new Map();
 
-/** GET .../top once per (layer, channel); failures are not cached. */
-function load(layer, channel) {
-  const key = `${layer}|${channel}`;
+/** GET .../top once per (model, layer, channel); failures are not cached. */
+function load(layer, channel, model = currentModel()) {
+  const key = `${model}|${layer}|${channel}`;
   if (!cache.has(key)) {
-    const promise = api.top(layer, channel);
+    const promise = api.top(layer, channel, { model });
     cache.set(key, promise);
     promise.catch(() => cache.delete(key));
   }
@@ -88,13 +89,13 @@ function exampleFigure(result, example, rank, onPick) {
 }
 
 /** A <section> with the top digits of `layer` channel `channel`; `data-state` is loading, ready or error. */
-export function topDigits(layer, channel, { onPick = null, heading = true } = {}) {
+export function topDigits(layer, channel, { onPick = null, heading = true, model = currentModel() } = {}) {
   const section = el("section", "top-panel");
   Object.assign(section.dataset, { layer, channel: String(channel), state: "loading" });
   if (heading) section.append(el("h3", "", `Test digits that excite ${layer} channel ${channel} most`));
   const status = el("p", "hint", "Loading…");
   section.append(status);
-  load(layer, channel).then(
+  load(layer, channel, model).then(
     (result) => {
       status.textContent = `The ${result.examples.length} test digits on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click a digit to look at it.`;
       const grid = el("div", "top-grid");
@@ -133,7 +134,7 @@ export function topStrip(view, { onPick = null } = {}) {
   let panel = null;
   const showChannel = (channel) => {
     select.value = String(channel);
-    const next = topDigits(view.name, channel, { onPick, heading: false });
+    const next = topDigits(view.name, channel, { onPick, heading: false, model: view.info.model });
     if (panel) panel.replaceWith(next);
     else element.append(next);
     panel = next;

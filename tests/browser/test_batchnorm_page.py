@@ -160,8 +160,34 @@ def test_the_explorer_switches_models(page: Page) -> None:
     sample = page.get_attribute("#gallery .sample", "data-sample")
     expected = page.request.post("/api/activations?model=lenet&layers=probs", multipart={"sample": sample or "0"})
     assert page.text_content("#predicted") == str(expected.json()["prediction"]["label"])
-    with page.expect_navigation():
-        page.select_option("#model-select", "lenet_bn")
+    page.select_option("#model-select", "lenet_bn")  # in place: no reload
+    expect(page.locator("#layer-bn1")).to_have_count(1)
     page.wait_for_selector("main[data-state=ready]")
     assert "model=" not in page.url
-    expect(page.locator("#layer-bn1")).to_have_count(1)
+
+
+def test_the_fold_channel_shows_its_limits_and_refuses_what_is_out_of_range(page: Page) -> None:
+    open_page(page)
+    fold = page.locator("#fold")
+    expect(fold).to_have_attribute("data-state", "ready")
+    pairs = page.request.get("/api/batchnorm/fold?weights=false").json()["pairs"]
+    sizes = [len(pair["channels"]["scale"]) for pair in pairs]
+    problem = page.locator("#fold-channel-error")
+    expect(page.locator("#fold-channel-range")).to_have_text(f"0 to {sizes[0] - 1}")
+    page.fill("#fold-channel", str(sizes[0] + 580))  # never shown as another channel
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text(f"Channel must be a whole number from 0 to {sizes[0] - 1}")
+    expect(page.locator("#fold-channel")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#fold-formula")).to_be_hidden()
+    assert fold.get_attribute("data-channel") is None
+    last = len(pairs) - 1  # fc1 + bn3: 500 units
+    page.select_option("#fold-pair", str(last))
+    expect(page.locator("#fold-channel-range")).to_have_text(f"0 to {sizes[last] - 1}")
+    expect(problem).to_contain_text(f"from 0 to {sizes[last] - 1}")  # still out of range: said again
+    page.fill("#fold-channel", str(sizes[last] - 1))
+    expect(fold).to_have_attribute("data-channel", str(sizes[last] - 1))
+    expect(page.locator("#fold-formula")).to_be_visible()
+    page.fill("#fold-channel", str(sizes[last]))
+    expect(problem).to_contain_text(f"from 0 to {sizes[last] - 1}")
+    page.fill("#fold-channel", "2.5")
+    expect(problem).to_contain_text("whole number")

@@ -28,12 +28,13 @@ def applied(kernel: np.ndarray, mode: str) -> np.ndarray:
 
 
 def pad(image: torch.Tensor, geometry: Geometry, padding_mode: str) -> torch.Tensor:
-    """(C, H, W) -> (C, H + pads, W + pads): the image as the kernels see it."""
-    pads = geometry.pads()
-    if not any(pads):
-        return image
-    mode = PADDING_MODES[padding_mode]
-    return F.pad(image, pads, mode=mode, value=0.0 if mode == "constant" else None)
+    """(C, H, W) -> (C, H + pads, W + pads): the image as the kernels see it. With rounding "ceil" the
+    rows/columns the last window overhangs follow as zeros, whatever the padding mode."""
+    pads, overhang = geometry.pads(), geometry.overhang()
+    if any(pads):
+        mode = PADDING_MODES[padding_mode]
+        image = F.pad(image, pads, mode=mode, value=0.0 if mode == "constant" else None)
+    return F.pad(image, overhang) if any(overhang) else image
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def convolve(
     padding_mode: str = "zeros",
     stride: int = 1,
     combine: str = "none",
+    rounding: str = "floor",
 ) -> Convolved:
     """Every kernel over every channel of ``image`` (C, H, W) -> one (C, H', W') output per kernel (and
     their combination). Checks the geometry and the size limit before doing any work."""
@@ -110,7 +112,7 @@ def convolve(
     weights = [applied(k, mode) for k in checked]
     c, h, w = image.shape
     size = weights[0].shape[0]
-    geometry = conv_geometry(h, w, size, stride, padding, padding_mode)
+    geometry = conv_geometry(h, w, size, stride, padding, padding_mode, rounding)
     check_output_size(output_values(c, geometry, len(weights), combine))
     with torch.inference_mode():
         outputs = [torch.empty(geometry.shape(c)) for _ in weights]  # each (C, H', W')

@@ -1,11 +1,24 @@
 """The output-size arithmetic of a kernel or pooling window on an image, axis by axis, with the numbers
-filled in for the API (``Axis.describe``)."""
+filled in for the API (``Axis.describe``).
+
+When (W - K + P_before + P_after) / S is not whole, ``rounding`` decides: "floor" (the default) stops the
+windows before the end, so the last padded rows/columns are never looked at; "ceil" takes one more window,
+which overhangs the end of the padded input, with PyTorch's ``ceil_mode`` rule that a window must start
+inside the input or the padding before it (one that would start in the padding after it is not taken)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.labs.kernels.limits import MAX_PADDING, MAX_POOL, PADDING_MODES, check_choice, check_stride
+from app.labs.kernels.limits import (
+    MAX_PADDING,
+    MAX_POOL,
+    PADDING_MODES,
+    ROUNDINGS,
+    check_choice,
+    check_stride,
+    max_pool_padding,
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +31,7 @@ class Axis:
     before: int  # padding before (top or left)
     after: int  # padding after (bottom or right)
     rule: str = ""  # how the padding was chosen, in words
+    rounding: str = "floor"  # "floor" or "ceil" (PyTorch's ceil_mode)
 
     @property
     def span(self) -> int:
@@ -25,13 +39,37 @@ class Axis:
         return self.size + self.before + self.after - self.kernel
 
     @property
-    def output(self) -> int:
+    def output_floor(self) -> int:
+        """floor(span / S) + 1: every window inside the padded input."""
         return self.span // self.stride + 1
+
+    @property
+    def output_ceil(self) -> int:
+        """ceil(span / S) + 1, less one when that last window would start in the padding after the input
+        (PyTorch's ceil_mode rule)."""
+        out = -(-self.span // self.stride) + 1
+        if (out - 1) * self.stride >= self.size + self.before:
+            out -= 1
+        return out
+
+    @property
+    def output(self) -> int:
+        return self.output_ceil if self.rounding == "ceil" else self.output_floor
+
+    @property
+    def tail(self) -> int:
+        """Padded rows/columns after the end of the last window (negative: it overhangs by that many)."""
+        return self.size + self.before + self.after - ((self.output - 1) * self.stride + self.kernel)
 
     @property
     def remainder(self) -> int:
         """Padded rows/columns past the last window (dropped by the floor)."""
-        return self.span % self.stride
+        return max(self.tail, 0)
+
+    @property
+    def overhang(self) -> int:
+        """Rows/columns the last window reaches past the end of the padded input (ceil only)."""
+        return max(-self.tail, 0)
 
     def uncovered(self) -> list[tuple[int, int]]:
         """Inclusive ranges of input indices that no window touches: the tail dropped by the floor, and
@@ -57,11 +95,15 @@ class Axis:
         pads = f"2*{self.before}" if symmetric else f"{self.before} + {self.after}"
         inner = f"({self.size} - {self.kernel} + {pads}) / {self.stride}"
         quotient = self.span / self.stride
-        whole = self.remainder == 0
+        whole = self.span % self.stride == 0
         if whole:
             expression = f"{inner} + 1 = {self.span // self.stride} + 1 = {self.output}"
         else:
-            expression = f"floor({inner}) + 1 = floor({quotient:g}) + 1 = {self.output}"
+            how = self.rounding
+            rounded = self.span // self.stride if how == "floor" else -(-self.span // self.stride)
+            expression = f"{how}({inner}) + 1 = {how}({quotient:g}) + 1 = {rounded + 1}"
+            if rounded + 1 != self.output:
+                expression += f" - 1 = {self.output} (that window would start in the padding)"
         uncovered = self.uncovered()
         return {
             "input": self.size,
@@ -74,8 +116,12 @@ class Axis:
             "expression": expression,
             "quotient": quotient,
             "whole": whole,
+            "rounding": self.rounding,
             "output": self.output,
+            "output_floor": self.output_floor,
+            "output_ceil": self.output_ceil,
             "remainder": self.remainder,
+            "overhang": self.overhang,
             "uncovered": [list(r) for r in uncovered],
             "uncovered_count": sum(b - a + 1 for a, b in uncovered),
             "note": self._note(letter, unit, ends, quotient, uncovered),
@@ -85,12 +131,25 @@ class Axis:
         self, letter: str, unit: str, ends: tuple[str, str], quotient: float, uncovered: list[tuple[int, int]]
     ) -> str:
         span = f"({letter} - K + 2P) / S = {self.span}/{self.stride} = {quotient:g}"
-        if self.remainder == 0:
+        if self.span % self.stride == 0:
             text = f"{span} is whole: the last window ends exactly at the end of the padded input."
-        else:
+        elif self.rounding == "floor":
             text = (
                 f"{span} is not whole, so it is rounded down: {self.output} outputs, and the last"
-                f" {self.remainder} padded {unit}(s) at the {ends[1]} are never inside a window."
+                f" {self.remainder} padded {unit}(s) at the {ends[1]} are never inside a window"
+                f" (rounding up would give {self.output_ceil})."
+            )
+        elif self.overhang:
+            text = (
+                f"{span} is not whole, so it is rounded up: {self.output} outputs, and the last window reaches"
+                f" {self.overhang} {unit}(s) past the {ends[1]} of the padded input"
+                f" (rounding down would give {self.output_floor})."
+            )
+        else:
+            text = (
+                f"{span} is not whole; rounded up it would take one more window, but that one would start in"
+                f" the padding at the {ends[1]}, so it is not taken (as in PyTorch): {self.output} outputs,"
+                f" and the last {self.remainder} padded {unit}(s) are never inside a window."
             )
         if uncovered:
             count = sum(b - a + 1 for a, b in uncovered)
@@ -114,6 +173,10 @@ class Geometry:
     def pads(self) -> tuple[int, int, int, int]:
         """(left, right, top, bottom), the order ``F.pad`` wants."""
         return self.width.before, self.width.after, self.height.before, self.height.after
+
+    def overhang(self) -> tuple[int, int, int, int]:
+        """(0, right, 0, bottom): how far the last windows reach past the padded input (ceil only)."""
+        return 0, self.width.overhang, 0, self.height.overhang
 
     def describe(self) -> dict:
         return {"height": self.height.describe("height"), "width": self.width.describe("width")}
@@ -155,16 +218,23 @@ def resolve_padding(size: int, kernel: int, stride: int, padding: str | int) -> 
 
 
 def conv_geometry(
-    height: int, width: int, kernel: int, stride: int, padding: str | int, padding_mode: str = "zeros"
+    height: int,
+    width: int,
+    kernel: int,
+    stride: int,
+    padding: str | int,
+    padding_mode: str = "zeros",
+    rounding: str = "floor",
 ) -> Geometry:
     """The output-size arithmetic of a k x k kernel on an H x W image; ValueError if the output would be
     empty or the padding mode cannot pad that much."""
     check_stride(stride)
     check_choice("padding_mode", padding_mode, PADDING_MODES)
+    check_choice("rounding", rounding, ROUNDINGS)
     axes = []
     for size in (height, width):
         before, after, rule = resolve_padding(size, kernel, stride, padding)
-        axes.append(Axis(size, kernel, stride, before, after, rule))
+        axes.append(Axis(size, kernel, stride, before, after, rule, rounding))
     geometry = Geometry(*axes)
     for name, axis in (("height", geometry.height), ("width", geometry.width)):
         if axis.span < 0:
@@ -191,19 +261,22 @@ def _check_pad_mode(axis: Axis, name: str, padding_mode: str) -> None:
         )
 
 
-def pool_geometry(height: int, width: int, size: int, stride: int, padding: int) -> Geometry:
+def pool_geometry(height: int, width: int, size: int, stride: int, padding: int, rounding: str = "floor") -> Geometry:
     """The output-size arithmetic of a size x size pooling window; ValueError naming the field at fault."""
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_POOL:
         raise ValueError(f"size: the pooling window must be an integer 1..{MAX_POOL}, not {size!r}")
     check_stride(stride)
-    if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding <= size // 2:
+    check_choice("rounding", rounding, ROUNDINGS)
+    most = max_pool_padding(size)
+    if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding <= most:
         raise ValueError(
-            f"padding: must be an integer 0..{size // 2} (at most half the {size}x{size} window, as in"
+            f"padding: must be an integer 0..{most} (at most half the {size}x{size} window, as in"
             f" PyTorch), not {padding!r}"
         )
     rule = f"{padding} on every side" if padding else "no padding"
     geometry = Geometry(
-        Axis(height, size, stride, padding, padding, rule), Axis(width, size, stride, padding, padding, rule)
+        Axis(height, size, stride, padding, padding, rule, rounding),
+        Axis(width, size, stride, padding, padding, rule, rounding),
     )
     for name, axis in (("height", geometry.height), ("width", geometry.width)):
         if axis.span < 0:

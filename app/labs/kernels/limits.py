@@ -22,6 +22,33 @@ PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replic
 COMBINES = ("none", "magnitude", "sum")
 COLORS = ("gray", "rgb")
 POOL_OPS = ("max", "avg")
+ROUNDINGS = ("floor", "ceil")  # of (W - K + 2P) / S when it is not whole
+
+
+def max_pool_padding(size: int) -> int:
+    """PyTorch's rule: a pooling window of side ``size`` takes at most size // 2 padding per side."""
+    return size // 2
+
+
+def as_dict() -> dict:
+    """Every limit of the kernel lab, for GET /api/kernels/limits (the pages check against these)."""
+    return {
+        "max_kernel": MAX_KERNEL,
+        "max_kernels": MAX_KERNELS,
+        "max_value": MAX_VALUE,
+        "max_padding": MAX_PADDING,
+        "max_stride": MAX_STRIDE,
+        "max_pool": MAX_POOL,
+        "pool_padding": "at most size // 2 (half the window, rounded down), as in PyTorch",
+        "max_pool_padding": [max_pool_padding(size) for size in range(MAX_POOL + 1)],
+        "max_output_values": MAX_OUTPUT_VALUES,
+        "modes": list(MODES),
+        "padding_modes": list(PADDING_MODES),
+        "combines": list(COMBINES),
+        "colors": list(COLORS),
+        "pool_ops": list(POOL_OPS),
+        "roundings": list(ROUNDINGS),
+    }
 
 
 class TooLarge(StatusError):

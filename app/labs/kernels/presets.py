@@ -14,7 +14,7 @@ def _t(k: list[list[float]]) -> list[list[float]]:
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 SCHARR_X = [[-3.0, 0.0, 3.0], [-10.0, 0.0, 10.0], [-3.0, 0.0, 3.0]]
 PREWITT_X = [[-1.0, 0.0, 1.0]] * 3
-VERTICAL_EDGE = [[1.0, 0.0, -1.0]] * 3
+VERTICAL_EDGE = [[-1.0, 0.0, 1.0]] * 3  # the lecture's template, exactly (the same numbers as Prewitt x)
 LAPLACE_8 = [[1.0, 1.0, 1.0], [1.0, -8.0, 1.0], [1.0, 1.0, 1.0]]
 
 PRESETS: list[dict] = [
@@ -112,13 +112,13 @@ PRESETS: list[dict] = [
     {
         "name": "vertical edge",
         "kernel": VERTICAL_EDGE,
-        "description": "The lecture's vertical edge template: bright on the left and dark on the right"
-        " gives a large positive value, the opposite a large negative one.",
+        "description": "The lecture's vertical edge template [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]: dark on"
+        " the left and bright on the right gives a large positive value, the opposite a large negative one.",
     },
     {
         "name": "horizontal edge",
         "kernel": _t(VERTICAL_EDGE),
-        "description": "The lecture's horizontal edge template: bright above and dark below gives a large"
-        " positive value.",
+        "description": "The lecture's horizontal edge template, the transpose of the vertical one: dark above"
+        " and bright below gives a large positive value, the opposite a large negative one.",
     },
 ]
