@@ -3,25 +3,27 @@
 A rebuilt network is accepted when, on one image of the stated input shape: it runs on a zero input; its
 output is one score per class; all its per-request activations (every layer's output, as the API serves
 them, float32) fit in ``max_bytes``; one forward pass takes under ``max_seconds`` (the best of three, on the
-server's one thread); and its output equals the original's (the exported program, or ONNX Runtime) on a zero
-and two random inputs within ``REL_TOLERANCE`` of the output's scale.
+server's one thread); and every layer's output, the class scores and the probabilities equal the original's
+(the exported program in PyTorch eager, or ONNX Runtime; ``app.importing.reference``) on a zero and two random
+inputs within ``REL_TOLERANCE`` of each one's largest magnitude.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from app.importing.emit import ImportFailure
-from app.nets.network import Network
+from app.importing.reference import Original, relative_error
+from app.nets.network import PROBS, Network
 from app.nets.receptive import Field
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_SECONDS = 2.0
-REL_TOLERANCE = 1e-4
+REL_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def activation_bytes(outputs: dict[str, torch.Tensor]) -> int:
     return sum(t[0].numel() * 4 for t in outputs.values())
 
 
-def check(network: Network, original: Callable[[torch.Tensor], torch.Tensor], limits: Limits) -> dict[str, float]:
+def check(network: Network, original: Original, limits: Limits) -> dict[str, Any]:
     """ImportFailure naming the first check that fails; else the measured numbers."""
     shape = network.input.shape
     zero = torch.zeros(1, *shape)
@@ -51,19 +53,25 @@ def check(network: Network, original: Callable[[torch.Tensor], torch.Tensor], li
     if size > limits.max_bytes:
         biggest = max(outputs, key=lambda k: outputs[k].numel())
         raise ImportFailure(
-            f"one image's activations take {size / 2**20:.1f} MB, over the limit of {limits.max_bytes / 2**20:.0f} MB"
+            f"one image's activations take {size / 2**20:.1f} MB, over the limit of {limits.max_bytes / 2**20:g} MB"
             f" (the largest layer is {biggest}, {'x'.join(map(str, outputs[biggest].shape[1:]))})"
         )
     seconds = forward_seconds(network, zero)
     if seconds > limits.max_seconds:
         raise ImportFailure(f"one forward pass takes {seconds:.2f} s, over the limit of {limits.max_seconds:g} s")
-    error = fidelity(network, original)
-    if error > REL_TOLERANCE:
+    errors = fidelity(network, original)
+    worst = max(errors, key=lambda k: errors[k])
+    if errors[worst] > REL_TOLERANCE:
         raise ImportFailure(
-            f"the rebuilt network's class scores differ from the original's by {error:.1e} of their scale"
+            f"the rebuilt layer {worst} differs from the original by {errors[worst]:.1e} of its largest value"
             f" (more than {REL_TOLERANCE:g}): ConvLens cannot reproduce this model"
         )
-    return {"activation_bytes": size, "forward_seconds": seconds, "relative_error": error}
+    return {
+        "activation_bytes": size,
+        "forward_seconds": seconds,
+        "relative_error": errors[worst],
+        "layers_checked": len(errors),
+    }
 
 
 def forward_seconds(network: Network, x: torch.Tensor) -> float:
@@ -81,16 +89,19 @@ def forward_seconds(network: Network, x: torch.Tensor) -> float:
         torch.set_num_threads(threads)
 
 
-def fidelity(network: Network, original: Callable[[torch.Tensor], torch.Tensor]) -> float:
-    """The largest difference of the class scores from the original's, relative to their largest magnitude,
-    on a zero image and two random ones."""
+def fidelity(network: Network, original: Original) -> dict[str, float]:
+    """{layer: its largest difference from the original relative to the original's largest magnitude}, on a
+    zero image and two random ones, for every layer reproducing a value of the file, the class scores and the
+    probabilities."""
     generator = torch.Generator().manual_seed(0)
     x = torch.cat([torch.zeros(1, *network.input.shape), torch.rand(2, *network.input.shape, generator=generator)])
     with torch.inference_mode():
-        ours = network(x)
-    theirs = original(network.normalize(x)).to(ours.dtype)
-    scale = max(float(theirs.abs().max()), 1e-12)
-    return float((ours - theirs).abs().max()) / scale
+        ours = network.intermediates(x)
+    theirs = original(network.normalize(x))
+    errors = {name: relative_error(ours[name], value) for name, value in theirs.items() if name in ours}
+    errors[network.output] = relative_error(ours[network.output], theirs[""])
+    errors[PROBS] = relative_error(ours[PROBS], torch.softmax(theirs[""].double(), dim=1).float())
+    return errors
 
 
 def macs(network: Network) -> int:

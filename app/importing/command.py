@@ -26,7 +26,7 @@ import torch
 
 from app.config import Settings
 from app.datasets import folder
-from app.importing import checks
+from app.importing import checks, reference
 from app.importing.emit import EXAMPLE_BATCH, ImportFailure
 from app.labs import top
 from app.nets import graphspec
@@ -114,14 +114,13 @@ def file_format(path: Path) -> str:
     raise ImportFailure(f"{path.name}: expected a torch.export program (.pt2) or an ONNX model (.onnx)")
 
 
-def convert(path: Path, fmt: str, spec: InputSpec) -> tuple[graphspec.GraphConfig, dict[str, torch.Tensor], Any]:
-    """The description, its state_dict and the original to check it against."""
+def convert(path: Path, fmt: str, spec: InputSpec) -> tuple[graphspec.GraphConfig, dict[str, torch.Tensor]]:
+    """The description and its state_dict."""
     example = torch.rand(EXAMPLE_BATCH, *spec.shape, generator=torch.Generator().manual_seed(0))
     if fmt == "pt2":
         from app.importing import pt2
 
-        cfg, state = pt2.convert(path, example, 0)
-        return cfg, state, pt2.reference(path)
+        return pt2.convert(path, example, 0)
     from app.importing import onnx_graph
 
     try:
@@ -130,8 +129,7 @@ def convert(path: Path, fmt: str, spec: InputSpec) -> tuple[graphspec.GraphConfi
     except ImportError:
         needs = "importing an ONNX model needs onnx and onnxruntime: pip install 'convlens[import]'"
         raise ImportFailure(needs) from None
-    cfg, state = onnx_graph.convert(path, example, 0)
-    return cfg, state, onnx_graph.reference(path)
+    return onnx_graph.convert(path, example, 0)
 
 
 def evaluate(network: Network, found: folder.TestSet) -> dict[str, Any]:
@@ -165,19 +163,25 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], Network, graphspec.
     found = folder.read(args.dataset, spec.shape) if args.dataset else None
     classes = class_names(args, found)
     fmt = file_format(args.file)
-    cfg, state, original = convert(args.file, fmt, spec)
+    cfg, state = convert(args.file, fmt, spec)
     module = graphspec.build(cfg)
     module.load_state_dict(state)
     module.eval()  # before anything runs it: BatchNorm in training mode would learn from the input
     module.requires_grad_(False)
     out_shape = cfg_output_shape(module, spec)
-    if classes is None:
-        classes = [str(i) for i in range(out_shape[0])] if len(out_shape) == 1 else []
+    if len(out_shape) != 1 or out_shape[0] < 2:
+        raise ImportFailure(
+            f"the model's output for one image has shape {list(out_shape)}, not a vector of class scores (at least two)"
+        )
+    classes = classes or [str(i) for i in range(out_shape[0])]
+    if len(classes) != out_shape[0]:
+        raise ImportFailure(f"the model gives {out_shape[0]} class scores, but {len(classes)} class names are given")
     try:
         network = Network(module, spec, classes)
     except ValueError as exc:
-        raise ImportFailure(f"{exc} (--classes gives {len(classes)})") from None
+        raise ImportFailure(str(exc)) from None
     cfg = dataclasses.replace(cfg, classes=len(classes))
+    original = reference.original(args.file, fmt, reference.layer_origins(cfg))
     measured = checks.check(network, original, checks.Limits(int(args.max_activation_mb * 2**20), args.max_seconds))
     card: dict[str, Any] = {
         "name": args.name,

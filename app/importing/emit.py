@@ -118,6 +118,15 @@ class Emitter:
         value = self._run(where, fn, *[self.value(a) for a in args], **{k: self.value(v) for k, v in kwargs.items()})
         return self._node({"call": "function", "target": target, "args": args, "kwargs": kwargs}, hint, value)
 
+    def origin(self, name: Any, original: str) -> None:
+        """Mark the emitted node ``name`` as reproducing the file's value ``original`` (the first one it
+        reproduces: an alias like an eval-mode dropout gives the same node again)."""
+        if not isinstance(name, str) or name == self.input:
+            return
+        spec = next(s for s in reversed(self.cfg.nodes) if s["name"] == name)
+        if spec["call"] in ("module", "function"):
+            spec.setdefault("origin", original)
+
     def tensor(self, hint: str, value: torch.Tensor) -> str:
         """A node reading a loose tensor (a constant, or a parameter used by a plain function); one per tensor."""
         if id(value) in self._tensor_of:

@@ -7,8 +7,9 @@ flatten. Asymmetric padding becomes an explicit pad before the window. Layer nam
 the module paths that torch's exporter records (``pkg.torch.onnx.name_scopes``, node names like
 ``/block/block.0/Conv``, weights named ``conv1.weight``), else the node's name.
 
-Reading never runs anything from the file: ONNX is a protobuf message, external data files are refused, and
-operators outside the table below are refused with their name.
+Nothing in the file is run (``app.importing.onnx_file`` reads it); operators outside the table below are
+refused with their name. Nodes computing only from stored tensors (shapes, axes) are folded by ONNX's
+reference evaluator, which runs only ONNX's own operators.
 """
 
 from __future__ import annotations
@@ -22,69 +23,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.importing.archive import PICKLE_REFUSED, _is_pickle
 from app.importing.emit import Emitter, ImportFailure, check_input
+from app.importing.onnx_file import read
 from app.nets import graphspec
 
 Value = tuple[str, Any]  # ("node", emitted name) or ("const", np.ndarray)
-LEAF_CLASSES = {
-    "Conv2d": "Conv",
-    "BatchNorm2d": "BatchNormalization",
-    "BatchNorm1d": "BatchNormalization",
-    "Linear": "Gemm",
-    "MaxPool2d": "MaxPool",
-    "AvgPool2d": "AveragePool",
-    "AdaptiveAvgPool2d": "GlobalAveragePool",
-    "AdaptiveMaxPool2d": "GlobalMaxPool",
-    "ReLU": "Relu",
-    "Sigmoid": "Sigmoid",
-    "Tanh": "Tanh",
-    "Flatten": "Flatten",
-    "Softmax": "Softmax",
+LEAF_CLASSES = {  # a torch.nn class -> the ONNX operators torch's exporter writes for it
+    "Conv2d": ("Conv",),
+    "BatchNorm2d": ("BatchNormalization",),
+    "BatchNorm1d": ("BatchNormalization",),
+    "Linear": ("Gemm",),
+    "MaxPool2d": ("MaxPool",),
+    "AvgPool2d": ("AveragePool",),
+    "AdaptiveAvgPool2d": ("GlobalAveragePool", "ReduceMean"),
+    "AdaptiveMaxPool2d": ("GlobalMaxPool", "ReduceMax"),
+    "ReLU": ("Relu",),
+    "ReLU6": ("Clip",),
+    "Sigmoid": ("Sigmoid",),
+    "Tanh": ("Tanh",),
+    "Flatten": ("Flatten",),
+    "Softmax": ("Softmax",),
 }
-
-
-def read(path: Path) -> Any:
-    """The ONNX model in ``path``, checked; ImportFailure with one sentence when it cannot be used."""
-    import onnx
-
-    data = path.read_bytes()
-    if _is_pickle(data[:2]):
-        raise ImportFailure(PICKLE_REFUSED.format(file=path.name))
-    try:
-        model = onnx.load_model_from_string(data)
-    except Exception:
-        raise ImportFailure(f"{path.name} is not a valid ONNX model (it does not parse as one)") from None
-    if not model.graph.node:
-        raise ImportFailure(f"{path.name} is not a valid ONNX model (its graph has no nodes)")
-    _external_data(model, path)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or ["invalid"])[0][:200]
-        raise ImportFailure(f"{path.name} fails ONNX's model check: {first}") from None
-    return model
-
-
-def _external_data(model: Any, path: Path) -> None:
-    """Weights kept beside the model (torch's exporter writes ``model.onnx.data``) are read in, from plain file
-    names in the model's own folder only."""
-    import onnx
-    from onnx.external_data_helper import load_external_data_for_model
-
-    external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
-    for tensor in external:
-        info = {e.key: e.value for e in tensor.external_data}
-        location = info.get("location", "")
-        if not location or Path(location).name != location or location in (".", ".."):
-            raise ImportFailure(f"the weight {tensor.name!r} is in {location!r}, outside the model's folder")
-        if not (path.parent / location).is_file():
-            raise ImportFailure(f"the weight {tensor.name!r} is in {location}, which is not beside {path.name}")
-    if external:
-        try:
-            load_external_data_for_model(model, str(path.parent))
-        except Exception as exc:
-            raise ImportFailure(f"the weights beside {path.name} cannot be read: {exc}") from None
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -138,8 +97,8 @@ class Converter:
             classes = ast.literal_eval(meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
             own = scopes[-1] if scopes else node.op_type.lower()
             leaf = str(classes[-2]) if len(scopes) >= 2 and len(classes) >= 2 else ""
-            kind = LEAF_CLASSES.get(leaf.rsplit(".", 1)[-1]) if leaf.startswith("torch.nn.") else None
-            if kind == node.op_type and scopes[-2]:
+            ops = LEAF_CLASSES.get(leaf.rsplit(".", 1)[-1], ()) if leaf.startswith("torch.nn.") else ()
+            if node.op_type in ops and scopes[-2]:
                 return scopes[-2], own
             return None, own
         if node.name.startswith("/"):  # torch's TorchScript exporter: /block/block.0/Conv
@@ -323,19 +282,27 @@ class Converter:
         parts = [self.ref(n, where) for n in node.input]
         return self.out.function(own, "cat", [parts], {"dim": int(a["axis"])}, where)
 
-    def reduce_mean(self, node: Any, a: dict[str, Any], where: str) -> str:
+    def reduce(self, node: Any, a: dict[str, Any], where: str) -> str:
+        """``ReduceMean``/``ReduceMax`` over the maps' rows and columns, keeping them: global pooling (at the
+        module's path when an adaptive pool did it); other means over image axes: a mean, other maxima: amax."""
         axes = a.get("axes")
         if axes is None and len(node.input) > 1 and node.input[1]:
             axes = self.const(node.input[1], where)
         if axes is None:
-            raise ImportFailure(f"{where} averages over every axis, batch included")
+            raise ImportFailure(f"{where} reduces over every axis, batch included")
         rank = len(self.out.shape(self.node_of(node.input[0], where)))
         dims = sorted(int(d) % rank for d in axes)
         if 0 in dims:
-            raise ImportFailure(f"{where} averages over the batch axis")
+            raise ImportFailure(f"{where} reduces over the batch axis")
+        keep = bool(a.get("keepdims", 1))
+        is_max = node.op_type == "ReduceMax"
+        if rank == 4 and dims == [2, 3] and keep:
+            kind = "adaptive_maxpool2d" if is_max else "adaptive_avgpool2d"
+            return self.simple(node, {"type": kind, "output_size": [1, 1]}, where)
         _, own = self.names(node)
-        return self.out.function(own, "mean", [self.ref(node.input[0], where)],
-                                 {"dim": dims, "keepdim": bool(a.get("keepdims", 1))}, where)  # fmt: skip
+        fn = "aten.amax.default" if is_max else "mean"
+        kwargs: dict[str, Any] = {"dim": dims, "keepdim": keep}
+        return self.out.function(own, fn, [self.ref(node.input[0], where)], kwargs, where)
 
     def clip(self, node: Any, a: dict[str, Any], where: str) -> str:
         given = [*node.input, "", ""]
@@ -385,7 +352,8 @@ class Converter:
             "Mul": lambda n, a, w: self.binary(n, "mul", w),
             "Div": lambda n, a, w: self.binary(n, "truediv", w),
             "Concat": self.concat,
-            "ReduceMean": self.reduce_mean,
+            "ReduceMean": self.reduce,
+            "ReduceMax": self.reduce,
         }
 
     # --- the graph ----------------------------------------------------------------------------------------
@@ -420,6 +388,7 @@ class Converter:
                 if missing:
                     raise ImportFailure(f"{where} reads {missing[0]!r} before anything computes it")
                 self.values[node.output[0]] = ("node", handlers[node.op_type](node, a, where))
+                self.out.origin(self.values[node.output[0]][1], node.output[0])
             else:
                 raise ImportFailure(f"{where}: ConvLens does not rebuild the ONNX operator {node.op_type}")
         kind, out = self.values[graph.output[0].name]
@@ -477,20 +446,3 @@ def _as_function(spec: dict[str, Any]) -> tuple[str, list[Any]]:
 def convert(path: Path, example: torch.Tensor, classes: int) -> tuple[graphspec.GraphConfig, dict[str, torch.Tensor]]:
     """The network in the ``.onnx`` file at ``path``; ``example`` is a batch of inputs of the stated shape."""
     return Converter(read(path), example, path.name).run(classes)
-
-
-def reference(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    """ONNX Runtime on the file: the original the rebuilt network is checked against (one image at a time,
-    as a model exported for one image takes only that)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        rows = [session.run(None, {name: row.numpy()})[0] for row in x.split(1)]
-        return torch.from_numpy(np.concatenate(rows))
-
-    return run

@@ -258,6 +258,28 @@ class Converter:
     def activation(self, node: fx.Node, kind: str, spec: dict[str, Any], args: list | None = None) -> str:
         return self._module_or_function(node, kind, spec, kind, args or [], None)
 
+    def hardtanh(self, node: fx.Node) -> str:
+        """``nn.ReLU6`` is exported as ``hardtanh(x, 0, 6)``; other bounds stay a hardtanh."""
+        a = _args(node)
+        bounds = (float(_arg(a, node.kwargs, 1, "min_val", -1.0)), float(_arg(a, node.kwargs, 2, "max_val", 1.0)))
+        return self.activation(node, "relu6", {}) if bounds == (0.0, 6.0) else self.generic(node)
+
+    def leaky_relu(self, node: fx.Node) -> str:
+        slope = float(_arg(_args(node), node.kwargs, 1, "negative_slope", 0.01))
+        return self.activation(node, "leaky_relu", {"negative_slope": slope}, [slope])
+
+    def gelu(self, node: fx.Node) -> str:
+        approximate = str(node.kwargs.get("approximate", "none"))
+        return self._module_or_function(node, "gelu", {"approximate": approximate}, "gelu", [],
+                                        {"approximate": approximate})  # fmt: skip
+
+    def softmax(self, node: fx.Node, kind: str) -> str:
+        a = _args(node)
+        dim = int(_arg(a, node.kwargs, 1, "dim", -1)) % len(self.out.shape(self.names[a[0]]))
+        if dim != 1 or len(self.out.shape(self.names[a[0]])) != 2 or _arg(a, node.kwargs, 2, "half_to_float", False):
+            return self.generic(node)
+        return self.activation(node, kind, {"dim": 1}, [1])
+
     def flatten(self, node: fx.Node) -> str:
         a = _args(node)
         start, end = int(_arg(a, node.kwargs, 1, "start_dim", 0)), int(_arg(a, node.kwargs, 2, "end_dim", -1))
@@ -311,6 +333,14 @@ class Converter:
             aten.tanh.default: lambda n: act(n, "tanh", {}),
             aten.silu.default: lambda n: act(n, "silu", {}),
             aten.hardswish.default: lambda n: act(n, "hardswish", {}),
+            aten.hardsigmoid.default: lambda n: act(n, "hardsigmoid", {}),
+            aten.hardtanh.default: self.hardtanh,
+            aten.leaky_relu.default: self.leaky_relu,
+            aten.gelu.default: self.gelu,
+            aten._softmax.default: lambda n: self.softmax(n, "softmax"),
+            aten.softmax.int: lambda n: self.softmax(n, "softmax"),
+            aten._log_softmax.default: lambda n: self.softmax(n, "log_softmax"),
+            aten.log_softmax.int: lambda n: self.softmax(n, "log_softmax"),
             aten.flatten.using_ints: self.flatten,
             aten.view.default: self.reshape,
             aten.reshape.default: self.reshape,
@@ -348,6 +378,7 @@ class Converter:
                 output = _args(node)[0][0] if isinstance(_args(node)[0], list | tuple) else _args(node)[0]
                 continue
             self.names[node] = self._node(node, handlers)
+            self.out.origin(self.names[node], node.name)
         if not isinstance(output, fx.Node) or not isinstance(self.names.get(output), str):
             raise ImportFailure("the program does not return a computed tensor")
         return self.out.finish(self.names[output], classes)
@@ -360,6 +391,8 @@ class Converter:
             source = self.names[_args(node)[0]]
             if _args(node)[0].target in _TUPLE_FIRST:
                 if _args(node)[1] != 0:
+                    if not node.users:
+                        return None  # the indices of a max pool nothing reads
                     raise ImportFailure(f"node {node.name} uses a second output of {_args(node)[0].name}")
                 return source  # max_pool2d_with_indices, the no-training batch norm: their first output
             return self.out.function(node.name, "getitem", [{"node": source}, _args(node)[1]], None, node.name)
@@ -387,15 +420,3 @@ def convert(path: Path, example: torch.Tensor, classes: int) -> tuple[graphspec.
     """The network in the ``.pt2`` file at ``path``; ``example`` is a batch of inputs of the stated shape."""
     ep = archive.load(path)
     return Converter(ep, example, path.name).run(classes)
-
-
-def reference(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The program itself, run one image at a time (an export without a dynamic batch size takes one image):
-    the original the rebuilt network is checked against. Only called after ``convert`` accepted the file."""
-    module = archive.load(path).module()
-
-    def run(x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return torch.cat([module(row) for row in x.split(1)])
-
-    return run
