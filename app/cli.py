@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 from app.config import Settings, at_least_one, positive
 from app.importing import command as importing
@@ -35,6 +37,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     defaults = Settings.from_env()
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="also serve the models in this folder, beside the bundled ones ($CONVLENS_MODEL_DIR)",
+    )
     for option, name, variable, text in SERVER_LIMITS:
         default = getattr(defaults, name)
         kind = at_least_one if isinstance(default, int) else positive
@@ -59,6 +67,11 @@ def serve(args: argparse.Namespace) -> int:
 
     # each worker process reads its settings from the environment: tell it how many share the CPUs
     os.environ["WORKERS"] = str(1 if args.reload else args.workers)
+    if args.model_dir is not None:
+        if not args.model_dir.is_dir():
+            print(f"convlens serve: --model-dir {args.model_dir} is not a folder", file=sys.stderr)
+            return 2
+        os.environ["CONVLENS_MODEL_DIR"] = str(args.model_dir.resolve())
 
     uvicorn.run(
         "app.main:app",
