@@ -127,13 +127,18 @@ class Emitter:
         if spec["call"] in ("module", "function"):
             spec.setdefault("origin", original)
 
-    def tensor(self, hint: str, value: torch.Tensor) -> str:
-        """A node reading a loose tensor (a constant, or a parameter used by a plain function); one per tensor."""
+    def tensor(self, hint: str, value: torch.Tensor, parameter: bool = False) -> str:
+        """A node reading a loose tensor (a constant, or a ``parameter`` of the network used by a plain
+        function); one per tensor."""
         if id(value) in self._tensor_of:
             return self._tensor_of[id(value)]
         key = self._unique(identifier(hint, "tensor"), set(self.tensors))
+        try:
+            dtype = graphspec.dtype_name(value.dtype)
+        except ValueError as exc:
+            raise ImportFailure(f"the stored tensor {hint!r}: {exc}") from None
         self.tensors[key] = value.detach().clone()
-        self.cfg.tensors[key] = {"shape": list(value.shape), "dtype": graphspec.dtype_name(value.dtype)}
+        self.cfg.tensors[key] = {"shape": list(value.shape), "dtype": dtype, "parameter": parameter}
         name = self._node({"call": "tensor", "target": key}, f"{key}_const", self.tensors[key])
         self._tensor_of[id(value)] = name
         return name

@@ -77,6 +77,7 @@ class Converter:
         self.names: dict[fx.Node, Any] = {}  # export node -> emitted node name, or a parameter tensor
         self.fqn: dict[str, str] = {}  # placeholder name -> parameter/buffer/constant name
         self.tensor: dict[str, torch.Tensor] = {}
+        self.parameters: set[str] = set()  # placeholders that are the network's parameters
 
     # --- inputs -------------------------------------------------------------------------------------------
 
@@ -87,6 +88,8 @@ class Converter:
                 users.append(spec.arg.name)
             elif spec.kind in kept and spec.target is not None:
                 self.fqn[spec.arg.name] = spec.target
+                if spec.kind == InputKind.PARAMETER:
+                    self.parameters.add(spec.arg.name)
                 source = self.ep.constants if spec.kind == InputKind.CONSTANT_TENSOR else self.ep.state_dict
                 if spec.target not in source:
                     raise ImportFailure(f"the program's {spec.target!r} has no value in the file")
@@ -115,7 +118,8 @@ class Converter:
         if isinstance(a, fx.Node):
             got = self.names.get(a)
             if got is None and a.name in self.tensor:
-                got = self.names[a] = self.out.tensor(self.fqn[a.name], self.tensor[a.name])
+                parameter = a.name in self.parameters
+                got = self.names[a] = self.out.tensor(self.fqn[a.name], self.tensor[a.name], parameter)
             if got is None:
                 raise ImportFailure(f"node {a.name} is used before it is computed")
             return {"node": got}

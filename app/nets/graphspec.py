@@ -201,12 +201,11 @@ def _modules(cfg: GraphConfig) -> dict[str, Any]:
         if not PATH.match(path) or path.split(".")[0] == TENSORS:
             raise ValueError(f"{path!r} is not a module path")
         owned[path] = make_module(spec)
-    holder = nn.Module()
-    for key, meta in cfg.tensors.items():
+    for key, meta in cfg.tensors.items():  # buffers of the module at TENSORS (fx.GraphModule makes it)
         if not NAME.match(key) or meta.get("dtype") not in DTYPES:
             raise ValueError(f"{key!r} is not a tensor name with a known dtype")
-        holder.register_buffer(key, torch.zeros([int(s) for s in meta["shape"]], dtype=DTYPES[meta["dtype"]]))
-    owned[TENSORS] = holder
+        value = torch.zeros([int(s) for s in meta["shape"]], dtype=DTYPES[meta["dtype"]])
+        owned[f"{TENSORS}.{key}"] = nn.Parameter(value, requires_grad=False) if meta.get("parameter") else value
     return owned
 
 
