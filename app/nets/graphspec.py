@@ -6,7 +6,8 @@ network is traced, served, explained and folded like the bundled ones.
 Nothing in a description is executable: module types, functions and ``aten`` operators are looked up in
 the fixed tables below (an ``aten`` operator by its name in ``torch.ops.aten`` only), and arguments are JSON
 values, references to earlier nodes (``{"node": name}``) and dtypes (``{"dtype": "float32"}``). Tensors that
-are not a module's parameters (constants, parameters used by plain functions) are buffers of ``_tensors``.
+are not a module's (constants, and parameters used by plain functions: ``"parameter": true``) belong to
+``_tensors``.
 """
 
 from __future__ import annotations
