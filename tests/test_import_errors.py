@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from tests.importing import LeNet, build, convlens_import, export_onnx, export_pt2
@@ -182,3 +183,17 @@ def test_a_pt2_whose_weights_are_pickled_is_refused(tmp_path: Path, lenet_pt2: P
             dst.writestr(info, data)
     said = refused(tmp_path, tampered, *LENET)
     assert said.startswith("the weight ") and said.endswith("is stored as a pickle, which could run code when loaded")
+
+
+def test_class_names_in_another_order_than_the_test_sets_folders_are_refused(tmp_path: Path, lenet_pt2: Path) -> None:
+    """The labels of a folder test set are its folders in name order: class names in another order would
+    misname every class."""
+    names = [f"class{i}" for i in range(10)]
+    for name in names:
+        (tmp_path / "set" / name).mkdir(parents=True)
+        Image.new("L", (28, 28), 128).save(tmp_path / "set" / name / "0.png")
+    shuffled = ",".join(reversed(names))
+    said = refused(tmp_path, lenet_pt2, *LENET, "--dataset", str(tmp_path / "set"), "--classes", shuffled)
+    assert said == f"the class names ({shuffled.replace(',', ', ')}) are not the test set's folders in order" + (
+        f" ({', '.join(names)})"
+    )

@@ -94,6 +94,10 @@ def class_names(args: argparse.Namespace, found: folder.TestSet | None) -> list[
         return found.classes if found else None
     if not names or any(not n for n in names) or len(set(names)) != len(names):
         raise ImportFailure("the class names must be given, non-empty and different from each other")
+    if found is not None and found.classes is not None and found.classes != names:
+        raise ImportFailure(
+            f"the class names ({', '.join(names)}) are not the test set's folders in order ({', '.join(found.classes)})"
+        )
     return names
 
 
@@ -190,7 +194,7 @@ def build(args: argparse.Namespace) -> tuple[dict[str, Any], Network, graphspec.
             "file": args.file.name,
             "format": "torch.export" if fmt == "pt2" else "onnx",
             "sha256": hashlib.sha256(args.file.read_bytes()).hexdigest(),
-            **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in measured.items()},
+            **{k: (float(f"{v:.3g}") if isinstance(v, float) else v) for k, v in measured.items()},
         },
         "classes": classes,
         "input": {"shape": list(spec.shape), "mean": list(spec.mean), "std": list(spec.std)},
@@ -249,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         card, network, cfg, state, found = build(args)
         written = write(args, card, network, cfg, state, found)
-    except (ImportFailure, ValueError, FileNotFoundError) as exc:
+    except (ImportFailure, ValueError, OSError) as exc:  # OSError: a file that cannot be read or written
         print(f"convlens import: {exc}", file=sys.stderr)
         return 1
     print(f"imported {args.file.name} as {args.name!r}:")
