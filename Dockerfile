@@ -40,8 +40,11 @@ RUN python -m pip install --no-cache-dir --requirement /tmp/requirements.txt --c
  && python -c "import torch, numpy, fastapi, uvicorn; torch.nn.functional.conv2d(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3))"
 
 # A non-root user that owns nothing in the image: the app only reads its code, weights and data.
+# /app/models/extra is where imported models are mounted (`-v $PWD/mymodels:/app/models/extra`, README
+# "Bring your own model"): served beside the bundled ones; empty when nothing is mounted.
 RUN groupadd --system --gid 10001 convlens \
- && useradd --system --no-log-init --create-home --uid 10001 --gid 10001 convlens
+ && useradd --system --no-log-init --create-home --uid 10001 --gid 10001 convlens \
+ && mkdir -p /app/models/extra
 
 WORKDIR /app
 # Least often changed first: the trained weights and the sample data, then the pages, then the code.
@@ -56,7 +59,8 @@ USER 10001:10001
 ENV HOST=0.0.0.0 \
     PORT=8000 \
     WORKERS=1 \
-    LOG_LEVEL=info
+    LOG_LEVEL=info \
+    CONVLENS_MODEL_DIR=/app/models/extra
 
 EXPOSE 8000
 

@@ -1,4 +1,5 @@
-"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train`` and ``top``, each with ``--help``.
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top`` and ``import``, each with
+``--help``.
 
 Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
 """
@@ -7,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 from app.config import Settings, at_least_one, positive
+from app.importing import command as importing
 from app.labs import top
 from app.training import train
 
@@ -33,6 +37,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     defaults = Settings.from_env()
+    p.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="also serve the models in this folder, beside the bundled ones ($CONVLENS_MODEL_DIR)",
+    )
     for option, name, variable, text in SERVER_LIMITS:
         default = getattr(defaults, name)
         kind = at_least_one if isinstance(default, int) else positive
@@ -57,6 +67,11 @@ def serve(args: argparse.Namespace) -> int:
 
     # each worker process reads its settings from the environment: tell it how many share the CPUs
     os.environ["WORKERS"] = str(1 if args.reload else args.workers)
+    if args.model_dir is not None:
+        if not args.model_dir.is_dir():
+            print(f"convlens serve: --model-dir {args.model_dir} is not a folder", file=sys.stderr)
+            return 2
+        os.environ["CONVLENS_MODEL_DIR"] = str(args.model_dir.resolve())
 
     uvicorn.run(
         "app.main:app",
@@ -80,12 +95,17 @@ COMMANDS = {
         top.add_arguments,
         top.run,
     ),
+    "import": (
+        "Import a torch.export program (.pt2) or an ONNX model (.onnx) as a served model.",
+        importing.add_arguments,
+        importing.run,
+    ),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convlens", description="Look inside a trained convolutional network.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,train,top}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     for name, (text, add_arguments, run) in COMMANDS.items():
         sub = commands.add_parser(name, help=text, description=text)
         add_arguments(sub)

@@ -97,7 +97,9 @@ def _list(name: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
+    # Served: the bundled models, and the models in model_dir (imported ones; the same folder by default).
     model_dir: Path = PROJECT_ROOT / "models"
+    bundled_dir: Path = PROJECT_ROOT / "models"
     data_dir: Path = PROJECT_ROOT / "data"  # one folder per test set: mnist/, fashion-mnist/
     default_model: str = "lenet_bn"
     max_upload_bytes: int = 5 * 1024 * 1024
@@ -134,6 +136,13 @@ class Settings:
     body_timeout: float = 60.0  # seconds to send the body (then: 408)
     send_timeout: float = 30.0  # seconds an answer may wait for the client to read anything (then: closed)
     replica: str = field(default_factory=socket.gethostname)  # sent in every response's X-ConvLens-Replica
+
+    @property
+    def model_dirs(self) -> list[Path]:
+        """The folders models are served from: the bundled models first, then ``model_dir`` if it is another."""
+        if Path(self.model_dir).resolve() == Path(self.bundled_dir).resolve():
+            return [Path(self.bundled_dir)]
+        return [Path(self.bundled_dir), Path(self.model_dir)]
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.convlens = State(
             settings=settings,
             registry=Registry(
-                settings.model_dir, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
+                settings.model_dirs, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
             ),
         )
         app.state.admission = Admission(Budgets.from_settings(settings))

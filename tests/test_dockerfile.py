@@ -136,6 +136,16 @@ def test_dockerignore_keeps_out_the_venv_git_and_caches_but_lets_every_copy_in()
     assert {"app", "models", "data", "static", "templates"} <= set(sources)
 
 
+def test_imported_models_are_served_from_the_folder_a_volume_mounts() -> None:
+    """README: `docker run -v $PWD/mymodels:/app/models/extra ...` serves those models beside the bundled ones;
+    the folder exists (empty) without a volume, and a local models/extra never reaches the image."""
+    steps = final_stage()
+    env = " ".join(args for op, args in steps if op == "ENV").split()
+    assert "CONVLENS_MODEL_DIR=/app/models/extra" in env
+    assert any(op == "RUN" and "mkdir -p /app/models/extra" in args for op, args in steps)
+    assert "models/extra" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
 @pytest.mark.parametrize("name", ["models/lenet_bn.pt", "data/mnist/t10k-images-idx3-ubyte.gz"])
 def test_the_weights_and_the_test_set_are_in_the_build_context(name: str) -> None:
     assert (ROOT / name).is_file()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from app.config import Settings, at_least_one
-from app.datasets import mnist
+from app.datasets import folder, mnist
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
 from app.nets.receptive import Field, unit_box
@@ -52,14 +52,14 @@ def top_layers(model: Network) -> list[str]:
 
 
 def channel_maxima(model: Network, images: np.ndarray, batch: int = BATCH) -> tuple[dict, np.ndarray]:
-    """For ``images`` (N, H, W) uint8: per layer ``(values (N, C), y (N, C), x (N, C))`` of each channel's
-    largest unit, and the predictions (N,)."""
+    """For ``images`` (N, H, W) or (N, H, W, 3) uint8: per layer ``(values (N, C), y (N, C), x (N, C))`` of each
+    channel's largest unit, and the predictions (N,)."""
     layers = top_layers(model)
     parts: dict[str, list[tuple[torch.Tensor, ...]]] = {name: [] for name in layers}
     predictions = []
     with torch.inference_mode():
         for i in range(0, len(images), batch):
-            x = torch.from_numpy(images[i : i + batch].astype(np.float32) / 255.0).unsqueeze(1)  # (B, 1, H, W)
+            x = folder.as_input(images[i : i + batch])  # (B, C, H, W)
             acts = model.intermediates(x, per_image_linear=True)
             for name in layers:
                 maps = acts[name]  # (B, C, H, W)
@@ -76,7 +76,7 @@ def rank(values: np.ndarray, k: int = PER_CHANNEL) -> np.ndarray:
     return order[:k].T
 
 
-def compute(model: Network, split: mnist.Split, k: int = PER_CHANNEL) -> dict:
+def compute(model: Network, split: mnist.Split | folder.TestSet, k: int = PER_CHANNEL) -> dict:
     """The whole file's content for ``model`` over the test ``split``."""
     maxima, predictions = channel_maxima(model, split.images)
     layers = {}
@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
         if not card.get("dataset"):
             print(f"{name}: its card names no test set; skipped", file=sys.stderr)
             continue
-        split = mnist.load("test", args.data_dir / card["dataset"])
+        own = card.get("test_set")  # an imported model's own test set, beside it
+        split = folder.read_idx(args.model_dir / own) if own else mnist.load("test", args.data_dir / card["dataset"])
         content = compute(network, split, args.per_channel)
         out = path_for(args.model_dir, name)
         write(content, out)

@@ -7,12 +7,14 @@ from typing import Any
 
 from torch import nn
 
+from app.nets import graphspec
 from app.nets.lenet import ModelConfig, lenet
 from app.nets.vgg import VggConfig, fashion_vgg
 
 BUILDERS: dict[str, tuple[Any, Callable[[Any], nn.Module]]] = {
     "lenet": (ModelConfig, lenet),
     "fashion_vgg": (VggConfig, fashion_vgg),
+    "graph": (graphspec.GraphConfig, graphspec.build),  # an imported network, described as data (convlens import)
 }
 
 

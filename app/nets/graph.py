@@ -67,6 +67,8 @@ MODULE_KINDS: tuple[tuple[tuple[type[nn.Module], ...], str], ...] = (
 FUNCTION_KINDS: dict[Any, str] = {
     operator.add: "add",
     torch.add: "add",
+    operator.mul: "mul",  # an elementwise product: a per-channel scale, a gate
+    torch.mul: "mul",
     torch.cat: "concat",
     torch.flatten: "flatten",
     F.max_pool2d: "maxpool",
@@ -78,7 +80,14 @@ FUNCTION_KINDS: dict[Any, str] = {
     F.dropout: "dropout",
     **ACTIVATION_FUNCTIONS,
 }
-METHOD_KINDS = {"flatten": "flatten", "view": "flatten", "reshape": "flatten", "relu": "relu", "add": "add"}
+METHOD_KINDS = {
+    "flatten": "flatten",
+    "view": "flatten",
+    "reshape": "flatten",
+    "relu": "relu",
+    "add": "add",
+    "mul": "mul",
+}
 
 
 @dataclass(frozen=True)

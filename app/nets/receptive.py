@@ -22,7 +22,7 @@ import torch
 
 from app.nets.graph import ACTIVATION_KINDS, Graph, Layer
 
-PER_POSITION = {"batchnorm", "dropout", "identity", "add", "concat", *ACTIVATION_KINDS}
+PER_POSITION = {"batchnorm", "dropout", "identity", "add", "mul", "concat", *ACTIVATION_KINDS}
 
 
 @dataclass(frozen=True)

@@ -333,7 +333,7 @@ HIGH_LR_FILE = "high_lr.json"
 def high_lr(st: AppState) -> HighLrExperiment:
     """Both networks trained for a few epochs at a high peak learning rate: their test-accuracy curves,
     where the plain one diverged (if it did), and the exact commands (from `models/high_lr.json`)."""
-    path = st.settings.model_dir / HIGH_LR_FILE
+    path = st.settings.bundled_dir / HIGH_LR_FILE
     if not path.is_file():
         raise HTTPException(404, f"no high-learning-rate experiment recorded ({HIGH_LR_FILE} is missing)")
     return HighLrExperiment.model_validate(json.loads(path.read_text()))

@@ -53,6 +53,6 @@ def top_digits(
     (`y`, `x`) that reached it and its receptive field `box` on the digit (crop
     `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
     with client_errors():
-        content = top.load_for(served.model, st.settings.model_dir, served.name)
+        content = top.load_for(served.model, served.folder or st.settings.model_dir, served.name)
         found = top.examples(served.model, content, served.dataset().labels, name, channel)
     return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

@@ -121,7 +121,8 @@ def model_card(st: AppState, served: Served) -> ModelCard:
     card = {"name": served.name, **served.card}
     if "misclassified" not in card:
         try:
-            card["misclassified"] = top.load_for(served.model, st.settings.model_dir, served.name)["misclassified"]
+            found = top.load_for(served.model, served.folder or st.settings.model_dir, served.name)
+            card["misclassified"] = found["misclassified"]
         except KeyError:
             card["misclassified"] = []
     return ModelCard.model_validate(card)

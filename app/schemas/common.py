@@ -25,8 +25,8 @@ class Health(BaseModel):
 
 
 class Prediction(BaseModel):
-    label: int = Field(ge=0, le=9)
-    probabilities: list[float] = Field(min_length=10, max_length=10)
+    label: int = Field(ge=0, description="the predicted class: an index into the model's `classes`")
+    probabilities: list[float] = Field(min_length=2, description="one per class, in the order of `classes`")
 
 
 class TensorData(BaseModel):

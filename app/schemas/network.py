@@ -12,7 +12,7 @@ from app.schemas.common import B64_DESCRIPTION, DType, Pixel, Prediction, Tensor
 
 MAX_SIDE = 512  # rows or columns of a drawing sent as JSON (the network's input is checked after)
 KINDS = sorted(
-    {"input", "conv", "batchnorm", "maxpool", "avgpool", "linear", "flatten", "add", "concat", "dropout"}
+    {"input", "conv", "batchnorm", "maxpool", "avgpool", "linear", "flatten", "add", "mul", "concat", "dropout"}
     | {"identity", "softmax", "other"}
     | ACTIVATION_KINDS
 )

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from app.datasets.folder import LabelledSet
 from app.datasets.samples import Datasets, SampleStore
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
@@ -36,6 +37,7 @@ class ServedModel:
     card: dict
     samples: SampleStore | None = None
     timeline: Timeline | None = None
+    folder: Path | None = None  # where its files are (its top-activation file, its own test set)
     observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
 
@@ -45,7 +47,9 @@ class ServedModel:
     @classmethod
     def load(cls, checkpoint: Path, datasets: Datasets, observe: ForwardObserver | None = None) -> ServedModel:
         network, card = load_network(checkpoint)
-        served = cls(checkpoint.stem, network, card, datasets.get(card.get("dataset")), observe=observe)
+        own = card.get("test_set")  # an imported model's test set, beside it
+        samples = LabelledSet(checkpoint.parent / own) if own else datasets.get(card.get("dataset"))
+        served = cls(checkpoint.stem, network, card, samples, folder=checkpoint.parent, observe=observe)
         timeline = checkpoint.with_name(checkpoint.stem + TIMELINE_SUFFIX)
         if timeline.is_file():
             served.timeline = Timeline.load(timeline, network)
@@ -131,19 +135,31 @@ class ServedModel:
 
 
 class Registry:
-    """All models found in a folder (``<name>.pt`` with its ``<name>.json`` card and, when it was trained
-    here, its ``<name>.timeline.pt``)."""
+    """All models found in some folders (``<name>.pt`` with its ``<name>.json`` card and, when it was trained
+    here, its ``<name>.timeline.pt``): the bundled ones and any imported ones. A name in two folders is an
+    error, not a choice."""
 
     def __init__(
-        self, model_dir: Path, default: str, datasets: Datasets, observe: ForwardObserver | None = None
+        self,
+        model_dirs: Path | list[Path],
+        default: str,
+        datasets: Datasets,
+        observe: ForwardObserver | None = None,
     ) -> None:
         self.models: dict[str, ServedModel] = {}
-        for checkpoint in model_files(model_dir):
-            served = ServedModel.load(checkpoint, datasets, observe)
-            self.models[served.name] = served
+        folders = [model_dirs] if isinstance(model_dirs, Path) else list(model_dirs)
+        for folder in folders:
+            if not folder.is_dir():
+                raise FileNotFoundError(f"the model folder {folder} does not exist")
+            for checkpoint in model_files(folder):
+                if checkpoint.stem in self.models:
+                    raise ValueError(f"two models are named {checkpoint.stem!r}: {checkpoint} and another folder's")
+                served = ServedModel.load(checkpoint, datasets, observe)
+                self.models[served.name] = served
         if default not in self.models:
+            where = ", ".join(str(f) for f in folders)
             raise FileNotFoundError(
-                f"model {default!r} not found in {model_dir} (found: {sorted(self.models) or 'none'});"
+                f"model {default!r} not found in {where} (found: {sorted(self.models) or 'none'});"
                 " run `convlens train` to create it"
             )
         self.default = default
