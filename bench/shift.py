@@ -13,7 +13,7 @@ import argparse
 import torch
 
 from app.config import Settings
-from app.datasets.samples import SampleStore
+from app.datasets.samples import Datasets
 from app.labs.perturb import shifted
 from app.serving.inference import Registry
 
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="a served model's name (default: the default model)")
     args = p.parse_args(argv)
     settings = Settings.from_env()
-    served = Registry(settings.model_dir, settings.default_model).get(args.model)
-    store = SampleStore(settings.data_dir)
+    served = Registry(settings.model_dirs, settings.default_model, Datasets(settings.data_dir)).get(args.model)
+    store = served.dataset()
     x = store.batch(list(range(min(args.images, len(store)))))  # (N, 1, 28, 28)
     before = served.forward(x)
     last = served.layer_names[-1]
