@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -21,7 +20,7 @@ from app import cli
 from app.config import Settings
 from app.routes.deps import _read_limited
 from app.serving.protocol import GuardedHttpTools, connection_cap
-from tests.helpers import in_own_loop
+from tests.helpers import HANG_GUARD_SECONDS, in_own_loop, wait
 
 BIG_ANSWER = 48 * 1024 * 1024
 
@@ -36,20 +35,48 @@ async def tiny_app(scope: dict, receive, send) -> None:  # type: ignore[no-untyp
     await send({"type": "http.response.body", "body": body})
 
 
+class LiveServer(uvicorn.Server):
+    """uvicorn that says when it listens, and when a connection has closed (``closed`` is notified), so
+    tests wait for those events instead of polling."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = threading.Event()
+        self.closed = threading.Condition()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
+    def open_connections(self) -> int:
+        return len(self.server_state.connections)
+
+    def wait_for_connections(self, at_most: int, what: str) -> None:
+        """Block until at most ``at_most`` connections are open (each close notifies ``closed``)."""
+        with self.closed:
+            assert self.closed.wait_for(lambda: self.open_connections() <= at_most, HANG_GUARD_SECONDS), what
+
+
 @contextlib.contextmanager
-def live(evict_after: float = 1e9, **limits: object) -> Iterator[tuple[int, uvicorn.Server]]:
+def live(evict_after: float = 1e9, **limits: object) -> Iterator[tuple[int, LiveServer]]:
     """uvicorn with ``GuardedHttpTools`` and ``limits`` on a free port, in a thread; connections waiting
     on their clients may be closed for room after ``evict_after`` seconds (by default: never)."""
     settings = replace(Settings(), **limits)
-    protocol = type("Limited", (GuardedHttpTools,), {"configured": settings, "evict_after": evict_after})
+    holder: list[LiveServer] = []
+
+    def connection_lost(self: GuardedHttpTools, exc: Exception | None) -> None:
+        GuardedHttpTools.connection_lost(self, exc)
+        with holder[0].closed:
+            holder[0].closed.notify_all()
+
+    attributes = {"configured": settings, "evict_after": evict_after, "connection_lost": connection_lost}
+    protocol = type("Limited", (GuardedHttpTools,), attributes)
     config = uvicorn.Config(tiny_app, host="127.0.0.1", port=0, http=protocol, lifespan="off", log_level="critical")
-    server = uvicorn.Server(config)
+    server = LiveServer(config)
+    holder.append(server)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
+    wait(server.listening, "the server listening")
     try:
         yield server.servers[0].sockets[0].getsockname()[1], server
     finally:
@@ -168,10 +195,7 @@ def test_the_connection_cap_just_under_and_just_over() -> None:
         with connect(port) as third:  # the third is still within the cap
             third.sendall(request("/"))
             assert status(answer(third)) == 200
-        deadline = time.monotonic() + 10
-        while len(server.server_state.connections) > 2:  # the third's close reaches the server
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        server.wait_for_connections(2, "the third's close never reached the server")
         held.append(connect(port))
         held[-1].sendall(request("/", close=False))
         assert status(held[-1].recv(65536)) == 200
@@ -211,10 +235,7 @@ def test_an_unread_answer_is_aborted_after_the_send_timeout() -> None:
         idle = connect(port)
         idle.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         idle.sendall(request("/big"))  # and never reads
-        deadline = time.monotonic() + 20
-        while server.server_state.connections:  # the server gives up on it and closes
-            assert time.monotonic() < deadline, "the unread answer was never aborted"
-            time.sleep(0.02)
+        server.wait_for_connections(0, "the unread answer was never aborted")  # the server gives up and closes
         idle.close()
 
 
