@@ -63,3 +63,14 @@ def test_checkpoint_is_a_plain_state_dict_with_its_config() -> None:
     assert (arch, cfg.batchnorm) == ("lenet", True)
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     assert json.loads(path.with_suffix(".json").read_text())["name"] == "lenet_bn"
+
+
+@pytest.mark.parametrize("name", ["lenet", "lenet_bn_norelu"])
+def test_the_other_lenets_cards_match_their_weights(client, test_set, name: str) -> None:
+    """The numbers the pages compare (BatchNorm or not, ReLU or not) are the committed weights' own."""
+    served = client.app.state.convlens.registry.get(name)
+    x = torch.from_numpy(test_set.images.astype(np.float32) / 255).unsqueeze(1)  # (10000, 1, 28, 28)
+    predicted = torch.cat([served.model(x[i : i + 1000]).argmax(1) for i in range(0, len(x), 1000)]).numpy()
+    accuracy = float((predicted == test_set.labels).mean())
+    assert served.card["test_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert accuracy >= 0.995
