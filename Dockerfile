@@ -53,6 +53,8 @@ COPY data/ data/
 COPY templates/ templates/
 COPY static/ static/
 COPY app/ app/
+# The interface's message catalogs, compiled (app/i18n/catalogs.py): messages.mo for the server, static/i18n/ for the pages.
+RUN python -m app i18n compile
 
 USER 10001:10001
 

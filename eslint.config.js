@@ -49,6 +49,18 @@ export default [
       "no-self-compare": "error",
       "no-unmodified-loop-condition": "error",
       "no-console": "error",
+      // static/js/i18n.js: `convlens i18n extract` reads the messages from the source, so a message is a literal
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.name=/^(t|tn)$/][arguments.0.type!='Literal']",
+          message: "t()/tn(): the message must be a string literal ({placeholders} carry the values)",
+        },
+        {
+          selector: "CallExpression[callee.name='tn'][arguments.1.type!='Literal']",
+          message: "tn(): the plural message must be a string literal",
+        },
+      ],
     },
   },
 ];

@@ -1,4 +1,4 @@
-"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top`` and ``import``, each with
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top``, ``import`` and ``i18n``, each with
 ``--help``.
 
 Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from app.config import Settings, at_least_one, positive
+from app.i18n import command as i18n
 from app.importing import command as importing
 from app.labs import top
 from app.training import train
@@ -100,6 +101,7 @@ COMMANDS = {
         importing.add_arguments,
         importing.run,
     ),
+    "i18n": ("Extract, check or compile the interface's message catalogs.", i18n.add_arguments, i18n.run),
 }
 
 

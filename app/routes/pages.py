@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.config import PROJECT_ROOT
+from app.i18n import catalogs, languages
+from app.i18n.languages import gettext as _
 from app.labs.batchnorm import DEFAULT_SAMPLES, MAX_BATCH
 from app.routes.deps import State, state
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.policies["ext.i18n.trimmed"] = True  # a message's line breaks and indentation are not part of it
+templates.env.install_gettext_callables(languages.gettext, languages.ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,35 +49,102 @@ def read_link(request: Request, uses_model: bool = True) -> Link:
     models = list(registry.models)
     wanted = request.query_params.get("model") or None
     if wanted is not None:
-        showing = f"; showing {registry.default}" if uses_model else ""
         if wanted not in registry.models:
-            link.problems.append(f"?model={wanted} is not a served model{showing}. The models: {', '.join(models)}.")
+            text = (
+                _("?model={wanted} is not a served model; showing {default}. The models: {models}.")
+                if uses_model
+                else _("?model={wanted} is not a served model. The models: {models}.")
+            )
+            link.problems.append(text.format(wanted=wanted, default=registry.default, models=", ".join(models)))
         elif uses_model:
             link.model = wanted
     raw = request.query_params.get("sample")
     samples = registry.models[link.model or registry.default].samples
     if raw is not None and samples is None:
-        link.problems.append(f"?sample={raw}: {link.model or registry.default} has no test images here.")
+        text = _("?sample={raw}: {model} has no test images here.")
+        link.problems.append(text.format(raw=raw, model=link.model or registry.default))
     elif raw is not None and samples is not None:
         last = len(samples) - 1
         if not re.fullmatch(r"\s*\d+\s*", raw):
-            link.problems.append(f"?sample={raw} is not a test image id: use a whole number from 0 to {last}.")
+            text = _("?sample={raw} is not a test image id: use a whole number from 0 to {last}.")
+            link.problems.append(text.format(raw=raw, last=last))
         elif int(raw) > last:
-            link.problems.append(f"?sample={int(raw)} is not a test image: the ids go from 0 to {last}.")
+            text = _("?sample={raw} is not a test image: the ids go from 0 to {last}.")
+            link.problems.append(text.format(raw=int(raw), last=last))
         else:
             link.sample = int(raw)
     return link
 
 
-def render(request: Request, template: str, page: str, module: str, link: Link, **context: Any) -> HTMLResponse:
-    """Render ``template`` with the navigation's active ``page``, the page's ES ``module`` (a file under
-    static/js/) and what its address asked for (``link``: <main>'s data-model and data-sample, and the
-    error banner, shown at once when the address has a problem); <main>'s data-default-model names the model
-    an address without ?model= shows."""
-    default = state(request).registry.default
-    return templates.TemplateResponse(
-        request, template, {"page": page, "module": module, "link": link, "default_model": default, **context}
+def choose_language(request: Request) -> languages.Choice:
+    """The page's language: ``?lang=``, the cookie, Accept-Language, English (app/i18n/languages.py)."""
+    return languages.choose(
+        request.query_params.get("lang"),
+        request.cookies.get(languages.COOKIE),
+        request.headers.get("accept-language"),
     )
+
+
+def language_links(request: Request, current: str) -> list[dict[str, Any]]:
+    """The navigation's language switch: each language's link keeps the rest of the page's address."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {"code": code, "name": name, "href": "?" + urlencode([*query, ("lang", code)]), "current": code == current}
+        for code, name in languages.LANGUAGES.items()
+    ]
+
+
+@cache
+def catalog_version(lang: str) -> str:
+    """A short digest of the scripts' compiled catalog of ``lang`` (it travels in the catalog's URL, so a
+    browser never keeps an old one): '' for the source language."""
+    if lang == languages.DEFAULT:
+        return ""
+    path = catalogs.JS_CATALOGS / f"{lang}.json"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing: compile the catalogs with `convlens i18n compile`")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def render(
+    request: Request, template: str, page: str, module: str, uses_model: bool = True, **context: Any
+) -> HTMLResponse:
+    """Render ``template`` in the page's language with the navigation's active ``page``, the page's ES
+    ``module`` (a file under static/js/) and what its address asked for (read_link: <main>'s data-model and
+    data-sample, and the error banner, shown at once when the address has a problem); <main>'s
+    data-default-model names the model an address without ?model= shows. A ``?lang=`` is remembered in a
+    cookie; the answer varies with the cookie and Accept-Language."""
+    choice = choose_language(request)
+    token = languages.current.set(choice.lang)
+    try:
+        link = read_link(request, uses_model)
+        if choice.unknown is not None:
+            text = _("?lang={lang} is not a language of this site: use {codes}.")
+            link.problems.append(text.format(lang=choice.unknown, codes=" / ".join(languages.LANGUAGES)))
+        default = state(request).registry.default
+        response = templates.TemplateResponse(
+            request,
+            template,
+            {
+                "page": page,
+                "module": module,
+                "link": link,
+                "default_model": default,
+                "lang": choice.lang,
+                "language_links": language_links(request, choice.lang),
+                "catalog_version": catalog_version(choice.lang),
+                **context,
+            },
+        )
+    finally:
+        languages.current.reset(token)
+    response.headers["Content-Language"] = choice.lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if choice.source == "query":
+        response.set_cookie(
+            languages.COOKIE, choice.lang, max_age=languages.COOKIE_MAX_AGE, samesite="lax", path="/"
+        )
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -80,7 +155,6 @@ async def explorer(request: Request) -> HTMLResponse:
         "explorer.html",
         page="explorer",
         module="explorer.js",
-        link=read_link(request),
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
 
@@ -88,7 +162,7 @@ async def explorer(request: Request) -> HTMLResponse:
 @router.get("/model", response_class=HTMLResponse)
 async def model_page(request: Request) -> HTMLResponse:
     """The model: architecture arithmetic, the model card, every conv filter and a 1x1 convolution demo."""
-    return render(request, "model.html", page="model", module="model-page.js", link=read_link(request))
+    return render(request, "model.html", page="model", module="model-page.js")
 
 
 @router.get("/kernels", response_class=HTMLResponse)
@@ -99,7 +173,7 @@ async def kernels_page(request: Request) -> HTMLResponse:
         "kernels.html",
         page="kernels",
         module="kernels.js",
-        link=read_link(request, uses_model=False),
+        uses_model=False,
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
 
@@ -113,7 +187,6 @@ async def batchnorm_page(request: Request) -> HTMLResponse:
         "batchnorm.html",
         page="batchnorm",
         module="batchnorm.js",
-        link=read_link(request),
         max_batch=MAX_BATCH,
         default_samples=DEFAULT_SAMPLES,
     )
@@ -128,6 +201,5 @@ async def training_page(request: Request) -> HTMLResponse:
         "training.html",
         page="training",
         module="training.js",
-        link=read_link(request),
         max_upload_bytes=state(request).settings.max_upload_bytes,
     )
