@@ -60,7 +60,7 @@ def po_path(domain: str, lang: str, root: Path = LOCALES) -> Path:
 def extract(domain: Domain, root: Path = PROJECT_ROOT) -> Catalog:
     """Every message marked in the source of ``domain`` (the catalog's template)."""
     template = Catalog(domain=domain.name, fuzzy=False)
-    for _, lineno, message, comments, context in extract_from_dir(
+    for _, _lineno, message, comments, context in extract_from_dir(
         root, domain.method_map, domain.options, domain.keywords, comment_tags=("Translators:",)
     ):
         template.add(message, None, [], auto_comments=comments, context=context)
@@ -161,9 +161,10 @@ def _placeholder_problems(entry: Message) -> list[str]:
     strings = entry.string if isinstance(entry.string, (tuple, list)) else (entry.string,)
     out = []
     for s in strings:
-        have = _placeholders(s)
+        have = _placeholders(s or "")
         if have != wanted:
-            out.append(f"placeholders differ ({sorted(wanted)} in the source, {sorted(have)} in the translation): {_short(entry.id)}")
+            differ = f"{sorted(wanted)} in the source, {sorted(have)} in the translation"
+            out.append(f"placeholders differ ({differ}): {_short(entry.id)}")
     return out
 
 
@@ -175,7 +176,7 @@ def js_catalog(catalog: Catalog) -> dict[str, str | list[str]]:
         if not entry.id or entry.fuzzy or not _complete(entry):
             continue
         if isinstance(entry.id, (tuple, list)):
-            out[entry.id[0]] = list(entry.string)
+            out[entry.id[0]] = [str(s) for s in entry.string or ()]
         else:
             out[entry.id] = str(entry.string)
     return out

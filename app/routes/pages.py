@@ -141,9 +141,7 @@ def render(
     response.headers["Content-Language"] = choice.lang
     response.headers["Vary"] = "Accept-Language, Cookie"
     if choice.source == "query":
-        response.set_cookie(
-            languages.COOKIE, choice.lang, max_age=languages.COOKIE_MAX_AGE, samesite="lax", path="/"
-        )
+        response.set_cookie(languages.COOKIE, choice.lang, max_age=languages.COOKIE_MAX_AGE, samesite="lax", path="/")
     return response
 
 

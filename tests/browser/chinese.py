@@ -18,14 +18,13 @@ import re
 from playwright.sync_api import Page
 
 # Words that stay as they are in the Chinese interface (docs/glossary.md lists them).
-ALLOWED = frozenset(
-    """
+_ALLOWED_WORDS = """
     ConvLens English MNIST Fashion LeNet VGG BatchNorm BN ReLU Softmax softmax logit logits Sobel Prewitt Laplacian
     Gaussian Grad CAM HiResCAM SGD API REST JSON PNG JPEG JPG GIF WebP BMP TIFF SVG ONNX PyTorch torch
     export pt pt2 onnx docs RGB max min avg argmax Hz ms px KB MB GB KiB MiB GiB dB ReLUs
     float16 float32 lr same valid zeros reflect replicate circular floor ceil
-    """.split()
-)
+"""
+ALLOWED = frozenset(_ALLOWED_WORDS.split())
 # Identifiers: layer names (conv1, bn2, fc1, relu1, pool2, flatten ...), model names (lenet_bn, fashion_vgg),
 # query parameters (?model=, ?sample=, ?lang=, ?step=) and language codes.
 IDENTIFIER = re.compile(r"^(?:[a-z]+\d+[a-z\d]*|[a-z]+(?:_[a-z\d]+)+|[a-z]+\.[a-z\d]+|zh|en|CN)$")
@@ -71,7 +70,9 @@ def english_words(page: Page, allowed: set[str] | frozenset[str] = frozenset(), 
     """The English words a reader of the page (or of the element ``selector``) meets, sorted (empty: none)."""
     words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z]+)*", visible_text(page, selector)))
     keep = ALLOWED | allowed
-    return sorted(w for w in words if len(re.sub(r"[^A-Za-z]", "", w)) >= 2 and w not in keep and not IDENTIFIER.match(w))
+    return sorted(
+        w for w in words if len(re.sub(r"[^A-Za-z]", "", w)) >= 2 and w not in keep and not IDENTIFIER.match(w)
+    )
 
 
 def missing_glyphs(page: Page) -> list[str]:
