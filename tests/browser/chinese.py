@@ -20,14 +20,14 @@ from playwright.sync_api import Page
 # Words that stay as they are in the Chinese interface (docs/glossary.md lists them).
 _ALLOWED_WORDS = """
     ConvLens English MNIST Fashion LeNet VGG BatchNorm BN ReLU Softmax softmax logit logits Sobel Prewitt Laplacian
-    Gaussian Grad CAM HiResCAM SGD API REST JSON PNG JPEG JPG GIF WebP BMP TIFF SVG ONNX PyTorch torch
+    Gaussian Grad CAM Grad-CAM HiResCAM SGD API REST JSON PNG JPEG JPG GIF WebP BMP TIFF SVG ONNX PyTorch torch
     export pt pt2 onnx docs RGB max min avg argmax Hz ms px KB MB GB KiB MiB GiB dB ReLUs
     float16 float32 lr same valid zeros reflect replicate circular floor ceil
 """
 ALLOWED = frozenset(_ALLOWED_WORDS.split())
 # Identifiers: layer names (conv1, bn2, fc1, relu1, pool2, flatten ...), model names (lenet_bn, fashion_vgg),
 # query parameters (?model=, ?sample=, ?lang=, ?step=) and language codes.
-IDENTIFIER = re.compile(r"^(?:[a-z]+\d+[a-z\d]*|[a-z]+(?:_[a-z\d]+)+|[a-z]+\.[a-z\d]+|zh|en|CN)$")
+IDENTIFIER = re.compile(r"^(?:[a-z]+\d+[a-z\d]*|[a-z]+(?:_[a-z\d]+)+|[a-z_]+(?:\.[a-z\d_]+)+|zh|en|CN)$")
 
 VISIBLE_TEXT = """(selector) => {
   const root = document.querySelector(selector);
@@ -68,7 +68,8 @@ def visible_text(page: Page, selector: str = "body") -> str:
 
 def english_words(page: Page, allowed: set[str] | frozenset[str] = frozenset(), selector: str = "body") -> list[str]:
     """The English words a reader of the page (or of the element ``selector``) meets, sorted (empty: none)."""
-    words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z]+)*", visible_text(page, selector)))
+    text = visible_text(page, selector)
+    words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*(?:[-'][A-Za-z]+)*", text))
     keep = ALLOWED | allowed
     return sorted(
         w for w in words if len(re.sub(r"[^A-Za-z]", "", w)) >= 2 and w not in keep and not IDENTIFIER.match(w)

@@ -392,12 +392,13 @@ def test_enlarged_small_map_shows_its_numbers(page: Page) -> None:
 
 def test_keyboard_reaches_everything(page: Page) -> None:
     open_explorer(page)
-    # Tabbing from the top reaches the navigation, the pad and its tools, the file picker and the gallery.
+    # Tabbing from the top reaches the navigation (pages and languages), the pad and its tools, the file picker
+    # and the gallery.
     seen = []
-    for _ in range(14):
+    for _ in range(16):
         page.keyboard.press("Tab")
         seen.append(page.evaluate(FOCUSED))
-    for wanted in ("Explorer", "pad", "brush", "undo", "clear", "file"):
+    for wanted in ("Explorer", "简体中文", "pad", "brush", "undo", "clear", "file"):
         assert wanted in seen, seen
     assert any(s.isdigit() for s in seen), seen
     # Enter on a gallery digit loads it.
