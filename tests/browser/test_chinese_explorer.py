@@ -5,8 +5,8 @@ filter and BatchNorm toggles, a value read under the pointer or a finger, the in
 cannot follow, a second model side by side, a hand-made conv1 filter, a drawing, an upload, a model with
 another preprocessing) and then asks what a reader still meets in English (tests/browser/chinese.py): nothing
 but the API's own words (the served models' names, their layers' names and kinds: docs/glossary.md, "Left as
-they are") and the few names KEEP lists. No character may lack a glyph, and nothing may stick out of a phone's screen (the English page
-does not).
+they are") and the few names KEEP lists. No character may lack a glyph, and nothing may stick out of a
+phone's screen (the English page does not).
 """
 
 # ruff: noqa: RUF001  (the Chinese sentences' full-width punctuation and the multiplication sign of the shapes are meant)
@@ -173,6 +173,6 @@ def test_a_model_that_resizes_colour_photos_reads_in_chinese(zh: Page) -> None:
         "这里 flatten 的128个值变为10个数：每个类别一个得分（logit）。"
     )
     expect(page.locator("[data-for-preprocess=resize]")).to_be_visible()
-    assert english(page) == []
     assert missing_glyphs(page) == []
     assert_fits(page)
+    assert english(page) == []
