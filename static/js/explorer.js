@@ -22,6 +22,7 @@ import { DrawPad } from "./draw-pad.js";
 import { ExplainPanel } from "./explain-overlay.js";
 import { renderGallery } from "./gallery.js";
 import { paint } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { readImageFile, watchImageInputs } from "./input-sources.js";
 import { Inspector } from "./inspector.js";
 import { createInspectorInsight } from "./inspector-insight.js";
@@ -29,7 +30,7 @@ import { clearOverrideFromUrl, overrideFromUrl, rememberDigit } from "./kernel-h
 import { overrideNotice } from "./kernel-override.js";
 import { LayerList } from "./layer-list.js";
 import { describeModel, modelPicker, setAddress } from "./model-switch.js";
-import { applyWords, modelWords, showFor } from "./model-words.js";
+import { applyWords, fillWords, modelWords, showFor } from "./model-words.js";
 import { PredictionView, smoothingNote } from "./prediction.js";
 import { installReadout } from "./probe.js";
 import { SlidePanel } from "./slide-view.js";
@@ -144,7 +145,7 @@ function showCompareVerdict(result) {
   if (!result) return;
   const { label, probabilities } = result.prediction;
   const name = modelWords(infos.get(secondary)).name(label);
-  line.textContent = `Side by side: ${secondary} says ${name}, ${formatPercent(probabilities[label])} sure.`;
+  line.textContent = t("Side by side: {model} says {name}, {percent} sure.", { model: secondary, name, percent: formatPercent(probabilities[label]) });
   line.dataset.label = String(label);
 }
 
@@ -210,7 +211,8 @@ async function loadFile(picked, how) {
     showError(problem);
     return;
   }
-  const shownOk = await run({ file }, { kind: "file", file, caption: `Your image${file.name ? `: ${file.name}` : ""}` }, since);
+  const caption = file.name ? t("Your image: {file}", { file: file.name }) : t("Your image");
+  const shownOk = await run({ file }, { kind: "file", file, caption }, since);
   if (shownOk) {
     gallery?.select(null);
     setDeepLink(null);
@@ -219,11 +221,9 @@ async function loadFile(picked, how) {
 
 function loadSample(sample, since = performance.mark("explorer:sample:start").startTime) {
   gallery?.select(sample.id);
-  return run(
-    { sample: sample.id },
-    { kind: "sample", src: api.sampleUrl(sample.id), crisp: true, truth: sample.label, caption: `Test ${words.item} #${sample.id}${sample.label !== undefined ? `, ${words.a(sample.label)}` : ""}` },
-    since,
-  );
+  const params = { item: words.item, id: sample.id };
+  const caption = sample.label !== undefined ? t("Test {item} #{id}, {a_label}", { ...params, a_label: words.a(sample.label) }) : t("Test {item} #{id}", params);
+  return run({ sample: sample.id }, { kind: "sample", src: api.sampleUrl(sample.id), crisp: true, truth: sample.label, caption }, since);
 }
 
 function setDeepLink(id) {
@@ -261,11 +261,11 @@ function forgetDrawing() {
   onScreen = null;
   lastRun = null;
   list.clear();
-  verdict.clear(`Draw ${words.item === "digit" ? "a digit" : "an image"}, or pick one.`);
+  verdict.clear(t("Draw {a_item}, or pick one.", { a_item: fillWords("{a-item}", words) }));
   showCompareVerdict(null);
   $("seen").getContext("2d").clearRect(0, 0, $("seen").width, $("seen").height);
   $("original-pad").getContext("2d").clearRect(0, 0, $("original-pad").width, $("original-pad").height);
-  $("original-caption").textContent = "Nothing drawn";
+  $("original-caption").textContent = t("Nothing drawn");
   explainPanel.clear();
   main.dataset.source = "none";
 }
@@ -286,7 +286,7 @@ function pump() {
   lastSent = performance.now();
   performance.mark("explorer:stroke:start", { startTime: since });
   const pixels = pad.toPixels(SIZES.padGrid);
-  run({ pixels }, { kind: "stroke", pad: pad.canvas, caption: "Your drawing" }, since).then((ok) => {
+  run({ pixels }, { kind: "stroke", pad: pad.canvas, caption: t("Your drawing") }, since).then((ok) => {
     inFlight = false;
     if (pad.isEmpty) return; // cleared while it was on its way
     if (ok) {
@@ -342,8 +342,8 @@ function useWords(info) {
   verdict.setWords(words);
   explainPanel.setWords(words);
   const [, h, w] = info.input_shape;
-  $("seen-caption").textContent = `${h} × ${w}, the pixels the network is given`;
-  $("seen").setAttribute("aria-label", `The ${h} by ${w} input the network saw`);
+  $("seen-caption").textContent = t("{h} × {w}, the pixels the network is given", { h, w });
+  $("seen").setAttribute("aria-label", t("The {h} by {w} input the network saw", { h, w }));
 }
 
 /** The sentence under the probabilities: why the confidence stops short of 100% (label smoothing). */
@@ -361,14 +361,14 @@ async function showGallery() {
   missing.hidden = true;
   const summary = models.find((m) => m.name === primary);
   try {
-    if (summary && !summary.samples) throw new ApiError(`${primary} is served without its test set`, 404); // said, not asked
+    if (summary && !summary.samples) throw new ApiError(t("{model} is served without its test set", { model: primary }), 404); // said, not asked
     samples = await api.samples();
   } catch (error) {
     if (error.status === 404) {
-      missing.textContent = `No test ${words.items} to pick: ${error.message}. Draw one or use an image of your own.`;
+      missing.textContent = t("No test {items} to pick: {why}. Draw one or use an image of your own.", { items: words.items, why: error.message });
       missing.hidden = false;
     } else {
-      showError(`The test ${words.items} could not be loaded: ${error.message}`);
+      showError(t("The test {items} could not be loaded: {why}", { items: words.items, why: error.message }));
     }
   }
   gallery = renderGallery($("gallery"), samples, {
@@ -396,7 +396,7 @@ async function showModels(name, other) {
   try {
     await buildLayers();
   } catch (error) {
-    showError(`The network could not be loaded: ${error.message}`);
+    showError(t("The network could not be loaded: {why}", { why: error.message }));
     main.dataset.state = "failed";
     return;
   }
@@ -419,9 +419,9 @@ function installPickers(wanted) {
   });
   picks.compare = modelPicker($("compare-switch"), models, {
     current: wanted,
-    label: "Side by side with",
+    label: t("Side by side with"),
     id: "compare-select",
-    none: "no other model",
+    none: t("no other model"),
     onChange: (name) => showModels(primary, name),
   });
 }
@@ -437,8 +437,13 @@ function deepLinkedCompare() {
   if (!raw) return null;
   const known = models.find((m) => m.name === raw);
   if (known && raw !== primary) return raw;
-  const why = known ? "is the model already shown" : "is not a served model";
-  showLinkProblem(`?compare=${raw} ${why}; nothing is shown beside it. The models: ${models.map(describeModel).join(", ")}.`);
+  // Translators: separates the served models in a list: "lenet_bn (...), lenet (...)"
+  const params = { name: raw, models: models.map(describeModel).join(t(", ")) };
+  showLinkProblem(
+    known
+      ? t("?compare={name} is the model already shown; nothing is shown beside it. The models: {models}.", params)
+      : t("?compare={name} is not a served model; nothing is shown beside it. The models: {models}.", params),
+  );
   return null;
 }
 
@@ -480,7 +485,7 @@ async function start() {
   try {
     await buildLayers();
   } catch (error) {
-    showError(`The network could not be loaded: ${error.message}`);
+    showError(t("The network could not be loaded: {why}", { why: error.message }));
     main.dataset.state = "failed";
     return;
   }

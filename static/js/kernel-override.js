@@ -7,6 +7,7 @@
 
 import { el } from "./dom.js";
 import { colorOf, domainFor } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { formatWeight } from "./kernel-math.js";
 
 function kernelTable(kernel) {
@@ -29,22 +30,24 @@ function kernelTable(kernel) {
 export function overrideNotice(override, { onClear }) {
   const box = el("section", "override-notice");
   box.id = "override";
-  box.setAttribute("aria-label", "Hand-made conv1 filter in use");
+  box.setAttribute("aria-label", t("Hand-made conv1 filter in use"));
   const text = el("div", "override-text");
-  const title = el("p", "override-title", `conv1 filter ${override.channel} is replaced by your ${override.kernel.length}×${override.kernel.length} kernel`);
+  const size = override.kernel.length;
+  const title = el("p", "override-title", t("conv1 filter {channel} is replaced by your {k}×{k} kernel", { channel: override.channel, k: size }));
   const note = el("p", "hint");
   note.textContent =
-    "Every map and the prediction below use it (for these requests only; the served model is unchanged)." +
-    (override.kernel.length < 5 ? " It is centred in conv1's 5×5 window, with zeros around it." : "");
+    size < 5
+      ? t("Every map and the prediction below use it (for these requests only; the served model is unchanged). It is centred in conv1's 5×5 window, with zeros around it.")
+      : t("Every map and the prediction below use it (for these requests only; the served model is unchanged).");
   const actions = el("div", "override-actions");
-  const clear = el("button", "button primary", "Use the trained filter again");
+  const clear = el("button", "button primary", t("Use the trained filter again"));
   clear.type = "button";
   clear.id = "override-clear";
   clear.addEventListener("click", () => {
     box.remove();
     onClear();
   });
-  const edit = el("a", "button", "Back to the kernel lab");
+  const edit = el("a", "button", t("Back to the kernel lab"));
   edit.href = "/kernels";
   actions.append(clear, edit);
   text.append(title, note, actions);

@@ -14,7 +14,9 @@
  */
 
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 import { createLayerView } from "./layer-view.js";
+import { modelWords } from "./model-words.js";
 
 /**
  * Two layer-name sequences merged into one order: [{name, a, b}] with a / b true where that model has the
@@ -51,8 +53,9 @@ function gap(model, layer) {
   const box = el("div", "layer-gap");
   box.dataset.model = model;
   box.dataset.layer = layer.name;
-  const why = layer.kind === "batchnorm" ? `: it has no BatchNorm layers` : "";
-  box.append(el("p", "", `${model} has no ${layer.name}${why}.`));
+  const params = { model, layer: layer.name };
+  const text = layer.kind === "batchnorm" ? t("{model} has no {layer}: it has no BatchNorm layers.", params) : t("{model} has no {layer}.", params);
+  box.append(el("p", "", text));
   return box;
 }
 
@@ -105,6 +108,7 @@ export class LayerList {
     // the layer it takes: its first input from the table (a branchy network's add takes two), else the row above
     const source = layer.inputs && layer.inputs.length ? info.layers.find((l) => l.name === layer.inputs[0]) || before : before;
     const firstConv = info.layers.find((l) => l.kind === "conv");
+    const words = modelWords(info);
     return createLayerView(
       {
         ...layer,
@@ -114,7 +118,7 @@ export class LayerList {
         nextKind: after ? after.kind : null,
         reluClaim: this.reluClaim,
         isOutput: layer.name === info.output,
-        classes: info.classes,
+        classes: info.classes && info.classes.map((_, c) => words.name(c)), // the class names in the page's language
         dataset: info.dataset,
         inputShape: info.input_shape,
         preprocess: info.input ? info.input.preprocess : null,

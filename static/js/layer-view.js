@@ -25,15 +25,16 @@ import { SIZES } from "./config.js";
 import { el } from "./dom.js";
 import { formatShape, formatTick } from "./format.js";
 import { cellPx, colorbar, colorOf, domainFor, extent, mosaicCell, mosaicLayout, paint, paintMosaic, scaleFor } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { explain, geometry } from "./layer-text.js";
 import { paddedInputFigure } from "./padded-input.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const BN_PARAMS = [
-  ["weight", "γ", "gamma (scale)"],
-  ["bias", "β", "beta (shift)"],
-  ["running_mean", "μ", "running mean"],
-  ["running_var", "σ²", "running variance"],
+  ["weight", "γ", t("gamma (scale)")],
+  ["bias", "β", t("beta (shift)")],
+  ["running_mean", "μ", t("running mean")],
+  ["running_var", "σ²", t("running variance")],
 ];
 
 /** The map cell under a pointer click on `canvas`, or null (a keyboard "click", or outside the map). */
@@ -94,7 +95,7 @@ class LayerView {
     if (info.tag) title.append(el("span", "layer-model", info.tag));
     this.tools = el("div", "layer-tools");
     this.barsEl = el("div", "layer-bars");
-    this.bar = colorbar({ caption: "values" });
+    this.bar = colorbar({ caption: t("values") });
     this.barsEl.append(this.bar.element);
     head.append(title, this.tools, this.barsEl);
     const about = el("p", "layer-explain", explain(info));
@@ -197,10 +198,10 @@ class SpatialView extends LayerView {
     this.showFilters = false;
     this.showBn = false;
     if (this.kind === "conv") {
-      this.filterBar = colorbar({ caption: "filter weights" });
+      this.filterBar = colorbar({ caption: t("filter weights") });
       this.filterBar.element.hidden = true;
       this.barsEl.append(this.filterBar.element);
-      this.addWeightsToggle("Show filters", (on) => {
+      this.addWeightsToggle(t("Show filters"), (on) => {
         this.showFilters = on;
         this.filterBar.element.hidden = !on;
         this.grid.classList.toggle("with-filters", on);
@@ -209,7 +210,7 @@ class SpatialView extends LayerView {
       });
     }
     if (this.kind === "batchnorm") {
-      this.addWeightsToggle("Show γ, β, mean, variance", (on) => {
+      this.addWeightsToggle(t("Show γ, β, mean, variance"), (on) => {
         this.showBn = on;
         this.grid.classList.toggle("with-bn", on);
         this.paintWeights();
@@ -237,7 +238,7 @@ class SpatialView extends LayerView {
       if (!this.layer) return null;
       const { y, x } = gridCell(fx, fy, this.h, this.w);
       return {
-        label: `${this.name} · channel ${c} · (y ${y}, x ${x})`,
+        label: t("{layer} · channel {c} · (y {y}, x {x})", { layer: this.name, c, y, x }),
         value: this.layer.values[(c * this.h + y) * this.w + x],
         data: { layer: this.name, channel: c, y, x },
       };
@@ -251,7 +252,7 @@ class SpatialView extends LayerView {
     for (const tile of this.tiles) {
       blank(tile.canvas);
       tile.range.textContent = "";
-      tile.button.setAttribute("aria-label", `${this.name} channel ${tile.button.dataset.channel}: no input yet.`);
+      tile.button.setAttribute("aria-label", t("{layer} channel {c}: no input yet.", { layer: this.name, c: tile.button.dataset.channel }));
     }
   }
 
@@ -274,13 +275,13 @@ class SpatialView extends LayerView {
       paint(tile.canvas, values, { offset: c * per, height: this.h, width: this.w, scale, domain });
       const [lo, hi] = this.extents[c];
       tile.range.textContent = ctx.mode === "channel" ? (scale === "diverging" ? `±${formatTick(domain[1])}` : `${formatTick(lo)}–${formatTick(hi)}`) : "";
-      tile.button.setAttribute("aria-label", `${this.name} channel ${c}: values from ${formatTick(lo)} to ${formatTick(hi)}. Enter enlarges it.`);
+      tile.button.setAttribute("aria-label", t("{layer} channel {c}: values from {lo} to {hi}. Enter enlarges it.", { layer: this.name, c, lo: formatTick(lo), hi: formatTick(hi) }));
     }
     if (ctx.mode === "channel") {
       const ends = scale === "diverging" ? ["−max", "max"] : ["min", "max"];
-      this.bar.update(scale, scale === "diverging" ? [-1, 1] : [0, 1], "per map (its range under it)", ends);
+      this.bar.update(scale, scale === "diverging" ? [-1, 1] : [0, 1], t("per map (its range under it)"), ends);
     } else {
-      this.bar.update(scale, this.domain(), ctx.mode === "network" ? "one range for the whole network" : "values");
+      this.bar.update(scale, this.domain(), ctx.mode === "network" ? t("one range for the whole network") : t("values"));
     }
     if (this.padded) this.padded.update(this.hooks.previousOf(this)?.layer);
     this.paintWeights();
@@ -309,11 +310,11 @@ class SpatialView extends LayerView {
       const domain = weightDomain(weight, this.ctx, c);
       if (cin === 1) paint(tile.filter, weight.values, { offset: c * per, height: kh, width: kw, scale: "diverging", domain });
       else tile.layout = paintMosaic(tile.filter, weight.values, { offset: c * per, count: cin, h: kh, w: kw, columns: Math.ceil(Math.sqrt(cin)), scale: "diverging", domain });
-      tile.extra.textContent = `bias ${formatTick(bias.values[c])}`;
+      tile.extra.textContent = t("bias {value}", { value: formatTick(bias.values[c]) });
     }
     if (this.showFilters) {
-      if (this.ctx.mode === "channel") this.filterBar.update("diverging", [-1, 1], "weights, per filter", ["−max", "max"]);
-      else this.filterBar.update("diverging", weightDomain(weight, this.ctx, 0), "filter weights");
+      if (this.ctx.mode === "channel") this.filterBar.update("diverging", [-1, 1], t("weights, per filter"), ["−max", "max"]);
+      else this.filterBar.update("diverging", weightDomain(weight, this.ctx, 0), t("filter weights"));
     }
   }
 
@@ -331,9 +332,12 @@ class SpatialView extends LayerView {
       const at = cin === 1 ? { tile: 0, y: py, x: px } : mosaicCell(layout, px, py);
       if (!at) return null;
       const value = weight.values[((c * cin + at.tile) * kh + at.y) * kw + at.x];
-      const from = cin === 1 ? "" : ` · from ${this.info.previous || "input"} channel ${at.tile}`;
+      const params = { layer: this.name, c, source: this.info.previous || "input", tile: at.tile, y: at.y, x: at.x };
       return {
-        label: `${this.name} filter ${c}${from} · (y ${at.y}, x ${at.x})`,
+        label:
+          cin === 1
+            ? t("{layer} filter {c} · (y {y}, x {x})", params)
+            : t("{layer} filter {c} · from {source} channel {tile} · (y {y}, x {x})", params),
         value,
         data: { layer: this.name, tensor: "weight", channel: c, y: at.y, x: at.x },
       };
@@ -342,7 +346,7 @@ class SpatialView extends LayerView {
   }
 
   writeBnParams() {
-    const t = this.weights.tensors;
+    const tensors = this.weights.tensors;
     for (let c = 0; c < this.channels; c++) {
       const tile = this.tiles[c];
       tile.extra.textContent = "";
@@ -350,7 +354,7 @@ class SpatialView extends LayerView {
       const list = el("span", "bn-params");
       for (const [key, symbol] of BN_PARAMS) {
         const row = el("span", "bn-param");
-        row.append(el("span", "bn-symbol", symbol), el("span", "bn-number", formatTick(t[key].values[c])));
+        row.append(el("span", "bn-symbol", symbol), el("span", "bn-number", formatTick(tensors[key].values[c])));
         list.append(row);
       }
       tile.extra.append(list);
@@ -376,7 +380,7 @@ class VectorView extends LayerView {
       this.paramBox = el("div", "bn-strips");
       this.paramBox.hidden = true;
       this.body.append(this.paramBox);
-      this.addWeightsToggle("Show γ, β, mean, variance", (on) => {
+      this.addWeightsToggle(t("Show γ, β, mean, variance"), (on) => {
         this.paramBox.hidden = !on;
         if (on) this.paintParamStrips();
       });
@@ -392,7 +396,7 @@ class VectorView extends LayerView {
     this.canvas.height = this.rows;
     this.canvas.style.setProperty("--strip-aspect", `${cols} / ${this.rows}`);
     this.holder.append(this.canvas);
-    this.holder.append(el("span", "strip-note", `${this.units} units, ${cols} per row: unit = row × ${cols} + column`));
+    this.holder.append(el("span", "strip-note", t("{units} units, {cols} per row: unit = row × {cols} + column", { units: this.units, cols })));
     attachProbe(this.canvas, ({ fx, fy }) => this.unitReading(this.layer, this.name, fx, fy));
   }
 
@@ -401,7 +405,7 @@ class VectorView extends LayerView {
     const { y, x } = gridCell(fx, fy, this.rows, this.cols);
     const unit = y * this.cols + x;
     if (unit >= this.units) return null;
-    return { label: `${label} · unit ${unit}`, value: source.values[unit], data: { layer: this.name, unit, tensor } };
+    return { label: t("{label} · unit {unit}", { label, unit }), value: source.values[unit], data: { layer: this.name, unit, tensor } };
   }
 
   makeBars() {
@@ -441,8 +445,8 @@ class VectorView extends LayerView {
   /** A unit in words: "P(Dress)", "score for 7", "unit 12". */
   unitName(unit) {
     const named = this.classNames();
-    if (!named) return `unit ${unit}`;
-    return this.kind === "softmax" ? `P(${named[unit]})` : `score for ${named[unit]}`;
+    if (!named) return t("unit {unit}", { unit });
+    return this.kind === "softmax" ? `P(${named[unit]})` : t("score for {name}", { name: named[unit] });
   }
 
   paint(ctx) {
@@ -452,9 +456,9 @@ class VectorView extends LayerView {
     const domain = this.domain();
     if (this.asBars) this.paintBars(scale, domain);
     else paint(this.canvas, this.layer.values, { height: this.rows, width: this.cols, count: this.units, scale, domain });
-    const note = ctx.mode === "network" ? "one range for the whole network" : ctx.mode === "channel" ? "values (one vector: its own range)" : "values";
+    const note = ctx.mode === "network" ? t("one range for the whole network") : ctx.mode === "channel" ? t("values (one vector: its own range)") : t("values");
     this.bar.update(scale, domain, note);
-    this.holder.setAttribute("aria-label", `${this.name}: ${this.units} values from ${formatTick(this.layer.min)} to ${formatTick(this.layer.max)}. Enter enlarges it.`);
+    this.holder.setAttribute("aria-label", t("{layer}: {units} values from {lo} to {hi}. Enter enlarges it.", { layer: this.name, units: this.units, lo: formatTick(this.layer.min), hi: formatTick(this.layer.max) }));
     if (this.paramBox && !this.paramBox.hidden) this.paintParamStrips();
     this.markPainted();
   }
@@ -467,10 +471,10 @@ class VectorView extends LayerView {
     const { values } = this.layer;
     for (let i = 0; i < this.units; i++) {
       const v = Math.min(hi, Math.max(lo, values[i]));
-      const t = (v - lo) / span;
+      const height = (v - lo) / span;
       const bar = this.columns[i];
-      bar.style.bottom = `${Math.min(t, zero) * 100}%`;
-      bar.style.height = `${Math.max(Math.abs(t - zero) * 100, 0.5)}%`;
+      bar.style.bottom = `${Math.min(height, zero) * 100}%`;
+      bar.style.height = `${Math.max(Math.abs(height - zero) * 100, 0.5)}%`;
       bar.style.background = colorOf(values[i], scale, domain);
       bar.classList.toggle("bar-top", i === this.layer.argmax);
     }
@@ -480,7 +484,7 @@ class VectorView extends LayerView {
     super.clear();
     if (this.asBars) for (const bar of this.columns) bar.style.height = "0";
     else blank(this.canvas);
-    this.holder.setAttribute("aria-label", `${this.name}: no input yet.`);
+    this.holder.setAttribute("aria-label", t("{layer}: no input yet.", { layer: this.name }));
   }
 
   setData(layer) {
@@ -508,11 +512,11 @@ class VectorView extends LayerView {
       });
     }
     for (const { key, canvas, bar } of this.paramStrips) {
-      const t = this.weights.tensors[key];
-      const [lo, hi] = extent(t.values);
+      const tensor = this.weights.tensors[key];
+      const [lo, hi] = extent(tensor.values);
       const scale = lo >= 0 ? "sequential" : "diverging"; // γ and the variance are usually all positive
       const domain = domainFor(scale, lo, hi);
-      paint(canvas, t.values, { height: this.rows, width: this.cols, count: this.units, scale, domain });
+      paint(canvas, tensor.values, { height: this.rows, width: this.cols, count: this.units, scale, domain });
       bar.update(scale, domain);
     }
   }

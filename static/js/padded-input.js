@@ -12,6 +12,8 @@
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { colorbar, domainFor, extent, paint } from "./heatmap.js";
+import { t, tn } from "./i18n.js";
+import { sentences } from "./layer-text.js";
 import { layerInput, padMaps } from "./window-math.js";
 
 const PX = 96; // side of the picture, CSS px
@@ -22,13 +24,19 @@ function sentence(info) {
   const p = info.padding;
   const background = (0 - mean[0]) / std[0];
   const ink = (1 - mean[0]) / std[0];
-  const pad = p
-    ? ` Then ${p} row${p === 1 ? "" : "s"} and column${p === 1 ? "" : "s"} of zeros go around it (padding ${p}). Zero is lighter than the background, so the windows along the edges see a bright band: that is the ${p}-pixel frame around every ${info.name} map.`
-    : "";
-  return (
-    `${info.name} does not slide over the input picture itself: the network's first step normalises it, (pixel − ${formatTick(mean[0])}) / ${formatTick(std[0])}, ` +
-    `so the black background (0) becomes ${formatTick(background)} and the brightest pixel (1) ${formatTick(ink)}.${pad}`
+  const normalised = t(
+    "{layer} does not slide over the input picture itself: the network's first step normalises it, (pixel − {mean}) / {std}, so the black background (0) becomes {background} and the brightest pixel (1) {ink}.",
+    { layer: info.name, mean: formatTick(mean[0]), std: formatTick(std[0]), background: formatTick(background), ink: formatTick(ink) },
   );
+  const pad = p
+    ? tn(
+        "Then {p} row and column of zeros go around it (padding {p}). Zero is lighter than the background, so the windows along the edges see a bright band: that is the {p}-pixel frame around every {layer} map.",
+        "Then {p} rows and columns of zeros go around it (padding {p}). Zero is lighter than the background, so the windows along the edges see a bright band: that is the {p}-pixel frame around every {layer} map.",
+        p,
+        { p, layer: info.name },
+      )
+    : "";
+  return sentences([normalised, pad]);
 }
 
 export function paddedInputFigure(info) {
@@ -36,7 +44,7 @@ export function paddedInputFigure(info) {
   const canvas = el("canvas", "padded-canvas crisp");
   canvas.style.setProperty("--padded-px", `${PX}px`);
   canvas.setAttribute("role", "img");
-  const bar = colorbar({ caption: "normalised, padded" });
+  const bar = colorbar({ caption: t("normalised, padded") });
   const side = el("div", "padded-side");
   const text = el("figcaption", "hint", sentence(info));
   side.append(text, bar.element);
@@ -49,8 +57,8 @@ export function paddedInputFigure(info) {
       const [lo, hi] = extent(padded.values, 0, padded.h * padded.w);
       const domain = domainFor("diverging", lo, hi);
       paint(canvas, padded.values, { height: padded.h, width: padded.w, scale: "diverging", domain });
-      bar.update("diverging", domain, "normalised, padded with 0");
-      canvas.setAttribute("aria-label", `What ${info.name} slides over: ${padded.h} by ${padded.w}, values from ${formatTick(lo)} to ${formatTick(hi)}; the padding is 0.`);
+      bar.update("diverging", domain, t("normalised, padded with 0"));
+      canvas.setAttribute("aria-label", t("What {layer} slides over: {h} by {w}, values from {lo} to {hi}; the padding is 0.", { layer: info.name, h: padded.h, w: padded.w, lo: formatTick(lo), hi: formatTick(hi) }));
       element.dataset.low = String(lo);
       element.dataset.high = String(hi);
       element.dataset.side = String(padded.h);
