@@ -180,8 +180,8 @@ export class Inspector {
     const at = (value, i) => t("{value} at (y {y}, x {x})", { value: formatValue(value), y: Math.floor(i / w), x: i % w });
     side.append(
       statList([
-        ["min", at(s.min, s.argmin)],
-        ["max", at(s.max, s.argmax)],
+        [t("min"), at(s.min, s.argmin)],
+        [t("max"), at(s.max, s.argmax)],
         [t("mean"), formatValue(s.mean)],
         [t("std"), formatValue(s.std)],
         ["> 0", t("{percent}% of {count}", { percent: (s.positive * 100).toFixed(1), count: per })],
@@ -346,8 +346,8 @@ export class Inspector {
     const s = summarize(values);
     side.append(
       statList([
-        ["min", t("{value} (unit {unit})", { value: formatValue(s.min), unit: s.argmin })],
-        ["max", t("{value} (unit {unit})", { value: formatValue(s.max), unit: s.argmax })],
+        [t("min"), t("{value} (unit {unit})", { value: formatValue(s.min), unit: s.argmin })],
+        [t("max"), t("{value} (unit {unit})", { value: formatValue(s.max), unit: s.argmax })],
         [t("mean"), formatValue(s.mean)],
         [t("std"), formatValue(s.std)],
         ["> 0", t("{percent}% of {count}", { percent: (s.positive * 100).toFixed(1), count: n })],

@@ -136,6 +136,7 @@ def test_inspector_of_conv1_batchnorm_pooling_and_vectors_reads_in_chinese(zh_pa
     dialog = inspect_map(page, "bn1", 2)  # γ, β, the running statistics
     expect(dialog.locator(".inspector-weights h3")).to_have_text("通道2的归一化")
     expect(dialog.locator(".inspector-weights")).to_contain_text("全局方差 σ²")
+    expect(dialog.locator(".inspector-stats dt").first).to_have_text("最小值")
     expect(dialog.locator(".top-panel[data-state=ready]")).to_be_visible()
     assert_chinese(page, "#inspector")
     close(page)
