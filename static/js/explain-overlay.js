@@ -15,17 +15,43 @@ import { api } from "./api.js";
 import { INSIGHT } from "./config.js";
 import { formatPercent } from "./format.js";
 import { colorbar } from "./heatmap.js";
+import { LANG, t } from "./i18n.js";
 import { maxOf, paintHeat, paintInput } from "./insight-draw.js";
 import { modelWords } from "./model-words.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 /** What each method computes, in one plain sentence. */
 export const METHOD_TEXT = Object.freeze({
-  saliency: "Saliency: how much the class's score would change if each pixel alone were made a little brighter or darker (the size of the gradient), so bright spots are the pixels the score is most sensitive to.",
-  gradcam: "Grad-CAM: the feature maps of the last spatial layer before the classifier, each weighted by how much it raises the class's score and summed, so bright regions are where the features that argue for this class were found.",
-  hirescam: "HiResCAM: the same maps as Grad-CAM, but each value multiplied by its own gradient before they are summed, not by its map's mean gradient, so evidence that Grad-CAM's averages cancel out (in front of a fully connected layer) still shows.",
-  occlusion: "Occlusion: a small blank square is slid over the image and the drop in the class's probability is recorded, so red marks the pixels whose hiding hurts the prediction and blue those whose hiding helps it.",
+  saliency: t("Saliency: how much the class's score would change if each pixel alone were made a little brighter or darker (the size of the gradient), so bright spots are the pixels the score is most sensitive to."),
+  gradcam: t("Grad-CAM: the feature maps of the last spatial layer before the classifier, each weighted by how much it raises the class's score and summed, so bright regions are where the features that argue for this class were found."),
+  hirescam: t("HiResCAM: the same maps as Grad-CAM, but each value multiplied by its own gradient before they are summed, not by its map's mean gradient, so evidence that Grad-CAM's averages cancel out (in front of a fully connected layer) still shows."),
+  occlusion: t("Occlusion: a small blank square is slid over the image and the drop in the class's probability is recorded, so red marks the pixels whose hiding hurts the prediction and blue those whose hiding helps it."),
 });
+
+/** The method as a word in a sentence ("saliency map for ..."); in English the API's own name. */
+const METHOD_WORD = Object.freeze({ saliency: t("saliency"), gradcam: t("gradcam"), hirescam: t("hirescam"), occlusion: t("occlusion") });
+
+/** The colour bar's caption for a method's map. */
+const BAR_TEXT = Object.freeze({ occlusion: t("drop in probability"), gradcam: "Grad-CAM", hirescam: "HiResCAM" });
+
+/**
+ * What the map's values are. The API describes them in English (result.description, its own words); a page
+ * in another language says the same from the answer's fields (the method and, for the CAMs, the layer).
+ */
+function computed(result) {
+  if (LANG === "en") return t("Computed: {description}.", { description: result.description });
+  const layer = result.layer || "";
+  const local = {
+    saliency: t("|d logit[target] / d pixel|: how strongly a small change of each input pixel moves the target's logit (vanilla gradient saliency; the largest over the colour channels)"),
+    gradcam: t("Grad-CAM on {layer} (the last maps before the classifier): ReLU of the sum of its maps, each weighted by the mean gradient of the target's logit over that map; each {layer} unit is placed at the centre of its receptive field and interpolated linearly to the input's size", { layer }),
+    hirescam: t("HiResCAM on {layer} (the last maps before the classifier): ReLU of the sum of its maps, each value multiplied by the gradient of the target's logit at that value (not averaged over the map first, as Grad-CAM does); each {layer} unit is placed at the centre of its receptive field and interpolated linearly to the input's size", { layer }),
+    occlusion: t("occlusion sensitivity: a black patch (0) slides over the image; each pixel holds the mean drop in the target's probability over the patch positions that cover it (negative: hiding it helps)"),
+  }[result.method];
+  return t("Computed: {description}.", { description: local || result.description });
+}
+
+/** True when the model's test images are digits (the words' `item` may be in the page's language). */
+const isDigits = (words) => words.item === "digit" || !words.named;
 
 function absMax(values) {
   let m = 0;
@@ -73,7 +99,7 @@ export class ExplainPanel {
     this.words = words;
     const kept = this.target.value;
     this.target.textContent = "";
-    this.target.append(new Option("the prediction", ""));
+    this.target.append(new Option(t("the prediction"), ""));
     words.classes.forEach((_, c) => this.target.append(new Option(words.name(c), String(c))));
     this.target.value = kept !== "" && Number(kept) < words.classes.length ? kept : "";
   }
@@ -110,7 +136,7 @@ export class ExplainPanel {
     this.controller = null;
     this.result = null;
     for (const canvas of [this.inputCanvas, this.overlay]) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
-    this.status.textContent = `Give the network ${this.words.item === "digit" ? "a digit" : "an image"} first.`;
+    this.status.textContent = isDigits(this.words) ? t("Give the network a digit first.") : t("Give the network an image first.");
     this.detail.textContent = "";
     this.root.dataset.state = "idle";
     this.root.removeAttribute("aria-busy");
@@ -121,7 +147,7 @@ export class ExplainPanel {
     if (!prediction) return;
     const { name } = this.words;
     for (const option of this.target.options) {
-      if (option.value === "") option.textContent = `the prediction (${name(prediction.label)})`;
+      if (option.value === "") option.textContent = t("the prediction ({name})", { name: name(prediction.label) });
       else option.textContent = `${name(Number(option.value))} (${formatPercent(prediction.probabilities[Number(option.value)])})`;
     }
   }
@@ -150,7 +176,7 @@ export class ExplainPanel {
         this.controller = null;
         this.root.dataset.state = "error";
         this.root.removeAttribute("aria-busy");
-        this.status.textContent = `No explanation: ${error.message}`;
+        this.status.textContent = t("No explanation: {message}", { message: error.message });
       },
     );
   }
@@ -163,21 +189,43 @@ export class ExplainPanel {
     const top = signed ? absMax(values) : maxOf(values);
     const domain = signed ? [-(top || 1), top || 1] : [0, top || 1];
     paintHeat(this.overlay, values, { height, width, scale, domain, opaque: false });
-    this.bar.update(scale, domain, { occlusion: "drop in probability", gradcam: "Grad-CAM", hirescam: "HiResCAM" }[result.method] || "|∂ score / ∂ pixel|");
+    this.bar.update(scale, domain, BAR_TEXT[result.method] || t("|∂ score / ∂ pixel|"));
     this.result = result;
-    this.detail.textContent = `Computed: ${result.description}.`;
+    this.detail.textContent = computed(result);
     const target = this.words.name(result.target);
-    const noun = this.words.named ? "class" : "digit";
-    const which = this.target.value === "" ? `the predicted ${noun}, ${target}` : `the ${noun} ${target}`;
-    this.status.textContent = `Explaining ${which}: probability ${formatPercent(result.probability)}.`;
-    const maps = result.layer ? `the ${result.layer} maps` : "the maps";
-    const cam = result.method === "gradcam" || result.method === "hirescam";
-    const hint = result.method === "gradcam" ? " (HiResCAM, which weighs each value by its own gradient, may still find some)" : "";
-    if (top === 0) this.status.textContent += ` The map is 0 everywhere${cam ? `: the weighted sum of ${maps} is negative (or zero) at every position, and the map keeps only its positive part${hint}` : ""}.`;
-    if (current.override) this.status.textContent += " (With the trained filters of the first conv layer: the kernel lab's filter is not used here.)";
+    const named = this.words.named;
+    const said = { name: target, probability: formatPercent(result.probability) };
+    const predicted = this.target.value === "";
+    let status = named
+      ? predicted
+        ? t("Explaining the predicted class, {name}: probability {probability}.", said)
+        : t("Explaining the class {name}: probability {probability}.", said)
+      : predicted
+        ? t("Explaining the predicted digit, {name}: probability {probability}.", said)
+        : t("Explaining the digit {name}: probability {probability}.", said);
+    if (top === 0) status += this.emptyText(result);
+    if (current.override) status += t(" (With the trained filters of the first conv layer: the kernel lab's filter is not used here.)");
+    this.status.textContent = status;
     Object.assign(this.root.dataset, { state: "ready", method: result.method, target: String(result.target), input: String(current.id), empty: String(top === 0) });
     this.root.removeAttribute("aria-busy");
-    this.overlay.setAttribute("aria-label", `${result.method} map for the ${noun} ${target}, laid over the input`);
+    const overlay = { method: METHOD_WORD[result.method] || result.method, name: target };
+    this.overlay.setAttribute("aria-label", named ? t("{method} map for the class {name}, laid over the input", overlay) : t("{method} map for the digit {name}, laid over the input", overlay));
+  }
+
+  /** Why a map is 0 everywhere (a CAM keeps only the positive part of its weighted sum): one more sentence. */
+  emptyText(result) {
+    const layer = result.layer;
+    if (result.method === "gradcam") {
+      return layer
+        ? t(" The map is 0 everywhere: the weighted sum of the {layer} maps is negative (or zero) at every position, and the map keeps only its positive part (HiResCAM, which weighs each value by its own gradient, may still find some).", { layer })
+        : t(" The map is 0 everywhere: the weighted sum of the maps is negative (or zero) at every position, and the map keeps only its positive part (HiResCAM, which weighs each value by its own gradient, may still find some).");
+    }
+    if (result.method === "hirescam") {
+      return layer
+        ? t(" The map is 0 everywhere: the weighted sum of the {layer} maps is negative (or zero) at every position, and the map keeps only its positive part.", { layer })
+        : t(" The map is 0 everywhere: the weighted sum of the maps is negative (or zero) at every position, and the map keeps only its positive part.");
+    }
+    return t(" The map is 0 everywhere.");
   }
 
   reading(fx, fy) {
@@ -186,7 +234,8 @@ export class ExplainPanel {
     const [h, w] = r.map.shape;
     const { y, x } = gridCell(fx, fy, h, w);
     return {
-      label: `${r.method} for ${this.words.name(r.target)} · (y ${y}, x ${x})`,
+      label: t("{method} for {name} · (y {y}, x {x})", { method: METHOD_WORD[r.method] || r.method, name: this.words.name(r.target), y, x }),
+
       value: r.map.values[y * w + x],
       data: { layer: "input", tensor: r.method, y, x },
     };

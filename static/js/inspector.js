@@ -17,6 +17,7 @@ import { SIZES } from "./config.js";
 import { el } from "./dom.js";
 import { formatShape, formatTick, formatValue } from "./format.js";
 import { colorbar, colorOf, domainFor, extent, inkOn, mosaicCell, mosaicLayout, paint, paintMosaic } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { attachProbe, gridCell, hideReadout, showReadout } from "./probe.js";
 import { scrollCue } from "./scroll-cue.js";
 import { summarize, topK } from "./stats.js";
@@ -113,14 +114,14 @@ export class Inspector {
     const d = this.dialog;
     d.textContent = "";
     const head = el("div", "inspector-head");
-    const title = el("h2", "inspector-title", spatial ? `${view.name} · channel ${channel}` : view.name);
+    const title = el("h2", "inspector-title", spatial ? t("{layer} · channel {channel}", { layer: view.name, channel }) : view.name);
     title.id = "inspector-title";
     head.append(title, el("span", `badge badge-${view.kind}`, view.kind), el("span", "layer-shape", spatial ? formatShape([view.h, view.w]) : formatShape([view.units])));
     const nav = el("div", "inspector-nav");
     if (spatial) {
-      nav.append(this.navButton("← Previous map", -1), this.navButton("Next map →", 1));
+      nav.append(this.navButton(t("← Previous map"), -1), this.navButton(t("Next map →"), 1));
     }
-    const close = el("button", "button inspector-close", "Close");
+    const close = el("button", "button inspector-close", t("Close"));
     close.type = "button";
     close.addEventListener("click", () => this.close());
     nav.append(close);
@@ -154,7 +155,7 @@ export class Inspector {
     const canvas = el("canvas", "zoom-canvas crisp");
     canvas.tabIndex = 0;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `${view.name} channel ${channel}, ${h} by ${w}. Arrow keys move the cursor; the readout shows the value.`);
+    canvas.setAttribute("aria-label", t("{layer} channel {channel}, {h} by {w}. Arrow keys move the cursor; the readout shows the value.", { layer: view.name, channel, h, w }));
     paint(canvas, values, { offset, height: h, width: w, scale, domain });
     zoom.style.setProperty("--zoom-px", `${SIZES.inspectorPx}px`);
     const cursor = el("span", "zoom-cursor");
@@ -162,10 +163,10 @@ export class Inspector {
     cursor.style.height = `${100 / h}%`;
     zoom.append(canvas, cursor);
     const bar = colorbar();
-    bar.update(scale, domain, view.ctx.mode === "channel" ? "this map's own range" : view.ctx.mode === "network" ? "whole-network range" : "layer range");
-    figure.append(zoom, bar.element, el("figcaption", "hint", "Hover, or focus it and use the arrow keys, to read values."));
+    bar.update(scale, domain, view.ctx.mode === "channel" ? t("this map's own range") : view.ctx.mode === "network" ? t("whole-network range") : t("layer range"));
+    figure.append(zoom, bar.element, el("figcaption", "hint", t("Hover, or focus it and use the arrow keys, to read values.")));
     const reading = (y, x) => ({
-      label: `${view.name} · channel ${channel} · (y ${y}, x ${x})`,
+      label: t("{layer} · channel {channel} · (y {y}, x {x})", { layer: view.name, channel, y, x }),
       value: values[offset + y * w + x],
       data: { layer: view.name, channel, y, x },
     });
@@ -176,25 +177,25 @@ export class Inspector {
 
     const side = el("div", "inspector-side");
     const s = summarize(values, offset, per);
-    const at = (i) => `(y ${Math.floor(i / w)}, x ${i % w})`;
+    const at = (value, i) => t("{value} at (y {y}, x {x})", { value: formatValue(value), y: Math.floor(i / w), x: i % w });
     side.append(
       statList([
-        ["min", `${formatValue(s.min)} at ${at(s.argmin)}`],
-        ["max", `${formatValue(s.max)} at ${at(s.argmax)}`],
-        ["mean", formatValue(s.mean)],
-        ["std", formatValue(s.std)],
-        ["> 0", `${(s.positive * 100).toFixed(1)}% of ${per}`],
+        [t("min"), at(s.min, s.argmin)],
+        [t("max"), at(s.max, s.argmax)],
+        [t("mean"), formatValue(s.mean)],
+        [t("std"), formatValue(s.std)],
+        ["> 0", t("{percent}% of {count}", { percent: (s.positive * 100).toFixed(1), count: per })],
         ["= 0", `${(s.zero * 100).toFixed(1)}%`],
       ]),
     );
     let numberCells = null;
     if (per <= SIZES.numbersUpTo) {
-      const { table, cells } = numberTable(values, offset, h, w, scale, domain, 2, "The values (2 decimals; hover for all)");
+      const { table, cells } = numberTable(values, offset, h, w, scale, domain, 2, t("The values (2 decimals; hover for all)"));
       numberCells = cells;
       const scroller = el("div", "numbers-scroll");
       scroller.append(table);
       side.append(scroller);
-      scrollCue(scroller, "The map's values");
+      scrollCue(scroller, t("The map's values"));
     }
     body.append(figure, side);
     if (this.slide && view.info.kernel_size && (view.kind === "conv" || view.kind === "maxpool")) this.slide.render(body, view, channel);
@@ -244,7 +245,7 @@ export class Inspector {
 
     if (view.kind === "conv" || view.kind === "batchnorm") {
       const box = el("section", "inspector-weights");
-      box.append(el("p", "hint", "Loading the weights…"));
+      box.append(el("p", "hint", t("Loading the weights…")));
       side.append(box);
       view.loadWeights().then(
         (weights) => {
@@ -254,7 +255,7 @@ export class Inspector {
           else this.renderBn(box, weights, channel);
         },
         (err) => {
-          box.textContent = `The weights could not be loaded: ${err.message}`;
+          box.textContent = t("The weights could not be loaded: {message}", { message: err.message });
         },
       );
     }
@@ -267,15 +268,16 @@ export class Inspector {
     const offset = channel * per;
     const [lo, hi] = extent(weight.values, offset, per);
     const domain = domainFor("diverging", lo, hi);
-    box.append(el("h3", "", `Filter ${channel}`));
+    box.append(el("h3", "", t("Filter {channel}", { channel })));
     const source = this.view.info.previous || "input";
+    const biasText = formatValue(bias.values[channel]);
     box.append(
       el(
         "p",
         "hint",
         cin === 1
-          ? `These ${kh} × ${kw} weights are multiplied with every ${kh} × ${kw} patch of the ${source} and summed, plus the bias ${formatValue(bias.values[channel])}: the map is large where the patch looks like the filter.`
-          : `One ${kh} × ${kw} kernel for each of the ${cin} ${source} maps (in order, left to right); the products over all of them are summed, plus the bias ${formatValue(bias.values[channel])}.`,
+          ? t("These {kh} × {kw} weights are multiplied with every {kh} × {kw} patch of the {source} and summed, plus the bias {bias}: the map is large where the patch looks like the filter.", { kh, kw, source, bias: biasText })
+          : t("One {kh} × {kw} kernel for each of the {cin} {source} maps (in order, left to right); the products over all of them are summed, plus the bias {bias}.", { kh, kw, cin, source, bias: biasText }),
       ),
     );
     const canvas = el("canvas", "filter-large crisp");
@@ -288,43 +290,39 @@ export class Inspector {
       const py = Math.floor(fy * canvas.height);
       const at = cin === 1 ? { tile: 0, y: py, x: px } : mosaicCell(layout, px, py);
       if (!at) return null;
+      const where = { layer: this.view.name, channel, source, tile: at.tile, y: at.y, x: at.x };
       return {
-        label: `${this.view.name} filter ${channel}${cin === 1 ? "" : ` · from ${source} channel ${at.tile}`} · (y ${at.y}, x ${at.x})`,
+        label: cin === 1 ? t("{layer} filter {channel} · (y {y}, x {x})", where) : t("{layer} filter {channel} · from {source} channel {tile} · (y {y}, x {x})", where),
         value: weight.values[offset + (at.tile * kh + at.y) * kw + at.x],
         data: { layer: this.view.name, tensor: "weight", channel, y: at.y, x: at.x },
       };
     });
     const bar = colorbar();
-    bar.update("diverging", domain, "this filter's weights");
+    bar.update("diverging", domain, t("this filter's weights"));
     box.append(canvas, bar.element);
-    if (cin === 1) box.append(numberTable(weight.values, offset, kh, kw, "diverging", domain, 3, "The weights").table);
+    if (cin === 1) box.append(numberTable(weight.values, offset, kh, kw, "diverging", domain, 3, t("The weights")).table);
   }
 
   renderBn(box, weights, channel) {
-    const t = weights.tensors;
+    const tensors = weights.tensors;
     const eps = weights.eps ?? 0;
-    const g = t.weight.values[channel];
-    const b = t.bias.values[channel];
-    const mu = t.running_mean.values[channel];
-    const v = t.running_var.values[channel];
+    const g = tensors.weight.values[channel];
+    const b = tensors.bias.values[channel];
+    const mu = tensors.running_mean.values[channel];
+    const v = tensors.running_var.values[channel];
     const a = g / Math.sqrt(v + eps);
-    box.append(el("h3", "", `Channel ${channel}'s normalisation`));
+    box.append(el("h3", "", t("Channel {channel}'s normalisation", { channel })));
     box.append(
       statList([
-        ["γ (gamma)", formatValue(g)],
-        ["β (beta)", formatValue(b)],
-        ["running mean μ", formatValue(mu)],
-        ["running variance σ²", formatValue(v)],
+        [t("γ (gamma)"), formatValue(g)],
+        [t("β (beta)"), formatValue(b)],
+        [t("running mean μ"), formatValue(mu)],
+        [t("running variance σ²"), formatValue(v)],
         ["ε", String(eps)],
       ]),
     );
-    box.append(
-      el(
-        "p",
-        "hint",
-        `out = γ · (in − μ) / √(σ² + ε) + β, which for this channel is out = ${formatTick(a)} · in ${b - a * mu < 0 ? "−" : "+"} ${formatTick(Math.abs(b - a * mu))}.`,
-      ),
-    );
+    const shift = { a: formatTick(a), sign: b - a * mu < 0 ? "−" : "+", b: formatTick(Math.abs(b - a * mu)) };
+    box.append(el("p", "hint", t("out = γ · (in − μ) / √(σ² + ε) + β, which for this channel is out = {a} · in {sign} {b}.", shift)));
   }
 
   renderVector(body) {
@@ -342,25 +340,26 @@ export class Inspector {
       figure.append(canvas);
     }
     const bar = colorbar();
-    bar.update(scale, domain, "values");
+    bar.update(scale, domain, t("values"));
     figure.append(bar.element);
     const side = el("div", "inspector-side");
     const s = summarize(values);
     side.append(
       statList([
-        ["min", `${formatValue(s.min)} (unit ${s.argmin})`],
-        ["max", `${formatValue(s.max)} (unit ${s.argmax})`],
-        ["mean", formatValue(s.mean)],
-        ["std", formatValue(s.std)],
-        ["> 0", `${(s.positive * 100).toFixed(1)}% of ${n}`],
+        [t("min"), t("{value} (unit {unit})", { value: formatValue(s.min), unit: s.argmin })],
+        [t("max"), t("{value} (unit {unit})", { value: formatValue(s.max), unit: s.argmax })],
+        [t("mean"), formatValue(s.mean)],
+        [t("std"), formatValue(s.std)],
+        ["> 0", t("{percent}% of {count}", { percent: (s.positive * 100).toFixed(1), count: n })],
       ]),
     );
     const list = el("table", "unit-table");
     const shown = n <= SIZES.numbersUpTo ? Array.from({ length: n }, (_, i) => i) : topK(values, 10);
-    list.append(el("caption", "", n <= SIZES.numbersUpTo ? "Every value" : "The 10 largest values"));
+    list.append(el("caption", "", n <= SIZES.numbersUpTo ? t("Every value") : t("The 10 largest values")));
     const headRow = el("tr");
     const named = view.classNames ? view.classNames() : null;
-    headRow.append(el("th", "", named ? "class" : "unit"), el("th", "", "value"));
+    headRow.append(el("th", "", named ? t("class") : t("unit")), el("th", "", t("value")));
+
     list.append(headRow);
     for (const i of shown) {
       const tr = el("tr");

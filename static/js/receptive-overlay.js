@@ -22,6 +22,7 @@ import { INSIGHT } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 import { colorbar } from "./heatmap.js";
+import { t, tn } from "./i18n.js";
 import { maxOf, paintHeat, paintInput, placeBox } from "./insight-draw.js";
 import { attachProbe, gridCell } from "./probe.js";
 import { scrollCue } from "./scroll-cue.js";
@@ -42,9 +43,9 @@ function stage(className) {
 /** The recurrence as a table: one row per layer from the input to this one. */
 function stepsTable(steps) {
   const table = el("table", "rf-steps");
-  table.append(el("caption", "", "Layer by layer: size += (kernel − 1) × jump; start += ((kernel − 1) / 2 − padding) × jump; jump ×= stride"));
+  table.append(el("caption", "", t("Layer by layer: size += (kernel − 1) × jump; start += ((kernel − 1) / 2 − padding) × jump; jump ×= stride")));
   const head = el("tr");
-  for (const h of ["layer", "kernel", "stride", "padding", "size", "jump", "start"]) head.append(el("th", "", h));
+  for (const h of [t("layer"), t("kernel"), t("stride"), t("padding"), t("size"), t("jump"), t("start")]) head.append(el("th", "", h));
   table.append(head);
   for (const s of steps) {
     const tr = el("tr");
@@ -58,15 +59,18 @@ function stepsTable(steps) {
 function axisText(word, index, field, lo, hi, clippedLo, clippedHi, extent) {
   const centre = field.start + index * field.jump;
   const half = (field.size - 1) / 2;
-  let text = `${word}: centre = start + ${word === "rows" ? "y" : "x"} × jump = ${num(field.start)} + ${index} × ${field.jump} = ${num(centre)}; `;
-  text += `${num(centre)} ± (${field.size} − 1) / 2 = ${num(centre)} ± ${num(half)} → ${num(lo)} to ${num(hi)}`;
+  const values = { start: num(field.start), index, jump: field.jump, centre: num(centre), size: field.size, half: num(half), lo: num(lo), hi: num(hi) };
+  let text =
+    word === "rows"
+      ? t("rows: centre = start + y × jump = {start} + {index} × {jump} = {centre}; {centre} ± ({size} − 1) / 2 = {centre} ± {half} → {lo} to {hi}", values)
+      : t("columns: centre = start + x × jump = {start} + {index} × {jump} = {centre}; {centre} ± ({size} − 1) / 2 = {centre} ± {half} → {lo} to {hi}", values);
   if (clippedLo !== lo || clippedHi !== hi) {
-    const out = [];
-    if (lo < 0) out.push(`${-lo} in the padding before the image`);
-    if (hi > extent - 1) out.push(`${hi - extent + 1} past its end`);
-    text += `; ${out.join(" and ")}, so clipped to ${clippedLo} to ${clippedHi}`;
+    const clip = { before: -lo, after: hi - extent + 1, from: clippedLo, to: clippedHi };
+    if (lo < 0 && hi > extent - 1) text += t("; {before} in the padding before the image and {after} past its end, so clipped to {from} to {to}", clip);
+    else if (lo < 0) text += t("; {before} in the padding before the image, so clipped to {from} to {to}", clip);
+    else text += t("; {after} past its end, so clipped to {from} to {to}", clip);
   }
-  return `${text}.`;
+  return t("{text}.", { text });
 }
 
 /** How much of the effective field lies inside the box (it must be all of it). */
@@ -115,13 +119,13 @@ export class ReceptivePanel {
     Object.assign(section.dataset, { layer: unit.layer, channel: String(unit.channel), y: String(unit.y), x: String(unit.x) });
     if (unit.note) {
       this.key = null;
-      this.missing(section, `No receptive-field box for ${unit.layer}: ${unit.note}.`);
+      this.missing(section, t("No receptive-field box for {layer}: {note}.", { layer: unit.layer, note: unit.note }));
       return Promise.resolve(null);
     }
     if (!current || !current.input) {
       section.dataset.state = "empty";
       section.textContent = "";
-      section.append(el("p", "hint", "Give the network an image first."));
+      section.append(el("p", "hint", t("Give the network an image first.")));
       return Promise.resolve(null);
     }
     const key = `${current.id}|${unit.model}|${unit.layer}|${unit.channel}|${unit.y}|${unit.x}`;
@@ -144,12 +148,12 @@ export class ReceptivePanel {
       (error) => {
         if (error.name === "AbortError" || this.key !== key) return null;
         if (error.status === 422) {
-          this.missing(section, `No receptive-field box for ${unit.layer}: ${error.message}`);
+          this.missing(section, t("No receptive-field box for {layer}: {message}", { layer: unit.layer, message: error.message }));
           return null;
         }
         section.dataset.state = "error";
         section.textContent = "";
-        section.append(el("p", "rf-error", `The receptive field could not be computed: ${error.message}`));
+        section.append(el("p", "rf-error", t("The receptive field could not be computed: {message}", { message: error.message })));
         return null;
       },
     );
@@ -179,7 +183,7 @@ export class ReceptivePanel {
     const boxH = box.y1 - box.y0 + 1;
     const boxW = box.x1 - box.x0 + 1;
 
-    section.append(el("h3", "", `What ${field.layer} channel ${field.channel} at (y ${field.y}, x ${field.x}) can see`));
+    section.append(el("h3", "", t("What {layer} channel {channel} at (y {y}, x {x}) can see", { layer: field.layer, channel: field.channel, y: field.y, x: field.x })));
     const figures = el("div", "rf-figures");
 
     // The theoretical field on the input, with the padding around it.
@@ -187,7 +191,8 @@ export class ReceptivePanel {
     const input = stage("rf-input-stage");
     paintInput(input.canvas, current.image.values, { height, width, margin });
     input.canvas.setAttribute("role", "img");
-    input.canvas.setAttribute("aria-label", `The input with the ${field.size} by ${field.size} field of this unit outlined: rows ${box.y0} to ${box.y1}, columns ${box.x0} to ${box.x1}.`);
+    const bounds = { size: field.size, y0: box.y0, y1: box.y1, x0: box.x0, x1: box.x1, rows: boxH, columns: boxW };
+    input.canvas.setAttribute("aria-label", t("The input with the {size} by {size} field of this unit outlined: rows {y0} to {y1}, columns {x0} to {x1}.", bounds));
     const edge = el("span", "rf-image-edge");
     placeBox(edge, { y0: 0, x0: 0, y1: height - 1, x1: width - 1 }, geometry);
     input.holder.append(edge);
@@ -205,8 +210,8 @@ export class ReceptivePanel {
         "figcaption",
         "",
         clipped
-          ? `Theoretical field: ${field.size} × ${field.size} pixels, of which ${boxH} rows × ${boxW} columns fall on the image (solid); the dashed part is zero padding.`
-          : `Theoretical field: ${field.size} × ${field.size} input pixels, rows ${box.y0}–${box.y1}, columns ${box.x0}–${box.x1}.`,
+          ? t("Theoretical field: {size} × {size} pixels, of which {rows} rows × {columns} columns fall on the image (solid); the dashed part is zero padding.", bounds)
+          : t("Theoretical field: {size} × {size} input pixels, rows {y0}–{y1}, columns {x0}–{x1}.", bounds),
       ),
     );
 
@@ -217,7 +222,7 @@ export class ReceptivePanel {
     const domain = [0, top || 1];
     paintHeat(heat.canvas, field.gradient.values, { height, width, scale: "sequential", domain, margin });
     heat.canvas.setAttribute("role", "img");
-    heat.canvas.setAttribute("aria-label", "The effective receptive field: how strongly each input pixel moves this unit.");
+    heat.canvas.setAttribute("aria-label", t("The effective receptive field: how strongly each input pixel moves this unit."));
     const outline2 = el("span", "rf-box rf-box-thin");
     placeBox(outline2, box, geometry);
     heat.holder.append(outline2);
@@ -228,38 +233,47 @@ export class ReceptivePanel {
       const x = cell.x - margin;
       if (y < 0 || x < 0 || y >= height || x >= width) return null;
       return {
-        label: `|∂ ${field.layer}[${field.channel}, ${field.y}, ${field.x}] / ∂ input(y ${y}, x ${x})|`,
+        label: t("|∂ {layer}[{channel}, {uy}, {ux}] / ∂ input(y {y}, x {x})|", { layer: field.layer, channel: field.channel, uy: field.y, ux: field.x, y, x }),
         value: field.gradient.values[y * width + x],
         data: { layer: "input", y, x, tensor: "gradient" },
       };
     });
     const bar = colorbar();
-    bar.update("sequential", domain, "|∂ unit / ∂ pixel|");
+    bar.update("sequential", domain, t("|∂ unit / ∂ pixel|"));
     const summary = effectiveSummary(field.gradient, box, width);
-    effective.append(
-      heat.holder,
-      bar.element,
-      el(
-        "figcaption",
-        "",
-        `Effective field for this image: non-zero on ${summary.nonzero} of ${height * width} pixels, ${summary.outside === 0 ? "all inside the box" : `${summary.outside} outside the box`}; strongest at (y ${summary.best.y}, x ${summary.best.x}).${current.override ? " Computed with the first conv layer's trained filters, not the kernel lab's." : ""}`,
-      ),
-    );
+    const counts = { nonzero: summary.nonzero, total: height * width, outside: summary.outside, y: summary.best.y, x: summary.best.x };
+    let caption =
+      summary.outside === 0
+        ? t("Effective field for this image: non-zero on {nonzero} of {total} pixels, all inside the box; strongest at (y {y}, x {x}).", counts)
+        : t("Effective field for this image: non-zero on {nonzero} of {total} pixels, {outside} outside the box; strongest at (y {y}, x {x}).", counts);
+    if (current.override) caption += t(" Computed with the first conv layer's trained filters, not the kernel lab's.");
+    effective.append(heat.holder, bar.element, el("figcaption", "", caption));
     figures.append(theory, effective);
 
     // The arithmetic, in words and numbers.
     const math = el("div", "rf-math");
+    const sizes = { size: field.size, jump: field.jump, start: num(field.start) };
     math.append(
-      el("p", "", `size = ${field.size}, jump = ${field.jump}, start = ${num(field.start)}: the unit sees a ${field.size} × ${field.size} square; neighbouring units are ${field.jump} input pixel${field.jump === 1 ? "" : "s"} apart; unit (0, 0) is centred on input pixel ${num(field.start)}.`),
+      el(
+        "p",
+        "",
+        tn(
+          "size = {size}, jump = {jump}, start = {start}: the unit sees a {size} × {size} square; neighbouring units are {jump} input pixel apart; unit (0, 0) is centred on input pixel {start}.",
+          "size = {size}, jump = {jump}, start = {start}: the unit sees a {size} × {size} square; neighbouring units are {jump} input pixels apart; unit (0, 0) is centred on input pixel {start}.",
+          field.jump,
+          sizes,
+        ),
+      ),
       el("p", "rf-axis", axisText("rows", field.y, field, unclipped.y0, unclipped.y1, box.y0, box.y1, height)),
       el("p", "rf-axis", axisText("columns", field.x, field, unclipped.x0, unclipped.x1, box.x0, box.x1, width)),
-      el("p", "", `The unit's value for this image: ${formatValue(field.activation)}. Pixels outside the box cannot change it at all: their gradient is exactly 0.`),
+      el("p", "", t("The unit's value for this image: {value}. Pixels outside the box cannot change it at all: their gradient is exactly 0.", { value: formatValue(field.activation) })),
     );
     if (field.steps.length > 1) {
       const steps = stepsTable(field.steps);
       math.append(steps);
-      scrollCue(steps, "The receptive field, layer by layer");
+      scrollCue(steps, t("The receptive field, layer by layer"));
     }
+
     section.append(figures, math);
   }
 }

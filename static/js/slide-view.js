@@ -20,6 +20,7 @@
 import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
 import { colorOf, domainFor, extent, inkOn, paint, scaleFor } from "./heatmap.js";
+import { t, tn } from "./i18n.js";
 import { convAt, layerInput, outputSide, padMaps, poolAt } from "./window-math.js";
 
 /** Positions a second the speed slider offers. */
@@ -109,11 +110,11 @@ export class SlidePanel {
     this.run = null;
     const section = el("section", "slide-panel");
     Object.assign(section.dataset, { layer: view.name, channel: String(channel), state: "loading" });
-    section.append(el("h3", "", "Watch the window slide"));
+    section.append(el("h3", "", t("Watch the window slide")));
     host.append(section);
     const previous = this.previousOf(view);
     if (!previous || !previous.layer) {
-      section.append(el("p", "hint", "The layer before this one has no values yet: give the network an image first."));
+      section.append(el("p", "hint", t("The layer before this one has no values yet: give the network an image first.")));
       section.dataset.state = "empty";
       return;
     }
@@ -124,7 +125,7 @@ export class SlidePanel {
         this.run = new SlideRun(section, view, channel, previous, weights);
       },
       (error) => {
-        section.append(el("p", "hint", `The weights could not be loaded: ${error.message}`));
+        section.append(el("p", "hint", t("The weights could not be loaded: {message}", { message: error.message })));
         section.dataset.state = "error";
       },
     );
@@ -149,7 +150,7 @@ class SlideRun {
     this.h = view.h;
     this.w = view.w;
     if (outputSide(source.h, k, s, p) !== this.h || outputSide(source.w, k, s, p) !== this.w) {
-      section.append(el("p", "hint", "The layer's geometry does not match its input's size: nothing to slide."));
+      section.append(el("p", "hint", t("The layer's geometry does not match its input's size: nothing to slide.")));
       section.dataset.state = "error";
       return;
     }
@@ -177,15 +178,27 @@ class SlideRun {
   build() {
     const { section, view, k, s, p } = this;
     const size = `${this.padded.h} × ${this.padded.w}`;
-    const from = this.source.normalized
-      ? `the input, normalised (each pixel minus ${formatTick(view.info.normalization.mean[0])}, divided by ${formatTick(view.info.normalization.std[0])}) and padded with ${p} zero${p === 1 ? "" : "s"} on every side (${size})`
-      : `${this.inputName}${p ? `, padded with ${p} on every side (${size})` : ` (${size})`}`;
+    const said = { k, s, p, size, kk: k * k, cin: this.cin, input: this.inputName, filter: this.channel };
+    let moves;
+    if (this.source.normalized) {
+      const norm = { ...said, mean: formatTick(view.info.normalization.mean[0]), std: formatTick(view.info.normalization.std[0]) };
+      moves = tn(
+        "The {k} × {k} window moves with stride {s} over the input, normalised (each pixel minus {mean}, divided by {std}) and padded with {p} zero on every side ({size}).",
+        "The {k} × {k} window moves with stride {s} over the input, normalised (each pixel minus {mean}, divided by {std}) and padded with {p} zeros on every side ({size}).",
+        p,
+        norm,
+      );
+    } else if (p) {
+      moves = t("The {k} × {k} window moves with stride {s} over {input}, padded with {p} on every side ({size}).", said);
+    } else {
+      moves = t("The {k} × {k} window moves with stride {s} over {input} ({size}).", said);
+    }
     const what = this.conv
       ? this.multi
-        ? `At each position the ${k} × ${k} window covers the same place in all ${this.cin} channels of ${this.inputName}; each channel's ${k * k} values are multiplied by that channel's ${k} × ${k} kernel of filter ${this.channel} and summed, and the ${this.cin} channel sums plus the bias are one pixel of the map.`
-        : `At each position the ${k * k} values under the window are multiplied by filter ${this.channel}'s weights and summed; plus the bias, that is one pixel of the map.`
-      : `At each position the largest of the ${k * k} values under the window is one pixel of the map.`;
-    section.append(el("p", "hint slide-about", `The ${k} × ${k} window moves with stride ${s} over ${from}. ${what}`));
+        ? t("At each position the {k} × {k} window covers the same place in all {cin} channels of {input}; each channel's {kk} values are multiplied by that channel's {k} × {k} kernel of filter {filter} and summed, and the {cin} channel sums plus the bias are one pixel of the map.", said)
+        : t("At each position the {kk} values under the window are multiplied by filter {filter}'s weights and summed; plus the bias, that is one pixel of the map.", said)
+      : t("At each position the largest of the {kk} values under the window is one pixel of the map.", said);
+    section.append(el("p", "hint slide-about", t("{moves} {what}", { moves, what })));
     section.append(this.controls());
     const body = el("div", this.multi ? "slide-body slide-multi" : "slide-body");
     section.append(body);
@@ -211,7 +224,7 @@ class SlideRun {
         st.figure.append(caption);
         st.figure.tabIndex = 0;
         st.figure.setAttribute("role", "button");
-        st.figure.setAttribute("aria-label", `Show the numbers of ${this.inputName} channel ${c}`);
+        st.figure.setAttribute("aria-label", t("Show the numbers of {layer} channel {channel}", { layer: this.inputName, channel: c }));
         const pick = () => {
           this.detail = c;
           this.show();
@@ -231,7 +244,13 @@ class SlideRun {
       body.append(grid);
     } else {
       const c = this.conv ? 0 : this.channel;
-      const st = stage("slide-input", STAGE_PX, this.source.normalized ? `What ${view.name} slides over: ${size}` : `${this.inputName} channel ${c}${p ? `, padded: ${size}` : `: ${size}`}`);
+      const over = { layer: view.name, input: this.inputName, channel: c, size };
+      const caption = this.source.normalized
+        ? t("What {layer} slides over: {size}", over)
+        : p
+          ? t("{input} channel {channel}, padded: {size}", over)
+          : t("{input} channel {channel}: {size}", over);
+      const st = stage("slide-input", STAGE_PX, caption);
       paint(st.canvas, this.padded.values, { offset: c * this.padded.h * this.padded.w, height: this.padded.h, width: this.padded.w, scale, domain: this.inputDomain });
       this.inputs.push(st);
       body.append(st.figure);
@@ -239,9 +258,9 @@ class SlideRun {
 
     const math = el("div", "slide-math");
     this.grids = {
-      window: numberGrid(k, "under the window"),
-      weights: this.conv ? numberGrid(k, "× the filter") : null,
-      products: this.conv ? numberGrid(k, "= the products") : null,
+      window: numberGrid(k, t("under the window")),
+      weights: this.conv ? numberGrid(k, t("× the filter")) : null,
+      products: this.conv ? numberGrid(k, t("= the products")) : null,
     };
     this.detailTitle = el("p", "slide-detail-title");
     const grids = el("div", "slide-grids");
@@ -251,7 +270,7 @@ class SlideRun {
     this.check = el("p", "hint slide-check");
     math.append(this.detailTitle, grids, this.sumLine, this.check);
 
-    const out = stage("slide-output", STAGE_PX, `${view.name} channel ${this.channel}, filled pixel by pixel (${this.h} × ${this.w})`);
+    const out = stage("slide-output", STAGE_PX, t("{layer} channel {channel}, filled pixel by pixel ({h} × {w})", { layer: view.name, channel: this.channel, h: this.h, w: this.w }));
     out.canvas.addEventListener("click", (event) => {
       const rect = out.canvas.getBoundingClientRect();
       const y = Math.min(this.h - 1, Math.floor(((event.clientY - rect.top) / rect.height) * this.h));
@@ -271,37 +290,39 @@ class SlideRun {
 
   controls() {
     const bar = el("div", "slide-controls");
-    this.playButton = button("▶ Play");
+    this.playButton = button(t("▶ Play"));
     this.playButton.addEventListener("click", () => (this.playing ? this.pause() : this.play()));
-    const back = button("◀ Step", "Step back one position");
+    const back = button(t("◀ Step"), t("Step back one position"));
     back.addEventListener("click", () => {
       this.pause();
       this.go(this.step - 1);
     });
-    const forward = button("Step ▶", "Step forward one position");
+    const forward = button(t("Step ▶"), t("Step forward one position"));
     forward.addEventListener("click", () => {
       this.pause();
       this.go(this.step + 1);
     });
-    const end = button("Fill the rest", "Go to the last position");
+    const end = button(t("Fill the rest"), t("Go to the last position"));
     end.addEventListener("click", () => {
       this.pause();
       this.go(this.count - 1);
     });
-    const speedLabel = el("label", "slide-speed", "Speed ");
+    const speedLabel = el("label", "slide-speed", t("Speed "));
     const speed = el("input");
     speed.type = "range";
     speed.min = "0";
     speed.max = String(SPEEDS.length - 1);
     speed.step = "1";
     speed.value = String(this.speed);
-    const speedText = el("output", "", `${SPEEDS[this.speed]} a second`);
+    const perSecond = () => t("{n} a second", { n: SPEEDS[this.speed] });
+    const positions = () => t("{n} positions a second", { n: SPEEDS[this.speed] });
+    const speedText = el("output", "", perSecond());
     speed.addEventListener("input", () => {
       this.speed = Number(speed.value);
-      speedText.textContent = `${SPEEDS[this.speed]} a second`;
-      speed.setAttribute("aria-valuetext", `${SPEEDS[this.speed]} positions a second`);
+      speedText.textContent = perSecond();
+      speed.setAttribute("aria-valuetext", positions());
     });
-    speed.setAttribute("aria-valuetext", `${SPEEDS[this.speed]} positions a second`);
+    speed.setAttribute("aria-valuetext", positions());
     speedLabel.append(speed, speedText);
     this.where = el("span", "slide-where");
     bar.append(this.playButton, back, forward, end, speedLabel, this.where);
@@ -336,7 +357,7 @@ class SlideRun {
   play() {
     if (this.step >= this.count - 1) this.step = -1; // from the start again
     this.playing = true;
-    this.playButton.textContent = "Pause";
+    this.playButton.textContent = t("Pause");
     this.section.dataset.playing = "true";
     this.last = performance.now();
     const tick = (now) => {
@@ -364,7 +385,7 @@ class SlideRun {
   pause() {
     this.playing = false;
     cancelAnimationFrame(this.timer);
-    if (this.playButton) this.playButton.textContent = "▶ Play";
+    if (this.playButton) this.playButton.textContent = t("▶ Play");
     delete this.section.dataset.playing;
   }
 
@@ -389,8 +410,12 @@ class SlideRun {
     let total;
     if (this.conv) total = this.showConv(y, x);
     else total = this.showPool(y, x);
-    this.where.textContent = `(y ${y}, x ${x}): position ${step + 1} of ${this.count}`;
-    this.check.textContent = `The ${view.name} map here, as the server computed it: ${formatValue(expected)}${Math.abs(total - expected) <= 1e-4 * Math.max(1, Math.abs(expected)) ? " (the same, up to rounding)." : "."}`;
+    this.where.textContent = t("(y {y}, x {x}): position {position} of {count}", { y, x, position: step + 1, count: this.count });
+    const check = { layer: view.name, value: formatValue(expected) };
+    this.check.textContent =
+      Math.abs(total - expected) <= 1e-4 * Math.max(1, Math.abs(expected))
+        ? t("The {layer} map here, as the server computed it: {value} (the same, up to rounding).", check)
+        : t("The {layer} map here, as the server computed it: {value}.", check);
     Object.assign(this.section.dataset, { step: String(step), y: String(y), x: String(x), total: String(total), expected: String(expected) });
   }
 
@@ -406,9 +431,9 @@ class SlideRun {
     this.grids.window.set(at.windows[c], this.inputScale, this.inputDomain);
     this.grids.weights.set(filter, "diverging", wDomain);
     this.grids.products.set(products, "diverging", pDomain);
-    const bias = `+ bias ${formatValue(at.bias, 4)}`;
+    const bias = t("+ bias {value}", { value: formatValue(at.bias, 4) });
     if (this.multi) {
-      this.detailTitle.textContent = `${this.inputName} channel ${c} (pick another channel above):`;
+      this.detailTitle.textContent = t("{layer} channel {channel} (pick another channel above):", { layer: this.inputName, channel: c });
       let all = [0, 0];
       at.products.forEach((prod) => {
         const [lo, hi] = extent(prod);
@@ -422,10 +447,11 @@ class SlideRun {
         input.figure.dataset.sum = String(at.sums[i]);
       });
       const sumOfSums = at.total - at.bias;
-      this.sumLine.textContent = `Channel ${c}: Σ of its ${k * k} products = ${formatValue(at.sums[c], 4)}. All ${this.cin} channel sums: ${formatValue(sumOfSums, 4)} ${bias} = ${formatValue(at.total, 4)}`;
+      const sums = { channel: c, kk: k * k, sum: formatValue(at.sums[c], 4), cin: this.cin, all: formatValue(sumOfSums, 4), bias, total: formatValue(at.total, 4) };
+      this.sumLine.textContent = t("Channel {channel}: Σ of its {kk} products = {sum}. All {cin} channel sums: {all} {bias} = {total}", sums);
     } else {
       this.detailTitle.textContent = "";
-      this.sumLine.textContent = `Σ of the ${k * k} products = ${formatValue(at.sums[0], 4)} ${bias} = ${formatValue(at.total, 4)}`;
+      this.sumLine.textContent = t("Σ of the {kk} products = {sum} {bias} = {total}", { kk: k * k, sum: formatValue(at.sums[0], 4), bias, total: formatValue(at.total, 4) });
     }
     return at.total;
   }
@@ -435,7 +461,8 @@ class SlideRun {
     const at = poolAt(this.padded, channel, y, x, k, s);
     this.grids.window.set(at.window, this.inputScale, this.inputDomain, at.argmax);
     this.detailTitle.textContent = "";
-    this.sumLine.textContent = `The largest of the ${k * k} values (outlined): ${formatValue(at.max, 4)}`;
+    this.sumLine.textContent = t("The largest of the {kk} values (outlined): {value}", { kk: k * k, value: formatValue(at.max, 4) });
+
     return at.max;
   }
 }

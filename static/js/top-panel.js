@@ -18,6 +18,7 @@ import { api, currentModel } from "./api.js";
 import { INSIGHT } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
+import { t } from "./i18n.js";
 import { placeBox } from "./insight-draw.js";
 import { pageUrl } from "./model-switch.js";
 import { modelWords } from "./model-words.js";
@@ -25,6 +26,9 @@ import { modelWords } from "./model-words.js";
 const IMAGE = [28, 28]; // H, W of a test image unless the view says (the box is in the input's pixels)
 
 const cache = new Map();
+
+/** True when the model's test images are digits (the words' `item` may be in the page's language). */
+const isDigits = (words) => words.item === "digit" || !words.named;
 
 /** GET .../top once per (model, layer, channel); failures are not cached. */
 function load(layer, channel, model = currentModel()) {
@@ -56,17 +60,20 @@ function cutOut(canvas, img, box) {
 
 function exampleFigure(result, example, rank, { onPick, words, model, size }) {
   const { box } = example;
-  const { item } = words;
+  const digits = isDigits(words);
   const a = words.a(example.label);
+  const said = { rank: rank + 1, index: example.index, a, layer: result.layer, channel: result.channel, value: formatTick(example.activation), y: example.y, x: example.x };
   const figure = el("figure", "top-digit");
   Object.assign(figure.dataset, { index: String(example.index), label: String(example.label), activation: String(example.activation) });
   const link = el("a", "top-link");
   link.href = pageUrl("/", { sample: example.index, model });
   link.setAttribute(
     "aria-label",
-    `Number ${rank + 1}: test ${item} ${example.index}, ${a}; ${result.layer} channel ${result.channel} reaches ${formatTick(example.activation)} at (y ${example.y}, x ${example.x}). Open it.`,
+    digits
+      ? t("Number {rank}: test digit {index}, {a}; {layer} channel {channel} reaches {value} at (y {y}, x {x}). Open it.", said)
+      : t("Number {rank}: test image {index}, {a}; {layer} channel {channel} reaches {value} at (y {y}, x {x}). Open it.", said),
   );
-  link.title = `Test ${item} #${example.index} (${a}): open it in the explorer`;
+  link.title = digits ? t("Test digit #{index} ({a}): open it in the explorer", said) : t("Test image #{index} ({a}): open it in the explorer", said);
   if (onPick) {
     link.addEventListener("click", (event) => {
       if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
@@ -103,21 +110,26 @@ export function imageSize(view) {
 /** A <section> with the top images of `layer` channel `channel`; `data-state` is loading, ready or error. */
 export function topDigits(layer, channel, { onPick = null, heading = true, model = currentModel(), words = modelWords(null), size = IMAGE } = {}) {
   const section = el("section", "top-panel");
-  const { items } = words;
+  const digits = isDigits(words);
   Object.assign(section.dataset, { layer, channel: String(channel), state: "loading" });
-  if (heading) section.append(el("h3", "", `Test ${items} that excite ${layer} channel ${channel} most`));
-  const status = el("p", "hint", "Loading…");
+  const which = { layer, channel };
+  if (heading) section.append(el("h3", "", digits ? t("Test digits that excite {layer} channel {channel} most", which) : t("Test images that excite {layer} channel {channel} most", which)));
+  const status = el("p", "hint", t("Loading…"));
   section.append(status);
   load(layer, channel, model).then(
     (result) => {
-      status.textContent = `The ${result.examples.length} test ${items} on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click one to look at it.`;
+      const count = { count: result.examples.length };
+      status.textContent = digits
+        ? t("The {count} test digits on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click one to look at it.", count)
+        : t("The {count} test images on which this channel reaches its highest values, highest first. The outline is what the unit that fired can see (cut out on the right); the number is its value. Click one to look at it.", count);
       const grid = el("div", "top-grid");
       result.examples.forEach((example, rank) => grid.append(exampleFigure(result, example, rank, { onPick, words, model, size })));
       section.append(grid);
       section.dataset.state = "ready";
     },
     (error) => {
-      status.textContent = `The top-activating ${items} are not available: ${error.message}`;
+      const message = { message: error.message };
+      status.textContent = digits ? t("The top-activating digits are not available: {message}", message) : t("The top-activating images are not available: {message}", message);
       status.className = error.status === 404 ? "not-applicable" : "top-error"; // not recorded for this model, or failed
       section.dataset.state = "error";
     },
@@ -137,12 +149,13 @@ export function topStrip(view, { onPick = null } = {}) {
   const select = el("select");
   select.name = `top-${view.name}`;
   for (let c = 0; c < view.channels; c++) {
-    const option = el("option", "", `channel ${c}`);
+    const option = el("option", "", t("channel {channel}", { channel: c }));
     option.value = String(c);
     select.append(option);
   }
   const words = modelWords(view.info);
-  label.append(`Test ${words.items} that excite ${view.name} most: `, select);
+  label.append(isDigits(words) ? t("Test digits that excite {layer} most: ", { layer: view.name }) : t("Test images that excite {layer} most: ", { layer: view.name }), select);
+
   head.append(label);
   element.append(head);
   let panel = null;
