@@ -9,6 +9,7 @@
 import { api } from "./api.js";
 import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
+import { formatNumber, t } from "./i18n.js";
 import { pageUrl } from "./model-switch.js";
 import { modelWords } from "./model-words.js";
 
@@ -26,19 +27,20 @@ function header(text, scope) {
 /** Show the images of cell (label, predicted) in `panel`. */
 function showCell(panel, card, label, predicted, words, model) {
   const count = card.confusion_matrix[label][predicted];
-  const { name, item } = words;
+  const { name, item, items } = words;
+  const what = count === 1 ? item : items; // the model's word for its test images, in the page's language
   panel.textContent = "";
   panel.dataset.label = String(label);
   panel.dataset.predicted = String(predicted);
   const title = el("h4", "cell-title");
   if (label === predicted) {
-    title.textContent = `${count.toLocaleString("en-US")} test ${item}s of class ${name(label)} answered correctly`;
+    title.textContent = t("{count} test {items} of class {name} answered correctly", { count: formatNumber(count), items, name: name(label) });
     panel.append(title);
     return;
   }
   const digits = card.misclassified.filter((m) => m.label === label && m.predicted === predicted);
   const a = words.a(label);
-  title.textContent = `${a[0].toUpperCase()}${a.slice(1)} read as ${name(predicted)}: ${count} test ${item}${count === 1 ? "" : "s"}`;
+  title.textContent = t("{a} read as {answer}: {count} test {items}", { a: `${a[0].toUpperCase()}${a.slice(1)}`, answer: name(predicted), count, items: what });
   panel.append(title);
   const list = el("ul", "digit-list");
   for (const m of digits) {
@@ -46,10 +48,10 @@ function showCell(panel, card, label, predicted, words, model) {
     const link = el("a", "digit-link");
     link.href = pageUrl("/", { sample: m.index, model });
     link.dataset.sample = String(m.index);
-    link.title = `Test ${item} #${m.index}: ${words.a(m.label)}, the model says ${name(m.predicted)}. Open it in the explorer.`;
+    link.title = t("Test {item} #{index}: {a}, the model says {answer}. Open it in the explorer.", { item, index: m.index, a: words.a(m.label), answer: name(m.predicted) });
     const img = el("img", "crisp");
     img.src = api.sampleUrl(m.index, { model });
-    img.alt = `test ${item} ${m.index}, ${words.a(m.label)} read as ${name(m.predicted)}`;
+    img.alt = t("test {item} {index}, {a} read as {answer}", { item, index: m.index, a: words.a(m.label), answer: name(m.predicted) });
     img.width = MODEL_PAGE.digitPx;
     img.height = MODEL_PAGE.digitPx;
     const caption = el("span", "", `#${m.index}`);
@@ -59,7 +61,7 @@ function showCell(panel, card, label, predicted, words, model) {
   }
   panel.append(list);
   if (digits.length < count) {
-    const note = el("p", "hint", `The card lists ${digits.length} of the ${count}; run \`convlens top\` to record them all.`);
+    const note = el("p", "hint", t("The card lists {shown} of the {count}; run `convlens top` to record them all.", { shown: digits.length, count }));
     panel.append(note);
   }
 }
@@ -68,17 +70,17 @@ export function renderConfusion(table, panel, card, { words = modelWords(null), 
   table.textContent = "";
   const matrix = card.confusion_matrix;
   if (!matrix) {
-    table.textContent = "The card has no confusion matrix.";
+    table.textContent = t("The card has no confusion matrix.");
     return;
   }
   let offMax = 1;
   let diagMax = 1;
   matrix.forEach((row, i) => row.forEach((v, j) => (i === j ? (diagMax = Math.max(diagMax, v)) : (offMax = Math.max(offMax, v)))));
   const { name } = words;
-  const caption = el("caption", "visually-hidden", "Confusion matrix: rows are the true classes, columns the model's answers");
+  const caption = el("caption", "visually-hidden", t("Confusion matrix: rows are the true classes, columns the model's answers"));
   const head = el("thead");
   const headRow = el("tr");
-  headRow.append(header("true \\ answer", "col"), ...matrix.map((_, j) => header(name(j), "col")));
+  headRow.append(header(t("true \\ answer"), "col"), ...matrix.map((_, j) => header(name(j), "col")));
   head.append(headRow);
   table.classList.toggle("named", words.named);
   const body = el("tbody");
@@ -94,11 +96,12 @@ export function renderConfusion(table, panel, card, { words = modelWords(null), 
       td.style.setProperty("--shade", shade(count, diagonal ? diagMax : offMax).toFixed(3));
       if (count === 0) {
         td.textContent = "·";
-        td.setAttribute("aria-label", `true ${name(i)}, answer ${name(j)}: none`);
+        td.setAttribute("aria-label", t("true {label}, answer {answer}: none", { label: name(i), answer: name(j) }));
       } else {
         const button = el("button", "cell-button", String(count));
         button.type = "button";
-        button.setAttribute("aria-label", `true ${name(i)}, answer ${name(j)}: ${count} ${words.item}${count === 1 ? "" : "s"}`);
+        const what = count === 1 ? words.item : words.items;
+        button.setAttribute("aria-label", t("true {label}, answer {answer}: {count} {items}", { label: name(i), answer: name(j), count, items: what }));
         button.addEventListener("click", () => {
           for (const pressed of table.querySelectorAll("[aria-pressed=true]")) pressed.setAttribute("aria-pressed", "false");
           button.setAttribute("aria-pressed", "true");

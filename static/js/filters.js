@@ -15,6 +15,7 @@ import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { mosaicCell, paint, paintMosaic } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 export function layerDomain(weights) {
@@ -24,7 +25,7 @@ export function layerDomain(weights) {
 }
 
 function biasText(bias, f) {
-  return bias ? `bias ${formatTick(bias.values[f])}` : "no bias";
+  return bias ? t("bias {value}", { value: formatTick(bias.values[f]) }) : t("no bias");
 }
 
 /** The filters drawn at first: all of a small layer, the first MODEL_PAGE.filtersShown of a large one. */
@@ -46,12 +47,12 @@ export function renderFilterGrid(host, name, weights, domain, { all = false } = 
     canvas.style.width = `${kw * cell}px`;
     canvas.style.height = `${kh * cell}px`;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `${name} filter ${f}, ${kh} by ${kw}`);
+    canvas.setAttribute("aria-label", t("{layer} filter {f}, {h} by {w}", { layer: name, f, h: kh, w: kw }));
     const offset = f * cin * kh * kw;
     paint(canvas, values, { offset, height: kh, width: kw, scale: "diverging", domain });
     attachProbe(canvas, ({ fx, fy }) => {
       const { y, x } = gridCell(fx, fy, kh, kw);
-      return { label: `${name} filter ${f} · (y ${y}, x ${x})`, value: values[offset + y * kw + x], data: { layer: name, channel: f, y, x } };
+      return { label: t("{layer} filter {f} · (y {y}, x {x})", { layer: name, f, y, x }), value: values[offset + y * kw + x], data: { layer: name, channel: f, y, x } };
     });
     const caption = el("figcaption");
     caption.append(el("span", "", `#${f}`), el("span", "bias", biasText(bias, f)));
@@ -78,12 +79,13 @@ export function renderFilterRows(host, name, weights, domain, { all = false } = 
     canvas.style.width = `${layout.width * px}px`;
     canvas.style.height = `${layout.height * px}px`;
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `${name} filter ${f}: ${cin} kernels of ${kh} by ${kw}`);
+    canvas.setAttribute("aria-label", t("{layer} filter {f}: {n} kernels of {h} by {w}", { layer: name, f, n: cin, h: kh, w: kw }));
     attachProbe(canvas, ({ fx, fy }) => {
       const at = mosaicCell(layout, Math.floor(fx * layout.width), Math.floor(fy * layout.height));
       if (!at) return null;
       const value = values[offset + (at.tile * kh + at.y) * kw + at.x];
-      return { label: `${name} filter ${f} · input channel ${at.tile} · (y ${at.y}, x ${at.x})`, value, data: { layer: name, channel: f, unit: at.tile, y: at.y, x: at.x } };
+      const label = t("{layer} filter {f} · input channel {c} · (y {y}, x {x})", { layer: name, f, c: at.tile, y: at.y, x: at.x });
+      return { label, value, data: { layer: name, channel: f, unit: at.tile, y: at.y, x: at.x } };
     });
     row.append(index, canvas, el("span", "bias", biasText(bias, f)));
     host.append(row);
@@ -93,11 +95,22 @@ export function renderFilterRows(host, name, weights, domain, { all = false } = 
 /** What a conv layer's filters look at, in words: "32 filters of 1 × 3 × 3, each looks at the image". */
 export function filterHint(layer, weights) {
   const [count, cin, kh, kw] = weights.tensors.weight.shape;
-  const T = "\u00d7";
-  const source = layer.inputs && layer.inputs.length === 1 ? layer.inputs[0] : "its input";
-  const groups = layer.groups && layer.groups > 1 ? `, in ${layer.groups} groups (each filter sees ${cin} of the input's channels)` : "";
-  if (source === "input" && cin <= 3) return `${count} filters of ${cin} ${T} ${kh} ${T} ${kw}, each looks at the image${groups}`;
-  return `${count} filters of ${cin} ${T} ${kh} ${T} ${kw}: one row per filter, one ${kh} ${T} ${kw} kernel per channel of ${source}${groups}`;
+  const grouped = layer.groups && layer.groups > 1;
+  const size = { count, cin, kh, kw, groups: layer.groups };
+  const source = layer.inputs && layer.inputs.length === 1 ? layer.inputs[0] : null;
+  if (source === "input" && cin <= 3) {
+    return grouped
+      ? t("{count} filters of {cin} × {kh} × {kw}, each looks at the image, in {groups} groups (each filter sees {cin} of the input's channels)", size)
+      : t("{count} filters of {cin} × {kh} × {kw}, each looks at the image", size);
+  }
+  if (source === null) {
+    return grouped
+      ? t("{count} filters of {cin} × {kh} × {kw}: one row per filter, one {kh} × {kw} kernel per channel of its input, in {groups} groups (each filter sees {cin} of the input's channels)", size)
+      : t("{count} filters of {cin} × {kh} × {kw}: one row per filter, one {kh} × {kw} kernel per channel of its input", size);
+  }
+  return grouped
+    ? t("{count} filters of {cin} × {kh} × {kw}: one row per filter, one {kh} × {kw} kernel per channel of {source}, in {groups} groups (each filter sees {cin} of the input's channels)", { ...size, source })
+    : t("{count} filters of {cin} × {kh} × {kw}: one row per filter, one {kh} × {kw} kernel per channel of {source}", { ...size, source });
 }
 
 /**
@@ -116,9 +129,9 @@ export function renderFilterLayer(host, layer, weights, domain) {
   host.append(title, box);
   draw(false);
   if (count > MODEL_PAGE.filtersShown) {
-    const more = el("button", "button", `Show all ${count} filters of ${layer.name}`);
+    const more = el("button", "button", t("Show all {count} filters of {layer}", { count, layer: layer.name }));
     more.type = "button";
-    const note = el("p", "hint", `The first ${MODEL_PAGE.filtersShown} of its ${count} filters are shown.`);
+    const note = el("p", "hint", t("The first {shown} of its {count} filters are shown.", { shown: MODEL_PAGE.filtersShown, count }));
     more.addEventListener("click", () => {
       draw(true);
       note.remove();

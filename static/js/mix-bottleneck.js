@@ -9,13 +9,14 @@
 
 import { request } from "./api.js";
 import { el } from "./dom.js";
+import { formatNumber, t } from "./i18n.js";
 import { scrollCue } from "./scroll-cue.js";
 
 const TIMES = "\u00d7";
-const int = (n) => n.toLocaleString("en-US");
+const int = (n) => formatNumber(n);
 const FIELDS = [
   ["c_in", "C_in", 256, "max_channels", 1],
-  ["c_mid", "C_mid (after the 1 × 1)", 64, "max_channels", 1],
+  ["c_mid", t("C_mid (after the 1 × 1)"), 64, "max_channels", 1],
   ["c_out", "C_out", 256, "max_channels", 1],
   ["kernel", "k", 3, "max_kernel", 1],
   ["height", "H = W", 56, "max_side", 1],
@@ -53,7 +54,7 @@ export function createBottleneck(host, limits, { onError }) {
   const box = el("div", "table-scroll");
   box.append(table);
   host.append(form, box, summary);
-  scrollCue(box, "The bottleneck's counts"); // made after the page wired its boxes: wired here
+  scrollCue(box, t("The bottleneck's counts")); // made after the page wired its boxes: wired here
 
   function read() {
     const values = {};
@@ -63,7 +64,10 @@ export function createBottleneck(host, limits, { onError }) {
       const high = limits[limit];
       if (text === "" || !Number.isInteger(v) || v < low || v > high) {
         inputs[name].setAttribute("aria-invalid", "true");
-        return { problem: `${label}: ${text || "nothing"} is out of range; type a whole number from ${low} to ${high}.` };
+        const problem = text
+          ? t("{field}: {text} is out of range; type a whole number from {low} to {high}.", { field: label, text, low, high })
+          : t("{field}: nothing is out of range; type a whole number from {low} to {high}.", { field: label, low, high });
+        return { problem };
       }
       inputs[name].removeAttribute("aria-invalid");
       values[name] = v;
@@ -90,23 +94,35 @@ export function createBottleneck(host, limits, { onError }) {
     const size = `${body.height}${TIMES}${body.width}`;
     table.textContent = "";
     const head = el("thead");
-    head.append(row(["path", "layer", "weights", "parameters", "multiply-adds"], true));
+    head.append(row([t("path"), t("layer"), t("weights"), t("parameters"), t("multiply-adds")], true));
     const tbody = el("tbody");
-    const describe = (c) => `${c.kernel}${TIMES}${c.kernel} conv, ${c.c_in} → ${c.c_out}`;
+    const describe = (c) => t("{k}×{k} conv, {cin} → {cout}", { k: c.kernel, cin: c.c_in, cout: c.c_out });
     const formula = (c) => `${c.c_out}${TIMES}${c.c_in}${TIMES}${c.kernel}${TIMES}${c.kernel} = ${int(c.weights)}`;
     tbody.append(
-      row(["bottleneck", describe(reduce), formula(reduce), int(reduce.params), int(reduce.madds)]),
+      row([t("bottleneck"), describe(reduce), formula(reduce), int(reduce.params), int(reduce.madds)]),
       row(["", describe(conv), formula(conv), int(conv.params), int(conv.madds)]),
-      row(["", "both", "", int(body.bottleneck.params), int(body.bottleneck.madds)]),
-      row(["direct", describe(d), formula(d), int(d.params), int(d.madds)]),
+      row(["", t("both"), "", int(body.bottleneck.params), int(body.bottleneck.madds)]),
+      row([t("direct"), describe(d), formula(d), int(d.params), int(d.madds)]),
     );
     table.append(head, tbody);
     table.dataset.bottleneckParams = String(body.bottleneck.params);
     table.dataset.directParams = String(d.params);
-    summary.textContent =
-      `On ${size} maps, squeezing ${reduce.c_in} channels to ${reduce.c_out} first takes ${int(body.bottleneck.params)} parameters and ` +
-      `${int(body.bottleneck.madds)} multiply-adds; the ${d.kernel}${TIMES}${d.kernel} conv on all ${d.c_in} channels takes ${int(d.params)} and ` +
-      `${int(d.madds)}: ${body.params_ratio.toFixed(1)} times the parameters and ${body.madds_ratio.toFixed(1)} times the multiply-adds.`;
+    summary.textContent = t(
+      "On {size} maps, squeezing {cin} channels to {cmid} first takes {params} parameters and {madds} multiply-adds; the {k}×{k} conv on all {din} channels takes {dparams} and {dmadds}: {pratio} times the parameters and {mratio} times the multiply-adds.",
+      {
+        size,
+        cin: reduce.c_in,
+        cmid: reduce.c_out,
+        params: int(body.bottleneck.params),
+        madds: int(body.bottleneck.madds),
+        k: d.kernel,
+        din: d.c_in,
+        dparams: int(d.params),
+        dmadds: int(d.madds),
+        pratio: body.params_ratio.toFixed(1),
+        mratio: body.madds_ratio.toFixed(1),
+      },
+    );
   }
 
   form.addEventListener("submit", (event) => {

@@ -16,13 +16,14 @@ import { MODEL_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { domainFor, extent, paint, scaleFor } from "./heatmap.js";
+import { formatNumber, t } from "./i18n.js";
 import { createBottleneck } from "./mix-bottleneck.js";
 import { pageUrl } from "./model-switch.js";
 import { modelWords } from "./model-words.js";
 import { attachProbe, gridCell } from "./probe.js";
 
 const TIMES = "\u00d7";
-const int = (n) => n.toLocaleString("en-US");
+const int = (n) => formatNumber(n);
 
 /** Matrix presets: (C_out, C_in) -> rows. */
 export const PRESETS = {
@@ -49,7 +50,7 @@ function mapCanvas(values, offset, h, w, scale, domain, label) {
   paint(canvas, values, { offset, height: h, width: w, scale, domain });
   attachProbe(canvas, ({ fx, fy }) => {
     const { y, x } = gridCell(fx, fy, h, w);
-    return { label: `${label} · (y ${y}, x ${x})`, value: values[offset + y * w + x], data: { y, x } };
+    return { label: t("{map} · (y {y}, x {x})", { map: label, y, x }), value: values[offset + y * w + x], data: { y, x } };
   });
   const caption = el("figcaption", "", label);
   figure.append(canvas, caption);
@@ -59,12 +60,15 @@ function mapCanvas(values, offset, h, w, scale, domain, label) {
 export function countsText(c, cin, cout, h, w) {
   const k = c.kernel;
   const ratio = c.params_kxk / c.params_1x1;
-  return (
-    `This 1 ${TIMES} 1 layer (${cin} \u2192 ${cout} channels): ${cout}${TIMES}${cin} weights + ${cout} biases = ${int(c.params_1x1)} parameters; ` +
-    `${cout}${TIMES}${cin}${TIMES}${h}${TIMES}${w} = ${int(c.madds_1x1)} multiply-adds. ` +
-    `A ${k} ${TIMES} ${k} layer of the same width: ${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k} + ${cout} = ${int(c.params_kxk)} parameters; ` +
-    `${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k}${TIMES}${h}${TIMES}${w} = ${int(c.madds_kxk)} multiply-adds: ` +
-    `${c.madds_kxk / c.madds_1x1} times the multiply-adds (k\u00b2 = ${k * k}) and ${ratio.toFixed(1)} times the parameters.`
+  const weights = `${cout}${TIMES}${cin}`;
+  const params1 = int(c.params_1x1);
+  const madds1 = `${cout}${TIMES}${cin}${TIMES}${h}${TIMES}${w} = ${int(c.madds_1x1)}`;
+  const paramsK = `${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k} + ${cout} = ${int(c.params_kxk)}`;
+  const maddsK = `${cout}${TIMES}${cin}${TIMES}${k}${TIMES}${k}${TIMES}${h}${TIMES}${w} = ${int(c.madds_kxk)}`;
+  const params = { cin, cout, weights, params1, madds1, k, paramsK, maddsK, times: c.madds_kxk / c.madds_1x1, k2: k * k, ratio: ratio.toFixed(1) };
+  return t(
+    "This 1 × 1 layer ({cin} → {cout} channels): {weights} weights + {cout} biases = {params1} parameters; {madds1} multiply-adds. A {k} × {k} layer of the same width: {paramsK} parameters; {maddsK} multiply-adds: {times} times the multiply-adds (k² = {k2}) and {ratio} times the parameters.",
+    params,
   );
 }
 
@@ -80,7 +84,7 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
   async function load() {
     if (limits) return;
     const fresh = await request(apiUrl("/api/mix/limits"));
-    if (!fresh.layers.length) throw new Error("this network has no maps (C × H × W) to mix with a 1 × 1 convolution");
+    if (!fresh.layers.length) throw new Error(t("this network has no maps (C × H × W) to mix with a 1 × 1 convolution"));
     limits = fresh;
     ui.outputsInput.min = "1";
     ui.outputsInput.max = String(limits.max_outputs);
@@ -101,7 +105,7 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
       cin = layer.shape[0];
       matrix = PRESETS.pick(matrix.length, cin);
     }
-    ui.inputsTitle.textContent = `The ${cin} input maps`;
+    ui.inputsTitle.textContent = t("The {n} input maps", { n: cin });
     buildMatrix();
   }
 
@@ -109,7 +113,7 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
     const table = ui.matrixTable;
     table.textContent = "";
     const head = el("tr");
-    const corner = el("th", "", "out \\ in");
+    const corner = el("th", "", t("out \\ in"));
     head.append(corner);
     for (let c = 0; c < cin; c++) {
       const th = el("th", "", String(c));
@@ -132,7 +136,7 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
         input.value = String(v);
         input.dataset.row = String(o);
         input.dataset.col = String(c);
-        input.setAttribute("aria-label", `weight of input channel ${c} in output ${o}`);
+        input.setAttribute("aria-label", t("weight of input channel {c} in output {o}", { c, o }));
         input.classList.toggle("nonzero", v !== 0);
         td.append(input);
         tr.append(td);
@@ -147,11 +151,11 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
     if (!(input instanceof HTMLInputElement) || input.dataset.row === undefined) return;
     const v = Number(input.value);
     if (input.value.trim() === "" || !Number.isFinite(v)) {
-      onError(`Weight (${input.dataset.row}, ${input.dataset.col}) must be a number.`);
+      onError(t("Weight ({row}, {col}) must be a number.", { row: input.dataset.row, col: input.dataset.col }));
       return;
     }
     if (limits && Math.abs(v) > limits.max_value) {
-      onError(`Weight (${input.dataset.row}, ${input.dataset.col}): ${v} is outside ±${limits.max_value}, the most POST /api/mix takes.`);
+      onError(t("Weight ({row}, {col}): {value} is outside ±{max}, the most POST /api/mix takes.", { row: input.dataset.row, col: input.dataset.col, value: v, max: limits.max_value }));
       return;
     }
     matrix[Number(input.dataset.row)][Number(input.dataset.col)] = v;
@@ -165,11 +169,11 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
     const rows = Number(text);
     const most = limits.max_outputs;
     if (text === "" || !Number.isInteger(rows)) {
-      onError(`Outputs C_out: type a whole number from 1 to ${most}.`);
+      onError(t("Outputs C_out: type a whole number from 1 to {most}.", { most }));
       return null;
     }
     if (rows < 1 || rows > most) {
-      onError(`Outputs C_out: ${rows} is out of range; the 1 × 1 layer takes 1 to ${most} output maps.`);
+      onError(t("Outputs C_out: {n} is out of range; the 1 × 1 layer takes 1 to {most} output maps.", { n: rows, most }));
       return null;
     }
     ui.outputsInput.removeAttribute("aria-invalid");
@@ -203,7 +207,8 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
     const domain = domainFor(scale, maps.min, maps.max);
     ui.inputs.textContent = "";
     for (let i = 0; i < c; i++) ui.inputs.append(mapCanvas(maps.values, i * h * w, h, w, scale, domain, `${layer} ${i}`));
-    ui.inputNote.textContent = `${layer} of ${words().item} #${id}, one scale for all (${formatTick(domain[0])} to ${formatTick(domain[1])})`;
+    const range = { layer, item: words().item, id, lo: formatTick(domain[0]), hi: formatTick(domain[1]) };
+    ui.inputNote.textContent = t("{layer} of {item} #{id}, one scale for all ({lo} to {hi})", range);
   }
 
   async function run() {
@@ -211,14 +216,14 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
     if (outputs() === null || matrix.length !== Number(ui.outputsInput.value)) return;
     const id = sampleId();
     if (id === null) {
-      onError(`Pick a test ${words().item}: a whole number from 0 up.`);
+      onError(t("Pick a test {item}: a whole number from 0 up.", { item: words().item }));
       return;
     }
     const layer = ui.layerSelect.value;
     const ticket = ++requested;
     ui.root.dataset.busy = "true";
     ui.digit.src = api.sampleUrl(id);
-    ui.digit.alt = `test ${words().item} ${id}`;
+    ui.digit.alt = t("test {item} {id}", { item: words().item, id });
     ui.explore.href = pageUrl("/", { sample: id });
     const form = new FormData();
     form.append("sample", String(id));
@@ -233,8 +238,8 @@ export function createMixDemo(ui, { onError, words = () => modelWords(null) }) {
       for (let o = 0; o < cout; o++) {
         const [lo, hi] = extent(values, o * h * w, h * w);
         const scale = lo < 0 ? "diverging" : "sequential";
-        const figure = mapCanvas(values, o * h * w, h, w, scale, domainFor(scale, lo, hi), `mixed ${o}`);
-        figure.querySelector("figcaption").textContent = `mixed ${o}: ${formatTick(lo)} to ${formatTick(hi)}`;
+        const figure = mapCanvas(values, o * h * w, h, w, scale, domainFor(scale, lo, hi), t("mixed {o}", { o }));
+        figure.querySelector("figcaption").textContent = t("mixed {o}: {lo} to {hi}", { o, lo: formatTick(lo), hi: formatTick(hi) });
         ui.outputs.append(figure);
       }
       ui.counts.textContent = countsText(body.counts, body.input_shape[0], cout, h, w);

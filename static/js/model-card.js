@@ -11,6 +11,7 @@ import { MODEL_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
 import { fitWidth } from "./fit-width.js";
 import { formatPercent } from "./format.js";
+import { formatNumber, t } from "./i18n.js";
 import { modelWords } from "./model-words.js";
 
 function pct(p, digits = 2) {
@@ -22,11 +23,11 @@ export function renderStats(dl, card, words = modelWords(null)) {
   dl.textContent = "";
   const wrong = card.confusion_matrix ? card.test_images - card.confusion_matrix.reduce((s, row, i) => s + row[i], 0) : null;
   const items = [
-    ["Test accuracy", card.test_accuracy == null ? "–" : pct(card.test_accuracy), "test-accuracy"],
-    [`Test ${words.items}`, card.test_images == null ? "–" : card.test_images.toLocaleString("en-US"), "test-images"],
-    ["Wrong", wrong == null ? "–" : String(wrong), "wrong"],
-    ["Epochs", card.epochs == null ? "–" : String(card.epochs), "epochs"],
-    ["Training time", card.wall_time_seconds == null ? "–" : `${Math.round(card.wall_time_seconds)} s`, "wall-time"],
+    [t("Test accuracy"), card.test_accuracy == null ? "–" : pct(card.test_accuracy), "test-accuracy"],
+    [t("Test {items}", { items: words.items }), card.test_images == null ? "–" : formatNumber(card.test_images), "test-images"],
+    [t("Wrong"), wrong == null ? "–" : String(wrong), "wrong"],
+    [t("Epochs"), card.epochs == null ? "–" : String(card.epochs), "epochs"],
+    [t("Training time"), card.wall_time_seconds == null ? "–" : t("{n} s", { n: Math.round(card.wall_time_seconds) }), "wall-time"],
   ];
   for (const [term, value, key] of items) {
     const wrap = el("div", "card-stat");
@@ -43,7 +44,7 @@ export function renderPerClass(host, card, words = modelWords(null)) {
   host.textContent = "";
   const acc = card.per_class_accuracy || [];
   if (!acc.length) {
-    host.textContent = "The card has no per-class accuracy.";
+    host.textContent = t("The card has no per-class accuracy.");
     return;
   }
   const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
@@ -60,7 +61,7 @@ export function renderPerClass(host, card, words = modelWords(null)) {
     row.append(label, track, value);
     host.append(row);
   });
-  const axis = el("p", "hint class-axis", `bars start at ${formatPercent(low)} and end at 100%`);
+  const axis = el("p", "hint class-axis", t("bars start at {low} and end at 100%", { low: formatPercent(low) }));
   host.append(axis);
 }
 
@@ -76,13 +77,13 @@ function ticks(lo, hi, count) {
 export function renderCurve(host, legend, card) {
   host.textContent = "";
   const series = [];
-  if (card.curve && card.curve.length) series.push({ key: "test-steps", label: "test accuracy (during training)", points: card.curve.map((p) => [p.epoch, p.test_accuracy]) });
+  if (card.curve && card.curve.length) series.push({ key: "test-steps", label: t("test accuracy (during training)"), points: card.curve.map((p) => [p.epoch, p.test_accuracy]) });
   if (card.history && card.history.length) {
-    series.push({ key: "train", label: "train accuracy (per epoch, augmented)", points: card.history.map((h) => [h.epoch, h.train_accuracy]) });
-    series.push({ key: "test", label: "test accuracy (end of each epoch)", points: card.history.map((h) => [h.epoch, h.test_accuracy]) });
+    series.push({ key: "train", label: t("train accuracy (per epoch, augmented)"), points: card.history.map((h) => [h.epoch, h.train_accuracy]) });
+    series.push({ key: "test", label: t("test accuracy (end of each epoch)"), points: card.history.map((h) => [h.epoch, h.test_accuracy]) });
   }
   if (!series.length) {
-    host.textContent = "The card has no training curve.";
+    host.textContent = t("The card has no training curve.");
     return;
   }
   host.append(fitWidth((width) => drawCurve(series, width), { className: "curve-box" }));
@@ -104,7 +105,7 @@ function drawCurve(series, available) {
   const x = (v) => margin.left + (v / xMax) * (width - margin.left - margin.right);
   const y = (v) => height - margin.bottom - ((v - yLo) / (yHi - yLo)) * (height - margin.top - margin.bottom);
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "curve-svg", role: "img" });
-  root.setAttribute("aria-label", `Accuracy against epoch, from ${pct(yLo, 0)} to 100%`);
+  root.setAttribute("aria-label", t("Accuracy against epoch, from {low} to 100%", { low: pct(yLo, 0) }));
   for (const v of ticks(yLo, yHi, 4)) {
     root.append(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(v), y2: y(v), class: "grid" }));
     root.append(svg("text", { x: margin.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, pct(v, 1)));
@@ -115,7 +116,7 @@ function drawCurve(series, available) {
   for (let e = 0; e <= epochs; e += every) {
     root.append(svg("text", { x: x(e), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" }, String(e)));
   }
-  root.append(svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" }, "epoch"));
+  root.append(svg("text", { x: (margin.left + width - margin.right) / 2, y: height - 4, class: "axis-label", "text-anchor": "middle" }, t("epoch")));
   for (const s of series) {
     const d = s.points.map(([px, py], i) => `${i ? "L" : "M"}${x(px).toFixed(1)},${y(py).toFixed(1)}`).join("");
     root.append(svg("path", { d, class: `line line-${s.key}`, "data-series": s.key }));

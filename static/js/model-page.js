@@ -14,6 +14,7 @@ import { api, setModel } from "./api.js";
 import { renderConfusion } from "./confusion.js";
 import { colorbar } from "./heatmap.js";
 import { layerDomain, renderFilterLayer } from "./filters.js";
+import { formatNumber, t } from "./i18n.js";
 import { createMixDemo } from "./mix-demo.js";
 import { renderPerClass, renderCurve, renderStats } from "./model-card.js";
 import { modelPicker, setAddress } from "./model-switch.js";
@@ -51,7 +52,7 @@ async function modelCard() {
   const card = await api.card();
   renderStats($("card-stats"), card, words);
   renderPerClass($("per-class"), card, words);
-  $("per-class-hint").textContent = card.test_images ? `on the ${card.test_images.toLocaleString("en-US")} test ${words.items}` : "";
+  $("per-class-hint").textContent = card.test_images ? t("on the {n} test {items}", { n: formatNumber(card.test_images), items: words.items }) : "";
   renderCurve($("curve"), $("curve-legend"), card);
   renderConfusion($("confusion"), $("cell-digits"), card, { words });
 }
@@ -65,18 +66,20 @@ async function filters(model) {
   bars.textContent = "";
   const none = $("filters-none");
   none.hidden = convs.length > 0;
-  none.textContent = convs.length ? "" : `${model.name} has no conv layers, so it has no filters to draw: its layers are ${model.layers.map((l) => `${l.name} (${l.kind})`).join(", ")}.`;
+  const layers = model.layers.map((l) => `${l.name} (${l.kind})`).join(t(", "));
+  none.textContent = convs.length ? "" : t("{model} has no conv layers, so it has no filters to draw: its layers are {layers}.", { model: model.name, layers });
   const all = await Promise.all(convs.map((layer) => api.weights(layer.name)));
   convs.forEach((layer, i) => {
     const domain = layerDomain(all[i]);
-    const bar = colorbar({ caption: `${layer.name} weights` });
-    bar.update("diverging", domain, `${layer.name} weights`);
+    const caption = t("{layer} weights", { layer: layer.name });
+    const bar = colorbar({ caption });
+    bar.update("diverging", domain, caption);
     bars.append(bar.element);
     const section = document.createElement("div");
     section.className = "filter-layer";
     host.append(section);
     const box = renderFilterLayer(section, layer, all[i], domain);
-    if (box.classList.contains("conv2-filters")) scrollCue(box, `${layer.name}'s filters`);
+    if (box.classList.contains("conv2-filters")) scrollCue(box, t("{layer}'s filters", { layer: layer.name }));
   });
 }
 
@@ -111,10 +114,10 @@ let shiftsStarted = false;
 function testImages(name) {
   const summary = models.find((m) => m.name === name);
   const served = !summary || summary.samples;
-  const why = served ? "" : `${name} is served without its test set, so there is no test ${words.item} to`;
+  const about = { model: name, item: words.item };
   for (const [id, what] of [
-    ["mix", `${why} mix the maps of. The bottleneck below is the lecture's example, the same for every model.`],
-    ["shift", `${why} move.`],
+    ["mix", t("{model} is served without its test set, so there is no test {item} to mix the maps of. The bottleneck below is the lecture's example, the same for every model.", about)],
+    ["shift", t("{model} is served without its test set, so there is no test {item} to move.", about)],
   ]) {
     $(`${id}-missing`).textContent = served ? "" : what;
     $(`${id}-missing`).hidden = served;
@@ -131,18 +134,19 @@ async function showAll() {
   const shift = shiftsStarted ? shifts.restart : shifts.start; // the keys and buttons are wired once
   const images = network.then(() => testImages(main.dataset.model));
   const parts = [
-    ["the architecture", network],
-    ["the model card", network.then(modelCard)],
-    ["the filters", network.then(filters)],
-    ["the 1x1 demo", images.then((ok) => (ok ? mix.run() : mix.prepare()))],
-    ["the shift panel", images.then((ok) => (ok ? shift() : null))],
+    [t("the architecture"), network],
+    [t("the model card"), network.then(modelCard)],
+    [t("the filters"), network.then(filters)],
+    [t("the 1x1 demo"), images.then((ok) => (ok ? mix.run() : mix.prepare()))],
+    [t("the shift panel"), images.then((ok) => (ok ? shift() : null))],
   ];
   images.then((ok) => {
     shiftsStarted ||= ok;
   });
   const results = await Promise.allSettled(parts.map(([, p]) => p));
-  const failed = results.map((r, i) => (r.status === "rejected" ? `${parts[i][0]}: ${r.reason.message}` : null)).filter(Boolean);
-  if (failed.length) showError(`Could not load ${failed.join("; ")}`);
+  const failed = results.map((r, i) => (r.status === "rejected" ? t("{part}: {reason}", { part: parts[i][0], reason: r.reason.message }) : null)).filter(Boolean);
+  const separator = t("; ");
+  if (failed.length) showError(t("Could not load {parts}", { parts: failed.join(separator) }));
   main.dataset.state = failed.length === parts.length ? "failed" : "ready";
 }
 

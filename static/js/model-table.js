@@ -11,13 +11,14 @@
 import { outputSize } from "./conv-arithmetic.js";
 import { el } from "./dom.js";
 import { formatShape } from "./format.js";
+import { formatList, formatNumber, t, tn } from "./i18n.js";
 
 const MINUS = "\u2212";
 const TIMES = "\u00d7";
 const DOT = "\u00b7";
 
-const int = (n) => n.toLocaleString("en-US");
-const COLUMNS = ["output", "how the output size comes about", "parameters", "multiply-adds", "receptive field"];
+const int = (n) => formatNumber(n);
+const columns = () => [t("output"), t("how the output size comes about"), t("parameters"), t("multiply-adds"), t("receptive field")];
 const product = (xs) => xs.reduce((a, b) => a * b, 1);
 
 /** "(28 − 5 + 2·2) / 1 + 1 = 28" for one axis (the numbers from conv-arithmetic.js). */
@@ -42,6 +43,7 @@ function windowOf(info) {
 const kernelText = (k) => `${k[0]}${DOT}${k[1]}`;
 
 function counts(info, input) {
+  const noBias = t(" (no bias)");
   const out = info.output_shape;
   const cells = product(out);
   switch (info.kind) {
@@ -54,9 +56,9 @@ function counts(info, input) {
       const bias = info.params === cout * perFilter ? 0 : cout; // a conv followed by BatchNorm may have no bias
       const fan = groups > 1 ? `(${cin}/${groups})${DOT}${kernelText(kernel)}` : `${cin}${DOT}${kernelText(kernel)}`;
       return {
-        params: `${cout}${DOT}(${fan})${bias ? ` + ${cout}` : " (no bias)"} = ${int(cout * perFilter + bias)}`,
+        params: `${cout}${DOT}(${fan})${bias ? ` + ${cout}` : noBias} = ${int(cout * perFilter + bias)}`,
         paramsValue: cout * perFilter + bias,
-        madds: `${formatShape(out)} outputs ${TIMES} ${fan} = ${int(cells * perFilter)}`,
+        madds: t("{shape} outputs × {fan} = {count}", { shape: formatShape(out), fan, count: int(cells * perFilter) }),
         maddsValue: cells * perFilter,
       };
     }
@@ -65,7 +67,7 @@ function counts(info, input) {
       const [fanOut] = out;
       const bias = info.params === fanIn * fanOut ? 0 : fanOut;
       return {
-        params: `${int(fanIn)}${DOT}${fanOut}${bias ? ` + ${fanOut}` : " (no bias)"} = ${int(fanIn * fanOut + bias)}`,
+        params: `${int(fanIn)}${DOT}${fanOut}${bias ? ` + ${fanOut}` : noBias} = ${int(fanIn * fanOut + bias)}`,
         paramsValue: fanIn * fanOut + bias,
         madds: `${int(fanIn)} ${TIMES} ${fanOut} = ${int(fanIn * fanOut)}`,
         maddsValue: fanIn * fanOut,
@@ -76,23 +78,23 @@ function counts(info, input) {
       return {
         params: `2${DOT}${c} (\u03b3, \u03b2) = ${int(2 * c)}`,
         paramsValue: 2 * c,
-        madds: `${int(cells)} (one a${DOT}x + b per value)`,
+        madds: t("{count} (one a·x + b per value)", { count: int(cells) }),
         maddsValue: cells,
       };
     }
     case "maxpool": {
       const { kernel } = windowOf(info);
-      return { params: "0", paramsValue: 0, madds: `0 (${kernel[0] * kernel[1] - 1} comparisons per output)`, maddsValue: 0 };
+      return { params: "0", paramsValue: 0, madds: tn("0 ({n} comparison per output)", "0 ({n} comparisons per output)", kernel[0] * kernel[1] - 1, { n: kernel[0] * kernel[1] - 1 }), maddsValue: 0 };
     }
     case "avgpool": {
       const { kernel } = windowOf(info);
       const per = kernel[0] * kernel[1];
-      return { params: "0", paramsValue: 0, madds: `0 (${per - 1} additions and a division per output)`, maddsValue: 0 };
+      return { params: "0", paramsValue: 0, madds: tn("0 ({n} addition and a division per output)", "0 ({n} additions and a division per output)", per - 1, { n: per - 1 }), maddsValue: 0 };
     }
     case "relu":
-      return { params: "0", paramsValue: 0, madds: "0 (max(0, x) per value)", maddsValue: 0 };
+      return { params: "0", paramsValue: 0, madds: t("0 (max(0, x) per value)"), maddsValue: 0 };
     case "add":
-      return { params: "0", paramsValue: 0, madds: `0 (${int(cells)} additions)`, maddsValue: 0 };
+      return { params: "0", paramsValue: 0, madds: tn("0 ({n} addition)", "0 ({n} additions)", cells, { n: int(cells) }), maddsValue: 0 };
     default:
       return { params: info.params ? int(info.params) : "0", paramsValue: info.params, madds: "0", maddsValue: 0 };
   }
@@ -107,30 +109,31 @@ function windowText(info, input) {
   const rows = sizeArithmetic(h, span(0), stride[0], padding[0]);
   const cols = sizeArithmetic(w, span(1), stride[1], padding[1]);
   const same = h === w && kernel[0] === kernel[1] && stride[0] === stride[1] && padding[0] === padding[1] && dilation[0] === dilation[1];
-  const channels = info.kind === "conv" ? `${out[0]} filters` : `${out[0]} channels, each on its own`;
-  const side = same ? rows.text : `rows ${rows.text}; columns ${cols.text}`;
+  const channels = info.kind === "conv" ? tn("{n} filter", "{n} filters", out[0], { n: out[0] }) : tn("{n} channel, on its own", "{n} channels, each on its own", out[0], { n: out[0] });
+  const side = same ? rows.text : t("rows {rows}; columns {columns}", { rows: rows.text, columns: cols.text });
   const k = same ? `K ${kernel[0]}, S ${stride[0]}, P ${padding[0]}` : `K ${kernel.join("\u00d7")}, S ${stride.join(",")}, P ${padding.join(",")}`;
-  const d = dilation[0] > 1 || dilation[1] > 1 ? `, dilation ${dilation.join(",")}: the kernel covers ${span(0)} ${TIMES} ${span(1)} pixels` : "";
-  const groups = info.kind === "conv" && info.groups > 1 ? `, ${info.groups} groups` : "";
-  const global = info.kind === "avgpool" && out[1] === 1 && out[2] === 1 ? "global average pooling: " : "";
+  const d = dilation[0] > 1 || dilation[1] > 1 ? t(", dilation {dilation}: the kernel covers {h} × {w} pixels", { dilation: dilation.join(","), h: span(0), w: span(1) }) : "";
+  const groups = info.kind === "conv" && info.groups > 1 ? t(", {n} groups", { n: info.groups }) : "";
+  const global = info.kind === "avgpool" && out[1] === 1 && out[2] === 1 ? t("global average pooling: ") : "";
   return `${global}${side} (${k}${d}${groups}); ${channels}`;
 }
 
 function shapeText(info, input, sources) {
   const out = info.output_shape;
-  if (info.kind === "input") return "the image";
+  if (info.kind === "input") return t("the image");
   if (info.window && input && input.length === 3) return windowText(info, input);
   if (info.kind === "linear") {
     const fanIn = product(input);
-    const flat = input.length > 1 ? `flatten ${input.join(DOT)} = ${int(fanIn)}, then ` : "";
-    return `${flat}${int(fanIn)} \u2192 ${out[0]}`;
+    const map = `${int(fanIn)} \u2192 ${out[0]}`;
+    return input.length > 1 ? t("flatten {shape} = {count}, then {map}", { shape: input.join(DOT), count: int(fanIn), map }) : map;
   }
-  if (info.kind === "flatten") return `${input.join(DOT)} = ${int(product(out))} values in one vector`;
-  if (info.kind === "softmax") return `${out[0]} probabilities, summing to 1`;
-  if (info.kind === "add") return `${sources.join(" + ")}, value by value`;
-  if (info.kind === "concat") return `${sources.join(", ")} stacked: ${out[0]} channels`;
-  if (info.kind === "dropout") return "same as its input (dropout is off at inference)";
-  return "same as its input (per value)";
+  if (info.kind === "flatten") return t("{shape} = {count} values in one vector", { shape: input.join(DOT), count: int(product(out)) });
+  if (info.kind === "softmax") return t("{n} probabilities, summing to 1", { n: out[0] });
+  if (info.kind === "add") return t("{sum}, value by value", { sum: sources.join(" + ") });
+  const separator = t(", ");
+  if (info.kind === "concat") return t("{layers} stacked: {n} channels", { layers: sources.join(separator), n: out[0] });
+  if (info.kind === "dropout") return t("same as its input (dropout is off at inference)");
+  return t("same as its input (per value)");
 }
 
 /** The receptive-field recurrence from the field of the layer this one takes (`from`), or why there is none. */
@@ -138,18 +141,19 @@ function fieldText(info, from, sources) {
   const rf = info.receptive_field;
   if (!rf) {
     if (info.kind === "input") return "";
-    if (info.receptive_field_note) return `n/a: ${info.receptive_field_note}`;
-    return info.output_shape.length === 3 ? "n/a" : "the whole image";
+    if (info.receptive_field_note) return t("n/a: {note}", { note: info.receptive_field_note });
+    return info.output_shape.length === 3 ? t("n/a") : t("the whole image");
   }
-  if (info.kind === "input" || !from) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}`;
-  if (sources.length > 1) return `r ${rf.size}, j ${rf.jump}, start ${rf.start}: the union of the fields of ${sources.join(" and ")}`;
+  const field = t("r {size}, j {jump}, start {start}", { size: rf.size, jump: rf.jump, start: rf.start });
+  if (info.kind === "input" || !from) return field;
+  if (sources.length > 1) return t("{field}: the union of the fields of {layers}", { field, layers: formatList(sources) });
   const { kernel, stride, padding, dilation } = windowOf(info);
   const k = dilation[0] * (kernel[0] - 1) + 1;
   const [s, p] = [stride[0], padding[0]];
-  if (k === 1 && s === 1 && p === 0) return `r ${rf.size}, j ${rf.jump}, start ${rf.start} (unchanged)`;
+  if (k === 1 && s === 1 && p === 0) return t("{field} (unchanged)", { field });
   const size = `r = ${from.size} + (${k} ${MINUS} 1)${DOT}${from.jump} = ${rf.size}`;
   const jump = `j = ${from.jump}${DOT}${s} = ${rf.jump}`;
-  const start = `start = ${from.start} + ((${k} ${MINUS} 1)/2 ${MINUS} ${p})${DOT}${from.jump} = ${rf.start}`;
+  const start = t("start = {start} + (({k} − 1)/2 − {p})·{jump} = {result}", { start: from.start, k, p, jump: from.jump, result: rf.start });
   return `${size}; ${jump}; ${start}`;
 }
 
@@ -174,7 +178,7 @@ export function renderArchitecture(table, model) {
     if (sources.length > 1 || (first && i > 0 && model.layers[i - 1].name !== first.name)) name.append(el("span", "layer-inputs hint", ` \u2190 ${sources.join(", ")}`));
     const c = counts(info, input);
     const paramsCell = el("td", "num params", c.params);
-    if (c.paramsValue !== info.params) paramsCell.append(el("span", "mismatch", ` (server: ${int(info.params)})`));
+    if (c.paramsValue !== info.params) paramsCell.append(el("span", "mismatch", t(" (server: {n})", { n: int(info.params) })));
     paramsCell.dataset.value = String(info.params);
     const maddsCell = el("td", "num madds", c.madds);
     maddsCell.dataset.value = String(c.maddsValue);
@@ -184,14 +188,15 @@ export function renderArchitecture(table, model) {
       rfCell.dataset.size = String(rf.size);
       rfCell.dataset.jump = String(rf.jump);
       rfCell.dataset.start = String(rf.start);
-      rfCell.append(el("strong", "rf-size", `${rf.size} \u00d7 ${rf.size}`), el("span", "rf-jump", ` jump ${rf.jump}`));
+      rfCell.append(el("strong", "rf-size", `${rf.size} \u00d7 ${rf.size}`), el("span", "rf-jump", t(" jump {n}", { n: rf.jump })));
     } else if (info.receptive_field_note) {
       rfCell.dataset.note = info.receptive_field_note;
     }
     rfCell.append(el("div", "rf-arith formula", fieldText(info, first?.receptive_field || null, sources)));
     const cells = [el("td", "shape", formatShape(info.output_shape)), el("td", "arith formula", shapeText(info, input, sources)), paramsCell, maddsCell, rfCell];
+    const labels = columns();
     cells.forEach((cell, k) => {
-      cell.dataset.label = COLUMNS[k]; // on a phone each row becomes a card and each cell says what it is
+      cell.dataset.label = labels[k]; // on a phone each row becomes a card and each cell says what it is
     });
     row.append(name, ...cells);
     body.append(row);
@@ -201,15 +206,16 @@ export function renderArchitecture(table, model) {
   const foot = table.tFoot;
   foot.textContent = "";
   const total = el("tr");
-  const label = el("th", "layer-cell", "total");
+  const label = el("th", "layer-cell", t("total"));
   label.scope = "row";
   const paramsTotal = el("td", "num params", int(params));
   paramsTotal.dataset.value = String(params);
   const maddsTotal = el("td", "num madds", int(madds));
   maddsTotal.dataset.value = String(madds);
-  paramsTotal.dataset.label = "parameters";
-  maddsTotal.dataset.label = "multiply-adds";
-  total.append(label, el("td", "empty"), el("td", "hint", `${int(params)} parameters, ${int(madds)} multiply-adds per image`), paramsTotal, maddsTotal, el("td", "empty"));
+  paramsTotal.dataset.label = t("parameters");
+  maddsTotal.dataset.label = t("multiply-adds");
+  const summary = t("{params} parameters, {madds} multiply-adds per image", { params: int(params), madds: int(madds) });
+  total.append(label, el("td", "empty"), el("td", "hint", summary), paramsTotal, maddsTotal, el("td", "empty"));
   foot.append(total);
   return { params, madds };
 }

@@ -10,6 +10,7 @@
  */
 
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 /** Wire one scroll box; `label` names it for screen readers. Returns the frame. */
 export function scrollCue(box, label) {
@@ -17,13 +18,13 @@ export function scrollCue(box, label) {
   const frame = el("div", "scroll-frame");
   box.before(frame);
   frame.append(box);
-  const note = el("p", "scroll-note", "Scroll sideways for more \u2192");
+  const note = el("p", "scroll-note", t("Scroll sideways for more →"));
   note.setAttribute("aria-hidden", "true");
   note.hidden = true;
   frame.after(note);
   box.tabIndex = 0;
   box.setAttribute("role", "region");
-  box.setAttribute("aria-label", `${label} (scrolls sideways)`);
+  box.setAttribute("aria-label", t("{label} (scrolls sideways)", { label }));
 
   const update = () => {
     const left = box.scrollLeft > 1;
@@ -31,7 +32,7 @@ export function scrollCue(box, label) {
     if (left || right) frame.dataset.more = left && right ? "both" : left ? "left" : "right";
     else delete frame.dataset.more;
     note.hidden = !(left || right);
-    note.textContent = right ? "Scroll sideways for more \u2192" : "\u2190 Scroll back";
+    note.textContent = right ? t("Scroll sideways for more →") : t("← Scroll back");
   };
   box.addEventListener("scroll", update, { passive: true });
   new ResizeObserver(update).observe(box);
@@ -44,7 +45,7 @@ export function scrollCue(box, label) {
 export function scrollCues(root, selector) {
   for (const box of root.querySelectorAll(selector)) {
     const table = box.querySelector("table");
-    const name = box.getAttribute("aria-label") || table?.getAttribute("aria-label") || table?.caption?.textContent || box.closest("section")?.querySelector("h2, h3")?.textContent || "A wide table";
+    const name = box.getAttribute("aria-label") || table?.getAttribute("aria-label") || table?.caption?.textContent || box.closest("section")?.querySelector("h2, h3")?.textContent || t("A wide table");
     scrollCue(box, name.trim());
   }
 }

@@ -15,6 +15,7 @@
 import { apiUrl, decodeArray, request } from "./api.js";
 import { el } from "./dom.js";
 import { paint } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { modelWords } from "./model-words.js";
 
 const $ = (id) => document.getElementById(id);
@@ -39,7 +40,7 @@ export function createShiftPanel(section, { onError, words = () => modelWords(nu
   function move(dy, dx) {
     const next = dy === 0 && dx === 0 ? [0, 0] : [shift[0] + dy, shift[1] + dx];
     if (Math.abs(next[0]) > limits.max_shift || Math.abs(next[1]) > limits.max_shift) {
-      refusal = `At most ${limits.max_shift} pixels each way: the ${words().item} stays at ${shift.join(", ")}.`;
+      refusal = t("At most {max} pixels each way: the {item} stays at {at}.", { max: limits.max_shift, item: words().item, at: shift.join(", ") });
       status();
       return;
     }
@@ -60,7 +61,7 @@ export function createShiftPanel(section, { onError, words = () => modelWords(nu
   async function run() {
     const id = sample();
     if (id === null) {
-      onError(`Shift panel: the test ${words().item} is named by a whole number from 0 up.`);
+      onError(t("Shift panel: the test {item} is named by a whole number from 0 up.", { item: words().item }));
       return;
     }
     const ticket = ++requested;
@@ -95,17 +96,26 @@ export function createShiftPanel(section, { onError, words = () => modelWords(nu
       bar.style.width = `${Math.min(1.5, layer.relative_change ?? 0) * 80}px`;
       const change = el("td");
       change.append(bar, pct(layer.relative_change));
-      const aligned = el("td", "", layer.aligned_change === null ? "—" : `${pct(layer.aligned_change)} (moved ${layer.aligned_shift.join(", ")})`);
-      if (layer.aligned_change === null) {
-        aligned.title = rotate ? "a turn cannot be undone by moving the maps" : layer.jump ? `its units are ${layer.jump} pixels apart: the move is not a whole number of them` : "no maps to move";
-      }
+      const undone = layer.aligned_change === null ? "—" : t("{change} (moved {by})", { change: pct(layer.aligned_change), by: layer.aligned_shift.join(", ") });
+      const aligned = el("td", "", undone);
+      if (layer.aligned_change === null) aligned.title = whyNotUndone(layer);
       tr.append(name, el("td", "", layer.shape.join("×")), change, aligned);
       tbody.append(tr);
     }
     const p = body.prediction;
-    const what = rotate ? `turned ${rotate}°` : `moved ${shift[0]} down, ${shift[1]} right`;
     const { item, name } = words();
-    status(`The ${item} ${what}: the network says ${name(p.before)} (${(p.probability_before * 100).toFixed(1)}%) before, ${name(p.after)} (${(p.probability_after * 100).toFixed(1)}%) after.`);
+    const says = {
+      item,
+      before: name(p.before),
+      pbefore: (p.probability_before * 100).toFixed(1),
+      after: name(p.after),
+      pafter: (p.probability_after * 100).toFixed(1),
+    };
+    status(
+      rotate
+        ? t("The {item} turned {deg}°: the network says {before} ({pbefore}%) before, {after} ({pafter}%) after.", { ...says, deg: rotate })
+        : t("The {item} moved {dy} down, {dx} right: the network says {before} ({pbefore}%) before, {after} ({pafter}%) after.", { ...says, dy: shift[0], dx: shift[1] }),
+    );
     $("shift-verdict").textContent = verdict(body.layers);
     section.dataset.shift = shift.join(",");
     section.dataset.rotate = String(rotate);
@@ -113,20 +123,32 @@ export function createShiftPanel(section, { onError, words = () => modelWords(nu
     section.dataset.renders = String(renders);
   }
 
+  /** Why a layer's change cannot be undone by moving its maps back (the cell's tooltip). */
+  function whyNotUndone(layer) {
+    if (rotate) return t("a turn cannot be undone by moving the maps");
+    if (layer.jump) return t("its units are {jump} pixels apart: the move is not a whole number of them", { jump: layer.jump });
+    return t("no maps to move");
+  }
+
   /** Each max pooling against the layer before it, in words. */
   function verdict(layers) {
-    if (!shift[0] && !shift[1] && !rotate) return `Move or turn the ${words().item} to compare the layers.`;
+    if (!shift[0] && !shift[1] && !rotate) return t("Move or turn the {item} to compare the layers.", { item: words().item });
     const parts = [];
     layers.forEach((layer, i) => {
       if (layer.kind !== "maxpool" || i === 0) return;
       const before = layers[i - 1];
       const ratio = layer.relative_change / before.relative_change;
-      const how = ratio < 1 ? `${((1 - ratio) * 100).toFixed(0)}% smaller` : `${((ratio - 1) * 100).toFixed(0)}% larger`;
-      parts.push(`${layer.name} changes ${pct(layer.relative_change)} against ${pct(before.relative_change)} for ${before.name}: max pooling made the change ${how}`);
+      const compared = { layer: layer.name, change: pct(layer.relative_change), was: pct(before.relative_change), before: before.name };
+      parts.push(
+        ratio < 1
+          ? t("{layer} changes {change} against {was} for {before}: max pooling made the change {n}% smaller", { ...compared, n: ((1 - ratio) * 100).toFixed(0) })
+          : t("{layer} changes {change} against {was} for {before}: max pooling made the change {n}% larger", { ...compared, n: ((ratio - 1) * 100).toFixed(0) }),
+      );
     });
     const last = layers[layers.length - 1];
-    parts.push(`the output (${last.name}) changes ${pct(last.relative_change)}`);
-    return `${parts.join("; ")}. Pooling dampens a small move, it does not make the network blind to it.`;
+    parts.push(t("the output ({layer}) changes {change}", { layer: last.name, change: pct(last.relative_change) }));
+    const separator = t("; ");
+    return t("{parts}. Pooling dampens a small move, it does not make the network blind to it.", { parts: parts.join(separator) });
   }
 
   async function loadLimits() {
