@@ -38,7 +38,9 @@ def test_a_card_naming_too_few_classes_is_not_served() -> None:
     def served(names: object) -> SimpleNamespace:
         return SimpleNamespace(card={"class_names": names}, model=SimpleNamespace(classes=["cat", "dog", "fox"]))
 
-    assert class_names(served({"zh-CN": ["猫", "狗", "狐狸"], "de": ["Katze", "Hund"]})) == {"zh-CN": ["猫", "狗", "狐狸"]}
+    assert class_names(served({"zh-CN": ["猫", "狗", "狐狸"], "de": ["Katze", "Hund"]})) == {
+        "zh-CN": ["猫", "狗", "狐狸"]
+    }
     assert class_names(served({"zh-CN": ["猫", "", "狐狸"]})) == {}
     assert class_names(served(["猫", "狗", "狐狸"])) == {}
     assert class_names(served(None)) == {}

@@ -179,7 +179,9 @@ DATASETS: dict[str, dict[str, Any]] = {
             *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ],
         # the pages' other languages (GET /api/model's class_names); MNIST's digits are the same in all
-        "class_names": {"zh-CN": ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]},
+        "class_names": {
+            "zh-CN": ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]
+        },
         "preprocess": "resize",
         "invert": "auto",  # the items are light on black: a photo on light paper is inverted first
     },
