@@ -25,7 +25,15 @@ def test_every_character_of_the_catalogs_is_in_the_font() -> None:
 def test_the_font_holds_the_margin_and_stays_small() -> None:
     have = font.font_characters(font.FONT)
     assert font.gb2312_level1() <= have
-    punctuation = {"\u3001", "\u3002", "\uff08", "\uff09", "\uff0c", "\uff1a", "\uff1b"}  # the ideographic comma and full stop, fullwidth ( ) , : ;
+    punctuation = {
+        "\u3001",
+        "\u3002",
+        "\uff08",
+        "\uff09",
+        "\uff0c",
+        "\uff1a",
+        "\uff1b",
+    }  # the ideographic comma and full stop, fullwidth ( ) , : ;
     assert punctuation <= have  # the CJK and fullwidth punctuation of the translations
     assert len(font.gb2312_level1()) == 3755
     assert font.FONT.stat().st_size < 1_000_000
