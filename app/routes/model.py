@@ -48,6 +48,20 @@ def layer_info(served: ServedModel, layer: Layer) -> LayerInfo:
     )
 
 
+def class_names(served: ServedModel) -> dict[str, list[str]]:
+    """The card's translated class names (``"class_names": {"zh-CN": [...]}``), only the languages that name
+    every class, one name each (a card written by hand may be wrong: its classes show as they are)."""
+    given = served.card.get("class_names")
+    if not isinstance(given, dict):
+        return {}
+    count = len(served.model.classes)
+    return {
+        str(lang): [str(n) for n in names]
+        for lang, names in given.items()
+        if isinstance(names, list) and len(names) == count and all(isinstance(n, str) and n.strip() for n in names)
+    }
+
+
 def input_info(served: ServedModel) -> InputInfo:
     spec = served.model.input
     return InputInfo(
@@ -61,6 +75,7 @@ def model_info(served: ServedModel) -> ModelInfo:
         name=served.name,
         dataset=served.card.get("dataset"),
         classes=served.model.classes,
+        class_names=class_names(served),
         input_shape=list(served.input_shape),
         input=input_info(served),
         normalization=Normalization(mean=list(served.model.input.mean), std=list(served.model.input.std)),
@@ -82,6 +97,7 @@ def summary(served: ServedModel, default: bool) -> ModelSummary:
         name=served.name,
         dataset=card.get("dataset"),
         classes=served.model.classes,
+        class_names=class_names(served),
         input_shape=list(served.input_shape),
         default=default,
         batchnorm=bool(served.model.of_kind("batchnorm")),

@@ -11,6 +11,10 @@ from app.nets.graph import ACTIVATION_KINDS
 from app.schemas.common import B64_DESCRIPTION, DType, Pixel, Prediction, TensorData
 
 MAX_SIDE = 512  # rows or columns of a drawing sent as JSON (the network's input is checked after)
+CLASS_NAMES_DESCRIPTION = (
+    "the class names in other languages, from the model card: language code (`zh-CN`) -> one name per class, "
+    "in the order of `classes`; a language missing here shows `classes` (an imported model has none)"
+)
 KINDS = sorted(
     {"input", "conv", "batchnorm", "maxpool", "avgpool", "linear", "flatten", "add", "mul", "concat", "dropout"}
     | {"identity", "softmax", "other"}
@@ -72,6 +76,7 @@ class ModelInfo(BaseModel):
     name: str
     dataset: str | None
     classes: list[str]
+    class_names: dict[str, list[str]] = Field(default_factory=dict, description=CLASS_NAMES_DESCRIPTION)
     input_shape: list[int]
     input: InputInfo
     normalization: Normalization
@@ -191,6 +196,7 @@ class ModelSummary(BaseModel):
     name: str
     dataset: str | None
     classes: list[str]
+    class_names: dict[str, list[str]] = Field(default_factory=dict, description=CLASS_NAMES_DESCRIPTION)
     input_shape: list[int]
     default: bool = Field(description="the model used when a request names none")
     batchnorm: bool = Field(description="the network has BatchNorm layers")

@@ -178,6 +178,10 @@ DATASETS: dict[str, dict[str, Any]] = {
             *("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"),
             *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         ],
+        # the pages' other languages (GET /api/model's class_names); MNIST's digits are the same in all
+        "class_names": {
+            "zh-CN": ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]
+        },
         "preprocess": "resize",
         "invert": "auto",  # the items are light on black: a photo on light paper is inverted first
     },
@@ -356,6 +360,7 @@ def model_card(
         "arch": args.arch,
         "dataset": dataset,
         "classes": model.classes,
+        **({"class_names": DATASETS[dataset]["class_names"]} if "class_names" in DATASETS[dataset] else {}),
         "input": {"shape": list(model.input.shape), "mean": list(model.input.mean), "std": list(model.input.std)},
         "preprocess": DATASETS[dataset]["preprocess"],
         "invert": DATASETS[dataset]["invert"],

@@ -8,7 +8,10 @@
  *   result.layers[1].values                                      // Float32Array, C order of .shape
  *
  * Every call goes through `request`, which throws an `ApiError` whose message is the server's
- * `detail` when a response is not 2xx (or a plain-words message when the server cannot be reached).
+ * `detail` when a response is not 2xx (or a plain-words message when the server cannot be reached). The
+ * detail is the API's own English; on a page in another language the message starts with what the HTTP
+ * status means in that language ("请求无效（422）：" + detail) and `error.detail` keeps the server's words
+ * alone: test the detail, not the message, when the code reads it.
  * Every address of a model's API is built by `apiUrl`, which adds `?model=` once the page has chosen a
  * model with `setModel` (the model the page's address names, or its model switch); a call may name
  * another model with its own `model` option (the explorer's side-by-side comparison).
@@ -18,13 +21,38 @@
  */
 
 import { API_DEFAULTS } from "./config.js";
+import { LANG, t } from "./i18n.js";
+
+/** What an HTTP error status means, said before the server's English detail on a page in another language. */
+const STATUS_LEADS = {
+  400: (status) => t("Bad request ({status}): ", { status }),
+  404: (status) => t("Not found ({status}): ", { status }),
+  408: (status) => t("The upload took too long ({status}): ", { status }),
+  413: (status) => t("Too large ({status}): ", { status }),
+  415: (status) => t("Not a file type the server reads ({status}): ", { status }),
+  422: (status) => t("Invalid request ({status}): ", { status }),
+  429: (status) => t("Too many requests, try again later ({status}): ", { status }),
+  503: (status) => t("The server is busy, try again later ({status}): ", { status }),
+};
+
+/** The lead-in for `status` in the page's language ("" on an English page, whose message is the detail alone). */
+export function statusLead(status) {
+  if (LANG === "en" || !status) return "";
+  if (STATUS_LEADS[status]) return STATUS_LEADS[status](status);
+  return status >= 500 ? t("Server error ({status}): ", { status }) : t("The request was refused ({status}): ", { status });
+}
 
 export class ApiError extends Error {
-  /** @param {string} message  @param {number} status  HTTP status, 0 when there was no response */
-  constructor(message, status) {
-    super(message);
+  /**
+   * @param {string} detail  the server's words (or ours, when there was no usable answer)
+   * @param {number} status  HTTP status, 0 when there was no response
+   * @param {{lead?: boolean}} [options]  lead: put the status's lead-in before the detail (a server's detail)
+   */
+  constructor(detail, status, { lead = false } = {}) {
+    super(lead ? `${statusLead(status)}${detail}` : detail);
     this.name = "ApiError";
     this.status = status;
+    this.detail = detail;
   }
 }
 
@@ -48,18 +76,18 @@ export async function request(url, { method, json, form, signal } = {}) {
     response = await fetch(url, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
-    throw new ApiError("The server could not be reached. Is it still running?", 0);
+    throw new ApiError(t("The server could not be reached. Is it still running?"), 0);
   }
   const text = await response.text();
   let body = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
-    if (response.ok) throw new ApiError(`The server sent something that is not JSON (${url}).`, response.status);
+    if (response.ok) throw new ApiError(t("The server sent something that is not JSON ({url}).", { url }), response.status);
   }
   if (!response.ok) {
     const detail = body && typeof body.detail === "string" ? body.detail : `${response.status} ${response.statusText}`;
-    throw new ApiError(detail, response.status);
+    throw new ApiError(detail, response.status, { lead: true });
   }
   return body;
 }

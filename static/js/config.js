@@ -3,13 +3,16 @@
  *
  * A scale is a list of [position in 0..1, "#rrggbb"] stops, interpolated linearly in sRGB.
  * `diverging` is for signed values and is always used with a domain symmetric around zero, so that
- * zero is the white middle; `sequential` is for values that are never negative (dark = 0).
+ * zero is the white middle; `sequential` is for values that are never negative (dark = 0). A scale's
+ * `label` (what a colour bar says it shows) is in the page's language.
  */
+
+import { t } from "./i18n.js";
 
 export const SCALES = Object.freeze({
   diverging: Object.freeze({
     name: "diverging",
-    label: "blue (negative) – white (0) – red (positive)",
+    label: t("blue (negative) – white (0) – red (positive)"),
     stops: [
       [0.0, "#16327a"],
       [0.18, "#2f62b8"],
@@ -22,7 +25,7 @@ export const SCALES = Object.freeze({
   }),
   sequential: Object.freeze({
     name: "sequential",
-    label: "dark (0) – bright (high)",
+    label: t("dark (0) – bright (high)"),
     stops: [
       [0.0, "#05050f"],
       [0.2, "#2c1160"],
@@ -36,7 +39,7 @@ export const SCALES = Object.freeze({
   /** Plain grey levels: images, and outputs that are never negative (the kernel lab). */
   gray: Object.freeze({
     name: "gray",
-    label: "black (low) – white (high)",
+    label: t("black (low) – white (high)"),
     stops: [
       [0.0, "#000000"],
       [1.0, "#ffffff"],

@@ -10,6 +10,7 @@
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 import { modelWords } from "./model-words.js";
 
 export function renderGallery(container, samples, { onPick, words = modelWords(null), model } = {}) {
@@ -24,9 +25,12 @@ export function renderGallery(container, samples, { onPick, words = modelWords(n
     button.dataset.label = String(sample.label);
     button.dataset.predicted = String(sample.predicted);
     button.setAttribute("aria-pressed", "false");
-    const says = wrong ? `; the model says ${words.name(sample.predicted)} (wrong)` : "";
-    button.setAttribute("aria-label", `Test ${words.item} ${sample.id}, ${words.a(sample.label)}${says}`);
-    if (words.named) button.title = `#${sample.id}: ${words.name(sample.label)}${wrong ? `, read as ${words.name(sample.predicted)}` : ""}`;
+    const named = { item: words.item, id: sample.id, a: words.a(sample.label), name: words.name(sample.label), predicted: words.name(sample.predicted) };
+    button.setAttribute(
+      "aria-label",
+      wrong ? t("Test {item} {id}, {a}; the model says {predicted} (wrong)", named) : t("Test {item} {id}, {a}", named),
+    );
+    if (words.named) button.title = wrong ? t("#{id}: {name}, read as {predicted}", named) : t("#{id}: {name}", named);
     const img = el("img", "crisp");
     img.src = api.sampleUrl(sample.id, { model });
     img.alt = "";

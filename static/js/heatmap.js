@@ -12,6 +12,7 @@
 import { KIND_SCALE, LUT_SIZE, SCALES, SIZES } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
+import { t } from "./i18n.js";
 
 const luts = new Map();
 
@@ -239,8 +240,8 @@ export function colorbar({ caption = "" } = {}) {
       high.textContent = labels ? labels[1] : formatTick(domain[1]);
       mid.textContent = scale === "diverging" ? "0" : "";
       label.textContent = note || caption;
-      const range = labels ? `${labels[0]} to ${labels[1]}` : `${formatTick(domain[0])} to ${formatTick(domain[1])}`;
-      element.setAttribute("aria-label", `${SCALES[scale].label}, from ${range}${note ? `, ${note}` : ""}`);
+      const range = { scale: SCALES[scale].label, low: low.textContent, high: high.textContent, note };
+      element.setAttribute("aria-label", note ? t("{scale}, from {low} to {high}, {note}", range) : t("{scale}, from {low} to {high}", range));
       element.setAttribute("role", "img");
     },
   };

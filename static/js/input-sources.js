@@ -5,7 +5,10 @@
  *   const { file, problem } = await readImageFile(picked, 5 * 1024 * 1024);
  *
  * `how` is "upload", "drop" or "paste". `overlay` is shown while files are dragged over the page.
+ * The messages (`problem`, `onError`) are in the page's language.
  */
+
+import { t } from "./i18n.js";
 
 /** File signatures of the formats the server reads. */
 const SIGNATURES = [
@@ -17,7 +20,7 @@ const SIGNATURES = [
 ];
 
 function megabytes(bytes) {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
+  return `${(bytes / 1048576).toFixed(1)} MB`; // the unit stays as it is in every language
 }
 
 /**
@@ -27,14 +30,14 @@ function megabytes(bytes) {
  * again) or `{problem}` (a message in words).
  */
 export async function readImageFile(file, maxBytes) {
-  const name = file.name ? `“${file.name}”` : "That file";
-  if (file.size === 0) return { problem: `${name} is empty.` };
+  const name = file.name ? `“${file.name}”` : t("That file");
+  if (file.size === 0) return { problem: t("{name} is empty.", { name }) };
   if (maxBytes && file.size > maxBytes) {
-    return { problem: `${name} is ${megabytes(file.size)}: too large, the limit is ${megabytes(maxBytes)}.` };
+    return { problem: t("{name} is {size}: too large, the limit is {limit}.", { name, size: megabytes(file.size), limit: megabytes(maxBytes) }) };
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
   if (!SIGNATURES.some(([, test]) => test(bytes))) {
-    return { problem: `${name} is not an image the network can read: send a PNG, JPEG, GIF, WebP or BMP file.` };
+    return { problem: t("{name} is not an image the network can read: send a PNG, JPEG, GIF, WebP or BMP file.", { name }) };
   }
   return { file: new File([bytes], file.name || "image", { type: file.type || "application/octet-stream" }) };
 }
@@ -78,7 +81,7 @@ export function watchImageInputs({ fileInput, overlay, onFile, onError, root = d
     showOverlay(false);
     const file = e.dataTransfer.files && e.dataTransfer.files[0];
     if (file) onFile(file, "drop");
-    else onError("Nothing to read there: drop an image file (dragging an image from another web page gives only its address).");
+    else onError(t("Nothing to read there: drop an image file (dragging an image from another web page gives only its address)."));
   });
 
   root.addEventListener("paste", (e) => {
@@ -91,7 +94,7 @@ export function watchImageInputs({ fileInput, overlay, onFile, onError, root = d
       e.preventDefault();
       onFile(file, "paste");
     } else if (items.length) {
-      onError("The clipboard holds no image: copy an image (or a screenshot) and paste again.");
+      onError(t("The clipboard holds no image: copy an image (or a screenshot) and paste again."));
     }
   });
 }

@@ -15,21 +15,30 @@
 
 import { currentModel } from "./api.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 const DATASETS = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST" };
 
-/** "lenet (MNIST, without BatchNorm, 99.64%)" */
+/** "lenet (MNIST, without BatchNorm, 99.64%)", in the page's language. */
 export function describeModel(m) {
-  const accuracy = typeof m.test_accuracy === "number" ? `, ${(m.test_accuracy * 100).toFixed(2)}%` : "";
-  const data = m.dataset ? `${DATASETS[m.dataset] || m.dataset}, ` : "";
-  return `${m.name} (${data}${m.batchnorm ? "with" : "without"} BatchNorm${accuracy})`;
+  const said = {
+    name: m.name,
+    data: m.dataset ? DATASETS[m.dataset] || m.dataset : "",
+    accuracy: typeof m.test_accuracy === "number" ? `${(m.test_accuracy * 100).toFixed(2)}%` : "",
+  };
+  if (said.data && said.accuracy) {
+    return m.batchnorm ? t("{name} ({data}, with BatchNorm, {accuracy})", said) : t("{name} ({data}, without BatchNorm, {accuracy})", said);
+  }
+  if (said.data) return m.batchnorm ? t("{name} ({data}, with BatchNorm)", said) : t("{name} ({data}, without BatchNorm)", said);
+  if (said.accuracy) return m.batchnorm ? t("{name} (with BatchNorm, {accuracy})", said) : t("{name} (without BatchNorm, {accuracy})", said);
+  return m.batchnorm ? t("{name} (with BatchNorm)", said) : t("{name} (without BatchNorm)", said);
 }
 
 /**
  * A labelled <select> of `models` in `container`; `none` (a label) adds an empty choice first. Calls
  * onChange(name or null) when the reader picks. Returns {select, set(name)}.
  */
-export function modelPicker(container, models, { current = null, label = "Model", id = "model-select", none = null, onChange }) {
+export function modelPicker(container, models, { current = null, label = t("Model"), id = "model-select", none = null, onChange }) {
   const wrap = el("label", "model-switch-label", `${label} `);
   const select = el("select");
   select.id = id;

@@ -11,7 +11,8 @@
 
 import { el } from "./dom.js";
 import { formatPercent } from "./format.js";
-import { modelWords } from "./model-words.js";
+import { t } from "./i18n.js";
+import { modelWords, nameWidth } from "./model-words.js";
 
 /**
  * Why a model trained with label smoothing is never near 100% sure, from its card (GET /api/model/card):
@@ -22,11 +23,16 @@ export function smoothingNote(card, classes) {
   if (!(eps > 0) || !(classes > 1)) return "";
   const right = 1 - eps + eps / classes;
   const other = eps / classes;
-  const name = card.name ? `${card.name} was` : "This network was";
-  return (
-    `Why not 100%? ${name} trained with label smoothing ${eps}: the answers it learned from gave the right class ` +
-    `${formatPercent(right)} and each other class ${formatPercent(other)}, so even a clean image tops out near ${formatPercent(right)}.`
-  );
+  const params = { name: card.name, eps, right: formatPercent(right), other: formatPercent(other) };
+  return card.name
+    ? t(
+        "Why not 100%? {name} was trained with label smoothing {eps}: the answers it learned from gave the right class {right} and each other class {other}, so even a clean image tops out near {right}.",
+        params,
+      )
+    : t(
+        "Why not 100%? This network was trained with label smoothing {eps}: the answers it learned from gave the right class {right} and each other class {other}, so even a clean image tops out near {right}.",
+        params,
+      );
 }
 
 export class PredictionView {
@@ -43,7 +49,7 @@ export class PredictionView {
     this.words = words;
     this.rows = [];
     this.chart.textContent = "";
-    const longest = Math.max(...words.classes.map((c) => c.length));
+    const longest = Math.max(...words.classes.map(nameWidth));
     this.chart.style.setProperty("--prob-name", `${Math.max(2, longest)}ch`);
     this.chart.classList.toggle("named", words.named);
     this.digit.classList.toggle("class-name", words.named);
@@ -69,16 +75,17 @@ export class PredictionView {
     this.digit.textContent = name(label);
     this.digit.dataset.label = String(label);
     const p = probabilities[label];
-    let text = `${formatPercent(p)} sure`;
-    if (truth !== undefined && truth !== null) text += truth === label ? ` · label ${name(truth)} ✓` : ` · but it is ${this.words.a(truth)} ✗`;
-    this.confidence.textContent = text;
+    const known = truth !== undefined && truth !== null;
+    const said = { p: formatPercent(p), label: known ? name(truth) : "", a: known ? this.words.a(truth) : "" };
+    if (!known) this.confidence.textContent = t("{p} sure", said);
+    else this.confidence.textContent = truth === label ? t("{p} sure · label {label} ✓", said) : t("{p} sure · but it is {a} ✗", said);
     this.confidence.classList.toggle("wrong", truth !== undefined && truth !== null && truth !== label);
     probabilities.forEach((q, d) => {
       const { row, bar, value } = this.rows[d];
       bar.style.width = `${Math.max(0, Math.min(1, q)) * 100}%`;
       value.textContent = formatPercent(q);
       row.classList.toggle("top", d === label);
-      row.setAttribute("aria-label", `${name(d)}: ${formatPercent(q)}`);
+      row.setAttribute("aria-label", t("{name}: {p}", { name: name(d), p: formatPercent(q) }));
     });
   }
 
@@ -92,7 +99,7 @@ export class PredictionView {
       bar.style.width = "0";
       value.textContent = "";
       row.classList.remove("top");
-      row.setAttribute("aria-label", `${this.words.name(d)}: no prediction`);
+      row.setAttribute("aria-label", t("{name}: no prediction", { name: this.words.name(d) }));
     }
   }
 }
