@@ -51,7 +51,7 @@ function computed(result) {
 }
 
 /** True when the model's test images are digits (the words' `item` may be in the page's language). */
-const isDigits = (words) => words.item === "digit" || !words.named;
+const isDigits = (words) => words.digits || !words.named;
 
 function absMax(values) {
   let m = 0;

@@ -12,7 +12,7 @@ import { el, svg } from "./dom.js";
 import { fitWidth } from "./fit-width.js";
 import { formatPercent } from "./format.js";
 import { formatNumber, t } from "./i18n.js";
-import { modelWords } from "./model-words.js";
+import { modelWords, nameWidth } from "./model-words.js";
 
 function pct(p, digits = 2) {
   return `${(p * 100).toFixed(digits)}%`;
@@ -48,7 +48,7 @@ export function renderPerClass(host, card, words = modelWords(null)) {
     return;
   }
   const low = Math.max(0, Math.floor(Math.min(...acc) * 100 - 1) / 100);
-  host.style.setProperty("--class-name", `${Math.max(2, ...words.classes.map((c) => c.length))}ch`);
+  host.style.setProperty("--class-name", `${Math.max(2, ...words.classes.map((c) => nameWidth(c)))}ch`);
   acc.forEach((a, digit) => {
     const row = el("div", "class-row");
     row.dataset.digit = String(digit);

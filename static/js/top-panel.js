@@ -28,7 +28,7 @@ const IMAGE = [28, 28]; // H, W of a test image unless the view says (the box is
 const cache = new Map();
 
 /** True when the model's test images are digits (the words' `item` may be in the page's language). */
-const isDigits = (words) => words.item === "digit" || !words.named;
+const isDigits = (words) => words.digits || !words.named;
 
 /** GET .../top once per (model, layer, channel); failures are not cached. */
 function load(layer, channel, model = currentModel()) {
