@@ -208,7 +208,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
     trainView.update(result.train, { truth: inspected.truth });
     const count = result.source === "samples" ? result.sample_ids.length : 0;
     const what =
-      result.source === "samples" ? tn("{n} test {item}", "{n} test {items}", count, { n: count, item, items }) : t("{n} of your images", { n: spec.files.length });
+      result.source === "samples" ? t("{n} test {noun}", { n: count, noun: count === 1 ? item : items }) : t("{n} of your images", { n: spec.files.length });
     const batch =
       result.inspected_source === "file"
         ? t("A batch of {size} ({what} plus your image) in train mode.", { size: result.batch_size, what })
