@@ -50,7 +50,8 @@ function layerSummary(layer, batchSize) {
     median: formatTick(median(ratios)),
   });
   if (!layer.zero_variance_channels) return text;
-  return t("{first} {second}", { first: text, second: t("{zero} of {n} channels have batch variance exactly 0.", { zero: layer.zero_variance_channels, n }) });
+  const zero = t("{zero} of {n} channels have batch variance exactly 0.", { zero: layer.zero_variance_channels, n });
+  return t("{first} {second}", { first: text, second: zero });
 }
 
 /** What is special about this batch, in words (the API's `notes`, said in the page's language). */
@@ -60,12 +61,13 @@ function batchNotes(result) {
   if (single.length) {
     const probs = result.train.probabilities;
     const label = probs.indexOf(Math.max(...probs));
+    const betas = listOf(single.map((layer) => t("{layer}'s beta", { layer })));
     notes.push(
       t(
         "A batch of one: {names} sees a single value per channel, so its batch mean is that value and its batch variance 0; (x - mean) / sqrt(var + eps) is exactly 0 and the layer outputs {betas} whatever the image. In train mode this network therefore gives every image the same answer: {label}, with {probability} probability. PyTorch refuses the case (\"Expected more than 1 value per channel when training\"); the lab evaluates the formula instead.",
         {
           names: formatList(single),
-          betas: listOf(single.map((layer) => t("{layer}'s beta", { layer }))),
+          betas,
           label,
           probability: `${(probs[label] * 100).toFixed(1)}%`,
         },
