@@ -4,7 +4,7 @@ batch refused in the page's words, a fold channel out of range, the accuracy vie
 but the words that stay (layer names...), no character without a glyph, and no sideways scrolling. A
 model without BatchNorm layers (?model=lenet) says so in Chinese."""
 
-# ruff: noqa: RUF001 -- the expected texts are Chinese, with its full-width punctuation (and γ)
+# ruff: noqa: RUF001 -- the expected texts are Chinese, with its full-width punctuation (and gamma)
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -4,7 +4,7 @@ colour range and the second layer's filter changed, the drift view switched to a
 comparison read; then no English left but the words that stay (layer and model names, key caps), no
 character without a glyph, and no sideways scrolling."""
 
-# ruff: noqa: RUF001 -- the expected texts are Chinese, with its full-width punctuation (and γ)
+# ruff: noqa: RUF001 -- the expected texts are Chinese, with its full-width punctuation (and gamma)
 from __future__ import annotations
 
 import re
