@@ -15,6 +15,7 @@ import { initLab } from "./bn-lab.js";
 import { initParams } from "./bn-params.js";
 import { initTraining } from "./bn-training.js";
 import { errorBanner, errorLine } from "./error-banner.js";
+import { t } from "./i18n.js";
 import { reloadingPicker } from "./model-switch.js";
 import { applyWords, modelWords } from "./model-words.js";
 import { smoothingNote } from "./prediction.js";
@@ -37,15 +38,24 @@ async function smoothing(classes) {
 /** An error shown in the section's own alert line (and kept on its data-error for the tests). */
 const reporter = (host) => errorLine(host, host.querySelector(".bn-error"));
 
+/** Words in a list: "a, b, c" (in Chinese "a、b、c"). */
+const listOf = (items) => (items.length ? items.reduce((a, b) => t("{a}, {b}", { a, b })) : "");
+
 /** The model has no BatchNorm layers (its layer table says so): why, in place of the sections about them. */
 function noBatchNorm(model, models) {
   const others = models.filter((m) => m.batchnorm).map((m) => m.name);
   const note = section("no-batchnorm");
-  note.textContent =
-    `${model.name} has no BatchNorm layers: its layers are ${model.layers.map((l) => `${l.name} (${l.kind})`).join(", ")}. ` +
-    "Nothing in it normalises a batch, so there are no γ, β or running statistics to show, no train mode that differs from eval mode, and nothing to fold." +
-    (others.length ? ` Models with BatchNorm: ${others.join(", ")} (choose one above).` : "") +
-    " The comparison below, of the same network trained with and without BatchNorm, is about every model.";
+  const layers = listOf(model.layers.map((l) => t("{name} ({kind})", { name: l.name, kind: l.kind })));
+  const params = { model: model.name, layers, models: listOf(others) };
+  note.textContent = others.length
+    ? t(
+        "{model} has no BatchNorm layers: its layers are {layers}. Nothing in it normalises a batch, so there are no γ, β or running statistics to show, no train mode that differs from eval mode, and nothing to fold. Models with BatchNorm: {models} (choose one above). The comparison below, of the same network trained with and without BatchNorm, is about every model.",
+        params,
+      )
+    : t(
+        "{model} has no BatchNorm layers: its layers are {layers}. Nothing in it normalises a batch, so there are no γ, β or running statistics to show, no train mode that differs from eval mode, and nothing to fold. The comparison below, of the same network trained with and without BatchNorm, is about every model.",
+        params,
+      );
   note.hidden = false;
   for (const id of ["params", "lab", "fold"]) {
     section(id).hidden = true;
@@ -67,10 +77,10 @@ async function start() {
       ? initTraining(training, models, reporter(training))
       : Promise.resolve().then(() => {
           training.dataset.state = "failed";
-          reporter(training)(`The training curves could not be loaded: ${listed.reason.message}`);
+          reporter(training)(t("The training curves could not be loaded: {detail}", { detail: listed.reason.message }));
         });
   if (network.status === "rejected") {
-    reporter(params)(`The network could not be loaded: ${network.reason.message}`);
+    reporter(params)(t("The network could not be loaded: {detail}", { detail: network.reason.message }));
     await comparison;
     main.dataset.state = "ready";
     return;

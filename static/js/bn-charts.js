@@ -12,6 +12,7 @@
 import { el, svg } from "./dom.js";
 import { fitWidth } from "./fit-width.js";
 import { formatTick, formatValue } from "./format.js";
+import { t, tn } from "./i18n.js";
 
 const TICK_PX = 12; // the height of a tick label (the stylesheet's .bn-tick font size)
 
@@ -20,6 +21,13 @@ const round = (v) => Math.round(v * 100) / 100;
 /* ---------------------------------------------------------------------------------------------- */
 /* Per-channel bars                                                                                */
 
+/** A bar chart's accessible name: what it shows, of which layer, over how many channels. */
+function chartName(label, name, n) {
+  return name
+    ? tn("{label} of {name}, {n} channel", "{label} of {name}, {n} channels", n, { label, name, n })
+    : tn("{label}, {n} channel", "{label}, {n} channels", n, { label, n });
+}
+
 /**
  * One bar per channel from 0 to `values[c]`, and optionally a tick per channel at `marks[c]` (e.g. the
  * running statistic over the batch's bar). Returns a <figure> whose readout follows the pointer.
@@ -27,7 +35,7 @@ const round = (v) => Math.round(v * 100) / 100;
  * @param {{label: string, marks?: ArrayLike<number>, markLabel?: string, height?: number, color?: string,
  *          markColor?: string, name?: string}} options
  */
-export function channelBars(values, { label, marks, markLabel = "running", height = 120, color = "#8fb3e3", markColor = "#1d2433", name = "" }) {
+export function channelBars(values, { label, marks, markLabel = t("running"), height = 120, color = "#8fb3e3", markColor = "#1d2433", name = "" }) {
   const n = values.length;
   let lo = 0;
   let hi = 0;
@@ -54,7 +62,7 @@ export function channelBars(values, { label, marks, markLabel = "running", heigh
       const x1 = round(left + (c + 1) * bw - gap / 2);
       bars += `M${x0} ${round(y(0))}V${round(y(values[c]))}H${x1}V${round(y(0))}Z`;
     }
-    const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "bn-bars", role: "img", "aria-label": `${label}${name ? ` of ${name}` : ""}, ${n} channels` });
+    const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "bn-bars", role: "img", "aria-label": chartName(label, name, n) });
     chart.append(
       svg("line", { x1: left, x2: width - 4, y1: round(y(0)), y2: round(y(0)), class: "bn-zero" }),
       svg("text", { x: left - 6, y: top, class: "bn-tick", "text-anchor": "end", "dominant-baseline": "hanging" }, formatTick(hi)),
@@ -79,7 +87,7 @@ export function channelBars(values, { label, marks, markLabel = "running", heigh
   const figure = el("figure", "bn-chart");
   const caption = el("figcaption", "bn-chart-caption");
   const title = el("span", "bn-chart-label", label);
-  const readout = el("span", "bn-readout", `${n} channels · hover or tap for values`);
+  const readout = el("span", "bn-readout", tn("{n} channel · hover or tap for values", "{n} channels · hover or tap for values", n, { n }));
   caption.append(title, readout);
   const holder = fitWidth(draw, { className: "bn-chart-box" });
   figure.append(caption, holder);
@@ -88,9 +96,10 @@ export function channelBars(values, { label, marks, markLabel = "running", heigh
     if (!geometry) return;
     geometry.cursor.setAttribute("x", String(round(left + c * geometry.bw)));
     geometry.cursor.setAttribute("visibility", "visible");
-    let text = `channel ${c}: ${formatValue(values[c], 4)}`;
-    if (marks) text += ` · ${markLabel} ${formatValue(marks[c], 4)}`;
-    readout.textContent = text;
+    const value = formatValue(values[c], 4);
+    readout.textContent = marks
+      ? t("channel {c}: {value} · {mark} {markValue}", { c, value, mark: markLabel, markValue: formatValue(marks[c], 4) })
+      : t("channel {c}: {value}", { c, value });
     figure.dataset.channel = String(c);
   }
   const pick = (event) => {
@@ -126,7 +135,7 @@ function percent(v) {
  * @param {{name: string, color: string, points: {x: number, y: number}[], divergedAt?: number}[]} series
  * @param {{mode?: "error"|"accuracy", height?: number, label?: string}} options
  */
-export function lineChart(series, { mode = "error", height = 280, label = "test accuracy by epoch" } = {}) {
+export function lineChart(series, { mode = "error", height = 280, label = t("test accuracy by epoch") } = {}) {
   return fitWidth((width) => drawLines(series, { mode, height, label, width }), { className: "bn-lines-box" });
 }
 
@@ -172,8 +181,8 @@ function drawLines(series, { mode, height, label, width }) {
   }
   chart.append(
     svg("line", { x1: m.left, x2: width - m.right, y1: m.top + plotH, y2: m.top + plotH, class: "bn-axis" }),
-    svg("text", { x: m.left + plotW / 2, y: height - 6, class: "bn-axis-label", "text-anchor": "middle" }, "epoch"),
-    svg("text", { x: 12, y: m.top + plotH / 2, class: "bn-axis-label", "text-anchor": "middle", transform: `rotate(-90 12 ${m.top + plotH / 2})` }, mode === "error" ? "test error (log scale)" : "test accuracy"),
+    svg("text", { x: m.left + plotW / 2, y: height - 6, class: "bn-axis-label", "text-anchor": "middle" }, t("epoch")),
+    svg("text", { x: 12, y: m.top + plotH / 2, class: "bn-axis-label", "text-anchor": "middle", transform: `rotate(-90 12 ${m.top + plotH / 2})` }, mode === "error" ? t("test error (log scale)") : t("test accuracy")),
   );
   for (const s of series) {
     const d = s.points.map((p, i) => `${i ? "L" : "M"}${round(x(p.x))} ${round(y(value(p.y)))}`).join("");
@@ -181,7 +190,7 @@ function drawLines(series, { mode, height, label, width }) {
     group.append(svg("path", { d, stroke: s.color, class: "bn-line", fill: "none" }));
     for (const p of s.points) {
       const dot = svg("circle", { cx: round(x(p.x)), cy: round(y(value(p.y))), r: 2.6, fill: s.color, class: "bn-dot" });
-      dot.append(svg("title", {}, `${s.name}, epoch ${p.x.toFixed(2)}: ${(p.y * 100).toFixed(2)}% test accuracy`));
+      dot.append(svg("title", {}, t("{model}, epoch {epoch}: {accuracy}% test accuracy", { model: s.name, epoch: p.x.toFixed(2), accuracy: (p.y * 100).toFixed(2) })));
       group.append(dot);
     }
     if (s.divergedAt !== undefined && s.divergedAt !== null) {
@@ -189,7 +198,7 @@ function drawLines(series, { mode, height, label, width }) {
       const left = dx > m.left + plotW / 2; // the label goes on the side with more room
       group.append(
         svg("line", { x1: dx, x2: dx, y1: m.top, y2: m.top + plotH, stroke: s.color, class: "bn-diverged" }),
-        svg("text", { x: left ? dx - 4 : dx + 4, y: m.top + plotH - 8, class: "bn-diverged-label", fill: s.color, "text-anchor": left ? "end" : "start" }, `${s.name}: loss NaN/inf`),
+        svg("text", { x: left ? dx - 4 : dx + 4, y: m.top + plotH - 8, class: "bn-diverged-label", fill: s.color, "text-anchor": left ? "end" : "start" }, t("{model}: loss NaN/inf", { model: s.name })),
       );
     }
     chart.append(group);

@@ -6,6 +6,7 @@
 import { bnApi } from "./bn-api.js";
 import { el } from "./dom.js";
 import { formatTick, formatValue } from "./format.js";
+import { formatNumber, t, tn } from "./i18n.js";
 
 const fmt = (v) => formatValue(v, 5);
 
@@ -36,33 +37,45 @@ function formula(pair, c) {
 
 function equivalence(body) {
   const pct = ((1 - body.time_ratio) * 100).toFixed(1);
-  return (
-    `Folded against unfolded on all ${body.images.toLocaleString("en")} test images: the largest logit difference is ` +
-    `${formatTick(body.max_abs_logit_diff)} (float32 rounding), and ${body.predictions_changed} prediction` +
-    `${body.predictions_changed === 1 ? "" : "s"} changed. Forward time in the same run: ${body.unfolded_ms.toFixed(0)} ms ` +
-    `unfolded, ${body.folded_ms.toFixed(0)} ms folded, a ratio of ${body.time_ratio.toFixed(3)} ` +
-    `(${Number(pct) >= 0 ? `${pct}% faster` : `${(-pct).toFixed(1)}% slower`}; batches of ${body.batch_size}, ${body.threads} thread${body.threads === 1 ? "" : "s"}).`
+  const n = body.predictions_changed;
+  const same = tn(
+    "Folded against unfolded on all {images} test images: the largest logit difference is {diff} (float32 rounding), and {n} prediction changed.",
+    "Folded against unfolded on all {images} test images: the largest logit difference is {diff} (float32 rounding), and {n} predictions changed.",
+    n,
+    { images: formatNumber(body.images), diff: formatTick(body.max_abs_logit_diff), n },
   );
+  const timing = {
+    unfolded: body.unfolded_ms.toFixed(0),
+    folded: body.folded_ms.toFixed(0),
+    ratio: body.time_ratio.toFixed(3),
+    batch: body.batch_size,
+    threads: tn("{n} thread", "{n} threads", body.threads, { n: body.threads }),
+  };
+  const time =
+    Number(pct) >= 0
+      ? t("Forward time in the same run: {unfolded} ms unfolded, {folded} ms folded, a ratio of {ratio} ({pct}% faster; batches of {batch}, {threads}).", { ...timing, pct })
+      : t("Forward time in the same run: {unfolded} ms unfolded, {folded} ms folded, a ratio of {ratio} ({pct}% slower; batches of {batch}, {threads}).", { ...timing, pct: (-pct).toFixed(1) });
+  return t("{first} {second}", { first: same, second: time });
 }
 
 /**
  * Wire the fold section; resolves once the server's numbers are shown. Errors go to `onError`; `testSet`
  * false (the model is served without one) says why there is nothing to check instead of asking.
  */
-export async function initFold(section, onError, { testSet = true, name = "this model" } = {}) {
+export async function initFold(section, onError, { testSet = true, name = t("this model") } = {}) {
   const pick = section.querySelector("#fold-pair");
   const channel = section.querySelector("#fold-channel");
   const out = section.querySelector("#fold-formula");
   const result = section.querySelector("#fold-result");
   /* It does not apply to this model (no test set to check on, no pair to fold): why, in words. */
-  const missing = (why) => {
+  const missing = (text) => {
     section.dataset.state = "missing";
     result.className = "not-applicable";
-    result.textContent = `Nothing to fold and check here: ${why}.`;
+    result.textContent = text;
     for (const box of section.querySelectorAll(".bn-fold-controls, #fold-formula")) box.hidden = true;
   };
   if (!testSet) {
-    missing(`${name} is served without its test set, and the folded network is checked against the trained one on it`);
+    missing(t("Nothing to fold and check here: {model} is served without its test set, and the folded network is checked against the trained one on it.", { model: name }));
     return;
   }
   let body;
@@ -70,11 +83,11 @@ export async function initFold(section, onError, { testSet = true, name = "this 
     body = await bnApi.fold();
   } catch (error) {
     if (error.status === 404 || error.status === 422) {
-      missing(error.message);
+      missing(t("Nothing to fold and check here: {detail}.", { detail: error.message }));
       return;
     }
     section.dataset.state = "failed";
-    result.textContent = "The comparison could not be run.";
+    result.textContent = t("The comparison could not be run.");
     onError(error);
     return;
   }
@@ -90,7 +103,7 @@ export async function initFold(section, onError, { testSet = true, name = "this 
     const pair = body.pairs[Number(pick.value)];
     const count = pair.channels.scale.length;
     channel.max = String(count - 1);
-    range.textContent = `0 to ${count - 1}`;
+    range.textContent = t("0 to {last}", { last: count - 1 });
     section.dataset.pair = pair.layer;
     const text = channel.value.trim();
     const c = Number(text);
@@ -100,7 +113,11 @@ export async function initFold(section, onError, { testSet = true, name = "this 
     if (ok) channel.removeAttribute("aria-invalid");
     else channel.setAttribute("aria-invalid", "true");
     if (!ok) {
-      problem.textContent = `Channel must be a whole number from 0 to ${count - 1}: ${pair.layer} + ${pair.batchnorm} has ${count} channels${text === "" ? "" : `, so there is no channel ${text}`}.`;
+      const words = { last: count - 1, pair: `${pair.layer} + ${pair.batchnorm}`, count, text };
+      problem.textContent =
+        text === ""
+          ? t("Channel must be a whole number from 0 to {last}: {pair} has {count} channels.", words)
+          : t("Channel must be a whole number from 0 to {last}: {pair} has {count} channels, so there is no channel {text}.", words);
       delete section.dataset.channel;
       return;
     }

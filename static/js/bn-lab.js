@@ -14,6 +14,7 @@ import { layerPick } from "./layer-pick.js";
 import { BN_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
+import { formatList, formatNumber, t, tn } from "./i18n.js";
 import { modelWords } from "./model-words.js";
 import { PredictionView } from "./prediction.js";
 
@@ -21,6 +22,9 @@ const median = (values) => {
   const sorted = Array.from(values).sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };
+
+/** Words in a list: "a, b, c" (in Chinese "a、b、c"). */
+const listOf = (items) => (items.length ? items.reduce((a, b) => t("{a}, {b}", { a, b })) : "");
 
 function layerSummary(layer, batchSize) {
   const n = layer.batch_mean.length;
@@ -33,11 +37,54 @@ function layerSummary(layer, batchSize) {
   const perImage = layer.values_per_channel / batchSize;
   const values =
     perImage > 1
-      ? `${layer.values_per_channel.toLocaleString("en")} values per channel (${batchSize} image${batchSize > 1 ? "s" : ""} × ${perImage} positions)`
-      : `${layer.values_per_channel} value${batchSize > 1 ? "s" : ""} per unit (one per image)`;
-  let text = `${layer.name}: ${values}. Mean |batch μ − running μ| = ${formatTick(meanGap)}; batch σ² / running σ²: median ${formatTick(median(ratios))}.`;
-  if (layer.zero_variance_channels) text += ` ${layer.zero_variance_channels} of ${n} channels have batch variance exactly 0.`;
-  return text;
+      ? tn("{values} values per channel ({n} image × {positions} positions)", "{values} values per channel ({n} images × {positions} positions)", batchSize, {
+          values: formatNumber(layer.values_per_channel),
+          n: batchSize,
+          positions: perImage,
+        })
+      : tn("{n} value per unit (one per image)", "{n} values per unit (one per image)", batchSize, { n: layer.values_per_channel });
+  const text = t("{layer}: {values}. Mean |batch μ − running μ| = {gap}; batch σ² / running σ²: median {median}.", {
+    layer: layer.name,
+    values,
+    gap: formatTick(meanGap),
+    median: formatTick(median(ratios)),
+  });
+  if (!layer.zero_variance_channels) return text;
+  const zero = t("{zero} of {n} channels have batch variance exactly 0.", { zero: layer.zero_variance_channels, n });
+  return t("{first} {second}", { first: text, second: zero });
+}
+
+/** What is special about this batch, in words (the API's `notes`, said in the page's language). */
+function batchNotes(result) {
+  const notes = [];
+  const single = result.one_value_layers;
+  if (single.length) {
+    const probs = result.train.probabilities;
+    const label = probs.indexOf(Math.max(...probs));
+    const betas = listOf(single.map((layer) => t("{layer}'s beta", { layer })));
+    notes.push(
+      t(
+        "A batch of one: {names} sees a single value per channel, so its batch mean is that value and its batch variance 0; (x - mean) / sqrt(var + eps) is exactly 0 and the layer outputs {betas} whatever the image. In train mode this network therefore gives every image the same answer: {label}, with {probability} probability. PyTorch refuses the case (\"Expected more than 1 value per channel when training\"); the lab evaluates the formula instead.",
+        {
+          names: formatList(single),
+          betas,
+          label,
+          probability: `${(probs[label] * 100).toFixed(1)}%`,
+        },
+      ),
+    );
+  }
+  const spatial = result.layers.filter((layer) => layer.values_per_channel > 1);
+  if (result.batch_size === 1 && spatial.length) {
+    notes.push(
+      t(
+        "{names} still see this image's pixels ({counts} values per channel), so they normalise away the image's own brightness and contrast instead of comparing it with other digits.",
+        { names: formatList(spatial.map((layer) => layer.name)), counts: listOf(spatial.map((layer) => layer.values_per_channel)) },
+      ),
+    );
+  }
+  // a note this page does not know how to say is shown as the API wrote it
+  return [...notes, ...result.notes.slice(notes.length)];
 }
 
 /** Wire the lab section; resolves after the first (default) batch is shown. Errors go to `onError`. */
@@ -72,12 +119,12 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
     const file = fileInput.files[0] || null;
     if (radio("files").checked) {
       const files = Array.from(filesInput.files);
-      if (!files.length) throw new Error(`Choose one or more images for the batch (or use test ${items}).`);
-      if (files.length > maxBatch) throw new Error(`A batch holds at most ${maxBatch} images; you chose ${files.length}.`);
+      if (!files.length) throw new Error(t("Choose one or more images for the batch (or use test {items}).", { items }));
+      if (files.length > maxBatch) throw new Error(t("A batch holds at most {max} images; you chose {n}.", { max: maxBatch, n: files.length }));
       return { files, file };
     }
     const samples = Number(samplesInput.value);
-    if (!Number.isInteger(samples) || samples < 1 || samples > maxBatch) throw new Error(`Use 1 to ${maxBatch} test ${items}.`);
+    if (!Number.isInteger(samples) || samples < 1 || samples > maxBatch) throw new Error(t("Use 1 to {max} test {items}.", { max: maxBatch, items }));
     return { samples, file };
   }
 
@@ -99,21 +146,22 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
   /** What image `i` of the batch is: {src, caption, truth}. */
   function batchImage(i) {
     const withFile = result.inspected_source === "file";
-    if (withFile && i === 0) return { src: objectUrl(spec.file), caption: `your image${spec.file.name ? ` (${spec.file.name})` : ""}` };
+    if (withFile && i === 0) return { src: objectUrl(spec.file), caption: spec.file.name ? t("your image ({file})", { file: spec.file.name }) : t("your image") };
     const k = withFile ? i - 1 : i;
     if (result.source === "samples") {
       const id = result.sample_ids[k];
-      return { src: api.sampleUrl(id), caption: `test ${item} #${id}, ${words.a(result.sample_labels[k])}`, truth: result.sample_labels[k], crisp: true };
+      return { src: api.sampleUrl(id), caption: t("test {item} #{id}, {a}", { item, id, a: words.a(result.sample_labels[k]) }), truth: result.sample_labels[k], crisp: true };
     }
     const f = spec.files[k];
-    return { src: objectUrl(f), caption: `image ${k + 1}${f.name ? ` (${f.name})` : ""}` };
+    return { src: objectUrl(f), caption: f.name ? t("image {n} ({file})", { n: k + 1, file: f.name }) : t("image {n}", { n: k + 1 }) };
   }
 
   function drawBatch() {
     const strip = $("#lab-batch");
     strip.textContent = "";
     const clickable = result.inspected_source !== "file";
-    $("#lab-batch-hint").textContent = clickable ? `click ${item === "digit" ? "a digit" : "an image"} to inspect it` : "your image is first and is the one inspected";
+    const click = words.named ? t("click an image to inspect it") : t("click a digit to inspect it");
+    $("#lab-batch-hint").textContent = clickable ? click : t("your image is first and is the one inspected");
     for (let i = 0; i < result.batch_size; i++) {
       const { src, caption, crisp } = batchImage(i);
       const item = el(clickable ? "button" : "span", "bn-batch-item");
@@ -143,8 +191,8 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
     charts.textContent = "";
     const common = { name, height: BN_PAGE.barHeight, color: BN_PAGE.colors.batch, markColor: BN_PAGE.colors.running };
     charts.append(
-      channelBars(layer.batch_mean, { ...common, label: "mean: batch (bars) · running (ticks)", marks: layer.running_mean }),
-      channelBars(layer.batch_var, { ...common, label: "variance: batch, biased (bars) · running (ticks)", marks: layer.running_var }),
+      channelBars(layer.batch_mean, { ...common, label: t("mean: batch (bars) · running (ticks)"), marks: layer.running_mean }),
+      channelBars(layer.batch_var, { ...common, label: t("variance: batch, biased (bars) · running (ticks)"), marks: layer.running_var }),
     );
     $("#lab-layer-summary").textContent = layerSummary(layer, result.batch_size);
     section.dataset.layer = name;
@@ -157,24 +205,29 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
     const img = $("#lab-inspected");
     img.src = inspected.src;
     img.classList.toggle("crisp", Boolean(inspected.crisp));
-    $("#lab-inspected-caption").textContent = `Inspected: ${inspected.caption}`;
+    $("#lab-inspected-caption").textContent = t("Inspected: {caption}", { caption: inspected.caption });
     evalView.update(result.eval, { truth: inspected.truth });
     trainView.update(result.train, { truth: inspected.truth });
-    const what = result.source === "samples" ? `${result.sample_ids.length} test ${result.sample_ids.length === 1 ? item : items}` : `${spec.files.length} of your images`;
-    const extra = result.inspected_source === "file" ? " plus your image" : "";
-    const same = result.eval.label === result.train.label;
-    $("#lab-summary").textContent =
-      `A batch of ${result.batch_size} (${what}${extra}) in train mode. ` +
-      (same
-        ? `Both modes say ${name(result.eval.label)} for the inspected image, with different confidence.`
-        : `Eval mode says ${name(result.eval.label)}, train mode ${name(result.train.label)}: the batch changed the answer.`);
+    const count = result.source === "samples" ? result.sample_ids.length : 0;
+    const what =
+      result.source === "samples" ? t("{n} test {noun}", { n: count, noun: count === 1 ? item : items }) : t("{n} of your images", { n: spec.files.length });
+    const batch =
+      result.inspected_source === "file"
+        ? t("A batch of {size} ({what} plus your image) in train mode.", { size: result.batch_size, what })
+        : t("A batch of {size} ({what}) in train mode.", { size: result.batch_size, what });
+    const answer =
+      result.eval.label === result.train.label
+        ? t("Both modes say {label} for the inspected image, with different confidence.", { label: name(result.eval.label) })
+        : t("Eval mode says {eval}, train mode {train}: the batch changed the answer.", { eval: name(result.eval.label), train: name(result.train.label) });
+    $("#lab-summary").textContent = t("{first} {second}", { first: batch, second: answer });
     const notes = $("#lab-notes");
     notes.textContent = "";
-    for (const text of result.notes) {
+    const said = batchNotes(result);
+    for (const text of said) {
       const p = el("p", "", text);
       notes.append(p);
     }
-    notes.hidden = result.notes.length === 0;
+    notes.hidden = said.length === 0;
     drawBatch();
     drawLayer(layerName);
     $("#lab-result").hidden = false;
@@ -210,7 +263,7 @@ export function initLab(section, { layers, defaultSamples, maxBatch, onError, wo
   if (!testSet) {
     // no test images to make a batch of: the reader's own images are the only batch
     const note = $("#lab-missing");
-    note.textContent = "This model is served without its test set, so a batch of test images cannot be made: choose images of your own for the batch and run it.";
+    note.textContent = t("This model is served without its test set, so a batch of test images cannot be made: choose images of your own for the batch and run it.");
     note.hidden = false;
     radio("files").checked = true;
     for (const box of section.querySelectorAll('input[name="source"][value="samples"], #lab-samples, .bn-size')) box.disabled = true;

@@ -7,12 +7,13 @@ import { api } from "./api.js";
 import { channelBars } from "./bn-charts.js";
 import { layerPick } from "./layer-pick.js";
 import { BN_PAGE } from "./config.js";
+import { t } from "./i18n.js";
 
 const TENSORS = [
-  ["weight", "γ (weight)"],
-  ["bias", "β (bias)"],
-  ["running_mean", "running mean μ"],
-  ["running_var", "running variance σ²"],
+  ["weight", t("γ (weight)")],
+  ["bias", t("β (bias)")],
+  ["running_mean", t("running mean μ")],
+  ["running_var", t("running variance σ²")],
 ];
 
 /** Draw the section; resolves once the first layer is shown. Errors go to `onError`. */

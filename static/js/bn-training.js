@@ -10,10 +10,27 @@ import { bnApi } from "./bn-api.js";
 import { lineChart } from "./bn-charts.js";
 import { BN_PAGE } from "./config.js";
 import { el } from "./dom.js";
+import { formatList, t, tn } from "./i18n.js";
 
 const pct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(2)}%`);
 const color = (run) => (run.batchnorm ? BN_PAGE.colors.batchnorm : BN_PAGE.colors.plain);
-const describe = (run) => (run.batchnorm ? "with BatchNorm" : "without BatchNorm");
+const describe = (run) => (run.batchnorm ? t("{model} (with BatchNorm)", { model: run.name }) : t("{model} (without BatchNorm)", { model: run.name }));
+/** Sentences in a row (in Chinese without a space between them). */
+const sentences = (...texts) => texts.reduce((first, second) => t("{first} {second}", { first, second }));
+
+/** The high-learning-rate run's description as models/high_lr.json words it: its numbers, to say it in the page's language. */
+const HIGH_LR_WORDING =
+  /^Both networks trained exactly like the served ones \(same seed, augmentation, label smoothing, SGD with Nesterov momentum, one-cycle schedule\) but with a peak learning rate of (\S+) instead of (\S+), for (\d+) epochs, without a timeline; test accuracy every (\d+) steps\.$/;
+
+function highLrDescription(text) {
+  const match = HIGH_LR_WORDING.exec(text);
+  if (!match) return text; // worded otherwise: shown as recorded
+  const [, lr, served, epochs, every] = match;
+  return t(
+    "Both networks trained exactly like the served ones (same seed, augmentation, label smoothing, SGD with Nesterov momentum, one-cycle schedule) but with a peak learning rate of {lr} instead of {served}, for {epochs} epochs, without a timeline; test accuracy every {every} steps.",
+    { lr, served, epochs, every },
+  );
+}
 
 /** Epochs per step, from any curve point (all runs share the batch size). */
 function epochsPerStep(runs) {
@@ -38,7 +55,7 @@ function legend(box, runs) {
     const item = el("span", "bn-legend-item");
     const swatch = el("span", "bn-swatch");
     swatch.style.background = color(run);
-    item.append(swatch, `${run.name} (${describe(run)})`);
+    item.append(swatch, describe(run));
     box.append(item);
   }
 }
@@ -46,7 +63,7 @@ function legend(box, runs) {
 function table(host, runs, epochs) {
   host.textContent = "";
   const head = host.createTHead().insertRow();
-  for (const text of ["model", ...epochs.map((e) => `epoch ${e}`), "final", "first ≥ 99%", "diverged", "wall time"]) {
+  for (const text of [t("model"), ...epochs.map((e) => t("epoch {n}", { n: e })), t("final"), t("first ≥ 99%"), t("diverged"), t("wall time")]) {
     const th = el("th", "", text);
     th.scope = "col";
     head.append(th);
@@ -55,15 +72,15 @@ function table(host, runs, epochs) {
   for (const run of runs) {
     const row = body.insertRow();
     row.dataset.model = run.name;
-    const name = el("th", "", `${run.name} (${describe(run)})`);
+    const name = el("th", "", describe(run));
     name.scope = "row";
     row.append(name);
     for (const e of epochs) row.insertCell().textContent = pct(run.history.find((h) => h.epoch === e)?.test_accuracy);
     row.insertCell().textContent = pct(run.test_accuracy);
     const first = run.curve.find((p) => p.test_accuracy >= 0.99);
-    row.insertCell().textContent = first ? `epoch ${first.epoch.toFixed(2)} (step ${first.step})` : "never";
-    row.insertCell().textContent = run.diverged_at_step ? `step ${run.diverged_at_step}` : "no";
-    row.insertCell().textContent = run.wall_time_seconds ? `${Math.round(run.wall_time_seconds)} s` : "–";
+    row.insertCell().textContent = first ? t("epoch {epoch} (step {step})", { epoch: first.epoch.toFixed(2), step: first.step }) : t("never");
+    row.insertCell().textContent = run.diverged_at_step ? t("step {n}", { n: run.diverged_at_step }) : t("no");
+    row.insertCell().textContent = run.wall_time_seconds ? t("{n} s", { n: Math.round(run.wall_time_seconds) }) : "–";
   }
 }
 
@@ -72,13 +89,30 @@ function summary(runs) {
   if (!bn || !plain) return "";
   const at = (run, e) => run.history.find((h) => h.epoch === e)?.test_accuracy;
   const first = (run) => run.curve.find((p) => p.test_accuracy >= 0.99);
-  const reach = (run) => (first(run) ? `epoch ${first(run).epoch.toFixed(2)}` : "never");
-  let text = `After one epoch: ${pct(at(bn, 1))} with BatchNorm, ${pct(at(plain, 1))} without. `;
-  text += `99% test accuracy first reached at ${reach(bn)} with BatchNorm and ${reach(plain)} without. `;
-  text += `Final: ${pct(bn.test_accuracy)} against ${pct(plain.test_accuracy)}.`;
-  if (plain.diverged_at_step) text += ` Without BatchNorm the loss became NaN/inf at step ${plain.diverged_at_step} and training stopped.`;
-  if (bn.diverged_at_step) text += ` With BatchNorm the loss became NaN/inf at step ${bn.diverged_at_step}.`;
-  return text;
+  const reach = (run) => (first(run) ? t("epoch {epoch}", { epoch: first(run).epoch.toFixed(2) }) : t("never"));
+  const said = [
+    t("After one epoch: {bn} with BatchNorm, {plain} without.", { bn: pct(at(bn, 1)), plain: pct(at(plain, 1)) }),
+    t("99% test accuracy first reached at {bn} with BatchNorm and {plain} without.", { bn: reach(bn), plain: reach(plain) }),
+    t("Final: {bn} against {plain}.", { bn: pct(bn.test_accuracy), plain: pct(plain.test_accuracy) }),
+  ];
+  if (plain.diverged_at_step) said.push(t("Without BatchNorm the loss became NaN/inf at step {step} and training stopped.", { step: plain.diverged_at_step }));
+  if (bn.diverged_at_step) said.push(t("With BatchNorm the loss became NaN/inf at step {step}.", { step: bn.diverged_at_step }));
+  return sentences(...said);
+}
+
+/** How the compared runs were trained, in words. */
+function recipeText(recipe, count) {
+  const numbers = { model: recipe.name, epochs: recipe.epochs, steps: recipe.steps, batch: recipe.batch_size, lr: recipe.max_lr };
+  const how =
+    count > 1
+      ? t(
+          "Both trained with the same seed, optimiser and schedule: {epochs} epochs of {steps} steps in all, batches of {batch}, SGD with Nesterov momentum, one-cycle learning rate peaking at {lr}.",
+          numbers,
+        )
+      : t("{model} was trained with: {epochs} epochs of {steps} steps in all, batches of {batch}, SGD with Nesterov momentum, one-cycle learning rate peaking at {lr}.", numbers);
+  const tested =
+    recipe.dataset === "mnist" ? t("Test accuracy on the MNIST test digits, every few hundred steps.") : t("Test accuracy on the test set, every few hundred steps.");
+  return sentences(how, tested);
 }
 
 /** The two models compared: the one with BatchNorm first. Missing ones are named in `missing`. */
@@ -94,14 +128,27 @@ export async function initTraining(section, models, onError) {
   const { runs, missing } = comparedRuns(models);
   if (missing.length) {
     const note = $("#curves-missing");
-    note.textContent = `The comparison needs ${BN_PAGE.compare.join(" and ")}, the same network trained with and without BatchNorm; ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not served here${runs.length ? `, so only ${runs.map((r) => r.name).join(", ")} is drawn` : ""}.`;
+    const words = { needed: formatList(BN_PAGE.compare), missing: formatList(missing), drawn: formatList(runs.map((r) => r.name)) };
+    note.textContent = runs.length
+      ? tn(
+          "The comparison needs {needed}, the same network trained with and without BatchNorm; {missing} is not served here, so only {drawn} is drawn.",
+          "The comparison needs {needed}, the same network trained with and without BatchNorm; {missing} are not served here, so only {drawn} is drawn.",
+          missing.length,
+          words,
+        )
+      : tn(
+          "The comparison needs {needed}, the same network trained with and without BatchNorm; {missing} is not served here.",
+          "The comparison needs {needed}, the same network trained with and without BatchNorm; {missing} are not served here.",
+          missing.length,
+          words,
+        );
     note.hidden = false;
   }
   let high = null;
   try {
     high = await bnApi.highLr();
   } catch (error) {
-    $("#high-lr-summary").textContent = "No high-learning-rate run is recorded on this server.";
+    $("#high-lr-summary").textContent = t("No high-learning-rate run is recorded on this server.");
     if (error.status !== 404) onError(error);
   }
   let mode = section.querySelector('input[name="curve-mode"]:checked').value;
@@ -109,11 +156,11 @@ export async function initTraining(section, models, onError) {
   const draw = () => {
     const curves = $("#curves");
     curves.textContent = "";
-    if (runs.length) curves.append(lineChart(toSeries(runs), { mode, height: BN_PAGE.lineHeight, label: "Test accuracy by epoch, with and without BatchNorm" }));
+    if (runs.length) curves.append(lineChart(toSeries(runs), { mode, height: BN_PAGE.lineHeight, label: t("Test accuracy by epoch, with and without BatchNorm") }));
     if (high) {
       const box = $("#high-lr");
       box.textContent = "";
-      box.append(lineChart(toSeries(high.runs), { mode, height: BN_PAGE.lineHeight, label: `Test accuracy by epoch at peak learning rate ${high.max_lr}` }));
+      box.append(lineChart(toSeries(high.runs), { mode, height: BN_PAGE.lineHeight, label: t("Test accuracy by epoch at peak learning rate {lr}", { lr: high.max_lr }) }));
     }
     section.dataset.mode = mode;
   };
@@ -126,15 +173,13 @@ export async function initTraining(section, models, onError) {
   }
 
   const recipe = runs[0];
-  $("#training-recipe").textContent = recipe
-    ? `${runs.length > 1 ? "Both trained with the same seed, optimiser and schedule" : `${recipe.name} was trained with`}: ${recipe.epochs} epochs of ${recipe.steps} steps in all, batches of ${recipe.batch_size}, SGD with Nesterov momentum, one-cycle learning rate peaking at ${recipe.max_lr}. Test accuracy on the ${recipe.dataset === "mnist" ? "MNIST test digits" : "test set"}, every few hundred steps.`
-    : "";
+  $("#training-recipe").textContent = recipe ? recipeText(recipe, runs.length) : "";
   legend($("#curves-legend"), runs);
   const longest = Math.max(0, ...runs.map((r) => r.history.length));
   table($("#curves-table"), runs, [1, 2, 3, 5, 10].filter((e) => e < longest));
   $("#curves-summary").textContent = summary(runs);
   if (high) {
-    $("#high-lr-recipe").textContent = high.description;
+    $("#high-lr-recipe").textContent = highLrDescription(high.description);
     legend($("#high-lr-legend"), high.runs);
     table($("#high-lr-table"), high.runs, Array.from({ length: high.epochs - 1 }, (_, i) => i + 1));
     $("#high-lr-summary").textContent = summary(high.runs);

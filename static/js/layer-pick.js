@@ -9,6 +9,7 @@
  */
 
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 
 let groups = 0;
 const MANY_LAYERS = 6;
@@ -20,7 +21,7 @@ export function layerPick(fieldset, names, onPick, initial = names[0]) {
     fieldset.classList.add("bn-layer-select");
     const select = el("select");
     select.name = group;
-    select.setAttribute("aria-label", fieldset.querySelector("legend")?.textContent || "Layer");
+    select.setAttribute("aria-label", fieldset.querySelector("legend")?.textContent || t("Layer"));
     for (const name of names) select.append(new Option(name, name, name === initial, name === initial));
     select.addEventListener("change", () => onPick(select.value));
     fieldset.append(select);

@@ -13,6 +13,7 @@
 
 import { TRAINING_PAGE } from "./config.js";
 import { svg } from "./dom.js";
+import { formatNumber, t } from "./i18n.js";
 
 const round = (v) => Math.round(v * 10) / 10;
 
@@ -81,13 +82,13 @@ export function chartFrame({ width, height, count, label, margin = TRAINING_PAGE
       frame.y = fn;
     },
     /** A notch per checkpoint, the step number under those that have room (the first and last always), a title. */
-    stepAxis(steps, title = "optimizer step (checkpoints evenly spaced)") {
+    stepAxis(steps, title = t("optimizer step (checkpoints evenly spaced)")) {
       root.append(svg("line", { x1: plot.left, x2: plot.right, y1: plot.bottom, y2: plot.bottom, class: "tr-axis" }));
       let notches = "";
       for (let i = 0; i < count; i++) notches += `M${x(i)} ${plot.bottom}v4`;
       root.append(svg("path", { d: notches, class: "tr-axis" }));
       for (const i of labelled(steps, x)) {
-        root.append(svg("text", { x: x(i), y: plot.bottom + 17, class: "tr-tick", "text-anchor": "middle" }, steps[i].toLocaleString("en-US")));
+        root.append(svg("text", { x: x(i), y: plot.bottom + 17, class: "tr-tick", "text-anchor": "middle" }, formatNumber(steps[i])));
       }
       root.append(svg("text", { x: round((plot.left + plot.right) / 2), y: plot.bottom + 34, class: "tr-axis-label", "text-anchor": "middle" }, title));
     },
@@ -144,8 +145,8 @@ export function chartFrame({ width, height, count, label, margin = TRAINING_PAGE
 function labelled(steps, x) {
   const gap = 8;
   const chosen = [];
-  const right = (i) => x(i) + textWidth(steps[i].toLocaleString("en-US")) / 2;
-  const left = (i) => x(i) - textWidth(steps[i].toLocaleString("en-US")) / 2;
+  const right = (i) => x(i) + textWidth(formatNumber(steps[i])) / 2;
+  const left = (i) => x(i) - textWidth(formatNumber(steps[i])) / 2;
   for (let i = 0; i < steps.length; i++) {
     if (!chosen.length || left(i) >= right(chosen[chosen.length - 1]) + gap) chosen.push(i);
   }

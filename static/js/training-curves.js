@@ -10,6 +10,7 @@
 import { TRAINING_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
 import { formatTick } from "./format.js";
+import { t } from "./i18n.js";
 import { chartFrame, dragToPick, fitWidth, niceTicks } from "./training-chart.js";
 
 const percent = (v) => `${Math.round(v * 1000) / 10}%`;
@@ -18,8 +19,8 @@ const SERIES = [
   {
     key: "train_loss",
     name: "loss",
-    title: "Training loss",
-    axis: "loss",
+    title: t("Training loss"),
+    axis: t("loss"),
     color: TRAINING_PAGE.colors.loss,
     ticks: (values) => niceTicks(0, Math.max(...values), 5),
     format: formatTick,
@@ -28,8 +29,8 @@ const SERIES = [
   {
     key: "test_accuracy",
     name: "accuracy",
-    title: "Test accuracy",
-    axis: "accuracy",
+    title: t("Test accuracy"),
+    axis: t("accuracy"),
     color: TRAINING_PAGE.colors.accuracy,
     ticks: () => [0, 0.5, 1],
     format: (v) => `${v * 100}%`,
@@ -42,7 +43,7 @@ function drawSeries(spec, checkpoints, width, onPick) {
   const steps = checkpoints.map((c) => c.step);
   const points = checkpoints.map((c, i) => [i, c[spec.key]]);
   const known = points.filter(([, v]) => typeof v === "number").map(([, v]) => v);
-  const frame = chartFrame({ width, height: TRAINING_PAGE.curveHeight, count: checkpoints.length, label: `${spec.title} at each checkpoint` });
+  const frame = chartFrame({ width, height: TRAINING_PAGE.curveHeight, count: checkpoints.length, label: t("{title} at each checkpoint", { title: spec.title }) });
   frame.svg.classList.add("tr-curve");
   frame.svg.dataset.series = spec.name;
   frame.yAxis(spec.ticks(known.length ? known : [1]), spec.format, spec.axis);

@@ -16,6 +16,7 @@ import { api } from "./api.js";
 import { SIZES, TRAINING_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { DrawPad } from "./draw-pad.js";
+import { formatNumber, t } from "./i18n.js";
 import { renderGallery } from "./gallery.js";
 import { cellPx, colorbar, domainFor, paint, scaleFor } from "./heatmap.js";
 import { readImageFile, watchImageInputs } from "./input-sources.js";
@@ -40,25 +41,27 @@ export function nearestFull(checkpoints, i) {
 }
 
 const listSteps = (steps) => {
-  const text = steps.map((s) => s.toLocaleString("en-US"));
-  return text.length > 1 ? `${text.slice(0, -1).join(", ")} and ${text[text.length - 1]}` : text.join("");
+  const text = steps.map((s) => formatNumber(s));
+  if (text.length < 2) return text.join("");
+  const list = text.slice(0, -1).reduce((a, b) => t("{a}, {b}", { a, b }));
+  return t("{list} and {last}", { list, last: text[text.length - 1] });
 };
 
 /** Why the maps are (or are not) those of this very step. */
 function noteFor(checkpoints, i, k) {
-  const step = checkpoints[i].step.toLocaleString("en-US");
-  if (i === k) return `Step ${step} keeps the whole network: these are its maps and its answer.`;
+  const step = formatNumber(checkpoints[i].step);
+  if (i === k) return t("Step {step} keeps the whole network: these are its maps and its answer.", { step });
   const fulls = listSteps(checkpoints.filter((c) => c.full).map((c) => c.step));
-  return (
-    `Step ${step} keeps only the conv and BatchNorm layers (the filters above), so the maps and the answer shown are` +
-    ` those of step ${checkpoints[k].step.toLocaleString("en-US")}, the nearest checkpoint that keeps the whole network (steps ${fulls}).`
+  return t(
+    "Step {step} keeps only the conv and BatchNorm layers (the filters above), so the maps and the answer shown are those of step {shown}, the nearest checkpoint that keeps the whole network (steps {fulls}).",
+    { step, shown: formatNumber(checkpoints[k].step), fulls },
   );
 }
 
 export function createDigit(section, checkpoints, { layers, words = modelWords(null), samples, noSamples = null, maxUploadBytes, onError, initial = 0 }) {
   const $ = (selector) => section.querySelector(selector);
   const verdict = new PredictionView($("#predicted"), $("#confidence"), $("#probs"), { words });
-  const bar = colorbar({ caption: "maps" });
+  const bar = colorbar({ caption: t("maps") });
   $("#maps-bar").append(bar.element);
   const mapLayers = mapLayersOf(layers);
   let layer = mapLayers[0];
@@ -96,7 +99,7 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
 
   function paintMaps(result, step) {
     if (!layer) {
-      $("#maps").textContent = "This network has no conv or pooling layer with maps to show; its answer is above.";
+      $("#maps").textContent = t("This network has no conv or pooling layer with maps to show; its answer is above.");
       return;
     }
     const data = result.layers.find((l) => l.name === layer);
@@ -117,9 +120,9 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
     }
     [...host.children].forEach((canvas, c) => {
       paint(canvas, data.values, { offset: c * h * w, height: h, width: w, scale, domain });
-      canvas.setAttribute("aria-label", `${layer} map ${c} at step ${step}`);
+      canvas.setAttribute("aria-label", t("{layer} map {c} at step {step}", { layer, c, step }));
     });
-    bar.update(scale, domain, `${layer}, all ${count} maps`);
+    bar.update(scale, domain, t("{layer}, all {count} maps", { layer, count }));
     Object.assign(host.dataset, { layer, step: String(step), min: String(data.min), max: String(data.max) });
   }
 
@@ -150,7 +153,7 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
     $("#seen-caption").textContent = digit.caption;
     paintMaps(result, step);
     verdict.update(result.prediction, { truth: digit.truth });
-    $("#answer-step").textContent = `at step ${step.toLocaleString("en-US")}`;
+    $("#answer-step").textContent = t("at step {step}", { step: formatNumber(step) });
     Object.assign(section.dataset, { shownStep: String(step), label: String(result.prediction.label), digit: String(digit.id), state: "ready" });
     settle();
   }
@@ -175,7 +178,7 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
   let gallery = null;
   const pickSample = (sample) => {
     gallery?.select(sample.id);
-    use({ sample: sample.id }, { truth: sample.label, caption: `Test ${words.item} #${sample.id}, ${words.a(sample.label)}` });
+    use({ sample: sample.id }, { truth: sample.label, caption: t("Test {item} #{id}, {a}", { item: words.item, id: sample.id, a: words.a(sample.label) }) });
   };
   gallery = renderGallery($("#gallery"), samples, { onPick: pickSample, words });
   if (noSamples) {
@@ -188,7 +191,7 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
     onChange: ({ reason }) => {
       if (reason === "draw" || reason === "clear" || pad.isEmpty) return;
       gallery.select(null);
-      use({ pixels: pad.toPixels(SIZES.padGrid) }, { caption: "Your drawing" });
+      use({ pixels: pad.toPixels(SIZES.padGrid) }, { caption: t("Your drawing") });
     },
   });
   $("#undo").addEventListener("click", () => pad.undo());
@@ -205,7 +208,7 @@ export function createDigit(section, checkpoints, { layers, words = modelWords(n
         return;
       }
       gallery.select(null);
-      use({ file }, { caption: `Your image${file.name ? `: ${file.name}` : ""}` });
+      use({ file }, { caption: file.name ? t("Your image: {file}", { file: file.name }) : t("Your image") });
     },
   });
 

@@ -17,11 +17,12 @@ import { layerPick } from "./layer-pick.js";
 import { TRAINING_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
 import { formatTick } from "./format.js";
+import { formatList, formatNumber, t } from "./i18n.js";
 import { chartFrame, fitWidth, niceTicks } from "./training-chart.js";
 
 const STATS = [
-  ["mean", "channel means"],
-  ["std", "channel standard deviations"],
+  ["mean", t("channel means")],
+  ["std", t("channel standard deviations")],
 ];
 
 /** [min, lower quartile, median, upper quartile, max] of a list of numbers. */
@@ -47,13 +48,13 @@ export function driftLayers(table) {
 
 /** A statistic for the readout: 3 significant digits, float noise around zero (BatchNorm's means) shown as 0. */
 const num = (v) => formatTick(Math.abs(v) < 5e-5 ? 0 : v);
-const range = (s) => `${num(s[0])} to ${num(s[4])} (median ${num(s[2])})`;
+const range = (s) => t("{min} to {max} (median {median})", { min: num(s[0]), max: num(s[4]), median: num(s[2]) });
 
 /** One panel: the bands and medians of `series` ([{key, color, spreads}]) on the checkpoint axis. */
 function panel(width, data, stat, title, yRange, series) {
   const count = data.steps.length;
-  const frame = chartFrame({ width, height: TRAINING_PAGE.driftHeight, count, label: `${data.model}: ${title} of ${data.layer}` });
-  frame.yAxis(niceTicks(yRange[0], yRange[1], 3), formatTick, stat === "mean" ? "mean" : "std");
+  const frame = chartFrame({ width, height: TRAINING_PAGE.driftHeight, count, label: t("{model}: {title} of {layer}", { model: data.model, title, layer: data.layer }) });
+  frame.yAxis(niceTicks(yRange[0], yRange[1], 3), formatTick, stat === "mean" ? t("mean") : t("std"));
   frame.stepAxis(data.steps);
   for (const { key, color, spreads } of series) {
     const group = svg("g", { class: "tr-drift-series", "data-series": key });
@@ -75,8 +76,8 @@ export function createDrift(section, models, { onError }) {
   const host = $("#drift-charts");
   const legend = $("#drift-legend");
   for (const [key, text] of [
-    ["output", "the layer's output (before any BatchNorm)"],
-    ["after", "what its BatchNorm hands on"],
+    ["output", t("the layer's output (before any BatchNorm)")],
+    ["after", t("what its BatchNorm hands on")],
   ]) {
     const item = el("span", "tr-legend-item");
     const swatch = el("span", "tr-swatch");
@@ -102,18 +103,30 @@ export function createDrift(section, models, { onError }) {
 
   const readoutText = (data, i) => {
     const at = (part, stat) => part[stat][i];
-    let text = `Step ${data.steps[i].toLocaleString("en-US")}: ${data.layer}'s output, means ${range(at(data.output, "mean"))}, std ${range(at(data.output, "std"))}`;
-    if (data.after) text += `; after ${data.batchnorm}, means ${range(at(data.after, "mean"))}, std ${range(at(data.after, "std"))}`;
-    return `${text}.`;
+    const words = { step: formatNumber(data.steps[i]), layer: data.layer, means: range(at(data.output, "mean")), stds: range(at(data.output, "std")) };
+    if (!data.after) return t("Step {step}: {layer}'s output, means {means}, std {stds}.", words);
+    return t("Step {step}: {layer}'s output, means {means}, std {stds}; after {batchnorm}, means {afterMeans}, std {afterStds}.", {
+      ...words,
+      batchnorm: data.batchnorm,
+      afterMeans: range(at(data.after, "mean")),
+      afterStds: range(at(data.after, "std")),
+    });
   };
 
   const summaryText = (data) => {
     const last = data.steps.length - 1;
     const med = (part, i) => part.std[i][2];
-    let text = `From step 0 to step ${data.steps[last].toLocaleString("en-US")}, the median standard deviation of ${data.layer}'s channels went from ${num(med(data.output, 0))} to ${num(med(data.output, last))}`;
-    if (data.after) text += `; after ${data.batchnorm} it went from ${num(med(data.after, 0))} to ${num(med(data.after, last))}.`;
-    else text += `, and the next layer receives it as it is (no BatchNorm).`;
-    return text;
+    const words = { step: formatNumber(data.steps[last]), layer: data.layer, from: num(med(data.output, 0)), to: num(med(data.output, last)) };
+    if (!data.after) {
+      return t(
+        "From step 0 to step {step}, the median standard deviation of {layer}'s channels went from {from} to {to}, and the next layer receives it as it is (no BatchNorm).",
+        words,
+      );
+    }
+    return t(
+      "From step 0 to step {step}, the median standard deviation of {layer}'s channels went from {from} to {to}; after {batchnorm} it went from {afterFrom} to {afterTo}.",
+      { ...words, batchnorm: data.batchnorm, afterFrom: num(med(data.after, 0)), afterTo: num(med(data.after, last)) },
+    );
   };
 
   function moveCursors() {
@@ -121,7 +134,7 @@ export function createDrift(section, models, { onError }) {
       // no step chosen (the page's model has no timeline): the numbers of the last checkpoint, no cursor
       const i = step === null ? view.data.steps.length - 1 : view.data.steps.indexOf(step);
       for (const c of view.cursors) c.move(i >= 0 && step !== null ? i : null);
-      view.readout.textContent = i >= 0 ? readoutText(view.data, i) : `${view.data.model} has no checkpoint at step ${step}.`;
+      view.readout.textContent = i >= 0 ? readoutText(view.data, i) : t("{model} has no checkpoint at step {step}.", { model: view.data.model, step });
       view.figure.dataset.cursor = step === null ? "" : String(i);
     }
   }
@@ -145,11 +158,12 @@ export function createDrift(section, models, { onError }) {
       const data = found[k];
       const figure = el("figure", "tr-drift-figure");
       figure.dataset.model = model.name;
-      const caption = el("figcaption", "tr-caption", `${model.name} (${model.batchnorm ? "with" : "without"} BatchNorm)`);
+      const named = model.batchnorm ? t("{model} (with BatchNorm)", { model: model.name }) : t("{model} (without BatchNorm)", { model: model.name });
+      const caption = el("figcaption", "tr-caption", named);
       figure.append(caption);
       host.append(figure);
       if (data instanceof Error) {
-        figure.append(el("p", "tr-note", data.status === 404 ? `${model.name} has no drift recorded: ${data.message}` : data.message));
+        figure.append(el("p", "tr-note", data.status === 404 ? t("{model} has no drift recorded: {detail}", { model: model.name, detail: data.message }) : data.message));
         if (data.status !== 404) onError(data);
         return;
       }
@@ -187,7 +201,7 @@ export function createDrift(section, models, { onError }) {
   async function start() {
     const tables = await Promise.all(models.map((m) => api.model({ model: m.name })));
     const shared = tables.map(driftLayers).reduce((a, b) => a.filter((name) => b.includes(name)));
-    if (!shared.length) throw new Error(`${models.map((m) => m.name).join(" and ")} share no conv or linear layer to compare`);
+    if (!shared.length) throw new Error(t("{models} share no conv or linear layer to compare", { models: formatList(models.map((m) => m.name)) }));
     let first = true;
     layerPick(section.querySelector("#drift-layer"), shared, (name) => {
       layer = name;

@@ -17,6 +17,7 @@ import { TRAINING_PAGE } from "./config.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { colorbar, mosaicLayout, paint, paintMosaic } from "./heatmap.js";
+import { formatNumber, t } from "./i18n.js";
 
 const maxAbs = (values, offset = 0, count = values.length - offset) => {
   let m = 0;
@@ -47,7 +48,10 @@ async function pool(jobs, limit) {
 /** The view a network without conv layers gets: a sentence instead of the filters. */
 function noFilters(section, layers) {
   const note = section.querySelector("#filters-missing");
-  note.textContent = `This network has no conv layers, so it has no filters to watch: its layers are ${layers.map((l) => `${l.name} (${l.kind})`).join(", ")}.`;
+  const names = !layers.length
+    ? ""
+    : layers.map((l) => t("{name} ({kind})", { name: l.name, kind: l.kind })).reduce((a, b) => t("{a}, {b}", { a, b }));
+  note.textContent = t("This network has no conv layers, so it has no filters to watch: its layers are {layers}.", { layers: names });
   note.hidden = false;
   section.querySelector(".tr-filter-views").hidden = true;
   section.dataset.state = "missing";
@@ -68,13 +72,13 @@ export function createFilters(section, checkpoints, { layers, onError }) {
   let channel = 0;
   Object.assign(section.dataset, { first, second: second || "" });
 
-  const bars = { first: colorbar({ caption: `${first} weights` }), second: colorbar({ caption: `${second} weights` }) };
+  const bars = { first: colorbar({ caption: t("{layer} weights", { layer: first }) }), second: colorbar({ caption: t("{layer} weights", { layer: second }) }) };
   $("#first-conv-bar").append(bars.first.element);
   $("#second-conv-bar").append(bars.second.element);
   if (!second) {
     const view = $("#second-conv-view");
     view.textContent = "";
-    view.append(el("p", "not-applicable", `${first} is this network's only conv layer, so there is no second layer of filters to watch.`));
+    view.append(el("p", "not-applicable", t("{layer} is this network's only conv layer, so there is no second layer of filters to watch.", { layer: first })));
   }
 
   /* The headings, from the first weights that arrive: the layers' names and their kernels' sizes. */
@@ -82,14 +86,14 @@ export function createFilters(section, checkpoints, { layers, onError }) {
   const describe = (entry) => {
     titled = true;
     const [count, cin, kh, kw] = entry.first.shape;
-    $("#first-conv-title").textContent = `${first}: every filter, ${cin > 1 ? `${cin} × ` : ""}${kh} × ${kw}`;
-    $("#first-conv-filters").setAttribute("aria-label", `${first}'s ${count} filters`);
+    $("#first-conv-title").textContent = t("{layer}: every filter, {size}", { layer: first, size: `${cin > 1 ? `${cin} × ` : ""}${kh} × ${kw}` });
+    $("#first-conv-filters").setAttribute("aria-label", t("{layer}'s {count} filters", { layer: first, count }));
     if (!entry.second) return;
-    const source = convs[1].inputs && convs[1].inputs.length === 1 ? convs[1].inputs[0] : "its input";
-    $("#second-conv-title").textContent = `${second}: one filter, by output channel`;
-    $("#second-conv-hint").textContent = `Kernel i (left to right, top to bottom) is what this filter looks for in channel i of ${source}.`;
-    $("#second-conv-prev").setAttribute("aria-label", `Previous ${second} filter`);
-    $("#second-conv-next").setAttribute("aria-label", `Next ${second} filter`);
+    const source = convs[1].inputs && convs[1].inputs.length === 1 ? convs[1].inputs[0] : t("its input");
+    $("#second-conv-title").textContent = t("{layer}: one filter, by output channel", { layer: second });
+    $("#second-conv-hint").textContent = t("Kernel i (left to right, top to bottom) is what this filter looks for in channel i of {source}.", { source });
+    $("#second-conv-prev").setAttribute("aria-label", t("Previous {layer} filter", { layer: second }));
+    $("#second-conv-next").setAttribute("aria-label", t("Next {layer} filter", { layer: second }));
   };
 
   const load = (step) => {
@@ -112,7 +116,7 @@ export function createFilters(section, checkpoints, { layers, onError }) {
     return [-(m || 1), m || 1];
   };
 
-  const rangeNote = () => (mode === "training" ? "range: whole training" : `range: step ${steps[index].toLocaleString("en-US")}`);
+  const rangeNote = () => (mode === "training" ? t("range: whole training") : t("range: step {step}", { step: formatNumber(steps[index]) }));
 
   /* The first layer: one canvas per filter, built once. */
   const firstGrid = $("#first-conv-filters");
@@ -142,13 +146,19 @@ export function createFilters(section, checkpoints, { layers, onError }) {
     for (let f = 0; f < count; f++) {
       // a colour network's first filters have one kernel per colour: the first one is drawn
       paint(tiles[f], values, { offset: f * cin * kh * kw, height: kh, width: kw, scale: "diverging", domain });
-      tiles[f].setAttribute("aria-label", `${first} filter ${f} at step ${steps[index]}`);
+      tiles[f].setAttribute("aria-label", t("{layer} filter {f} at step {step}", { layer: first, f, step: steps[index] }));
     }
     bars.first.update("diverging", domain, rangeNote());
     const start = weights.get(steps[0]);
     const change = start ? moved(values, start.first.values, 0, values.length) : null;
     $("#first-conv-moved").textContent =
-      change === null ? "" : `At step ${steps[index].toLocaleString("en-US")}, ${first}'s weights have moved ${formatTick(change * 100)}% of their initial size away from the initialisation (‖W − W₀‖ / ‖W₀‖).`;
+      change === null
+        ? ""
+        : t("At step {step}, {layer}'s weights have moved {pct}% of their initial size away from the initialisation (‖W − W₀‖ / ‖W₀‖).", {
+            step: formatNumber(steps[index]),
+            layer: first,
+            pct: formatTick(change * 100),
+          });
     Object.assign(firstGrid.dataset, { layer: first, step: String(steps[index]), range: String(domain[1]) });
   };
 
@@ -165,11 +175,14 @@ export function createFilters(section, checkpoints, { layers, onError }) {
     paintMosaic(secondCanvas, values, { offset, count: cin, h: kh, w: kw, columns, gap: 1, scale: "diverging", domain });
     const px = kh <= 3 ? TRAINING_PAGE.smallKernelCellPx : TRAINING_PAGE.conv2CellPx;
     secondCanvas.style.width = `${layout.width * px}px`;
-    secondCanvas.setAttribute("aria-label", `${second} filter ${channel} at step ${steps[index]}: ${cin} kernels of ${kh} by ${kw}, one per input channel`);
+    secondCanvas.setAttribute(
+      "aria-label",
+      t("{layer} filter {c} at step {step}: {cin} kernels of {kh} by {kw}, one per input channel", { layer: second, c: channel, step: steps[index], cin, kh, kw }),
+    );
     bars.second.update("diverging", domain, rangeNote());
     const start = weights.get(steps[0]);
     const change = start ? moved(values, start.second.values, offset, cin * kh * kw) : null;
-    $("#second-conv-moved").textContent = change === null ? "" : `Moved ${formatTick(change * 100)}% of its initial size away from the initialisation.`;
+    $("#second-conv-moved").textContent = change === null ? "" : t("Moved {pct}% of its initial size away from the initialisation.", { pct: formatTick(change * 100) });
     const input = $("#second-conv-channel");
     input.max = String(count - 1);
     Object.assign(secondCanvas.dataset, { layer: second, step: String(steps[index]), channel: String(channel), range: String(domain[1]) });
@@ -196,7 +209,7 @@ export function createFilters(section, checkpoints, { layers, onError }) {
       section.dataset.state = "ready";
     })
     .catch((error) => {
-      onError(`The filters could not be loaded: ${error.message}`);
+      onError(t("The filters could not be loaded: {detail}", { detail: error.message }));
       section.dataset.state = "failed";
     });
 
@@ -233,7 +246,7 @@ export function createFilters(section, checkpoints, { layers, onError }) {
       try {
         await load(steps[i]);
       } catch (error) {
-        onError(`The filters at step ${steps[i]} could not be loaded: ${error.message}`);
+        onError(t("The filters at step {step} could not be loaded: {detail}", { step: steps[i], detail: error.message }));
         return;
       }
       if (index === i) paintAll();

@@ -11,6 +11,7 @@
 import { api } from "./api.js";
 import { TRAINING_PAGE } from "./config.js";
 import { el, svg } from "./dom.js";
+import { formatList, t, tn } from "./i18n.js";
 import { chartFrame, fitWidth } from "./training-chart.js";
 
 const LOG_TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
@@ -33,15 +34,15 @@ export function verdict(withAcc, withoutAcc) {
   const errWithout = 1 - withoutAcc;
   const gap = withAcc - withoutAcc;
   if (Math.abs(gap) < TRAINING_PAGE.sameWithin) {
-    return `The two are within ${pct(TRAINING_PAGE.sameWithin, 1)} of each other: here ReLU after the convolutions is indeed not needed, max pooling's non-linearity is enough.`;
+    return t("The two are within {gap} of each other: here ReLU after the convolutions is indeed not needed, max pooling's non-linearity is enough.", { gap: pct(TRAINING_PAGE.sameWithin, 1) });
   }
   if (gap < 0) {
-    return `Without those ReLUs the network is even ${pct(-gap)} points better: here the claim holds, max pooling's non-linearity is enough.`;
+    return t("Without those ReLUs the network is even {gap} points better: here the claim holds, max pooling's non-linearity is enough.", { gap: pct(-gap) });
   }
   const removed = errWithout > 0 ? 1 - errWith / errWithout : 0;
-  return (
-    `The claim holds in part: with max pooling as the only non-linearity of its conv part the network still learns to ${pct(withoutAcc)},` +
-    ` but the ReLUs remove ${pct(removed, 0)} of its remaining mistakes (test error ${pct(errWithout)} without them, ${pct(errWith)} with them).`
+  return t(
+    "The claim holds in part: with max pooling as the only non-linearity of its conv part the network still learns to {without}, but the ReLUs remove {removed} of its remaining mistakes (test error {errWithout} without them, {errWith} with them).",
+    { without: pct(withoutAcc), removed: pct(removed, 0), errWithout: pct(errWithout), errWith: pct(errWith) },
   );
 }
 
@@ -50,10 +51,10 @@ function chart(width, runs, steps) {
   const errors = runs.flatMap((r) => r.curve.map((p) => Math.max(1 - p.test_accuracy, 1e-4)));
   const lo = LOG_TICKS.filter((t) => t <= Math.min(...errors)).pop() || LOG_TICKS[0];
   const hi = LOG_TICKS.find((t) => t >= Math.max(...errors)) || 1;
-  const frame = chartFrame({ width, height: TRAINING_PAGE.compareHeight, count: steps.length, label: "Test error at each checkpoint, with and without ReLU after the convolutions" });
+  const frame = chartFrame({ width, height: TRAINING_PAGE.compareHeight, count: steps.length, label: t("Test error at each checkpoint, with and without ReLU after the convolutions") });
   const ticks = LOG_TICKS.filter((t) => t >= lo && t <= hi);
   const log = (v) => Math.log10(Math.min(Math.max(v, lo), hi));
-  frame.yAxis(ticks.map(log), (v) => `${Math.round(10 ** v * 1000) / 10}%`, "test error (log)", log(lo), log(hi));
+  frame.yAxis(ticks.map(log), (v) => `${Math.round(10 ** v * 1000) / 10}%`, t("test error (log)"), log(lo), log(hi));
   frame.stepAxis(steps);
   for (const run of runs) {
     const points = run.curve.map((p) => [index.get(p.step), log(Math.max(1 - p.test_accuracy, 1e-4))]);
@@ -72,7 +73,12 @@ export async function createComparison(section, models, { onError }) {
   const withoutRelu = find(TRAINING_PAGE.withoutRelu);
   if (!withRelu || !withoutRelu) {
     const missing = [TRAINING_PAGE.withRelu, TRAINING_PAGE.withoutRelu].filter((n) => !find(n));
-    $("#norelu-result").textContent = `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not served here, so the comparison cannot be made.`;
+    $("#norelu-result").textContent = tn(
+      "{models} is not served here, so the comparison cannot be made.",
+      "{models} are not served here, so the comparison cannot be made.",
+      missing.length,
+      { models: formatList(missing) },
+    );
     section.dataset.state = "missing";
     return { show() {} };
   }
@@ -80,7 +86,7 @@ export async function createComparison(section, models, { onError }) {
   try {
     layers = await Promise.all([withRelu, withoutRelu].map((m) => api.model({ model: m.name })));
   } catch (error) {
-    onError(`The two networks' layers could not be loaded: ${error.message}`);
+    onError(t("The two networks' layers could not be loaded: {detail}", { detail: error.message }));
   }
   const runs = [
     { ...withRelu, color: TRAINING_PAGE.colors.withRelu, parts: layers[0] && convPart(layers[0]) },
@@ -92,7 +98,7 @@ export async function createComparison(section, models, { onError }) {
   const table = $("#norelu-table");
   table.textContent = "";
   const head = table.createTHead().insertRow();
-  for (const text of ["model and its conv part", "test accuracy", "after epoch 1"]) {
+  for (const text of [t("model and its conv part"), t("test accuracy"), t("after epoch 1")]) {
     const th = el("th", "", text);
     th.scope = "col";
     head.append(th);
@@ -115,11 +121,18 @@ export async function createComparison(section, models, { onError }) {
     row.insertCell().textContent = first ? pct(first.test_accuracy) : "–";
   }
 
-  $("#norelu-setup").textContent =
-    `${withoutRelu.name} is ${withRelu.name} without ${removed.length ? removed.join(" and ") : "the ReLUs after its convolutions"}, trained with the same recipe` +
-    ` (${withoutRelu.epochs} epochs, the same seed), so max pooling is the only non-linearity between its convolutions; the ReLU after fc1 stays.`;
-  $("#norelu-result").textContent =
-    `Measured on the test set: ${pct(withoutRelu.test_accuracy)} without them, ${pct(withRelu.test_accuracy)} with them. ${verdict(withRelu.test_accuracy, withoutRelu.test_accuracy)}`;
+  const setup = { without: withoutRelu.name, with: withRelu.name, removed: formatList(removed), epochs: withoutRelu.epochs };
+  $("#norelu-setup").textContent = removed.length
+    ? t(
+        "{without} is {with} without {removed}, trained with the same recipe ({epochs} epochs, the same seed), so max pooling is the only non-linearity between its convolutions; the ReLU after fc1 stays.",
+        setup,
+      )
+    : t(
+        "{without} is {with} without the ReLUs after its convolutions, trained with the same recipe ({epochs} epochs, the same seed), so max pooling is the only non-linearity between its convolutions; the ReLU after fc1 stays.",
+        setup,
+      );
+  const measured = t("Measured on the test set: {without} without them, {with} with them.", { without: pct(withoutRelu.test_accuracy), with: pct(withRelu.test_accuracy) });
+  $("#norelu-result").textContent = t("{first} {second}", { first: measured, second: verdict(withRelu.test_accuracy, withoutRelu.test_accuracy) });
 
   const steps = [...new Set(runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
   const plot = $("#norelu-chart");

@@ -12,6 +12,7 @@
 import { TRAINING_PAGE } from "./config.js";
 import { svg } from "./dom.js";
 import { formatTick } from "./format.js";
+import { formatNumber, t } from "./i18n.js";
 import { chartFrame, dragToPick, fitWidth } from "./training-chart.js";
 
 const TRACK_HEIGHT = 34;
@@ -19,16 +20,31 @@ const TRACK_HEIGHT = 34;
 /** The short words for checkpoint `c` (the readout beside the buttons). */
 export function shortCheckpoint(c) {
   const loss = typeof c.train_loss === "number" ? formatTick(c.train_loss) : "–";
-  return `step ${c.step.toLocaleString("en-US")} · epoch ${c.epoch.toFixed(2)} · loss ${loss} · test accuracy ${(c.test_accuracy * 100).toFixed(2)}%`;
+  return t("step {step} · epoch {epoch} · loss {loss} · test accuracy {accuracy}%", {
+    step: formatNumber(c.step),
+    epoch: c.epoch.toFixed(2),
+    loss,
+    accuracy: (c.test_accuracy * 100).toFixed(2),
+  });
 }
 
 /** The words for checkpoint `c` (the slider's aria-valuetext). */
 export function describeCheckpoint(c, count, i) {
-  const parts = [`step ${c.step.toLocaleString("en-US")}`, `epoch ${c.epoch.toFixed(2)}`, `${c.images_seen.toLocaleString("en-US")} images seen`];
-  if (typeof c.train_loss === "number") parts.push(`training loss ${formatTick(c.train_loss)}`);
-  else parts.push("no training yet");
-  parts.push(`test accuracy ${(c.test_accuracy * 100).toFixed(2)}%`);
-  return `Checkpoint ${i + 1} of ${count}: ${parts.join(", ")}`;
+  const words = {
+    i: i + 1,
+    count,
+    step: formatNumber(c.step),
+    epoch: c.epoch.toFixed(2),
+    images: formatNumber(c.images_seen),
+    accuracy: (c.test_accuracy * 100).toFixed(2),
+  };
+  if (typeof c.train_loss !== "number") {
+    return t("Checkpoint {i} of {count}: step {step}, epoch {epoch}, {images} images seen, no training yet, test accuracy {accuracy}%", words);
+  }
+  return t("Checkpoint {i} of {count}: step {step}, epoch {epoch}, {images} images seen, training loss {loss}, test accuracy {accuracy}%", {
+    ...words,
+    loss: formatTick(c.train_loss),
+  });
 }
 
 /**
@@ -48,7 +64,7 @@ export function createScrubber(ui, checkpoints, { onChange }) {
   track.tabIndex = 0;
   track.setAttribute("aria-valuemin", "0");
   track.setAttribute("aria-valuemax", String(last));
-  track.setAttribute("aria-label", "Training checkpoint");
+  track.setAttribute("aria-label", t("Training checkpoint"));
 
   const place = () => {
     if (!thumb) return;
@@ -57,7 +73,7 @@ export function createScrubber(ui, checkpoints, { onChange }) {
 
   fitWidth(track, (width) => {
     track.textContent = "";
-    frame = chartFrame({ width, height: TRACK_HEIGHT, count, label: "Checkpoints", margin: { ...TRAINING_PAGE.margin, top: 0, bottom: 0 } });
+    frame = chartFrame({ width, height: TRACK_HEIGHT, count, label: t("Checkpoints"), margin: { ...TRAINING_PAGE.margin, top: 0, bottom: 0 } });
     frame.svg.setAttribute("aria-hidden", "true");
     frame.svg.removeAttribute("role");
     const mid = TRACK_HEIGHT / 2;
@@ -110,8 +126,8 @@ export function createScrubber(ui, checkpoints, { onChange }) {
 
   function showPlaying(on) {
     ui.play.setAttribute("aria-pressed", String(on));
-    ui.play.textContent = on ? "❚❚ Pause" : "▶ Play";
-    ui.play.setAttribute("aria-label", on ? "Pause" : "Play through the checkpoints");
+    ui.play.textContent = on ? t("❚❚ Pause") : t("▶ Play");
+    ui.play.setAttribute("aria-label", on ? t("Pause") : t("Play through the checkpoints"));
   }
 
   function tick() {

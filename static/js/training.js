@@ -13,6 +13,7 @@
 import { api, setModel } from "./api.js";
 import { TRAINING_PAGE } from "./config.js";
 import { errorBanner, errorLine } from "./error-banner.js";
+import { formatList, t, tn } from "./i18n.js";
 import { reloadingPicker } from "./model-switch.js";
 import { applyWords, modelWords } from "./model-words.js";
 import { createCurves } from "./training-curves.js";
@@ -27,12 +28,15 @@ const main = $("main");
 const errors = errorBanner(main);
 const reporter = (section) => errorLine(section, section.querySelector(".tr-error"));
 
+/** Words in a list: "a, b, c" (in Chinese "a、b、c"). */
+const listOf = (items) => (items.length ? items.reduce((a, b) => t("{a}, {b}", { a, b })) : "");
+
 /** The checkpoint ?step= names (an index), or null; a bad value is explained. */
 function linkedStep(checkpoints) {
   const raw = new URLSearchParams(window.location.search).get("step");
   if (raw === null) return null;
   const i = checkpoints.findIndex((c) => String(c.step) === raw.trim());
-  if (i < 0) errors.show(`?step=${raw} is not a checkpoint of this model; the checkpoints are steps ${checkpoints.map((c) => c.step).join(", ")}.`, "link");
+  if (i < 0) errors.show(t("?step={raw} is not a checkpoint of this model; the checkpoints are steps {steps}.", { raw, steps: listOf(checkpoints.map((c) => c.step)) }), "link");
   return i < 0 ? null : i;
 }
 
@@ -46,11 +50,13 @@ function rememberStep(step) {
  * timeline), naming the models that do have one. */
 function explainMissing(model, error, models) {
   const withTimeline = models.filter((m) => m.timeline).map((m) => m.name);
-  const others = withTimeline.length ? ` Models with a timeline: ${withTimeline.join(", ")} (choose one above).` : "";
-  const text =
-    !error || error.status === 404
-      ? `${model} was trained without recording checkpoints, so there is no training to watch: its filters and answers exist only as trained.${others}`
-      : `The training timeline could not be loaded: ${error.message}`;
+  const untrained = withTimeline.length
+    ? t(
+        "{model} was trained without recording checkpoints, so there is no training to watch: its filters and answers exist only as trained. Models with a timeline: {models} (choose one above).",
+        { model, models: listOf(withTimeline) },
+      )
+    : t("{model} was trained without recording checkpoints, so there is no training to watch: its filters and answers exist only as trained.", { model });
+  const text = !error || error.status === 404 ? untrained : t("The training timeline could not be loaded: {detail}", { detail: error.message });
   const line = $("timeline-missing");
   line.textContent = text;
   line.hidden = false;
@@ -66,8 +72,8 @@ async function start() {
   setModel(main.dataset.model || null);
   const models = await Promise.allSettled([api.models()]).then(([r]) => r);
   const served = models.status === "fulfilled" ? models.value : [];
-  if (models.status === "rejected") errors.show(`The models could not be listed: ${models.reason.message}`);
-  const name = main.dataset.model || served.find((m) => m.default)?.name || "the model";
+  if (models.status === "rejected") errors.show(t("The models could not be listed: {detail}", { detail: models.reason.message }));
+  const name = main.dataset.model || served.find((m) => m.default)?.name || t("the model");
   const summary = served.find((m) => m.name === name);
   reloadingPicker($("model-switch"), served, { current: name, drop: ["step", "sample"] });
   // what the list says a model lacks is not asked for (a 404 would only repeat it)
@@ -81,7 +87,12 @@ async function start() {
 
   const lacking = TRAINING_PAGE.drift.filter((n) => !served.some((m) => m.name === n));
   if (lacking.length) {
-    $("drift-missing").textContent = `This view sets ${TRAINING_PAGE.drift.join(" and ")} side by side, the same network trained with and without BatchNorm; ${lacking.join(" and ")} ${lacking.length > 1 ? "are" : "is"} not served here.`;
+    $("drift-missing").textContent = tn(
+      "This view sets {models} side by side, the same network trained with and without BatchNorm; {missing} is not served here.",
+      "This view sets {models} side by side, the same network trained with and without BatchNorm; {missing} are not served here.",
+      lacking.length,
+      { models: formatList(TRAINING_PAGE.drift), missing: formatList(lacking) },
+    );
     $("drift-missing").hidden = false;
   }
   const drift = createDrift($("drift"), TRAINING_PAGE.drift.map((n) => served.find((m) => m.name === n)).filter(Boolean), { onError: reporter($("drift")) });
@@ -96,8 +107,8 @@ async function start() {
   } else {
     const checkpoints = timeline.value.checkpoints;
     const layers = network.status === "fulfilled" ? network.value.layers : [];
-    if (network.status === "rejected") errors.show(`The network could not be loaded: ${network.reason.message}`);
-    if (samples.status === "rejected" && samples.reason) errors.show(`The test ${words.items} could not be loaded: ${samples.reason.message}`);
+    if (network.status === "rejected") errors.show(t("The network could not be loaded: {detail}", { detail: network.reason.message }));
+    if (samples.status === "rejected" && samples.reason) errors.show(t("The test {items} could not be loaded: {detail}", { items: words.items, detail: samples.reason.message }));
     const initial = linkedStep(checkpoints) ?? 0;
     let scrubber = null;
     const curves = createCurves($("curves"), checkpoints, { onPick: (i) => scrubber?.set(i) });
@@ -106,7 +117,10 @@ async function start() {
       layers,
       words,
       samples: samples.status === "fulfilled" ? samples.value : [],
-      noSamples: samples.status === "rejected" ? `${name} has no test set served here, so there are no test ${words.items} to pick: draw one or use an image of your own.` : null,
+      noSamples:
+        samples.status === "rejected"
+          ? t("{model} has no test set served here, so there are no test {items} to pick: draw one or use an image of your own.", { model: name, items: words.items })
+          : null,
       maxUploadBytes: Number(main.dataset.maxUploadBytes) || 0,
       onError: (error) => errors.show(error, "digit"),
       initial,
