@@ -60,6 +60,18 @@ def test_check_finds_untranslated_unused_and_placeholders(tmp_path) -> None:
     assert any("placeholders differ" in p and "{models}" in p for p in found)
 
 
+def test_check_finds_messages_the_extractor_skips(tmp_path) -> None:
+    """A t() inside another t()'s arguments is invisible to Babel's extractor: the check still sees it."""
+    js = tmp_path / "static" / "js"
+    js.mkdir(parents=True)
+    (js / "page.js").write_text('show(t("Outer {inner}", { inner: t("Inner words") }));\n', encoding="utf-8")
+    domain = next(d for d in catalogs.DOMAINS if d.name == "js")
+    template = catalogs.extract(domain, tmp_path)
+    assert "Outer {inner}" in template
+    assert [p for p in catalogs.unextracted(template, tmp_path) if "Inner words" in p]
+    assert not [p for p in catalogs.unextracted(template, tmp_path) if "Outer" in p]
+
+
 def test_compiled_catalogs_are_current(tmp_path) -> None:
     """What the app reads is what the PO files say (scripts/setup compiles them)."""
     catalogs.compile_all(js_out=tmp_path / "js", locales=_copy_locales(tmp_path))

@@ -120,6 +120,8 @@ def problems(root: Path = PROJECT_ROOT, locales: Path = LOCALES) -> list[str]:
     found = []
     for domain in DOMAINS:
         template = extract(domain, root)
+        if domain.name == "js":
+            found.extend(unextracted(template, root))
         for lang in translated_languages():
             path = po_path(domain.name, lang, locales)
             if not path.is_file():
@@ -142,6 +144,25 @@ def problems(root: Path = PROJECT_ROOT, locales: Path = LOCALES) -> list[str]:
                 key = (entry.id if isinstance(entry.id, str) else entry.id[0], entry.context)
                 if entry.id and key not in used:
                     found.append(f"{where}: unused: {_short(entry.id)}")
+    return found
+
+
+# A message in the scripts as a regular expression sees it: `t("...")` or `tn("...", ...)` anywhere, nested
+# calls included (Babel's JavaScript extractor skips a t() inside another call's arguments or a template literal).
+JS_CALL = re.compile(r'(?<![\w.$])tn?\(\s*"((?:[^"\\]|\\.)*)"')
+
+
+def unextracted(template: Catalog, root: Path = PROJECT_ROOT) -> list[str]:
+    """Messages written in the scripts that the extractor did not see (they would never be translated)."""
+    found = []
+    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in template if m.id}
+    for path in sorted((root / "static" / "js").glob("*.js")):
+        if path.name == "i18n.js":  # its examples are comments
+            continue
+        for match in JS_CALL.finditer(path.read_text(encoding="utf-8")):
+            message = json.loads(f'"{match.group(1)}"')
+            if message not in extracted:
+                found.append(f"{path.name}: not extracted (a t() nested in another call?): {_short(message)}")
     return found
 
 
