@@ -256,7 +256,8 @@ export class KernelEditor {
     this.presetSelect.value = this.presetName;
     const preset = this.presets.find((p) => p.name === this.presetName);
     const total = formatWeight(sum(this.values));
-    this.info.textContent = t("{description} Sum of the weights: {total}.", { description: preset ? preset.description : t("Your own kernel."), total });
+    const description = preset ? preset.description : t("Your own kernel.");
+    this.info.textContent = t("{description} Sum of the weights: {total}.", { description, total });
     this.grid.dataset.values = JSON.stringify(this.values);
   }
 }
