@@ -26,6 +26,8 @@
  *   axisArithmetic(28, 3, 1, "same")          // {before: 1, after: 1, output: 28, formula, expression, ...}
  */
 
+import { formatNumber, t } from "./i18n.js";
+
 /**
  * One axis: `span` = W - K + P_before + P_after (the room left after the first position), `output` (below
  * 1 when span < 0), and `whole`: the window ends exactly on the last padded pixel (no rounding down);
@@ -65,13 +67,7 @@ export function axisArithmetic(size, kernel, stride, padding, name = "width", ro
   const quotient = span / stride;
   const symmetric = before === after;
   const formula = symmetric ? `(${letter} - K + 2P) / S + 1` : `(${letter} - K + P_${ends[0]} + P_${ends[1]}) / S + 1`;
-  const pads = symmetric ? `2*${before}` : `${before} + ${after}`;
-  const inner = `(${size} - ${kernel} + ${pads}) / ${stride}`;
-  const rounded = rounding === "ceil" ? Math.ceil(quotient) : Math.floor(quotient);
-  let expression = whole
-    ? `${inner} + 1 = ${span / stride} + 1 = ${output}`
-    : `${rounding}(${inner}) + 1 = ${rounding}(${trim(quotient)}) + 1 = ${rounded + 1}`;
-  if (!whole && rounded + 1 !== output) expression += ` - 1 = ${output} (that window would start in the padding)`;
+  const expression = expressionFor({ size, kernel, stride, before, after, rounding, output });
   return {
     size,
     kernel,
@@ -92,6 +88,24 @@ export function axisArithmetic(size, kernel, stride, padding, name = "width", ro
   };
 }
 
+/**
+ * The formula with the numbers filled in, as the server writes it (the same for its answers):
+ * "(28 - 5 + 2*3) / 3 + 1 = ..." or "floor(...) + 1 = floor(9.66667) + 1 = 10".
+ */
+export function expressionFor({ size, kernel, stride, before, after, rounding, output }) {
+  const span = size + before + after - kernel;
+  const quotient = span / stride;
+  const pads = before === after ? `2*${before}` : `${before} + ${after}`;
+  const inner = `(${size} - ${kernel} + ${pads}) / ${stride}`;
+  if (span >= 0 && span % stride === 0) return `${inner} + 1 = ${span / stride} + 1 = ${output}`;
+  const rounded = rounding === "ceil" ? Math.ceil(quotient) : Math.floor(quotient);
+  const expression = `${rounding}(${inner}) + 1 = ${rounding}(${trim(quotient)}) + 1 = ${rounded + 1}`;
+  if (rounded + 1 === output) return expression;
+  return t("{expression} - 1 = {output} (that window would start in the padding)", { expression, output });
+}
+
+const axisWord = (name) => (name === "height" ? t("height") : t("width"));
+
 /** Both axes of an H x W image: {height, width, fits}. */
 export function geometry(height, width, kernel, stride, padding, rounding = "floor") {
   const h = axisArithmetic(height, kernel, stride, padding, "height", rounding);
@@ -106,38 +120,52 @@ const isWhole = (v) => Number.isInteger(v);
  * /api/kernels/limits; `maps` the outputs per request (kernels, plus one when they are combined).
  */
 export function convRefusal({ height, width, kernel, stride, padding, paddingMode = "zeros", rounding = "floor", channels = 1, maps = 1 }, limits) {
-  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return `Stride S: the server takes 1 to ${limits.max_stride}, not ${stride}.`;
+  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return t("Stride S: the server takes 1 to {most}, not {stride}.", { most: limits.max_stride, stride });
   if (padding !== "same" && padding !== "valid" && (!isWhole(padding) || padding < 0 || padding > limits.max_padding)) {
-    return `Padding P: the server takes 0 to ${limits.max_padding} pixels on every side, not ${padding}.`;
+    return t("Padding P: the server takes 0 to {most} pixels on every side, not {padding}.", { most: limits.max_padding, padding });
   }
-  if (kernel > limits.max_kernel) return `The kernel is ${kernel}×${kernel}; the server takes at most ${limits.max_kernel}×${limits.max_kernel}.`;
+  if (kernel > limits.max_kernel) return t("The kernel is {k}×{k}; the server takes at most {most}×{most}.", { k: kernel, most: limits.max_kernel });
   const g = geometry(height, width, kernel, stride, padding, rounding);
   for (const [name, axis] of [["height", g.height], ["width", g.width]]) {
-    if (axis.span < 0) return `A ${kernel}×${kernel} kernel does not fit the ${width}×${height} image with this padding: along the ${name}, ${axis.size} + ${axis.before + axis.after} padding < ${kernel}.`;
+    if (axis.span < 0) {
+      const params = { k: kernel, width, height, axis: axisWord(name), size: axis.size, padding: axis.before + axis.after };
+      return t("A {k}×{k} kernel does not fit the {width}×{height} image with this padding: along the {axis}, {size} + {padding} padding < {k}.", params);
+    }
     const pad = Math.max(axis.before, axis.after);
-    if (paddingMode === "reflect" && pad >= axis.size) return `Reflect padding of ${pad} needs more than ${pad} pixels along the ${name}; the image has ${axis.size}.`;
-    if (paddingMode === "circular" && pad > axis.size) return `Circular padding of ${pad} wraps around more than once: the image has ${axis.size} pixels along the ${name}.`;
+    if (paddingMode === "reflect" && pad >= axis.size) {
+      return t("Reflect padding of {pad} needs more than {pad} pixels along the {axis}; the image has {size}.", { pad, axis: axisWord(name), size: axis.size });
+    }
+    if (paddingMode === "circular" && pad > axis.size) {
+      return t("Circular padding of {pad} wraps around more than once: the image has {size} pixels along the {axis}.", { pad, axis: axisWord(name), size: axis.size });
+    }
   }
   const values = maps * channels * g.height.output * g.width.output;
-  if (values > limits.max_output_values) return `The answer would have ${values.toLocaleString("en-US")} values; the server sends at most ${limits.max_output_values.toLocaleString("en-US")}.`;
+  if (values > limits.max_output_values) return tooMany(values, limits);
   return null;
 }
 
 /** Why POST /api/pool would refuse these settings, in words, or null (`limits`: GET /api/kernels/limits). */
 export function poolRefusal({ height, width, size, stride, padding, rounding = "floor", channels = 1 }, limits) {
-  if (!isWhole(size) || size < 1 || size > limits.max_pool) return `Pooling window: the server takes 1 to ${limits.max_pool}, not ${size}.`;
-  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return `Pooling stride: the server takes 1 to ${limits.max_stride}, not ${stride}.`;
+  if (!isWhole(size) || size < 1 || size > limits.max_pool) return t("Pooling window: the server takes 1 to {most}, not {size}.", { most: limits.max_pool, size });
+  if (!isWhole(stride) || stride < 1 || stride > limits.max_stride) return t("Pooling stride: the server takes 1 to {most}, not {stride}.", { most: limits.max_stride, stride });
   const most = limits.max_pool_padding[size];
   if (!isWhole(padding) || padding < 0 || padding > most) {
-    return `Pooling padding: a ${size}×${size} window takes 0 to ${most} (at most half the window, as in PyTorch), not ${padding}.`;
+    return t("Pooling padding: a {size}×{size} window takes 0 to {most} (at most half the window, as in PyTorch), not {padding}.", { size, most, padding });
   }
   const g = geometry(height, width, size, stride, padding, rounding);
   for (const [name, axis] of [["height", g.height], ["width", g.width]]) {
-    if (axis.span < 0) return `A ${size}×${size} window does not fit the ${width}×${height} input: along the ${name}, ${axis.size} + ${2 * padding} padding < ${size}.`;
+    if (axis.span < 0) {
+      const params = { size, width, height, axis: axisWord(name), length: axis.size, padding: 2 * padding };
+      return t("A {size}×{size} window does not fit the {width}×{height} input: along the {axis}, {length} + {padding} padding < {size}.", params);
+    }
   }
   const values = channels * g.height.output * g.width.output;
-  if (values > limits.max_output_values) return `The answer would have ${values.toLocaleString("en-US")} values; the server sends at most ${limits.max_output_values.toLocaleString("en-US")}.`;
+  if (values > limits.max_output_values) return tooMany(values, limits);
   return null;
+}
+
+function tooMany(values, limits) {
+  return t("The answer would have {values} values; the server sends at most {most}.", { values: formatNumber(values), most: formatNumber(limits.max_output_values) });
 }
 
 /** Like Python's `{:g}`: 6 significant digits, no trailing zeros. */

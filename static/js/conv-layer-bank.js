@@ -11,6 +11,7 @@
 import { el } from "./dom.js";
 import { colorOf } from "./heatmap.js";
 import { CHANNEL_NAMES, makeFilter, presetsFor } from "./conv-layer-presets.js";
+import { t } from "./i18n.js";
 import { formatWeight, parseWeight, resized } from "./kernel-math.js";
 
 export class FilterBank {
@@ -33,7 +34,7 @@ export class FilterBank {
 
   get problem() {
     for (const [o, f] of this.filters.entries()) {
-      for (const [where, message] of f.problems) return `Filter ${o}, ${where}: ${message}`;
+      for (const [where, message] of f.problems) return t("Filter {filter}, {where}: {problem}", { filter: o, where, problem: message });
     }
     return null;
   }
@@ -78,13 +79,13 @@ export class FilterBank {
     const card = el("article", "layer-filter");
     card.dataset.filter = String(o);
     const head = el("div", "layer-filter-head");
-    const title = el("h3", "slot-title", `Filter ${o}`);
+    const title = el("h3", "slot-title", t("Filter {filter}", { filter: o }));
     title.id = `layer-filter-${o}-title`;
-    const presetLabel = el("label", "field inline", "Preset ");
+    const presetLabel = el("label", "field inline", t("Preset "));
     const select = el("select");
     select.id = `layer-filter-${o}-preset`;
-    select.append(new Option("(your own)", ""));
-    for (const p of presetsFor(this.cin)) select.append(new Option(p.name, p.name));
+    select.append(new Option(t("(your own)"), ""));
+    for (const p of presetsFor(this.cin)) select.append(new Option(p.title, p.name));
     select.value = f.preset;
     select.addEventListener("change", () => {
       if (!select.value) return;
@@ -96,7 +97,7 @@ export class FilterBank {
       document.getElementById(select.id)?.focus();
     });
     presetLabel.append(select);
-    const biasLabel = el("label", "field inline", "bias ");
+    const biasLabel = el("label", "field inline", t("bias "));
     const bias = el("input", "layer-bias");
     bias.type = "text";
     bias.inputMode = "decimal";
@@ -104,12 +105,12 @@ export class FilterBank {
     bias.value = formatWeight(f.bias);
     bias.addEventListener("input", () => {
       const { value, problem } = parseWeight(bias.value);
-      this.mark(f, "bias", bias, problem, () => (f.bias = value));
+      this.mark(f, t("bias"), bias, problem, () => (f.bias = value));
     });
     biasLabel.append(bias);
-    const remove = el("button", "button small", "Remove");
+    const remove = el("button", "button small", t("Remove"));
     remove.type = "button";
-    remove.setAttribute("aria-label", `Remove filter ${o}`);
+    remove.setAttribute("aria-label", t("Remove filter {filter}", { filter: o }));
     remove.disabled = this.filters.length === 1;
     remove.addEventListener("click", () => this.remove(o));
     head.append(title, presetLabel, biasLabel, remove);
@@ -117,7 +118,8 @@ export class FilterBank {
     const names = CHANNEL_NAMES[this.cin];
     f.weights.forEach((kernel, c) => depth.append(this.grid(f, o, c, names[c], kernel)));
     const preset = presetsFor(this.cin).find((p) => p.name === f.preset);
-    const info = el("p", "hint layer-filter-info", `${preset ? preset.description : "Your own filter."} ${this.cin} × ${this.k} × ${this.k} weights and a bias.`);
+    const words = { description: preset ? preset.description : t("Your own filter."), cin: this.cin, k: this.k };
+    const info = el("p", "hint layer-filter-info", t("{description} {cin} × {k} × {k} weights and a bias.", words));
     card.append(head, depth, info);
     return card;
   }
@@ -128,7 +130,7 @@ export class FilterBank {
     grid.style.setProperty("--k", String(this.k));
     grid.id = `layer-filter-${o}-c${c}`;
     grid.setAttribute("role", "group");
-    grid.setAttribute("aria-label", `Filter ${o}, input channel ${name}`);
+    grid.setAttribute("aria-label", t("Filter {filter}, input channel {channel}", { filter: o, channel: name }));
     grid.dataset.values = JSON.stringify(kernel);
     const m = Math.max(1e-12, ...kernel.flat().map(Math.abs));
     kernel.forEach((row, i) =>
@@ -141,10 +143,10 @@ export class FilterBank {
         input.value = formatWeight(v);
         input.style.background = colorOf(v, "diverging", [-m, m]);
         input.classList.toggle("strong", Math.abs(v) > 0.6 * m);
-        input.setAttribute("aria-label", `Filter ${o}, ${name}, row ${i + 1}, column ${j + 1}`);
+        input.setAttribute("aria-label", t("Filter {filter}, {channel}, row {row}, column {column}", { filter: o, channel: name, row: i + 1, column: j + 1 }));
         input.addEventListener("input", () => {
           const { value, problem } = parseWeight(input.value);
-          this.mark(f, `${name} row ${i + 1}, column ${j + 1}`, input, problem, () => {
+          this.mark(f, t("{channel} row {row}, column {column}", { channel: name, row: i + 1, column: j + 1 }), input, problem, () => {
             kernel[i][j] = value;
             grid.dataset.values = JSON.stringify(kernel);
           });

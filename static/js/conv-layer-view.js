@@ -12,6 +12,7 @@ import { CHANNEL_NAMES } from "./conv-layer-presets.js";
 import { el } from "./dom.js";
 import { formatValue } from "./format.js";
 import { colorOf, paint } from "./heatmap.js";
+import { t, tn } from "./i18n.js";
 import { formatWeight } from "./kernel-math.js";
 import { paintRgb } from "./kernel-output.js";
 
@@ -20,11 +21,19 @@ const MAP_PX = 132; // on-screen width of one map, CSS px
 const fmt = (v) => formatValue(v, KERNEL_LAB.stepDecimals);
 const dims = (shape) => shape.join(` ${TIMES} `);
 
+/** A batch of `n` images, each `c` channels deep (one sentence for every singular/plural pair). */
+function batchWords(n, c, h, w) {
+  const params = { n, c, h, w };
+  if (n === 1) return c === 1 ? t("4-D: a batch of {n} image, each {c} channel deep, {h} × {w}", params) : t("4-D: a batch of {n} image, each {c} channels deep, {h} × {w}", params);
+  return c === 1 ? t("4-D: a batch of {n} images, each {c} channel deep, {h} × {w}", params) : t("4-D: a batch of {n} images, each {c} channels deep, {h} × {w}", params);
+}
+
+/** [the tensor's key in the answer, its name, the shape in words] */
 const SHAPES = [
-  ["input", "input", (s) => `4-D: a batch of ${s[0]} image${s[0] > 1 ? "s" : ""}, each ${s[1]} channel${s[1] > 1 ? "s" : ""} deep, ${s[2]} ${TIMES} ${s[3]}`],
-  ["weight", "weights", (s) => `4-D: ${s[0]} filter${s[0] > 1 ? "s" : ""}, each ${s[1]} ${TIMES} ${s[2]} ${TIMES} ${s[3]}: as deep as the input`],
-  ["bias", "bias", (s) => `1-D: one number per filter (${s[0]})`],
-  ["output", "output", (s) => `4-D: per image a 3-D ${s[1]} ${TIMES} ${s[2]} ${TIMES} ${s[3]} stack, one map per filter`],
+  ["input", () => t("input"), (s) => batchWords(s[0], s[1], s[2], s[3])],
+  ["weight", () => t("weights"), (s) => tn("4-D: {n} filter, each {c} × {k} × {k}: as deep as the input", "4-D: {n} filters, each {c} × {k} × {k}: as deep as the input", s[0], { n: s[0], c: s[1], k: s[2] })],
+  ["bias", () => t("bias"), (s) => t("1-D: one number per filter ({n})", { n: s[0] })],
+  ["output", () => t("output"), (s) => t("4-D: per image a 3-D {c} × {h} × {w} stack, one map per filter", { c: s[1], h: s[2], w: s[3] })],
 ];
 
 export class LayerView {
@@ -40,7 +49,7 @@ export class LayerView {
   showShapes(dl, shapes) {
     dl.textContent = "";
     for (const [key, label, words] of SHAPES) {
-      const dt = el("dt", "", label);
+      const dt = el("dt", "", label());
       const dd = el("dd");
       const code = el("code", "layer-shape", dims(shapes[key]));
       code.dataset.tensor = key;
@@ -49,7 +58,8 @@ export class LayerView {
     }
   }
 
-  showStack(result) {
+  /** `name(image name)`: how an image of the batch is called on screen. */
+  showStack(result, name = (n) => n) {
     const input = decodeArray(result.input.data, result.input.dtype);
     const output = decodeArray(result.output.data, result.output.dtype);
     const [n, cin, h, w] = result.shapes.input;
@@ -75,7 +85,7 @@ export class LayerView {
       const frame = el("div", "layer-frame");
       frame.append(canvas);
       this.inputs.set(i, { frame, h, w });
-      figure.append(frame, el("figcaption", "", `${result.images[i].name}: ${cin} ${TIMES} ${h} ${TIMES} ${w}`));
+      figure.append(frame, el("figcaption", "", `${name(result.images[i].name)}: ${cin} ${TIMES} ${h} ${TIMES} ${w}`));
       row.append(figure, el("span", "layer-arrow", "→"));
       for (let c = 0; c < cout; c++) row.append(this.map(output, i, c, oh, ow, cout, domains[c]));
       this.stack.append(row);
@@ -93,7 +103,7 @@ export class LayerView {
     canvas.style.width = `${MAP_PX}px`;
     canvas.tabIndex = 0;
     canvas.setAttribute("role", "button");
-    canvas.setAttribute("aria-label", `Image ${n}, filter ${c}: a ${h} ${TIMES} ${w} map; click a unit or use the arrow keys to see its sum`);
+    canvas.setAttribute("aria-label", t("Image {n}, filter {c}: a {h} × {w} map; click a unit or use the arrow keys to see its sum", { n, c, h, w }));
     Object.assign(canvas.dataset, { n: String(n), c: String(c), height: String(h), width: String(w) });
     canvas.addEventListener("click", (event) => {
       const box = canvas.getBoundingClientRect();
@@ -104,7 +114,7 @@ export class LayerView {
     canvas.addEventListener("keydown", (event) => this.key(event, n, c, h, w));
     frame.append(canvas);
     this.canvases.set(`${n},${c}`, { canvas, frame, h, w });
-    figure.append(frame, el("figcaption", "", `filter ${c} → map (${n}, ${c})`));
+    figure.append(frame, el("figcaption", "", t("filter {c} → map ({n}, {c})", { n, c })));
     return figure;
   }
 
@@ -122,7 +132,7 @@ export class LayerView {
   clearUnit() {
     this.picked = null;
     this.unit.textContent = "";
-    this.unit.append(el("p", "hint", "Click a unit of the output stack (or focus a map and press Enter or an arrow key)."));
+    this.unit.append(el("p", "hint", t("Click a unit of the output stack (or focus a map and press Enter or an arrow key).")));
   }
 
   /** The marker over the picked unit on its map, and over its patch on the image (clipped to it). */
@@ -152,13 +162,12 @@ export class LayerView {
     const names = CHANNEL_NAMES[cin];
     this.unit.textContent = "";
     Object.assign(this.unit.dataset, { n: String(u.n), c: String(u.c), y: String(u.y), x: String(u.x) });
-    this.unit.append(
-      el(
-        "p",
-        "step-where",
-        `Output unit (image ${u.n}, filter ${u.c}, row ${u.y}, column ${u.x}): the ${cin} ${TIMES} ${k} ${TIMES} ${k} patch whose top-left corner is row ${u.top}, column ${u.left} of the image${u.top < 0 || u.left < 0 ? " (negative: in the zero padding)" : ""}, times filter ${u.c}'s ${cin} ${TIMES} ${k} ${TIMES} ${k} weights.`,
-      ),
-    );
+    const where = { n: u.n, c: u.c, y: u.y, x: u.x, cin, k, top: u.top, left: u.left };
+    const text =
+      u.top < 0 || u.left < 0
+        ? t("Output unit (image {n}, filter {c}, row {y}, column {x}): the {cin} × {k} × {k} patch whose top-left corner is row {top}, column {left} of the image (negative: in the zero padding), times filter {c}'s {cin} × {k} × {k} weights.", where)
+        : t("Output unit (image {n}, filter {c}, row {y}, column {x}): the {cin} × {k} × {k} patch whose top-left corner is row {top}, column {left} of the image, times filter {c}'s {cin} × {k} × {k} weights.", where);
+    this.unit.append(el("p", "step-where", text));
     const depth = el("div", "step-blocks layer-depth-steps");
     u.patch.forEach((plane, ch) => depth.append(this.channel(names[ch], plane, u.weights[ch], u.products[ch], u.channel_sums[ch])));
     this.unit.append(depth);
@@ -166,21 +175,23 @@ export class LayerView {
     const line = el("p", "step-sum-line layer-total");
     const value = el("output", "step-sum", fmt(u.value));
     value.dataset.value = String(u.value);
-    line.append(`Sum over the depth: ${parts} = ${fmt(u.sum)}; plus the bias ${fmt(u.bias)} = `, value);
+    line.append(t("Sum over the depth: {parts} = {sum}; plus the bias {bias} = ", { parts, sum: fmt(u.sum), bias: fmt(u.bias) }), value);
     const same = Math.abs(u.value - u.output) <= 1e-4 * Math.max(1, Math.abs(u.output));
     const check = el("p", `step-check${same ? "" : " bad"}`);
     const out = el("output", "step-output", fmt(u.output));
     out.dataset.value = String(u.output);
-    check.append("The layer's output (conv2d): ", out, same ? " ✓ the same: one number from the whole 3-D patch" : " ✗ different");
+    const verdict = same ? t("The layer's output (conv2d): {value} ✓ the same: one number from the whole 3-D patch") : t("The layer's output (conv2d): {value} ✗ different");
+    const at = verdict.indexOf("{value}");
+    check.append(verdict.slice(0, at), out, verdict.slice(at + "{value}".length));
     this.unit.append(line, check);
   }
 
   channel(name, plane, weights, products, sum) {
     const box = el("div", "step-block");
     box.dataset.channel = name;
-    box.append(el("h4", "step-title", `Channel ${name}: patch × weights`));
+    box.append(el("h4", "step-title", t("Channel {channel}: patch × weights", { channel: name })));
     const table = el("table", "step-table");
-    table.append(el("caption", "visually-hidden", `Channel ${name}: each input value, times its weight, equals the product`));
+    table.append(el("caption", "visually-hidden", t("Channel {channel}: each input value, times its weight, equals the product", { channel: name })));
     plane.forEach((row, i) => {
       const tr = table.insertRow();
       row.forEach((v, j) => {
@@ -190,7 +201,7 @@ export class LayerView {
         td.append(el("span", "step-in", fmt(v)), el("span", "step-w", `${TIMES} ${formatWeight(weights[i][j])}`), el("span", "step-p", `= ${fmt(products[i][j])}`));
       });
     });
-    const total = el("p", "step-sum-line", `Sum of channel ${name}: `);
+    const total = el("p", "step-sum-line", t("Sum of channel {channel}: ", { channel: name }));
     const out = el("output", "step-sum layer-channel-sum", fmt(sum));
     out.dataset.value = String(sum);
     total.append(out);

@@ -15,11 +15,45 @@ import { KERNEL_LAB } from "./config.js";
 import { FilterBank } from "./conv-layer-bank.js";
 import { LayerView } from "./conv-layer-view.js";
 import { el } from "./dom.js";
+import { LANG, t, tn } from "./i18n.js";
 import { showFormula } from "./kernel-formula.js";
 import { fileSource } from "./kernel-sources.js";
 
 const $ = (id) => document.getElementById(id);
 const SIZES = [1, 3, 5, 7, 9, 11];
+
+/** The bundled photos' words in the page's language, by id (an unknown photo keeps the server's words). */
+const PHOTO_WORDS = {
+  cat: () => ({ name: t("cat"), title: t("Chelsea the cat"), credit: t("Stefan van der Walt, from scikit-image's sample data") }),
+  coffee: () => ({ name: t("coffee"), title: t("A cup of coffee"), credit: t("Rachel Michetti, from scikit-image's sample data") }),
+  astronaut: () => ({ name: t("astronaut"), title: t("The astronaut Eileen Collins"), credit: t("NASA, from scikit-image's sample data") }),
+};
+const LICENSES = { "public domain": () => t("public domain") };
+const SEMICOLON = LANG.startsWith("zh") ? "；" : "; ";
+
+/** A photo of GET /api/conv-layer/options with its name, title, credit and licence in the page's language. */
+function worded(photo) {
+  const words = PHOTO_WORDS[photo.id] ? PHOTO_WORDS[photo.id]() : { name: photo.id };
+  const license = LICENSES[photo.license] ? LICENSES[photo.license]() : photo.license;
+  return { ...photo, ...words, license };
+}
+
+/** An image of the answer's batch by its name in the page's language (a bundled photo's id becomes its name). */
+function imageName(name) {
+  return PHOTO_WORDS[name] ? PHOTO_WORDS[name]().name : name;
+}
+
+/** The server's `explanation` of the shapes, in the page's language. */
+function explanation(shapes) {
+  const [n, cin, h, w] = shapes.input;
+  const [cout, , k] = shapes.weight;
+  const [, , oh, ow] = shapes.output;
+  const params = { n, cin, h, w, cout, k, oh, ow };
+  const one = t("Each filter has the input's depth: its {cin}x{k}x{k} weights times a {cin}x{k}x{k} patch, summed, plus its bias, give one number; slid over the {h}x{w} image it gives one {oh}x{ow} map.", params);
+  const filters = tn("{cout} filter stacks (weights {cout}x{cin}x{k}x{k}, 4-D) into a {cout}x{oh}x{ow} output per image (3-D);", "{cout} filters stack (weights {cout}x{cin}x{k}x{k}, 4-D) into a {cout}x{oh}x{ow} output per image (3-D);", cout, params);
+  const batch = tn("a batch of {n} image ({n}x{cin}x{h}x{w}, 4-D) gives {n}x{cout}x{oh}x{ow} (4-D).", "a batch of {n} images ({n}x{cin}x{h}x{w}, 4-D) gives {n}x{cout}x{oh}x{ow} (4-D).", n, params);
+  return t("{first} {second} {third}", { first: one, second: filters, third: batch });
+}
 
 export async function startConvLayer({ onError, onShown }) {
   const panel = $("panel-layer");
@@ -28,11 +62,12 @@ export async function startConvLayer({ onError, onShown }) {
   try {
     options = await request("/api/conv-layer/options");
   } catch (error) {
-    onError(`The conv layer could not start: ${error.message}`);
+    onError(t("The conv layer could not start: {message}", { message: error.message }));
     return;
   }
   const limits = options.limits;
-  let source = { photo: options.photos[0].id, label: options.photos[0].title };
+  const photos = options.photos.map(worded);
+  let source = { photo: photos[0].id, label: photos[0].title };
   let timer = 0;
   let requested = 0;
   let changes = 0;
@@ -56,10 +91,10 @@ export async function startConvLayer({ onError, onShown }) {
   };
   for (const [name, text] of Object.entries(limitText)) document.querySelector(`[data-limit="${name}"]`).textContent = text;
   document.querySelector('[data-limit="layer-batch"]').textContent = String(limits.max_batch);
-  $("layer-add").textContent = `Add a filter (up to ${limits.max_filters})`;
+  $("layer-add").textContent = t("Add a filter (up to {most})", { most: limits.max_filters });
 
   /* ---- the photos -------------------------------------------------------------------------------- */
-  const photoButtons = options.photos.map((photo) => {
+  const photoButtons = photos.map((photo) => {
     const button = el("button", "layer-photo");
     button.type = "button";
     button.dataset.photo = photo.id;
@@ -74,14 +109,15 @@ export async function startConvLayer({ onError, onShown }) {
     $("layer-photos").append(button);
     return button;
   });
-  $("layer-credits").textContent = `Photos: ${options.photos.map((p) => `${p.title}, ${p.credit} (${p.license})`).join("; ")}.`;
+  const credits = photos.map((p) => t("{title}, {credit} ({license})", { title: p.title, credit: p.credit, license: p.license }));
+  $("layer-credits").textContent = t("Photos: {credits}.", { credits: credits.join(SEMICOLON) });
 
   $("layer-files").addEventListener("change", async () => {
     const picked = [...$("layer-files").files];
     $("layer-files").value = "";
     if (!picked.length) return;
     if (picked.length > limits.max_batch) {
-      onError(`A batch holds at most ${limits.max_batch} images; you picked ${picked.length}.`);
+      onError(t("A batch holds at most {most} images; you picked {count}.", { most: limits.max_batch, count: picked.length }));
       return;
     }
     const files = [];
@@ -93,29 +129,35 @@ export async function startConvLayer({ onError, onShown }) {
       }
       files.push(got.file);
     }
-    source = { files, label: `your ${files.length} image${files.length > 1 ? "s" : ""}` };
+    source = { files, label: tn("your {n} image", "your {n} images", files.length, { n: files.length }) };
     changed();
   });
 
   /* ---- the controls -> a request ------------------------------------------------------------------ */
-  function whole(id, label, lo, hi) {
+  /** The field `id` as a whole number from `lo` to `hi`, or {problem} naming it (`field`); `orSame`: "same" would do too. */
+  function whole(id, field, lo, hi, { orSame = false } = {}) {
     const text = $(id).value.trim();
     const v = Number(text);
-    if (text === "" || !Number.isInteger(v)) return { problem: `${label}: type a whole number from ${lo} to ${hi}.` };
-    if (v < lo || v > hi) return { problem: `${label}: ${v} is out of range; the server takes ${lo} to ${hi}.` };
+    const params = { field, value: v, lo, hi };
+    if (text === "" || !Number.isInteger(v)) {
+      return { problem: orSame ? t("{field}: type a whole number from {lo} to {hi} (or type “same”).", params) : t("{field}: type a whole number from {lo} to {hi}.", params) };
+    }
+    if (v < lo || v > hi) {
+      return { problem: orSame ? t("{field}: {value} is out of range; the server takes {lo} to {hi} (or type “same”).", params) : t("{field}: {value} is out of range; the server takes {lo} to {hi}.", params) };
+    }
     return { value: v };
   }
 
   function readFields() {
     if (bank.problem) return { problem: bank.problem };
-    const size = whole("layer-size", "Longer side", limits.min_size, limits.max_size);
+    const size = whole("layer-size", t("Longer side"), limits.min_size, limits.max_size);
     if (size.problem) return size;
-    const stride = whole("layer-stride", "Stride", 1, limits.max_stride);
+    const stride = whole("layer-stride", t("Stride"), 1, limits.max_stride);
     if (stride.problem) return stride;
     let padding = $("layer-padding").value.trim().toLowerCase();
     if (padding !== "same") {
-      const p = whole("layer-padding", "Padding", 0, limits.max_padding);
-      if (p.problem) return { problem: `${p.problem.replace(".", "")} (or type “same”).` };
+      const p = whole("layer-padding", t("Padding"), 0, limits.max_padding, { orSame: true });
+      if (p.problem) return p;
       padding = p.value;
     }
     const color = document.querySelector('input[name="layer-color"]:checked').value;
@@ -171,9 +213,9 @@ export async function startConvLayer({ onError, onShown }) {
 
   function render(result) {
     view.showShapes($("layer-shapes"), result.shapes);
-    $("layer-explanation").textContent = result.explanation;
+    $("layer-explanation").textContent = explanation(result.shapes);
     showFormula($("layer-formula"), result.arithmetic);
-    view.showStack(result);
+    view.showStack(result, imageName);
     if (result.unit) {
       view.showUnit(result.unit, result.shapes);
       panel.dataset.unit = [result.unit.n, result.unit.c, result.unit.y, result.unit.x].join(",");
@@ -183,7 +225,9 @@ export async function startConvLayer({ onError, onShown }) {
       delete panel.dataset.unit;
     }
     const [n, cin, h, w] = result.shapes.input;
-    $("layer-source-note").textContent = `${source.label}: ${n} image${n > 1 ? "s" : ""} of ${cin} × ${h} × ${w} (${result.images.map((i) => `${i.name}, ${i.original.join("×")} → ${i.width}×${i.height}`).join("; ")}).`;
+    const sizes = result.images.map((i) => `${imageName(i.name)}, ${i.original.join("×")} → ${i.width}×${i.height}`).join(SEMICOLON);
+    const params = { label: source.label, n, cin, h, w, sizes };
+    $("layer-source-note").textContent = tn("{label}: {n} image of {cin} × {h} × {w} ({sizes}).", "{label}: {n} images of {cin} × {h} × {w} ({sizes}).", n, params);
     renders += 1;
     panel.dataset.renders = String(renders);
   }

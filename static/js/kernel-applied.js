@@ -10,6 +10,7 @@
 
 import { el } from "./dom.js";
 import { colorOf, inkOn } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { applied, formatWeight } from "./kernel-math.js";
 
 export class AppliedView {
@@ -30,7 +31,7 @@ export class AppliedView {
       const table = el("table", "applied-grid");
       table.id = `applied-${slot}`;
       table.dataset.values = JSON.stringify(weights);
-      table.setAttribute("aria-label", `Kernel ${label} as applied (${mode})`);
+      table.setAttribute("aria-label", mode === "convolution" ? t("Kernel {label} as applied (convolution)", { label }) : t("Kernel {label} as applied (cross-correlation)", { label }));
       const m = Math.max(1e-12, ...weights.flat().map(Math.abs));
       for (const row of weights) {
         const tr = table.insertRow();
@@ -44,13 +45,13 @@ export class AppliedView {
         }
       }
       if (turned && weights.length > 1) table.classList.add("turning");
-      const caption = el("figcaption", "", mode === "convolution" ? `${label}, flipped` : `${label}, as written`);
+      const caption = el("figcaption", "", mode === "convolution" ? t("{label}, flipped", { label }) : t("{label}, as written", { label }));
       figure.append(table, caption);
       this.host.append(figure);
     }
     this.hint.textContent =
       mode === "convolution"
-        ? "Convolution flips the kernel in both axes (a half turn) before sliding it, as in mathematics and scipy's convolve2d."
-        : "Cross-correlation slides the kernel as written (what deep-learning libraries call convolution).";
+        ? t("Convolution flips the kernel in both axes (a half turn) before sliding it, as in mathematics and scipy's convolve2d.")
+        : t("Cross-correlation slides the kernel as written (what deep-learning libraries call convolution).");
   }
 }

@@ -13,6 +13,7 @@
 
 import { el } from "./dom.js";
 import { colorOf } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { copy, equal, flippedH, flippedV, formatWeight, normalised, parseWeight, resized, sum, transposed } from "./kernel-math.js";
 
 const STEPS = [0.01, 0.1, 0.5, 1];
@@ -52,12 +53,12 @@ export class KernelEditor {
     const head = el("div", "slot-head");
     const title = el("h3", "slot-title", this.label);
     title.id = id("title");
-    const presetLabel = el("label", "field inline", "Preset ");
+    const presetLabel = el("label", "field inline", t("Preset "));
     this.presetSelect = el("select");
     this.presetSelect.id = id("preset");
-    const custom = new Option("(your own)", "");
+    const custom = new Option(t("(your own)"), "");
     this.presetSelect.append(custom);
-    for (const p of this.presets) this.presetSelect.append(new Option(`${p.name} (${p.kernel.length}×${p.kernel.length})`, p.name));
+    for (const p of this.presets) this.presetSelect.append(new Option(`${p.title} (${p.kernel.length}×${p.kernel.length})`, p.name));
     this.presetSelect.addEventListener("change", () => {
       const preset = this.presets.find((p) => p.name === this.presetSelect.value);
       if (preset) this.set(preset.kernel, preset.name);
@@ -71,19 +72,19 @@ export class KernelEditor {
     this.grid.setAttribute("aria-labelledby", title.id);
 
     const tools = el("div", "slot-tools");
-    const minus = button("−", { label: `${this.label}: decrease the chosen cell`, id: id("minus"), className: "button small stepper" });
-    const plus = button("+", { label: `${this.label}: increase the chosen cell`, id: id("plus"), className: "button small stepper" });
-    const stepLabel = el("label", "field inline", "step ");
+    const minus = button("−", { label: t("{kernel}: decrease the chosen cell", { kernel: this.label }), id: id("minus"), className: "button small stepper" });
+    const plus = button("+", { label: t("{kernel}: increase the chosen cell", { kernel: this.label }), id: id("plus"), className: "button small stepper" });
+    const stepLabel = el("label", "field inline", t("step "));
     this.stepSelect = el("select");
     this.stepSelect.id = id("step");
     for (const s of STEPS) this.stepSelect.append(new Option(String(s), String(s), s === DEFAULT_STEP, s === DEFAULT_STEP));
     stepLabel.append(this.stepSelect);
     minus.addEventListener("click", () => this.step(-1));
     plus.addEventListener("click", () => this.step(1));
-    const normalise = button("Sum to 1", { label: `${this.label}: scale so the values sum to 1`, id: id("normalise") });
-    const transpose = button("Transpose", { label: `${this.label}: transpose (swap rows and columns)`, id: id("transpose") });
-    const flipH = button("Flip ↔", { label: `${this.label}: flip left-right`, id: id("flip-h") });
-    const flipV = button("Flip ↕", { label: `${this.label}: flip top-bottom`, id: id("flip-v") });
+    const normalise = button(t("Sum to 1"), { label: t("{kernel}: scale so the values sum to 1", { kernel: this.label }), id: id("normalise") });
+    const transpose = button(t("Transpose"), { label: t("{kernel}: transpose (swap rows and columns)", { kernel: this.label }), id: id("transpose") });
+    const flipH = button(t("Flip ↔"), { label: t("{kernel}: flip left-right", { kernel: this.label }), id: id("flip-h") });
+    const flipV = button(t("Flip ↕"), { label: t("{kernel}: flip top-bottom", { kernel: this.label }), id: id("flip-v") });
     normalise.addEventListener("click", () => this.apply(normalised));
     transpose.addEventListener("click", () => this.apply(transposed));
     flipH.addEventListener("click", () => this.apply(flippedH));
@@ -115,7 +116,7 @@ export class KernelEditor {
         input.spellcheck = false;
         input.dataset.row = String(i);
         input.dataset.col = String(j);
-        input.setAttribute("aria-label", `${this.label}, row ${i + 1}, column ${j + 1}`);
+        input.setAttribute("aria-label", t("{kernel}, row {row}, column {column}", { kernel: this.label, row: i + 1, column: j + 1 }));
         input.addEventListener("input", () => this.typed(i, j));
         input.addEventListener("focus", () => this.choose(i, j));
         input.addEventListener("blur", () => this.tidy(i, j));
@@ -144,7 +145,7 @@ export class KernelEditor {
     if (this.problems.size) {
       const [key, message] = this.problems.entries().next().value;
       const [i, j] = key.split(",").map(Number);
-      return `${this.label}, row ${i + 1}, column ${j + 1}: ${message}`;
+      return t("{kernel}, row {row}, column {column}: {problem}", { kernel: this.label, row: i + 1, column: j + 1, problem: message });
     }
     return this.toolProblem;
   }
@@ -177,7 +178,7 @@ export class KernelEditor {
       const preset = this.presets.find((p) => p.kernel.length === out.length && equal(p.kernel, out));
       this.set(out, preset ? preset.name : "");
     } catch (error) {
-      this.toolProblem = `${this.label}: ${error.message}`;
+      this.toolProblem = t("{kernel}: {problem}", { kernel: this.label, problem: error.message });
       this.refresh();
       this.onChange(this);
       this.toolProblem = null; // shown once; the kernel itself is still fine
@@ -255,7 +256,8 @@ export class KernelEditor {
     this.presetSelect.value = this.presetName;
     const preset = this.presets.find((p) => p.name === this.presetName);
     const total = formatWeight(sum(this.values));
-    this.info.textContent = `${preset ? preset.description : "Your own kernel."} Sum of the weights: ${total}.`;
+    const description = preset ? preset.description : t("Your own kernel.");
+    this.info.textContent = t("{description} Sum of the weights: {total}.", { description, total });
     this.grid.dataset.values = JSON.stringify(this.values);
   }
 }

@@ -13,6 +13,7 @@
  */
 
 import { KERNEL_LAB } from "./config.js";
+import { t } from "./i18n.js";
 import { applied } from "./kernel-math.js";
 
 const DIGIT_KEY = "convlens.explorer.digit";
@@ -40,7 +41,7 @@ export function recallDigit() {
   }
   if (!record || !Array.isArray(record.pixels) || record.pixels.length !== 784) return null;
   const sample = Number.isInteger(record.sample) ? record.sample : null;
-  return { sample, pixels: record.pixels, caption: String(record.caption || "The explorer's digit") };
+  return { sample, pixels: record.pixels, caption: String(record.caption || t("The explorer's digit")) };
 }
 
 /** The explorer's URL that runs `sample` (or the explorer's own choice when null) with conv1 filter `channel` = `kernel`. */
@@ -62,11 +63,11 @@ export function overrideFromUrl(search = window.location.search) {
   try {
     value = JSON.parse(raw);
   } catch {
-    return { problem: `?${OVERRIDE_PARAM}= is not valid JSON: expected {"channel": c, "kernel": k x k}.` };
+    return { problem: t("?{param}= is not valid JSON: expected {shape}.", { param: OVERRIDE_PARAM, shape: '{"channel": c, "kernel": k x k}' }) };
   }
   const square = (k) => Array.isArray(k) && k.length > 0 && k.every((row) => Array.isArray(row) && row.length === k.length);
   if (!value || typeof value !== "object" || !Number.isInteger(value.channel) || !square(value.kernel)) {
-    return { problem: `?${OVERRIDE_PARAM}= must be {"channel": c, "kernel": k x k}.` };
+    return { problem: t("?{param}= must be {shape}.", { param: OVERRIDE_PARAM, shape: '{"channel": c, "kernel": k x k}' }) };
   }
   return { override: { channel: value.channel, kernel: value.kernel } };
 }
@@ -76,6 +77,19 @@ export function clearOverrideFromUrl() {
   const url = new URL(window.location.href);
   url.searchParams.delete(OVERRIDE_PARAM);
   window.history.replaceState(null, "", url);
+}
+
+/** Which filter kernel A replaces, on which digit, in words. */
+function networkNote(flipped, channel, digit) {
+  const params = { channel, digit };
+  if (digit !== null) {
+    return flipped
+      ? t("Kernel A, flipped as convolution applies it, replaces conv1 filter {channel}, on test digit #{digit}.", params)
+      : t("Kernel A replaces conv1 filter {channel}, on test digit #{digit}.", params);
+  }
+  return flipped
+    ? t("Kernel A, flipped as convolution applies it, replaces conv1 filter {channel}, on the explorer's first digit (the network reads 28×28 digits, not this image).", params)
+    : t("Kernel A replaces conv1 filter {channel}, on the explorer's first digit (the network reads 28×28 digits, not this image).", params);
 }
 
 /**
@@ -88,11 +102,10 @@ export function showNetworkLink(link, note, { editor, mode, channel, digit }) {
   if (editor.problem || tooBig) {
     link.removeAttribute("href");
     link.setAttribute("aria-disabled", "true");
-    note.textContent = tooBig ? `conv1's filters are ${KERNEL_LAB.conv1Size}×${KERNEL_LAB.conv1Size}: use a kernel of at most that size.` : "Fix kernel A first.";
+    note.textContent = tooBig ? t("conv1's filters are {k}×{k}: use a kernel of at most that size.", { k: KERNEL_LAB.conv1Size }) : t("Fix kernel A first.");
     return;
   }
   link.href = overrideHref(applied(editor.kernel, mode), channel, digit);
   link.removeAttribute("aria-disabled");
-  const which = digit !== null ? `on test digit #${digit}` : "on the explorer's first digit (the network reads 28×28 digits, not this image)";
-  note.textContent = `Kernel A${mode === "convolution" ? ", flipped as convolution applies it," : ""} replaces conv1 filter ${channel}, ${which}.`;
+  note.textContent = networkNote(mode === "convolution", channel, digit);
 }

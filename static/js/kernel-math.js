@@ -6,6 +6,8 @@
  *   applied(k, "convolution")                    // flipped in both axes: what slides over the image
  */
 
+import { t } from "./i18n.js";
+
 const MINUS = "\u2212";
 
 /** A k x k kernel of zeros with a 1 in the middle (the identity). */
@@ -68,7 +70,7 @@ export function sum(kernel) {
 export function normalised(kernel) {
   const s = sum(kernel);
   if (!Number.isFinite(s) || Math.abs(s) < 1e-12) {
-    throw new Error(`its values sum to ${formatWeight(s)}, so it cannot be scaled to sum to 1 (edge detectors sum to 0).`);
+    throw new Error(t("its values sum to {sum}, so it cannot be scaled to sum to 1 (edge detectors sum to 0).", { sum: formatWeight(s) }));
   }
   return kernel.map((row) => row.map((v) => v / s));
 }
@@ -92,13 +94,13 @@ export function formatWeight(v) {
  */
 export function parseWeight(text) {
   const raw = String(text).trim();
-  if (raw === "") return { problem: "is empty: type a number (0 for nothing)." };
+  if (raw === "") return { problem: t("is empty: type a number (0 for nothing).") };
   const clean = raw.replaceAll(MINUS, "-").replace(/^\+/, "").replace(/^(-?\d*),(\d+)$/, "$1.$2");
   const fraction = /^(-?\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(clean);
   let value;
   if (fraction) value = Number(fraction[1]) / Number(fraction[2]);
   else if (/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(clean)) value = Number(clean);
-  else return { problem: `“${raw}” is not a number.` };
-  if (!Number.isFinite(value)) return { problem: `“${raw}” is not a finite number.` };
+  else return { problem: t("“{raw}” is not a number.", { raw }) };
+  if (!Number.isFinite(value)) return { problem: t("“{raw}” is not a finite number.", { raw }) };
   return { value };
 }

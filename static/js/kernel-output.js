@@ -11,6 +11,7 @@
 import { el } from "./dom.js";
 import { colorbar, domainFor, paint } from "./heatmap.js";
 import { formatShape } from "./format.js";
+import { t } from "./i18n.js";
 
 /** The scale and domain for a map: signed values diverge around 0 (blue-white-red), others are grey. */
 export function displayFor(min, max) {
@@ -73,7 +74,7 @@ export class MapPanel {
       this.canvas.tabIndex = 0;
       this.canvas.classList.add("pickable");
       this.canvas.setAttribute("role", "button");
-      this.canvas.setAttribute("aria-label", pickLabel || `${title}: click a pixel (or use the arrow keys) to see how it is computed`);
+      this.canvas.setAttribute("aria-label", pickLabel || t("{title}: click a pixel (or use the arrow keys) to see how it is computed", { title }));
       this.canvas.addEventListener("click", (e) => this.clicked(e));
       this.canvas.addEventListener("keydown", (e) => this.key(e));
     }
@@ -94,7 +95,7 @@ export class MapPanel {
     if (c === 3) paintRgb(this.canvas, map.values, h, w, domain);
     else paint(this.canvas, map.values, { height: h, width: w, scale, domain });
     const barScale = c === 3 ? "gray" : scale;
-    this.bar.update(barScale, domain, c === 3 ? "each of R, G, B" : "");
+    this.bar.update(barScale, domain, c === 3 ? t("each of R, G, B") : "");
     this.host.dataset.scale = barScale;
     this.host.dataset.shape = map.shape.join(",");
     this.canvas.dataset.height = String(h);

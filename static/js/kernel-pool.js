@@ -11,6 +11,7 @@
 
 import { KERNEL_LAB } from "./config.js";
 import { geometry, poolRefusal } from "./conv-arithmetic.js";
+import { t } from "./i18n.js";
 import { kernelApi } from "./kernel-api.js";
 import { showFormula } from "./kernel-formula.js";
 import { displayFor, MapPanel, markTails } from "./kernel-output.js";
@@ -32,15 +33,19 @@ function finiteRange(values) {
   return lo <= hi ? [lo, hi] : [0, 1];
 }
 
-function whole(input, name, lo, hi) {
+/** `input` as a whole number from `lo` to `hi`, or {problem} naming the field (`field`: its name in words). */
+function whole(input, field, lo, hi) {
   const v = Number(input.value);
-  if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: `Pooling ${name}: type a whole number from ${lo} to ${hi}.` };
+  if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: t("{field}: type a whole number from {lo} to {hi}.", { field, lo, hi }) };
   if (v < lo || v > hi) {
-    const problem = `Pooling ${name}: ${v} is out of range; the server takes ${lo} to ${hi}.`;
+    const problem = t("{field}: {value} is out of range; the server takes {lo} to {hi}.", { field, value: v, lo, hi });
     return { problem, refusal: problem };
   }
   return { value: v };
 }
+
+/** The convolution mode as the API spells it, in words. */
+const modeWords = (mode) => (mode === "convolution" ? t("convolution") : t("cross-correlation"));
 
 export class PoolSection {
   constructor({ kernelA, onError, onShown }) {
@@ -49,6 +54,8 @@ export class PoolSection {
     this.onShown = onShown;
     this.limits = null;
     this.layerShape = null; // [C, H, W] of relu1, from the served model's table
+    this.layerKind = ""; // relu1's kind and the model's name, as the API spells them
+    this.modelName = "";
     this.source = null;
     this.color = "gray";
     this.requested = 0;
@@ -57,10 +64,10 @@ export class PoolSection {
     this.changes = 0; // an answer to an older state of the controls is not shown
     this.lastKey = null; // the image and spec last asked for
     this.sourceVersion = 0;
-    this.inputPanel = new MapPanel($("map-pool-input"), { id: "map-pool-input", title: "What is pooled" });
-    this.panel = new MapPanel($("map-pool"), { id: "map-pool", title: "Pooled", onPick: (y, x) => this.step(y, x) });
+    this.inputPanel = new MapPanel($("map-pool-input"), { id: "map-pool-input", title: t("What is pooled") });
+    this.panel = new MapPanel($("map-pool"), { id: "map-pool", title: t("Pooled"), onPick: (y, x) => this.step(y, x) });
     this.steps = new StepView($("pool-steps"));
-    this.steps.clear("Click a pooled pixel to see its window.");
+    this.steps.clear(t("Click a pooled pixel to see its window."));
     const inputs = [$("pool-size"), $("pool-stride"), $("pool-padding"), $("pool-channel"), $("pool-source"), $("pool-rounding")];
     for (const input of [...inputs, ...document.querySelectorAll('input[name="pool-op"]')]) {
       input.addEventListener("input", () => this.changed());
@@ -74,7 +81,10 @@ export class PoolSection {
 
   setLimits(limits, model) {
     this.limits = limits;
-    this.layerShape = model.layers.find((l) => l.name === LAYER).output_shape;
+    const layer = model.layers.find((l) => l.name === LAYER);
+    this.layerShape = layer.output_shape;
+    this.layerKind = layer.kind;
+    this.modelName = model.name;
     $("pool-size").max = String(limits.max_pool);
     $("pool-stride").max = String(limits.max_stride);
     $("pool-channel").max = String(this.layerShape[0] - 1);
@@ -96,29 +106,36 @@ export class PoolSection {
   pooled() {
     const choice = $("pool-source").value;
     $("pool-channel-field").hidden = choice !== "layer";
-    if (choice === "image") return { source: { kind: "image" }, size: [this.source.height, this.source.width], note: "Pooling the image itself." };
+    if (choice === "image") return { source: { kind: "image" }, size: [this.source.height, this.source.width], note: t("Pooling the image itself.") };
     if (choice === "layer") {
       const [channels, height, width] = this.layerShape;
-      const channel = whole($("pool-channel"), `${LAYER} channel`, 0, channels - 1);
+      const channel = whole($("pool-channel"), t("Pooling {layer} channel", { layer: LAYER }), 0, channels - 1);
       if (channel.problem) return channel;
-      const note = this.source.kind === "sample" || this.source.kind === "explorer" ? "" : " (the network reads digits: your image is made to look like one first)";
-      return { source: { kind: "layer", layer: LAYER, channel: channel.value }, size: [height, width], note: `Pooling ${LAYER} channel ${channel.value} of the network for this image${note}: max pooling 2×2, stride 2 gives exactly pool1.` };
+      const params = { layer: LAYER, channel: channel.value };
+      const digit = this.source.kind === "sample" || this.source.kind === "explorer";
+      const note = digit
+        ? t("Pooling {layer} channel {channel} of the network for this image: max pooling 2×2, stride 2 gives exactly pool1.", params)
+        : t("Pooling {layer} channel {channel} of the network for this image (the network reads digits: your image is made to look like one first): max pooling 2×2, stride 2 gives exactly pool1.", params);
+      return { source: { kind: "layer", layer: LAYER, channel: channel.value }, size: [height, width], note };
     }
     const a = this.kernelA();
     // A kernel the page or the server refuses is reported by the kernel's own section: wait quietly for it.
-    if (!a || a.kernel.flat().some((v) => Math.abs(v) > this.limits.max_value)) return { problem: "Pooling kernel A's output: fix kernel A first.", quiet: true };
+    if (!a || a.kernel.flat().some((v) => Math.abs(v) > this.limits.max_value)) return { problem: t("Pooling kernel A's output: fix kernel A first."), quiet: true };
     const relu = choice === "kernel-relu";
     const k = a.kernel.length;
     const source = { kind: "kernel", kernel: a.kernel, mode: a.mode, padding: "same", relu };
-    return { source, size: [this.source.height, this.source.width], note: `Pooling kernel A's ${k}×${k} output (padding “same”, so the image's size)${relu ? " after a ReLU, as a conv layer's maps are before the network pools them" : ""}.` };
+    const note = relu
+      ? t("Pooling kernel A's {k}×{k} output (padding “same”, so the image's size) after a ReLU, as a conv layer's maps are before the network pools them.", { k })
+      : t("Pooling kernel A's {k}×{k} output (padding “same”, so the image's size).", { k });
+    return { source, size: [this.source.height, this.source.width], note };
   }
 
   /** The spec from the controls, or {problem} (and {refusal} when the server would refuse it). */
   spec() {
     const limits = this.limits;
-    const size = whole($("pool-size"), "window", 1, limits.max_pool);
-    const stride = whole($("pool-stride"), "stride", 1, limits.max_stride);
-    const padding = whole($("pool-padding"), "padding", 0, limits.max_pool);
+    const size = whole($("pool-size"), t("Pooling window"), 1, limits.max_pool);
+    const stride = whole($("pool-stride"), t("Pooling stride"), 1, limits.max_stride);
+    const padding = whole($("pool-padding"), t("Pooling padding"), 0, limits.max_pool);
     const bad = [size, stride, padding].find((r) => r.problem);
     if (bad) return bad;
     const what = this.pooled();
@@ -179,15 +196,25 @@ export class PoolSection {
     const out = result.outputs[0];
     const padded = result.padded;
     const { scale, domain } = displayFor(out.min, out.max);
-    const title = `${spec.op === "max" ? "Max" : "Average"} pooling ${spec.size}×${spec.size}, stride ${spec.stride}`;
-    const note = `${out.shape.slice(1).join(" × ")}${out.shape[0] === 3 ? " × 3 channels" : ""}, from ${out.min.toPrecision(4)} to ${out.max.toPrecision(4)}`;
+    const words = { size: spec.size, stride: spec.stride };
+    const title = spec.op === "max" ? t("Max pooling {size}×{size}, stride {stride}", words) : t("Average pooling {size}×{size}, stride {stride}", words);
+    const range = { shape: out.shape.slice(1).join(" × "), min: out.min.toPrecision(4), max: out.max.toPrecision(4) };
+    const note = out.shape[0] === 3 ? t("{shape} × 3 channels, from {min} to {max}", range) : t("{shape}, from {min} to {max}", range);
     const inputScale = displayFor(...finiteRange(padded.values));
     const [, hp, wp] = padded.shape;
     const pads = padded.pad.reduce((a, b) => a + b, 0);
+    const kind = result.source.kind;
+    const pooledTitle =
+      kind === "image"
+        ? t("What is pooled: the image")
+        : kind === "layer"
+          ? t("What is pooled: {layer} channel {channel}", { layer: LAYER, channel: spec.source.channel })
+          : t("What is pooled: kernel A's output");
+    const shown = { shape: result.source.shape.slice(1).join(" × "), hp, wp, description: this.described(result.source, spec.source) };
     this.inputPanel.show(padded, {
       ...inputScale,
-      title: `What is pooled: ${result.source.kind === "image" ? "the image" : result.source.kind === "layer" ? `${LAYER} channel ${spec.source.channel}` : "kernel A's output"}`,
-      note: `${result.source.shape.slice(1).join(" × ")}${pads ? `, shown with its padding (${hp} × ${wp})` : ""}: ${result.source.description}`,
+      title: pooledTitle,
+      note: pads ? t("{shape}, shown with its padding ({hp} × {wp}): {description}", shown) : t("{shape}: {description}", shown),
     });
     markTails(this.inputPanel, result.arithmetic, padded.shape);
     this.panel.show(out, { scale, domain, title, note });
@@ -203,8 +230,23 @@ export class PoolSection {
       this.panel.picked = null;
       this.panel.mark("pixel", null);
       this.inputPanel.mark("window", null);
-      this.steps.clear("Click a pooled pixel to see its window.");
+      this.steps.clear(t("Click a pooled pixel to see its window."));
     }
+  }
+
+  /** What was pooled, in words (the server's `source.description`, in the page's language). */
+  described(answered, asked) {
+    if (answered.kind === "image") return t("the image");
+    if (answered.kind === "layer") {
+      const shape = this.layerShape.join("x");
+      return t("channel {channel} of {layer} ({kind}, {shape}) of {model} for this image", { channel: asked.channel, layer: LAYER, kind: this.layerKind, shape, model: this.modelName });
+    }
+    if (answered.kind === "kernel") {
+      const k = asked.kernel.length;
+      const params = { k, mode: modeWords(asked.mode) };
+      return asked.relu ? t("the {k}x{k} kernel's output ({mode}, padding 'same'), then ReLU", params) : t("the {k}x{k} kernel's output ({mode}, padding 'same')", params);
+    }
+    return answered.description; // a source this page does not know: the server's words
   }
 
   step(y, x) {

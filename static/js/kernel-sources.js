@@ -12,6 +12,7 @@
 import { api } from "./api.js";
 import { KERNEL_LAB } from "./config.js";
 import { el } from "./dom.js";
+import { t } from "./i18n.js";
 import { readImageFile } from "./input-sources.js";
 import { recallDigit } from "./kernel-handoff.js";
 
@@ -26,7 +27,7 @@ function objectUrl(blob) {
 }
 
 function canvasBlob(canvas) {
-  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("the browser could not make a PNG"))), "image/png"));
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(t("the browser could not make a PNG")))), "image/png"));
 }
 
 /** A test digit. */
@@ -34,7 +35,7 @@ export function sampleSource(sample, caption = null) {
   return {
     kind: "sample",
     sample: sample.id,
-    caption: caption || `Test digit #${sample.id}${sample.label !== undefined ? `, a ${sample.label}` : ""}`,
+    caption: caption || (sample.label !== undefined ? t("Test digit #{id}, a {label}", { id: sample.id, label: sample.label }) : t("Test digit #{id}", { id: sample.id })),
     width: 28,
     height: 28,
     preview: api.sampleUrl(sample.id),
@@ -50,13 +51,13 @@ export async function fileSource(picked, { maxBytes, kind = "file", caption = nu
   try {
     bitmap = await createImageBitmap(file);
   } catch {
-    return { problem: `${file.name ? `“${file.name}”` : "That image"} could not be decoded: is the file complete?` };
+    return { problem: file.name ? t("“{name}” could not be decoded: is the file complete?", { name: file.name }) : t("That image could not be decoded: is the file complete?") };
   }
   const { width, height } = bitmap;
   const scale = Math.min(1, KERNEL_LAB.maxSide / Math.max(width, height));
   const size = { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
   let sent = file;
-  let note = "";
+  let scaled = null;
   if (scale < 1) {
     const canvas = el("canvas");
     canvas.width = size.width;
@@ -66,13 +67,14 @@ export async function fileSource(picked, { maxBytes, kind = "file", caption = nu
     ctx.drawImage(bitmap, 0, 0, size.width, size.height);
     const name = `${(file.name || "image").replace(/\.\w+$/, "")}-${size.width}x${size.height}.png`;
     sent = new File([await canvasBlob(canvas)], name, { type: "image/png" });
-    note = ` (scaled down from ${width}×${height} to ${size.width}×${size.height} in the browser)`;
+    scaled = { width, height, w: size.width, h: size.height };
   }
   bitmap.close();
+  const named = caption || (file.name ? t("Your image: {name}", { name: file.name }) : t("Your image"));
   return {
     kind,
     file: sent,
-    caption: (caption || `Your image${file.name ? `: ${file.name}` : ""}`) + note,
+    caption: scaled ? t("{caption} (scaled down from {width}×{height} to {w}×{h} in the browser)", { caption: named, ...scaled }) : named,
     ...size,
     preview: objectUrl(sent),
   };
@@ -81,17 +83,17 @@ export async function fileSource(picked, { maxBytes, kind = "file", caption = nu
 /** The bundled photo. */
 export async function photoSource() {
   const response = await fetch(PHOTO_URL);
-  if (!response.ok) return { problem: `The bundled photo could not be loaded (${response.status}).` };
+  if (!response.ok) return { problem: t("The bundled photo could not be loaded ({status}).", { status: response.status }) };
   const blob = await response.blob();
   const file = new File([blob], "edge-photo.png", { type: "image/png" });
-  return fileSource(file, { kind: "photo", caption: "The bundled photo (a synthetic scene with strong edges, CC0)" });
+  return fileSource(file, { kind: "photo", caption: t("The bundled photo (a synthetic scene with strong edges, CC0)") });
 }
 
 /** The explorer's current digit, or {problem} when the explorer has shown none yet. */
 export async function explorerSource() {
   const digit = recallDigit();
-  if (!digit) return { problem: "The explorer has not shown a digit in this browser yet: open the explorer, pick or draw one, and come back." };
-  if (digit.sample !== null) return { ...sampleSource({ id: digit.sample }, `The explorer's digit: ${digit.caption}`), kind: "explorer" };
+  if (!digit) return { problem: t("The explorer has not shown a digit in this browser yet: open the explorer, pick or draw one, and come back.") };
+  if (digit.sample !== null) return { ...sampleSource({ id: digit.sample }, t("The explorer's digit: {caption}", { caption: digit.caption })), kind: "explorer" };
   const canvas = el("canvas");
   canvas.width = 28;
   canvas.height = 28;
@@ -103,7 +105,7 @@ export async function explorerSource() {
   return {
     kind: "explorer",
     file: new File([blob], "explorer-digit.png", { type: "image/png" }),
-    caption: `The explorer's digit: ${digit.caption} (28×28, as the network saw it)`,
+    caption: t("The explorer's digit: {caption} (28×28, as the network saw it)", { caption: digit.caption }),
     width: 28,
     height: 28,
     preview: objectUrl(blob),

@@ -13,6 +13,7 @@ import { KERNEL_LAB } from "./config.js";
 import { el } from "./dom.js";
 import { formatValue } from "./format.js";
 import { colorOf } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { formatWeight } from "./kernel-math.js";
 
 const MINUS = "\u2212";
@@ -55,6 +56,27 @@ export function pooled(windowValues, op) {
   return flat.reduce((a, b) => a + b, 0) / flat.length;
 }
 
+/**
+ * The text before and after `slot` in a translated sentence (an <output> element goes in between):
+ * around("Sum = {sum}.", "{sum}") -> ["Sum = ", "."].
+ */
+function around(text, slot) {
+  const at = text.indexOf(slot);
+  return at < 0 ? [text, ""] : [text.slice(0, at), text.slice(at + slot.length)];
+}
+
+/** A pooling window's line: [without, with] cells past the padded input, for max and for the mean. */
+const POOL_LINES = {
+  max: [
+    (p) => t("The largest of the {count} values = {value} — the output value is {output} {mark}", p),
+    (p) => t("The largest of the {count} values; the {left} cell(s) past the padded input (“over”, rounding ceil) are left out = {value} — the output value is {output} {mark}", p),
+  ],
+  avg: [
+    (p) => t("The mean of the {count} values (padding counts as 0) = {value} — the output value is {output} {mark}", p),
+    (p) => t("The mean of the {count} values (padding counts as 0; the {left} cell(s) past the padded input (“over”, rounding ceil) are left out) = {value} — the output value is {output} {mark}", p),
+  ],
+};
+
 /** The input value of a cell as a grey background (0 black, 1 white), with readable text. */
 function shade(td, v) {
   const g = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
@@ -79,8 +101,12 @@ export class StepView {
   }
 
   header({ y, x, channel, channels, top, left, k }) {
-    const where = channels > 1 ? `, channel ${"RGB"[channel]}` : "";
-    const p = el("p", "step-where", `Output pixel (row ${y}, column ${x})${where}: the ${k}×${k} window whose top-left corner is row ${top}, column ${left} of the padded input (outlined on it).`);
+    const params = { y, x, channel: "RGB"[channel], k, top, left };
+    const text =
+      channels > 1
+        ? t("Output pixel (row {y}, column {x}), channel {channel}: the {k}×{k} window whose top-left corner is row {top}, column {left} of the padded input (outlined on it).", params)
+        : t("Output pixel (row {y}, column {x}): the {k}×{k} window whose top-left corner is row {top}, column {left} of the padded input (outlined on it).", params);
+    const p = el("p", "step-where", text);
     this.host.dataset.y = String(y);
     this.host.dataset.x = String(x);
     this.host.dataset.channel = String(channel);
@@ -92,10 +118,10 @@ export class StepView {
     const { products: prods, sum } = products(windowValues, kernel);
     const box = el("div", "step-block");
     box.dataset.kernel = String(index);
-    box.append(el("h4", "step-title", `${label}: window × weights`));
+    box.append(el("h4", "step-title", t("{label}: window × weights", { label })));
     const table = el("table", "step-table");
     table.dataset.size = String(kernel.length);
-    const caption = el("caption", "visually-hidden", `${label}: each input value, times its weight, equals the product`);
+    const caption = el("caption", "visually-hidden", t("{label}: each input value, times its weight, equals the product", { label }));
     table.append(caption);
     windowValues.forEach((row, i) => {
       const tr = table.insertRow();
@@ -109,12 +135,14 @@ export class StepView {
     const line = el("p", "step-sum-line");
     const sumEl = el("output", "step-sum", fmt(sum));
     sumEl.dataset.value = String(sum);
-    line.append(`Sum of the ${n} products = `, sumEl);
+    const [before, after] = around(t("Sum of the {n} products = {sum}", { n }), "{sum}");
+    line.append(before, sumEl, after);
     const check = el("p", "step-check");
     const outEl = el("output", "step-output", fmt(output));
     outEl.dataset.value = String(output);
     const same = agrees(sum, output);
-    check.append("The server's output value: ", outEl, same ? " ✓ the same" : " ✗ different");
+    const [lead, tail] = around(same ? t("The server's output value: {value} ✓ the same") : t("The server's output value: {value} ✗ different"), "{value}");
+    check.append(lead, outEl, tail);
     check.classList.toggle("bad", !same);
     box.append(table, line, check);
     return { box, sum };
@@ -143,7 +171,10 @@ export class StepView {
       const v = el("output", "step-combined-value", fmt(value));
       v.dataset.value = String(value);
       const formula = combine === "magnitude" ? `√(${parts.join(" + ")})` : parts.join(" + ");
-      line.append(`Combined (${combine}): ${formula} = `, v, ` — the combined output is ${fmt(combined)}${agrees(value, combined) ? " ✓" : " ✗"}`);
+      const params = { formula, combined: fmt(combined), mark: agrees(value, combined) ? "✓" : "✗" };
+      const text = combine === "magnitude" ? t("Combined (magnitude): {formula} = {value} — the combined output is {combined} {mark}", params) : t("Combined (sum): {formula} = {value} — the combined output is {combined} {mark}", params);
+      const [lead, tail] = around(text, "{value}");
+      line.append(lead, v, tail);
       this.host.append(line);
     }
   }
@@ -160,7 +191,7 @@ export class StepView {
       row.forEach((v) => {
         const td = tr.insertCell();
         shade(td, v);
-        td.append(el("span", "step-in", Number.isNaN(v) ? "over" : Number.isFinite(v) ? fmt(v) : "pad"));
+        td.append(el("span", "step-in", Number.isNaN(v) ? t("over") : Number.isFinite(v) ? fmt(v) : t("pad")));
         if (Number.isNaN(v)) td.classList.add("overhang");
         if (op === "max" && v === value) td.classList.add("winner");
       });
@@ -169,9 +200,10 @@ export class StepView {
     const result = el("output", "step-sum", fmt(value));
     result.dataset.value = String(value);
     const count = windowValues.flat().filter((v) => !Number.isNaN(v)).length;
-    const over = count < k * k ? `; the ${k * k - count} cell(s) past the padded input (“over”, rounding ceil) are left out` : "";
-    const how = op === "max" ? `The largest of the ${count} values${over}` : `The mean of the ${count} values (padding counts as 0${over})`;
-    line.append(`${how} = `, result, ` — the output value is ${fmt(output)}${agrees(value, output) ? " ✓" : " ✗"}`);
+    const params = { count, left: k * k - count, output: fmt(output), mark: agrees(value, output) ? "✓" : "✗" };
+    const text = POOL_LINES[op][count < k * k ? 1 : 0](params);
+    const [lead, tail] = around(text, "{value}");
+    line.append(lead, result, tail);
     this.host.append(table, line);
   }
 }

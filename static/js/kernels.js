@@ -19,6 +19,7 @@ import { KERNEL_LAB } from "./config.js";
 import { convRefusal, geometry } from "./conv-arithmetic.js";
 import { errorBanner } from "./error-banner.js";
 import { renderGallery } from "./gallery.js";
+import { t } from "./i18n.js";
 import { watchImageInputs } from "./input-sources.js";
 import { kernelApi } from "./kernel-api.js";
 import { AppliedView } from "./kernel-applied.js";
@@ -54,12 +55,12 @@ let limits = null; // GET /api/kernels/limits
 const appliedView = new AppliedView($("applied"), $("applied-hint"));
 const steps = new StepView($("steps"));
 const panels = {
-  input: new MapPanel($("map-input"), { id: "map-input", title: "Input" }),
+  input: new MapPanel($("map-input"), { id: "map-input", title: t("Input") }),
   outputs: [
-    new MapPanel($("map-a"), { id: "map-a", title: "Kernel A", onPick: (y, x) => pick(y, x) }),
-    new MapPanel($("map-b"), { id: "map-b", title: "Kernel B", onPick: (y, x) => pick(y, x) }),
+    new MapPanel($("map-a"), { id: "map-a", title: t("Kernel A"), onPick: (y, x) => pick(y, x) }),
+    new MapPanel($("map-b"), { id: "map-b", title: t("Kernel B"), onPick: (y, x) => pick(y, x) }),
   ],
-  combined: new MapPanel($("map-combined"), { id: "map-combined", title: "Combined", onPick: (y, x) => pick(y, x) }),
+  combined: new MapPanel($("map-combined"), { id: "map-combined", title: t("Combined"), onPick: (y, x) => pick(y, x) }),
 };
 let poolRenders = 0;
 const pool = new PoolSection({
@@ -90,11 +91,12 @@ function hideError(...origins) {
 
 const radio = (name) => document.querySelector(`input[name="${name}"]:checked`).value;
 
-function wholeNumber(input, label, lo, hi) {
+/** `input` as a whole number from `lo` to `hi`, or {problem} naming the field (`field`: its name in words). */
+function wholeNumber(input, field, lo, hi) {
   const v = Number(input.value);
-  if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: `${label}: type a whole number from ${lo} to ${hi}.` };
+  if (input.value.trim() === "" || !Number.isInteger(v)) return { problem: t("{field}: type a whole number from {lo} to {hi}.", { field, lo, hi }) };
   if (v < lo || v > hi) {
-    const problem = `${label}: ${v} is out of range; the server takes ${lo} to ${hi}.`;
+    const problem = t("{field}: {value} is out of range; the server takes {lo} to {hi}.", { field, value: v, lo, hi });
     return { problem, refusal: problem };
   }
   return { value: v };
@@ -109,11 +111,11 @@ function readSpec() {
   for (const editor of activeEditors()) if (editor.problem) return { problem: editor.problem };
   let padding = $("padding").value;
   if (padding === "explicit") {
-    const p = wholeNumber($("padding-p"), "Padding P", 0, limits.max_padding);
+    const p = wholeNumber($("padding-p"), t("Padding P"), 0, limits.max_padding);
     if (p.problem) return p;
     padding = p.value;
   }
-  const stride = wholeNumber($("stride"), "Stride S", 1, limits.max_stride);
+  const stride = wholeNumber($("stride"), t("Stride S"), 1, limits.max_stride);
   if (stride.problem) return stride;
   const spec = {
     kernels: activeEditors().map((e) => e.kernel),
@@ -214,15 +216,17 @@ function render() {
   const [top, bottom, left, right] = result.padded.pad;
   const [, h, w] = result.input_shape;
   const padded = result.padded;
+  const size = `${padded.shape[1]} × ${padded.shape[2]}`;
+  const pads = { size, h, w, top, bottom, left, right, mode: spec.padding_mode };
   panels.input.show(padded, {
     scale: "gray",
     domain: [0, 1],
-    title: top + bottom + left + right ? "Padded input" : "Input",
-    note: `${padded.shape[1]} × ${padded.shape[2]}${top + bottom + left + right ? ` (the ${h} × ${w} image, dashed, with padding ${top} top, ${bottom} bottom, ${left} left, ${right} right: ${spec.padding_mode})` : ""}`,
+    title: top + bottom + left + right ? t("Padded input") : t("Input"),
+    note: top + bottom + left + right ? t("{size} (the {h} × {w} image, dashed, with padding {top} top, {bottom} bottom, {left} left, {right} right: {mode})", pads) : size,
   });
   panels.input.mark("image", top + bottom + left + right ? { y: top, x: left, h, w } : null);
   markTails(panels.input, result.arithmetic, padded.shape);
-  const names = ["Kernel A", "Kernel B"];
+  const names = [t("Kernel A"), t("Kernel B")];
   panels.outputs.forEach((panel, i) => {
     const out = result.outputs[i];
     if (!out) {
@@ -235,7 +239,7 @@ function render() {
   if (result.combined) {
     const { scale, domain } = displayFor(result.combined.min, result.combined.max);
     const how = spec.combine === "magnitude" ? "√(A² + B²)" : "A + B";
-    panels.combined.show(result.combined, { scale, domain, title: `Combined: ${how}`, note: noteFor(result.combined) });
+    panels.combined.show(result.combined, { scale, domain, title: t("Combined: {how}", { how }), note: noteFor(result.combined) });
   } else {
     panels.combined.hide();
   }
@@ -247,7 +251,7 @@ function render() {
     picked = null;
     for (const panel of allOutputPanels()) panel.mark("pixel", null);
     panels.input.mark("window", null);
-    steps.clear("Click an output pixel above (or focus a map and press an arrow key) to see its window, the products and their sum.");
+    steps.clear(t("Click an output pixel above (or focus a map and press an arrow key) to see its window, the products and their sum."));
   }
   $("maps").removeAttribute("aria-busy");
   renders += 1;
@@ -255,7 +259,8 @@ function render() {
 }
 
 function noteFor(out) {
-  return `${out.shape.slice(1).join(" × ")}${out.shape[0] === 3 ? " × 3 channels" : ""}, from ${formatRange(out.min)} to ${formatRange(out.max)}`;
+  const range = { shape: out.shape.slice(1).join(" × "), min: formatRange(out.min), max: formatRange(out.max) };
+  return out.shape[0] === 3 ? t("{shape} × 3 channels, from {min} to {max}", range) : t("{shape}, from {min} to {max}", range);
 }
 
 function formatRange(v) {
@@ -291,7 +296,7 @@ function pick(y, x) {
     combine: spec.combine,
     combined: result.combined ? result.combined.values[at] : null,
     blocks: result.applied_kernels.map((kernel, i) => ({
-      label: `Kernel ${"AB"[i]}${spec.mode === "convolution" ? " (flipped)" : ""}`,
+      label: spec.mode === "convolution" ? t("Kernel {slot} (flipped)", { slot: "AB"[i] }) : t("Kernel {slot}", { slot: "AB"[i] }),
       windowValues: win.values,
       kernel,
       output: result.outputs[i].values[at],
@@ -406,7 +411,7 @@ function deepLinkedSample() {
   const raw = new URLSearchParams(window.location.search).get("sample");
   if (raw === null) return null;
   if (!/^\s*\d+\s*$/.test(raw)) {
-    showError(`?sample=${raw} is not a test digit id: use a whole number, e.g. /kernels?sample=7. Showing the bundled photo.`, "link");
+    showError(t("?sample={raw} is not a test digit id: use a whole number, e.g. /kernels?sample=7. Showing the bundled photo.", { raw }), "link");
     return null;
   }
   return Number(raw);
@@ -438,7 +443,7 @@ async function start() {
   try {
     [presets, samples, limits, model] = await Promise.all([kernelApi.presets(), api.samples(), kernelApi.limits(), api.model()]);
   } catch (error) {
-    showError(`The lab could not start: ${error.message}`);
+    showError(t("The lab could not start: {message}", { message: error.message }));
     main.dataset.state = "failed";
     return;
   }
@@ -446,8 +451,8 @@ async function start() {
   pool.setLimits(limits, model);
   const byName = (name) => presets.find((p) => p.name === name);
   editors = [
-    new KernelEditor($("slot-a"), { slot: "a", label: "Kernel A", presets, onChange: editorChanged }),
-    new KernelEditor($("slot-b"), { slot: "b", label: "Kernel B", presets, onChange: editorChanged }),
+    new KernelEditor($("slot-a"), { slot: "a", label: t("Kernel A"), presets, onChange: editorChanged }),
+    new KernelEditor($("slot-b"), { slot: "b", label: t("Kernel B"), presets, onChange: editorChanged }),
   ];
   const first = byName("sobel x") || { kernel: identity(3), name: "" };
   const second = byName("sobel y") || { kernel: identity(3), name: "" };

@@ -14,6 +14,7 @@ import { request } from "./api.js";
 import { el } from "./dom.js";
 import { formatTick } from "./format.js";
 import { colorOf } from "./heatmap.js";
+import { t } from "./i18n.js";
 import { applied, formatWeight, parseWeight } from "./kernel-math.js";
 
 const $ = (id) => document.getElementById(id);
@@ -34,11 +35,11 @@ const PRESETS = {
 /** "1/6, 1/6" -> {values} or {problem}. */
 function parseList(text, name) {
   const parts = text.split(/[,;\s]+/).filter(Boolean);
-  if (!parts.length) return { problem: `${name}: type at least one number, e.g. 1/6, 1/6.` };
+  if (!parts.length) return { problem: t("{name}: type at least one number, e.g. 1/6, 1/6.", { name }) };
   const values = [];
   for (const [i, part] of parts.entries()) {
     const { value, problem } = parseWeight(part);
-    if (problem) return { problem: `${name}, value ${i + 1}: ${problem}` };
+    if (problem) return { problem: t("{name}, value {i}: {problem}", { name, i: i + 1, problem }) };
     values.push(value);
   }
   return { values };
@@ -46,7 +47,7 @@ function parseList(text, name) {
 
 function whole(id, name) {
   const v = Number($(id).value);
-  return $(id).value.trim() !== "" && Number.isInteger(v) ? { value: v } : { problem: `${name}: type a whole number.` };
+  return $(id).value.trim() !== "" && Number.isInteger(v) ? { value: v } : { problem: t("{field}: type a whole number.", { field: name }) };
 }
 
 function cell(text, className, title) {
@@ -69,9 +70,9 @@ export function startSignal({ onError, onShown }) {
     if (a.problem) return a;
     const b = parseList($("signal-b").value, "b");
     if (b.problem) return b;
-    const a0 = whole("signal-a0", "a starts at");
+    const a0 = whole("signal-a0", t("a starts at"));
     if (a0.problem) return a0;
-    const b0 = whole("signal-b0", "b starts at");
+    const b0 = whole("signal-b0", t("b starts at"));
     if (b0.problem) return b0;
     const mode = document.querySelector('input[name="signal-mode"]:checked').value;
     return { a: a.values, b: b.values, a0: a0.value, b0: b0.value, mode, padding: $("signal-padding").value };
@@ -104,7 +105,7 @@ export function startSignal({ onError, onShown }) {
   /** What output index `full` stands for: a sum of the two values (convolution) or a lag (correlation). */
   function label(full) {
     const m = inputs.b.length;
-    return result.mode === "convolution" ? `${inputs.a0 + inputs.b0 + full}` : `lag ${full - (m - 1) + inputs.a0 - inputs.b0}`;
+    return result.mode === "convolution" ? `${inputs.a0 + inputs.b0 + full}` : t("lag {lag}", { lag: full - (m - 1) + inputs.a0 - inputs.b0 });
   }
 
   function draw(flipping = false) {
@@ -121,17 +122,17 @@ export function startSignal({ onError, onShown }) {
     aRow.append(cell("a", "signal-name"));
     const aCells = el("div", "signal-cells");
     aCells.style.setProperty("--offset", String(m - 1));
-    inputs.a.forEach((v, k) => aCells.append(cell(formatTick(v), `signal-a${under.has(k) ? " hit" : ""}`, `a[${k}] (value ${inputs.a0 + k})`)));
+    inputs.a.forEach((v, k) => aCells.append(cell(formatTick(v), `signal-a${under.has(k) ? " hit" : ""}`, t("a[{k}] (value {value})", { k, value: inputs.a0 + k }))));
     aRow.append(aCells);
     const bRow = el("div", "signal-row");
-    bRow.append(cell(result.mode === "convolution" ? "b flipped" : "b", "signal-name"));
+    bRow.append(cell(result.mode === "convolution" ? t("b flipped") : "b", "signal-name"));
     const slide = el("div", "signal-cells signal-slide");
     slide.style.setProperty("--offset", String(s.full_index));
     const inner = el("div", `signal-inner${flipping && result.mode === "convolution" ? " flipping" : ""}`);
     result.flipped_kernel.forEach((v, p) => {
       const j = result.mode === "convolution" ? m - 1 - p : p;
       const hit = s.terms.some((t) => t.j === j);
-      inner.append(cell(formatTick(v), `signal-b${hit ? " hit" : ""}`, `b[${j}] (value ${inputs.b0 + j})`));
+      inner.append(cell(formatTick(v), `signal-b${hit ? " hit" : ""}`, t("b[{j}] (value {value})", { j, value: inputs.b0 + j })));
     });
     slide.append(inner);
     bRow.append(slide);
@@ -145,13 +146,14 @@ export function startSignal({ onError, onShown }) {
     // On a narrow screen the stage scrolls: keep the sliding kernel in view.
     const cellW = parseFloat(getComputedStyle(stage).getPropertyValue("--cell-w")) || 0;
     stage.scrollLeft = Math.max(0, s.full_index * cellW - stage.clientWidth / 3);
-    const terms = s.terms.map((t) => `a[${t.i}]·b[${t.j}]`).join(" + ") || "nothing overlaps";
+    const terms = s.terms.map((term) => `a[${term.i}]·b[${term.j}]`).join(" + ") || t("nothing overlaps");
+    const products = s.terms.map((term) => formatTick(term.product)).join(" + ") || "0";
     const sum = $("signal-sum");
-    sum.textContent = `Output ${step} (${label(s.full_index)}): ${terms} = ${s.terms.map((t) => formatTick(t.product)).join(" + ") || "0"} = `;
+    sum.textContent = t("Output {step} ({label}): {terms} = {products} = ", { step, label: label(s.full_index), terms, products });
     const value = el("output", "step-sum", formatTick(s.sum));
     value.dataset.value = String(s.sum);
     sum.append(value);
-    $("signal-where").textContent = `output ${step + 1} of ${result.output.length}`;
+    $("signal-where").textContent = t("output {step} of {count}", { step: step + 1, count: result.output.length });
     $("signal-prev").disabled = step === 0;
     $("signal-next").disabled = step === result.output.length - 1;
     drawOutput();
@@ -168,7 +170,7 @@ export function startSignal({ onError, onShown }) {
       fill.style.height = `${(Math.abs(v) / top) * 100}%`;
       fill.classList.toggle("negative", v < 0);
       bar.append(fill, el("span", "signal-value", i === step ? formatTick(v) : ""), el("span", "signal-label", label(result.steps[i].full_index)));
-      bar.title = `output ${i}: ${v}`;
+      bar.title = t("output {i}: {value}", { i, value: v });
       host.append(bar);
     });
   }
@@ -183,7 +185,7 @@ export function startSignal({ onError, onShown }) {
     clearInterval(timer);
     timer = 0;
     $("signal-play").setAttribute("aria-pressed", "false");
-    $("signal-play").textContent = "Play";
+    $("signal-play").textContent = t("Play");
   }
 
   function play() {
@@ -191,7 +193,7 @@ export function startSignal({ onError, onShown }) {
     if (!result) return;
     if (step === result.output.length - 1) go(0);
     $("signal-play").setAttribute("aria-pressed", "true");
-    $("signal-play").textContent = "Pause";
+    $("signal-play").textContent = t("Pause");
     timer = setInterval(() => {
       if (step >= result.output.length - 1) stop();
       else go(step + 1);
@@ -202,8 +204,8 @@ export function startSignal({ onError, onShown }) {
     const host = $("signal-2d");
     host.textContent = "";
     for (const [caption, kernel, turning] of [
-      ["as written", EXAMPLE_2D, false],
-      ["flipped (convolution slides this)", applied(EXAMPLE_2D, "convolution"), true],
+      [t("as written"), EXAMPLE_2D, false],
+      [t("flipped (convolution slides this)"), applied(EXAMPLE_2D, "convolution"), true],
     ]) {
       const figure = el("figure", "applied-kernel");
       const table = el("table", `applied-grid${turning ? " turning" : ""}`);
