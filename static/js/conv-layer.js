@@ -197,7 +197,7 @@ export async function startConvLayer({ onError, onShown }) {
       try {
         result = await request("/api/conv-layer", { form: form(fields) });
       } catch (error) {
-        if (!unit || error.status !== 422 || !/^unit:/.test(error.message)) throw error;
+        if (!unit || error.status !== 422 || !/^unit:/.test(error.detail ?? error.message)) throw error;
         unit = null; // the picked unit is outside the new output: ask again without it
         result = await request("/api/conv-layer", { form: form(fields) });
       }
