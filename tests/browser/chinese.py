@@ -22,7 +22,7 @@ _ALLOWED_WORDS = """
     ConvLens English MNIST Fashion Fashion-MNIST LeNet VGG BatchNorm BN ReLU Softmax softmax logit logits Sobel Prewitt Laplacian
     Gaussian Grad CAM Grad-CAM HiResCAM SGD API REST JSON PNG JPEG JPG GIF WebP BMP TIFF SVG ONNX PyTorch torch
     export pt pt2 onnx docs RGB max min avg argmax Hz ms px KB MB GB KiB MiB GiB dB ReLUs
-    Ctrl Home End Esc Enter Scharr CC0
+    Ctrl Home End Esc Enter Scharr CC0 Nesterov
     float16 float32 lr same valid zeros reflect replicate circular floor ceil
 """
 ALLOWED = frozenset(_ALLOWED_WORDS.split())
