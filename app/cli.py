@@ -1,4 +1,4 @@
-"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top`` and ``import``, each with
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top``, ``fold`` and ``import``, each with
 ``--help``.
 
 Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
@@ -14,6 +14,7 @@ from pathlib import Path
 from app.config import Settings, at_least_one, positive
 from app.importing import command as importing
 from app.labs import top
+from app.nets import fold_file
 from app.training import train
 
 # The HTTP server's limits (app/serving/protocol.py): option, setting, what it limits.
@@ -94,6 +95,11 @@ COMMANDS = {
         "Find the test digits that activate each channel most; writes models/<model>.top.json.",
         top.add_arguments,
         top.run,
+    ),
+    "fold": (
+        "Check BatchNorm folding over the test set; writes models/<model>.fold.json.",
+        fold_file.add_arguments,
+        fold_file.run,
     ),
     "import": (
         "Import a torch.export program (.pt2) or an ONNX model (.onnx) as a served model.",

@@ -20,6 +20,12 @@ templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 router = APIRouter(include_in_schema=False)
 
 
+def compile_templates() -> None:
+    """Compile every page template now (at start-up) rather than on its first request."""
+    for path in sorted((PROJECT_ROOT / "templates").glob("*.html")):
+        templates.env.get_template(path.name)
+
+
 @dataclass
 class Link:
     """What the page's address asks for, checked: the model to show, the test digit (if any and valid), and
