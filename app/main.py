@@ -35,7 +35,7 @@ from app.routes import (
     training,
 )
 from app.routes.deps import State
-from app.serving import errors, memory, metrics, security
+from app.serving import errors, memory, metrics, root_path, security
 from app.serving.admission import Admission, Budgets
 from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
     security.install(app, settings, docs_pages)
+    root_path.install(app, settings.root_path)  # outermost: every layer sees the prefix
     for router in (
         health.router,
         model.router,

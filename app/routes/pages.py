@@ -71,10 +71,15 @@ def render(request: Request, template: str, page: str, module: str, link: Link, 
     """Render ``template`` with the navigation's active ``page``, the page's ES ``module`` (a file under
     static/js/) and what its address asked for (``link``: <main>'s data-model and data-sample, and the
     error banner, shown at once when the address has a problem); <main>'s data-default-model names the model
-    an address without ?model= shows."""
+    an address without ?model= shows. ``root`` is the path prefix behind a reverse proxy (ASGI's root_path,
+    app/serving/root_path.py; "" without one): every link, style and script of the page starts with it, and
+    <html data-root> tells the JavaScript (static/js/root.js)."""
     default = state(request).registry.default
+    root = str(request.scope.get("root_path", "")).rstrip("/")
     return templates.TemplateResponse(
-        request, template, {"page": page, "module": module, "link": link, "default_model": default, **context}
+        request,
+        template,
+        {"page": page, "module": module, "link": link, "default_model": default, "root": root, **context},
     )
 
 

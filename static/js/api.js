@@ -18,6 +18,7 @@
  */
 
 import { API_DEFAULTS } from "./config.js";
+import { rooted } from "./root.js";
 
 export class ApiError extends Error {
   /** @param {string} message  @param {number} status  HTTP status, 0 when there was no response */
@@ -29,7 +30,8 @@ export class ApiError extends Error {
 }
 
 /**
- * fetch + JSON with one error shape.
+ * fetch + JSON with one error shape. `url` is the site's own ("/api/..."): it is fetched under the path
+ * prefix the app is served under (root.js).
  * @param {string} url
  * @param {{method?: string, json?: unknown, form?: FormData, signal?: AbortSignal}} [options]
  * @returns {Promise<any>} the parsed JSON body
@@ -45,7 +47,7 @@ export async function request(url, { method, json, form, signal } = {}) {
   init.headers.Accept = "application/json";
   let response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(rooted(url), init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError("The server could not be reached. Is it still running?", 0);
@@ -186,7 +188,7 @@ export const api = {
   samples: ({ model } = {}) => request(apiUrl("/api/samples", { model })),
 
   /** URL of a test image's PNG, from the test set of `model` (default the page's). */
-  sampleUrl: (id, { model } = {}) => apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model }),
+  sampleUrl: (id, { model } = {}) => rooted(apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model })),
 
   /**
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.
