@@ -1,5 +1,5 @@
-"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top``, ``import`` and ``i18n``, each with
-``--help``.
+"""The ``convlens`` command (also ``python -m app``): ``serve``, ``train``, ``top``, ``fold``, ``import`` and ``i18n``,
+each with ``--help``.
 
 Each command's module adds its options to its subparser (``add_arguments``) and runs it (``run``).
 """
@@ -11,10 +11,11 @@ import os
 import sys
 from pathlib import Path
 
-from app.config import Settings, at_least_one, positive
+from app.config import Settings, at_least_one, positive, root_path
 from app.i18n import command as i18n
 from app.importing import command as importing
 from app.labs import top
+from app.nets import fold_file
 from app.training import train
 
 # The HTTP server's limits (app/serving/protocol.py): option, setting, what it limits.
@@ -29,6 +30,14 @@ SERVER_LIMITS = (
 KEEP_ALIVE = 5  # seconds an idle connection stays open between requests
 
 
+def prefix(text: str) -> str:
+    """``--root-path``: a URL path prefix (app.config.root_path), normalised."""
+    try:
+        return root_path(text, "--root-path")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``convlens serve`` (defaults from $HOST, $PORT, $WORKERS, $LOG_LEVEL and the
     ``CONVLENS_*`` settings; README "Limits")."""
@@ -38,6 +47,12 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     p.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     defaults = Settings.from_env()
+    p.add_argument(
+        "--root-path",
+        type=prefix,
+        default=defaults.root_path,
+        help="the path prefix a reverse proxy serves the app under and strips, e.g. /convlens ($CONVLENS_ROOT_PATH)",
+    )
     p.add_argument(
         "--model-dir",
         type=Path,
@@ -73,6 +88,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"convlens serve: --model-dir {args.model_dir} is not a folder", file=sys.stderr)
             return 2
         os.environ["CONVLENS_MODEL_DIR"] = str(args.model_dir.resolve())
+    os.environ["CONVLENS_ROOT_PATH"] = args.root_path  # the app (every worker) reads it: app/serving/root_path.py
 
     uvicorn.run(
         "app.main:app",
@@ -95,6 +111,11 @@ COMMANDS = {
         "Find the test digits that activate each channel most; writes models/<model>.top.json.",
         top.add_arguments,
         top.run,
+    ),
+    "fold": (
+        "Check BatchNorm folding over the test set; writes models/<model>.fold.json.",
+        fold_file.add_arguments,
+        fold_file.run,
     ),
     "import": (
         "Import a torch.export program (.pt2) or an ONNX model (.onnx) as a served model.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,20 @@ def _replica(name: str) -> str:
     return value
 
 
+ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*")
+
+
+def root_path(value: str, name: str = "$CONVLENS_ROOT_PATH") -> str:
+    """A path prefix the app is served under behind a reverse proxy (``/convlens``; ``/convlens/`` and
+    ``convlens`` mean the same, ``""`` and ``/`` none): ``/`` and path segments of URL characters, without
+    a trailing ``/``. ValueError otherwise (it is written into every page's links)."""
+    text = value.strip().strip("/")
+    prefix = f"/{text}" if text else ""
+    if not ROOT_PATH.fullmatch(prefix) or "//" in prefix:
+        raise ValueError(f"{name} must be a URL path such as /convlens (letters, digits and -._~), not {value!r}")
+    return prefix
+
+
 def _list(name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
@@ -110,6 +125,8 @@ class Settings:
     torch_threads: int = 1
     malloc_arenas: int = 2  # glibc malloc arenas (see app/serving/memory.py)
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # the path prefix a reverse proxy serves the app under, and strips (README "Behind a reverse proxy")
+    root_path: str = ""
     max_jpeg_scans: int = 64  # start-of-scan markers in a JPEG (a progressive one has about 10)
 
     # What a request may cost, and what all requests together may (app/serving/admission.py). The
@@ -157,6 +174,7 @@ class Settings:
             torch_threads=_int("CONVLENS_TORCH_THREADS", 0) or default_torch_threads(_int("WORKERS", 1)),
             malloc_arenas=_int("CONVLENS_MALLOC_ARENAS", cls.malloc_arenas),
             cors_origins=_list("CONVLENS_CORS_ORIGINS"),
+            root_path=root_path(env.get("CONVLENS_ROOT_PATH", "")),
             max_jpeg_scans=_int("CONVLENS_MAX_JPEG_SCANS", cls.max_jpeg_scans),
             request_memory=_mib("CONVLENS_REQUEST_MEMORY_MIB", cls.request_memory),
             request_cpu=_float("CONVLENS_REQUEST_CPU_SECONDS", cls.request_cpu),

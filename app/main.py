@@ -1,4 +1,11 @@
-"""The ASGI app: ``app.main:app``, built by ``create_app()``; models load once, in the lifespan."""
+"""The ASGI app: ``app.main:app``, built by ``create_app()``.
+
+Everything a request reads is made in the lifespan, before the server accepts any request (uvicorn opens
+its socket only once the lifespan's start-up has finished): the models and their test sets, what takes work
+to find about each (app/serving/prepared.py: the BatchNorm fold check, the gallery's predictions, the
+top-activation files, the cost model's numbers), the high-learning-rate record, the OpenAPI schema and the
+compiled page templates. So GET /healthz answering means the server is ready, and no request does cold work.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ from app.routes import (
     training,
 )
 from app.routes.deps import State
-from app.serving import errors, memory, metrics, security
+from app.serving import errors, memory, metrics, root_path, security
 from app.serving.admission import Admission, Budgets
 from app.serving.head import HeadAsGet
 from app.serving.inference import Registry
@@ -55,8 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry=Registry(
                 settings.model_dirs, settings.default_model, Datasets(settings.data_dir), observed.observe_forward
             ),
+            high_lr=batchnorm.load_high_lr(settings.bundled_dir),
         )
         app.state.admission = Admission(Budgets.from_settings(settings))
+        app.openapi()  # the schema, built once (GET /openapi.json and /docs read it)
+        pages.compile_templates()
         yield
         app.state.admission.close()
 
@@ -75,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
     security.install(app, settings, docs_pages)
+    root_path.install(app, settings.root_path)  # outermost: every layer sees the prefix
     for router in (
         health.router,
         model.router,

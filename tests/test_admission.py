@@ -263,21 +263,3 @@ def test_the_padded_input_counts_against_the_answer(client: TestClient) -> None:
     rgb = spec.replace('"gray"', '"rgb"')
     r = client.post("/api/convolve", data={"spec": rgb}, files={"file": ("a.jpg", jpeg)}, params={"include": "padded"})
     assert r.status_code == 413 and "answer" in r.json()["detail"], r.text[:300]
-
-
-def test_work_done_once_takes_heavy_memory_but_not_the_slot() -> None:
-    """The BatchNorm fold's one-off check: refused only for memory, and it runs while the slot is busy."""
-
-    async def scenario() -> None:
-        admission = Admission(Budgets.from_settings(replace(Settings(), heavy_memory=100 * MIB, request_cpu=1.0)))
-        admission.heavy.free_slots = 0  # a heavy request is running
-        long = Cost.of("fold", 60 * MIB, 30.0)  # far over the CPU budget
-        assert await admission.run(long, None, lambda: "measured", once=True) == "measured"  # type: ignore[arg-type]
-        assert admission.heavy.free_memory == 100 * MIB  # given back (no answer to wait for)
-        with pytest.raises(Refused, match="CONVLENS_REQUEST_CPU_SECONDS"):
-            await admission.run(long, None, lambda: "x")  # type: ignore[arg-type]
-        with pytest.raises(Refused, match="CONVLENS_HEAVY_MEMORY_MIB"):
-            await admission.run(Cost.of("fold", 101 * MIB, 1.0), None, lambda: "x", once=True)  # type: ignore[arg-type]
-        admission.close()
-
-    in_own_loop(scenario)

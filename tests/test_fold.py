@@ -1,11 +1,9 @@
 """Folding BatchNorm into conv1, conv2 and fc1 (app/nets/fold.py, GET /api/batchnorm/fold): the folded weights
 equal PyTorch's own fusion, the folded network gives the same logits on all 10,000 test images, and the
-expensive comparison runs once per model (counted, not timed)."""
+expensive comparison is stored beside the weights (models/<name>.fold.json), made at loading when that file is
+missing or stale (once per process), and never on a request (counted, not timed)."""
 
 from __future__ import annotations
-
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -14,13 +12,14 @@ from fastapi.testclient import TestClient
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-from app.nets import fold
+from app.nets import fold, fold_file
+from app.nets.checkpoint import weights_digest
 from app.nets.lenet import ModelConfig
 from app.nets.network import Network
 from app.schemas.batchnorm import FoldResponse
 from app.serving.encoding import decode
 from app.serving.inference import ServedModel
-from tests.helpers import Arrivals, lenet_network, state_checksum, wait
+from tests.helpers import lenet_network, state_checksum
 
 PAIRS = fold.fold_pairs(lenet_network())
 
@@ -122,57 +121,74 @@ def test_the_api_returns_the_folded_weights_and_one_channels_numbers(fold_respon
     assert body.pairs[0].channels.weight == served.model.submodule("conv1").weight[:, 0, 2, 2].tolist()
 
 
-def test_the_comparison_is_cached(client: TestClient, fold_response: dict, monkeypatch) -> None:
-    """A second request is answered from the cache: the measurement does not run again."""
+def test_the_route_never_measures(client: TestClient, monkeypatch) -> None:
+    """Every model with BatchNorm and a test set was checked when it was loaded: the route only reads that."""
+    monkeypatch.setattr(fold, "measure", lambda *args, **kwargs: pytest.fail("measured on a request"))
+    registry = client.app.state.convlens.registry
+    checked = [s for s in registry.models.values() if s.model.of_kind("batchnorm") and s.samples is not None]
+    assert {s.name for s in checked} >= {"lenet_bn", "lenet_bn_norelu"}
+    for served in checked:
+        eq = served.prepared.fold
+        assert isinstance(eq, fold.Equivalence) and eq.images == len(served.samples)
+        response = client.get(f"/api/batchnorm/fold?model={served.name}&weights=false")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert all(pair["folded"] is None for pair in body["pairs"])
+        got = (body["max_abs_logit_diff"], body["unfolded_ms"], body["threads"])
+        assert got == (eq.max_abs_logit_diff, eq.unfolded_ms, eq.threads)
+
+
+def test_the_committed_fold_files_match_the_committed_weights_and_test_sets(client: TestClient) -> None:
+    """So a server started from the repository measures nothing: it reads each model's file."""
+    for served in client.app.state.convlens.registry.models.values():
+        if not served.model.of_kind("batchnorm") or served.samples is None:
+            continue
+        digests = weights_digest(served.model), fold_file.test_set_digest(served.samples.images, served.samples.labels)
+        assert served.folder is not None
+        assert fold_file.read(fold_file.path_for(served.folder, served.name), *digests) == served.prepared.fold
+
+
+class TinySet:
+    """A test set of a few random digits, like SampleStore."""
+
+    def __init__(self, n: int = 6, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        self.labels = rng.integers(0, 10, n, dtype=np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, ids: list[int]) -> torch.Tensor:
+        return torch.from_numpy(self.images[ids].astype(np.float32) / 255).unsqueeze(1)  # (N, 1, 28, 28)
+
+
+def test_a_missing_or_stale_file_is_measured_at_loading_once_per_process(tmp_path, monkeypatch) -> None:
     calls = []
-    monkeypatch.setattr(fold, "measure", lambda *args, **kwargs: calls.append(args))
-    again = client.get("/api/batchnorm/fold?weights=false")
-    assert again.status_code == 200 and calls == []
-    body = again.json()
-    assert all(pair["folded"] is None for pair in body["pairs"])
-    for key in ("max_abs_logit_diff", "unfolded_ms", "folded_ms", "time_ratio"):
-        assert body[key] == fold_response[key]
+    real = fold.measure
 
-
-class ArrivingLock:
-    """A lock that counts the threads about to wait for it."""
-
-    def __init__(self, lock, arrivals: Arrivals) -> None:
-        self.lock, self.arrivals = lock, arrivals
-
-    def __enter__(self):
-        self.arrivals.arrive()
-        return self.lock.__enter__()
-
-    def __exit__(self, *exc):
-        return self.lock.__exit__(*exc)
-
-
-def test_concurrent_first_requests_measure_once(monkeypatch) -> None:
-    """The first caller is held inside the measurement until three more have reached the cache's lock
-    for that model; they get the first caller's result and never ask for the images."""
-    calls, measuring, release = [], threading.Event(), threading.Event()
-
-    def held_measure(model, images, chunk=fold.CHUNK):
+    def counted(model: Network, images: torch.Tensor, chunk: int = fold.CHUNK) -> fold.Equivalence:
         calls.append(1)
-        measuring.set()
-        wait(release, "the release of the measurement")
-        return fold.Equivalence(len(images), 0.0, 0, 2.0, 1.0, chunk, 1)
+        return real(model, images, 4)
 
-    def never() -> torch.Tensor:
-        raise AssertionError("only the first caller loads the images")
+    monkeypatch.setattr(fold, "measure", counted)
+    torch.manual_seed(3)
+    model, samples, path = lenet_network(), TinySet(), tmp_path / "net.fold.json"
+    fold_file.write(fold_file.content(lenet_network(), samples), path)  # another network's weights: stale
+    calls.clear()
+    first = fold_file.equivalence(model, samples, path)
+    assert calls == [1] and first.images == len(samples) and first.max_abs_logit_diff <= 1e-4
+    assert fold_file.equivalence(model, samples, None) is first and calls == [1]  # the same weights: kept
+    assert fold_file.equivalence(model, TinySet(seed=1), path) is not first and calls == [1, 1]  # another set
 
-    monkeypatch.setattr(fold, "measure", held_measure)
-    cache, model, arrivals = fold.EquivalenceCache(), lenet_network(), Arrivals()
-    with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(cache.get, model, lambda: torch.zeros(3, 1, 28, 28))]
-        wait(measuring, "the first measurement")
-        cache._locks[model] = ArrivingLock(cache._locks[model], arrivals)  # the same lock, counted
-        futures += [pool.submit(cache.get, model, never) for _ in range(3)]
-        arrivals.wait_for(3)
-        release.set()
-        results = [f.result() for f in futures]
-    assert len(calls) == 1 and all(r is results[0] for r in results) and results[0].time_ratio == 0.5
+
+def test_a_current_file_is_read_not_measured(tmp_path, monkeypatch) -> None:
+    torch.manual_seed(4)
+    model, samples, path = lenet_network(), TinySet(seed=2), tmp_path / "net.fold.json"
+    fold_file.write(fold_file.content(model, samples), path)
+    monkeypatch.setattr(fold, "measure", lambda *args, **kwargs: pytest.fail("measured although the file is current"))
+    eq = fold_file.equivalence(model, samples, path)
+    assert eq.images == len(samples) and eq.predictions_changed == 0
 
 
 def test_fold_errors(client: TestClient) -> None:

@@ -196,8 +196,8 @@ def test_gradcam_uses_the_last_maps_before_the_classifier(net: Network) -> None:
 @pytest.fixture(scope="module")
 def tiny(client: TestClient, net: Network) -> str:
     registry = client.app.state.convlens.registry
-    registry.models["tinyres"] = ServedModel("tinyres", net, {"dataset": "mnist", "preprocess": "none"})
-    registry.models["tinyres"].samples = registry.get().samples
+    card = {"dataset": "mnist", "preprocess": "none"}
+    registry.models["tinyres"] = ServedModel("tinyres", net, card, registry.get().samples)
     yield "tinyres"
     del registry.models["tinyres"]
 

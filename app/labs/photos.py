@@ -22,8 +22,9 @@ class Photo:
     def url(self) -> str:
         return f"/static/img/{self.id}.png"
 
-    def as_dict(self) -> dict:
-        return {**asdict(self), "url": self.url}
+    def as_dict(self, root: str = "") -> dict:
+        """With its ``url`` under ``root``, the path prefix the app is served under (app/serving/root_path.py)."""
+        return {**asdict(self), "url": root + self.url}
 
 
 PHOTOS = {

@@ -10,11 +10,8 @@ the test digits the model gets wrong.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
-import weakref
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ import torch
 
 from app.config import Settings, at_least_one
 from app.datasets import folder, mnist
-from app.nets.checkpoint import load_network, model_files
+from app.nets.checkpoint import load_network, model_files, weights_digest
 from app.nets.network import Network
 from app.nets.receptive import Field, unit_box
 
@@ -30,20 +27,6 @@ PER_CHANNEL = 9
 BATCH = 500
 FORMAT = 1
 SUFFIX = ".top.json"
-
-_digests: weakref.WeakKeyDictionary[Network, str] = weakref.WeakKeyDictionary()
-
-
-def weights_digest(model: Network) -> str:
-    """sha256 over every parameter and buffer (name, dtype, shape, bytes), memoised per model object."""
-    digest = _digests.get(model)
-    if digest is None:
-        h = hashlib.sha256()
-        for name, tensor in model.module.state_dict().items():
-            h.update(f"{name}:{tensor.dtype}:{list(tensor.shape)};".encode())
-            h.update(tensor.detach().contiguous().numpy().tobytes())
-        digest = _digests.setdefault(model, h.hexdigest())
-    return digest
 
 
 def top_layers(model: Network) -> list[str]:
@@ -120,20 +103,12 @@ def write(content: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-@lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int, size: int) -> dict:
-    return json.loads(Path(path).read_text())
-
-
 def load(path: Path) -> dict:
-    """The parsed file, read again only when it changes on disk. KeyError when it is missing."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise KeyError(
-            f"no top-activation file {path.name}; run `convlens top --model {path.name[: -len(SUFFIX)]}`"
-        ) from None
-    return _read(str(path), stat.st_mtime_ns, stat.st_size)
+    """The parsed file (read when a model is loaded: the server never reads it on a request). KeyError when
+    it is missing."""
+    if not path.is_file():
+        raise KeyError(f"no top-activation file {path.name}; run `convlens top --model {path.name[: -len(SUFFIX)]}`")
+    return json.loads(path.read_text())
 
 
 def load_for(model: Network, model_dir: Path, name: str) -> dict:

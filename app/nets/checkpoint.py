@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,13 @@ def load_network(path: Path) -> tuple[Network, dict[str, Any]]:
     module, _, cfg = load_module(path)
     card = read_card(path)
     return Network(module, input_spec(card, cfg), class_names(card, cfg.classes)), card
+
+
+def weights_digest(model: Network) -> str:
+    """sha256 over every parameter and buffer (name, dtype, shape, bytes): what the files computed from a
+    model's weights (``<name>.top.json``, ``<name>.fold.json``) record, so that a stale one is never used."""
+    h = hashlib.sha256()
+    for name, tensor in model.module.state_dict().items():
+        h.update(f"{name}:{tensor.dtype}:{list(tensor.shape)};".encode())
+        h.update(tensor.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -9,8 +9,8 @@ s = gamma / sqrt(var + eps), so it merges into the conv or linear layer that fee
 Every conv or linear layer whose output feeds only a BatchNorm layer folds this way (in the LeNet conv1+bn1,
 conv2+bn2 and fc1+bn3), and the folded network is the same network with those BatchNorm layers turned into
 identities: one layer fewer to run per pair, the same logits up to float rounding. ``measure`` checks that
-on the model's test images (the 10,000 committed ones) and times both networks in the same run; the result
-is cached per network (it is a pure function of read-only weights).
+on the model's test images (the 10,000 committed ones) and times both networks in the same run; it takes
+seconds, so it is stored beside the weights (app/nets/fold_file.py) and never run on a request.
 
 ``python -m bench.fold`` prints the measurement several times (the benchmark in docs/benchmarks.md).
 """
@@ -18,10 +18,7 @@ is cached per network (it is a pure function of read-only weights).
 from __future__ import annotations
 
 import copy
-import threading
 import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -133,25 +130,3 @@ def measure(model: Network, images: torch.Tensor, chunk: int = CHUNK) -> Equival
             max_diff = max(max_diff, float((out[0] - out[1]).abs().max()))
             changed += int((out[0].argmax(1) != out[1].argmax(1)).sum())
     return Equivalence(len(images), max_diff, changed, times[0], times[1], chunk, torch.get_num_threads())
-
-
-class EquivalenceCache:
-    """``measure`` once per network (the first caller computes, concurrent callers wait for it), kept as
-    long as the network object lives."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: weakref.WeakKeyDictionary[Network, threading.Lock] = weakref.WeakKeyDictionary()
-        self._results: weakref.WeakKeyDictionary[Network, Equivalence] = weakref.WeakKeyDictionary()
-
-    def get(self, model: Network, images: Callable[[], torch.Tensor]) -> Equivalence:
-        """``images()`` (N, C, H, W) is only called when the measurement has to run."""
-        with self._guard:
-            lock = self._locks.setdefault(model, threading.Lock())
-        with lock:
-            if model not in self._results:
-                self._results[model] = measure(model, images())
-            return self._results[model]
-
-
-CACHE = EquivalenceCache()

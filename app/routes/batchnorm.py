@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -265,19 +266,10 @@ def folded_pair(served: ServedModel, layer_name: str, bn_name: str, weights: boo
     }
 
 
-def fold_cost(served: ServedModel, **_: object) -> Cost:
-    """Nothing much once measured (per model, cached); the first time, the test set through the network
-    and its folded twin. That happens once per process (``once``): it takes its memory from the heavy
-    budget, not the heavy slot, and its CPU is not held against the per-request budget."""
-    measured = getattr(fold.CACHE, "_results", {})  # the cache's private table; unknown: assume not yet
-    if served.model in measured:
-        return Cost.of("fold", 256 * 1024, 0.001)
-    images = 10_000
-    net = route_costs.net(served)
-    pixels = images * route_costs.values(served.shapes["input"])
-    return costs.copies("test set", pixels, held=pixels * 4).then(
-        costs.network(net, 2 * images, keep=False, chunk=fold.CHUNK)
-    )
+def fold_cost(**_: object) -> Cost:
+    """The folded weights and one channel's numbers: the check over the test set was made when the model
+    was loaded (app/serving/prepared.py), never here."""
+    return Cost.of("fold", 256 * 1024, 0.001)
 
 
 @router.get(
@@ -286,7 +278,7 @@ def fold_cost(served: ServedModel, **_: object) -> Cost:
     responses=error_responses(404, 422, 503),
     summary="BatchNorm folded into the layer before it, checked on the whole test set",
 )
-@admitted(fold_cost, once=True)
+@admitted(fold_cost)
 def batchnorm_fold(
     request: Request,
     st: AppState,
@@ -299,11 +291,14 @@ def batchnorm_fold(
     linear layer whose output feeds only a BatchNorm (the LeNet's conv1+bn1, conv2+bn2 and fc1+bn3). The
     folded network (the same network with those BatchNorm layers turned into identities) is compared with
     the trained one on all the model's test images: the largest logit difference, the predictions that
-    change, and both forward times measured in that same run (batches of 1000, the server's torch
-    threads). That comparison runs once per model, on the first request; later requests reuse it."""
+    change, and both forward times measured in that same run (batches of `batch_size`, `threads` torch
+    threads). That comparison is made when the model's files are made (`convlens fold`, stored beside the
+    weights) or, failing that, when the server starts: never on a request."""
     with client_errors():
-        samples = served.dataset()
-    eq = fold.CACHE.get(served.model, lambda: samples.batch(list(range(len(samples)))))  # (N, C, H, W)
+        served.dataset()
+        eq = served.prepared.fold
+        if isinstance(eq, str):
+            raise ValueError(eq)
     payload = {
         "model": served.name,
         "pairs": [folded_pair(served, layer, bn, weights, dtype) for layer, bn in fold.fold_pairs(served.model)],
@@ -324,6 +319,12 @@ def batchnorm_fold(
 HIGH_LR_FILE = "high_lr.json"
 
 
+def load_high_lr(model_dir: Path) -> HighLrExperiment | None:
+    """``models/high_lr.json``, read (and checked) once, at start-up; None when it is missing."""
+    path = model_dir / HIGH_LR_FILE
+    return HighLrExperiment.model_validate(json.loads(path.read_text())) if path.is_file() else None
+
+
 @router.get(
     "/api/batchnorm/high-lr",
     response_model=HighLrExperiment,
@@ -333,7 +334,6 @@ HIGH_LR_FILE = "high_lr.json"
 def high_lr(st: AppState) -> HighLrExperiment:
     """Both networks trained for a few epochs at a high peak learning rate: their test-accuracy curves,
     where the plain one diverged (if it did), and the exact commands (from `models/high_lr.json`)."""
-    path = st.settings.bundled_dir / HIGH_LR_FILE
-    if not path.is_file():
+    if st.high_lr is None:
         raise HTTPException(404, f"no high-learning-rate experiment recorded ({HIGH_LR_FILE} is missing)")
-    return HighLrExperiment.model_validate(json.loads(path.read_text()))
+    return st.high_lr

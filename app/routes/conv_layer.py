@@ -245,8 +245,10 @@ def conv_layer_route(request: Request, body: BatchBody, dtype: DType = "float32"
 @router.get(
     "/api/conv-layer/options", response_model=ConvLayerOptions, summary="The conv-layer lab's limits and photos"
 )
-async def options() -> ConvLayerOptions:
-    """The limits POST /api/conv-layer checks, and the bundled colour photos (id, title, credit, licence, URL)."""
+async def options(request: Request) -> ConvLayerOptions:
+    """The limits POST /api/conv-layer checks, and the bundled colour photos (id, title, credit, licence, URL:
+    under the path prefix the app is served under, if any)."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
     return ConvLayerOptions.model_validate(
-        {"limits": L.limits(), "photos": [p.as_dict() for p in photos.PHOTOS.values()]}
+        {"limits": L.limits(), "photos": [p.as_dict(root) for p in photos.PHOTOS.values()]}
     )

@@ -37,7 +37,7 @@ def upload_info(st: State, part: Part, field: str) -> preprocess.ImageInfo:
 
 
 def net(served: ServedModel) -> costs.NetworkProfile:
-    return costs.profile(served.model.module, served.shapes)
+    return served.prepared.profile
 
 
 def form_or_none(request: Request, body: bytes) -> Form | None:

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from app import preprocess
 from app.config import Settings
+from app.schemas.batchnorm import HighLrExperiment
 from app.serving.admission import Admission
 from app.serving.errors import client_errors
 from app.serving.inference import Registry, ServedModel
@@ -24,10 +25,11 @@ FORM_OVERHEAD = 64 * 1024  # multipart headers and small text fields beside one 
 
 @dataclass(frozen=True)
 class State:
-    """Everything loaded once, in the lifespan."""
+    """Everything loaded once, in the lifespan, and only read after."""
 
     settings: Settings
     registry: Registry
+    high_lr: HighLrExperiment | None = None  # models/high_lr.json
 
     @property
     def limits(self) -> preprocess.Limits:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from app.labs import top
-from app.routes.deps import AppState, Checkpoint, DType, Served
+from app.routes.deps import Checkpoint, DType, Served
 from app.schemas.insight import TopResponse
 from app.schemas.network import WeightsResponse
 from app.serving import encoding
@@ -47,12 +47,12 @@ def layer_weights(name: str, served: Served, dtype: DType = "float32", checkpoin
     summary="The test digits that activate a channel most",
 )
 def top_digits(
-    st: AppState, served: Served, name: str, channel: Annotated[int, Path(description="channel of the layer")]
+    served: Served, name: str, channel: Annotated[int, Path(description="channel of the layer")]
 ) -> TopResponse:
     """The test digits (best first) whose maps in this channel reach the largest values, with the unit
     (`y`, `x`) that reached it and its receptive field `box` on the digit (crop
     `/api/samples/{index}.png` to it for the patch). Precomputed by `convlens top` over the test set."""
     with client_errors():
-        content = top.load_for(served.model, served.folder or st.settings.model_dir, served.name)
+        content = served.top_file()
         found = top.examples(served.model, content, served.dataset().labels, name, channel)
     return TopResponse.model_validate({"layer": name, "channel": channel, "examples": found})

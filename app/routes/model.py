@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.labs import top
 from app.nets.graph import Layer
 from app.nets.receptive import Field, NoField
 from app.routes.deps import AppState, Served
@@ -130,14 +129,14 @@ def list_models(st: AppState) -> list[ModelSummary]:
     responses=error_responses(404),
     summary="The model card: accuracy, confusion matrix, training curve",
 )
-def model_card(st: AppState, served: Served) -> ModelCard:
+def model_card(served: Served) -> ModelCard:
     """The model card written by training (test accuracy, per-class accuracy, confusion matrix (rows: true
     label), training history and curve, ...) with `misclassified`: every test digit the model gets wrong
     (from the card, else from the `convlens top` file)."""
     card = {"name": served.name, **served.card}
     if "misclassified" not in card:
         try:
-            found = top.load_for(served.model, served.folder or st.settings.model_dir, served.name)
+            found = served.top_file()
             card["misclassified"] = found["misclassified"]
         except KeyError:
             card["misclassified"] = []

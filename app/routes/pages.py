@@ -28,6 +28,12 @@ templates.env.install_gettext_callables(languages.gettext, languages.ngettext, n
 router = APIRouter(include_in_schema=False)
 
 
+def compile_templates() -> None:
+    """Compile every page template now (at start-up) rather than on its first request."""
+    for path in sorted((PROJECT_ROOT / "templates").glob("*.html")):
+        templates.env.get_template(path.name)
+
+
 @dataclass
 class Link:
     """What the page's address asks for, checked: the model to show, the test digit (if any and valid), and
@@ -113,7 +119,9 @@ def render(
     ``module`` (a file under static/js/) and what its address asked for (read_link: <main>'s data-model and
     data-sample, and the error banner, shown at once when the address has a problem); <main>'s
     data-default-model names the model an address without ?model= shows. A ``?lang=`` is remembered in a
-    cookie; the answer varies with the cookie and Accept-Language."""
+    cookie; the answer varies with the cookie and Accept-Language. ``root`` is the path prefix behind a
+    reverse proxy (ASGI's root_path, app/serving/root_path.py; "" without one): every link, style and script
+    of the page starts with it, and <html data-root> tells the JavaScript (static/js/root.js)."""
     choice = choose_language(request)
     token = languages.current.set(choice.lang)
     try:
@@ -122,6 +130,7 @@ def render(
             text = _("?lang={lang} is not a language of this site: use {codes}.")
             link.problems.append(text.format(lang=choice.unknown, codes=" / ".join(languages.LANGUAGES)))
         default = state(request).registry.default
+        root = str(request.scope.get("root_path", "")).rstrip("/")
         response = templates.TemplateResponse(
             request,
             template,
@@ -130,6 +139,7 @@ def render(
                 "module": module,
                 "link": link,
                 "default_model": default,
+                "root": root,
                 "lang": choice.lang,
                 "language_links": language_links(request, choice.lang),
                 "catalog_version": catalog_version(choice.lang),

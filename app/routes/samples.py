@@ -16,15 +16,14 @@ router = APIRouter(tags=["samples"])
 @router.get("/api/samples", response_model=list[Sample], responses=error_responses(404), summary="Sample gallery")
 def list_samples(served: Served) -> list[Sample]:
     """A fixed gallery of the model's test images (three of each class and some the model gets wrong), with
-    the label and the model's prediction. A model served without its test set has none (404)."""
+    the label and the model's prediction (made when the model was loaded). A model served without its test
+    set has none (404)."""
     with client_errors():
-        samples = served.dataset()
-    ids = samples.gallery([m["index"] for m in served.card.get("misclassified", [])])
-    predicted = served.forward(samples.batch(ids))["probs"].argmax(1)  # (N,)
+        served.dataset()
     names = served.model.classes
     return [
-        Sample(id=i, label=int(samples.labels[i]), predicted=int(p), label_name=names[int(samples.labels[i])])
-        for i, p in zip(ids, predicted, strict=True)
+        Sample(id=item.id, label=item.label, predicted=item.predicted, label_name=names[item.label])
+        for item in served.prepared.gallery or ()
     ]
 
 

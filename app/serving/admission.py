@@ -264,9 +264,8 @@ class Admission:
         b = self.budgets
         return cost.memory <= min(b.light_request_memory, b.light_memory) and cost.cpu <= b.light_request_cpu
 
-    def check(self, cost: Cost, once: bool = False) -> None:
-        """Refuse a request over the per-request budget: 413 (memory) or 422 (CPU; not for ``once`` work,
-        computed once per process and then cached)."""
+    def check(self, cost: Cost) -> None:
+        """Refuse a request over the per-request budget: 413 (memory) or 422 (CPU)."""
         b = self.budgets
         if cost.memory > b.request_memory:
             self.counts["refused"] += 1
@@ -282,7 +281,7 @@ class Admission:
                 f" together may use ({mib(b.heavy_memory)}, CONVLENS_HEAVY_MEMORY_MIB). Estimate: {cost.describe()}",
                 413,
             )
-        if cost.cpu > b.request_cpu and not once:
+        if cost.cpu > b.request_cpu:
             self.counts["refused"] += 1
             raise Refused(
                 f"too much work: this request would take about {cost.cpu:.1f} s of CPU; the limit per request is"
@@ -295,16 +294,11 @@ class Admission:
         ahead = len(self.heavy.waiters) + self.budgets.heavy_slots
         return max(1, min(60, math.ceil(self.seconds * ahead / self.budgets.heavy_slots)))
 
-    async def run(self, cost: Cost, request: Request, work: Callable[[], Any], once: bool = False) -> Any:
+    async def run(self, cost: Cost, request: Request, work: Callable[[], Any]) -> Any:
         """Check, admit and run ``work`` (the route, its arguments bound); its answer keeps the memory
         reserved until it has been sent."""
         self.last = cost
-        self.check(cost, once)
-        if once and not self.is_light(cost):  # heavy memory, but no slot: it must not block the lane
-            never = asyncio.Event()
-            await self.heavy.enter(cost.memory, 0, self.budgets.queue_wait, never, self.retry_after())
-            self.counts["heavy"] += 1
-            return await self._held(self.heavy, cost.memory, run_in_threadpool(work))
+        self.check(cost)
         if self.is_light(cost):
             never = asyncio.Event()
             await self.light.enter(cost.memory, 0, self.budgets.queue_wait, never, 1)
@@ -424,11 +418,8 @@ class HeldResponse(Response):
             self.release()
 
 
-def admitted(estimate: Callable[..., Cost], once: bool = False) -> Callable[[R], R]:
-    """Declare a route's cost (see the module docstring). ``once``: the work is done once per process and
-    cached (the BatchNorm fold's check on the test set): its memory is taken from the heavy budget, but it
-    neither counts against the per-request CPU budget nor holds the heavy slot for its seconds of work (it
-    runs in the ordinary thread pool), so the first visit to a page does not stall the heavy lane."""
+def admitted(estimate: Callable[..., Cost]) -> Callable[[R], R]:
+    """Declare a route's cost (see the module docstring)."""
     wanted = inspect.signature(estimate).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in wanted.values())
 
@@ -442,7 +433,7 @@ def admitted(estimate: Callable[..., Cost], once: bool = False) -> Callable[[R],
             given = kwargs if takes_all else {k: v for k, v in kwargs.items() if k in wanted}
             cost = Cost.of("request", FIXED, 0.0).then(await run_in_threadpool(functools.partial(estimate, **given)))
             admission: Admission = request.app.state.admission
-            return await admission.run(cost, request, functools.partial(route, **kwargs), once)
+            return await admission.run(cost, request, functools.partial(route, **kwargs))
 
         endpoint.estimate = estimate  # type: ignore[attr-defined]
         return endpoint  # type: ignore[return-value]

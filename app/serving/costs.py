@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -203,9 +202,6 @@ class NetworkProfile:
     scratch: int  # the largest convolution's unfolded input (im2col: output positions x weight row)
 
 
-_PROFILES: weakref.WeakKeyDictionary[nn.Module, NetworkProfile] = weakref.WeakKeyDictionary()
-
-
 def _submodule(model: nn.Module, name: str) -> nn.Module | None:
     """The module a layer name is the path of (``conv1``, ``features.0``); None for a function's node."""
     try:
@@ -218,8 +214,6 @@ def profile(model: nn.Module, shapes: dict[str, list[int]]) -> NetworkProfile:
     """``model``'s profile from ``shapes`` (layer name -> output shape of one image, as the served model
     records them at load): conv and linear layers cost one weight row per output value (``weight[0]``:
     in_channels/groups x kernel area, or in_features); every other layer one operation per value."""
-    if model in _PROFILES:
-        return _PROFILES[model]
     sizes = [math.prod(shape) for shape in shapes.values()]
     macs = scratch = 0
     for name, shape in shapes.items():
@@ -229,9 +223,7 @@ def profile(model: nn.Module, shapes: dict[str, list[int]]) -> NetworkProfile:
         if isinstance(weight, torch.Tensor) and weight.dim() >= 3:  # a convolution: (C, H, W) output
             scratch = max(scratch, math.prod(shape[1:]) * per_value)
     widest = max((a + b for a, b in itertools.pairwise(sizes)), default=sum(sizes))
-    result = NetworkProfile(sum(sizes), widest, macs, len(sizes), scratch)
-    _PROFILES[model] = result
-    return result
+    return NetworkProfile(sum(sizes), widest, macs, len(sizes), scratch)
 
 
 def network(net: NetworkProfile, images: int, keep: bool = True, backward: bool = False, chunk: int = 0) -> Cost:

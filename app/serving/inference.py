@@ -16,6 +16,7 @@ from app.datasets.samples import Datasets, SampleStore
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
 from app.serving.batching import MicroBatcher
+from app.serving.prepared import Prepared, prepare
 from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
 from app.training.timeline import Timeline
 
@@ -30,7 +31,8 @@ ForwardObserver = Callable[[str, int, float], None]
 
 @dataclass
 class ServedModel:
-    """One trained network, its model card and (when it has one) its test set. Read-only after loading."""
+    """One trained network, its model card and (when it has one) its test set. Read-only after loading;
+    what takes work to find (the fold check, the gallery's predictions...) is ``prepared`` when it is made."""
 
     name: str
     model: Network
@@ -40,9 +42,11 @@ class ServedModel:
     folder: Path | None = None  # where its files are (its top-activation file, its own test set)
     observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
+    prepared: Prepared = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
+        self.prepared = prepare(self.name, self.model, self.card, self.shapes, self.samples, self.folder)
 
     @classmethod
     def load(cls, checkpoint: Path, datasets: Datasets, observe: ForwardObserver | None = None) -> ServedModel:
@@ -77,6 +81,12 @@ class ServedModel:
         if self.samples is None:
             raise KeyError(f"model {self.name!r} has no test set here, so it has no sample images")
         return self.samples
+
+    def top_file(self) -> dict:
+        """The ``convlens top`` file, read when the model was loaded; KeyError saying why there is none."""
+        if isinstance(self.prepared.top, str):
+            raise KeyError(self.prepared.top)
+        return self.prepared.top
 
     def history(self) -> Timeline:
         """The training timeline; KeyError when this model was served without one."""

@@ -32,6 +32,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.serving.root_path import route_path
 
 PAGE_POLICY = {
     "default-src": "'self'",
@@ -91,7 +92,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope.get("path") in self.docs_paths:
+        if route_path(scope) in self.docs_paths:
             await self._docs(scope, receive, send)
             return
 

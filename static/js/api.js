@@ -22,6 +22,7 @@
 
 import { API_DEFAULTS } from "./config.js";
 import { LANG, t } from "./i18n.js";
+import { rooted } from "./root.js";
 
 /** What an HTTP error status means, said before the server's English detail on a page in another language. */
 const STATUS_LEADS = {
@@ -57,7 +58,8 @@ export class ApiError extends Error {
 }
 
 /**
- * fetch + JSON with one error shape.
+ * fetch + JSON with one error shape. `url` is the site's own ("/api/..."): it is fetched under the path
+ * prefix the app is served under (root.js).
  * @param {string} url
  * @param {{method?: string, json?: unknown, form?: FormData, signal?: AbortSignal}} [options]
  * @returns {Promise<any>} the parsed JSON body
@@ -73,7 +75,7 @@ export async function request(url, { method, json, form, signal } = {}) {
   init.headers.Accept = "application/json";
   let response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(rooted(url), init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(t("The server could not be reached. Is it still running?"), 0);
@@ -214,7 +216,7 @@ export const api = {
   samples: ({ model } = {}) => request(apiUrl("/api/samples", { model })),
 
   /** URL of a test image's PNG, from the test set of `model` (default the page's). */
-  sampleUrl: (id, { model } = {}) => apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model }),
+  sampleUrl: (id, { model } = {}) => rooted(apiUrl(`/api/samples/${encodeURIComponent(id)}.png`, { model })),
 
   /**
    * GET /api/layers/{name}/weights, decoded: {name, kind, eps, tensors: {weight: {shape, values}, ...}}.

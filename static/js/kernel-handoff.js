@@ -15,6 +15,7 @@
 import { KERNEL_LAB } from "./config.js";
 import { t } from "./i18n.js";
 import { applied } from "./kernel-math.js";
+import { rooted } from "./root.js";
 
 const DIGIT_KEY = "convlens.explorer.digit";
 export const OVERRIDE_PARAM = "conv1_override";
@@ -49,7 +50,7 @@ export function overrideHref(kernel, channel, sample) {
   const params = new URLSearchParams();
   if (sample !== null && sample !== undefined) params.set("sample", String(sample));
   params.set(OVERRIDE_PARAM, JSON.stringify({ channel, kernel }));
-  return `/?${params}`;
+  return rooted(`/?${params}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import { el } from "./dom.js";
 import { colorOf, domainFor } from "./heatmap.js";
 import { t } from "./i18n.js";
 import { formatWeight } from "./kernel-math.js";
+import { rooted } from "./root.js";
 
 function kernelTable(kernel) {
   const table = el("table", "override-kernel");
@@ -48,7 +49,7 @@ export function overrideNotice(override, { onClear }) {
     onClear();
   });
   const edit = el("a", "button", t("Back to the kernel lab"));
-  edit.href = "/kernels";
+  edit.href = rooted("/kernels");
   actions.append(clear, edit);
   text.append(title, note, actions);
   box.append(kernelTable(override.kernel), text);

@@ -15,6 +15,7 @@ import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { readImageFile } from "./input-sources.js";
 import { recallDigit } from "./kernel-handoff.js";
+import { rooted } from "./root.js";
 
 export const PHOTO_URL = "/static/img/edge-photo.png";
 
@@ -82,7 +83,7 @@ export async function fileSource(picked, { maxBytes, kind = "file", caption = nu
 
 /** The bundled photo. */
 export async function photoSource() {
-  const response = await fetch(PHOTO_URL);
+  const response = await fetch(rooted(PHOTO_URL));
   if (!response.ok) return { problem: t("The bundled photo could not be loaded ({status}).", { status: response.status }) };
   const blob = await response.blob();
   const file = new File([blob], "edge-photo.png", { type: "image/png" });

@@ -16,6 +16,7 @@
 import { currentModel } from "./api.js";
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
+import { rooted } from "./root.js";
 
 const DATASETS = { mnist: "MNIST", "fashion-mnist": "Fashion-MNIST" };
 
@@ -107,5 +108,5 @@ export function pageUrl(path, params = {}) {
   const { model = currentModel(), ...rest } = params;
   const fallback = document.getElementById("main")?.dataset.defaultModel;
   const entries = Object.entries({ ...rest, model: model === fallback ? null : model }).filter(([, v]) => v !== undefined && v !== null && v !== "");
-  return entries.length ? `${path}?${new URLSearchParams(entries)}` : path;
+  return rooted(entries.length ? `${path}?${new URLSearchParams(entries)}` : path);
 }
