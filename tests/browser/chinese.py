@@ -19,7 +19,8 @@ from playwright.sync_api import Page
 
 # Words that stay as they are in the Chinese interface (docs/glossary.md lists them).
 _ALLOWED_WORDS = """
-    ConvLens English MNIST Fashion Fashion-MNIST LeNet VGG BatchNorm BN ReLU Softmax softmax logit logits Sobel Prewitt Laplacian
+    ConvLens English MNIST Fashion Fashion-MNIST LeNet VGG BatchNorm BN ReLU Softmax softmax logit logits
+    Sobel Prewitt Laplacian
     Gaussian Grad CAM Grad-CAM HiResCAM SGD API REST JSON PNG JPEG JPG GIF WebP BMP TIFF SVG ONNX PyTorch torch
     export pt pt2 onnx docs RGB max min avg argmax Hz ms px KB MB GB KiB MiB GiB dB ReLUs
     Ctrl Home End Esc Enter Scharr CC0 Nesterov
