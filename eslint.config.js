@@ -57,8 +57,12 @@ export default [
           message: "t()/tn(): the message must be a string literal ({placeholders} carry the values)",
         },
         {
-          selector: "CallExpression[callee.name='tn'][arguments.1.type!='Literal']",
-          message: "tn(): the plural message must be a string literal",
+          selector: "CallExpression[callee.name=/^(tn|tp)$/][arguments.1.type!='Literal']",
+          message: "tn()/tp(): the plural message and the message in a context must be string literals",
+        },
+        {
+          selector: "CallExpression[callee.name='tp'][arguments.0.type!='Literal']",
+          message: "tp(): the context must be a string literal",
         },
       ],
     },

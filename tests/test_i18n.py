@@ -72,6 +72,13 @@ def test_check_finds_messages_the_extractor_skips(tmp_path) -> None:
     assert not [p for p in catalogs.unextracted(template, tmp_path) if "Outer" in p]
 
 
+def test_a_message_in_a_context_has_a_key_of_its_own() -> None:
+    """tp("settings", ", ") and t(", ") are two messages: the scripts' catalog keys the first by its context."""
+    served = json.loads((catalogs.JS_CATALOGS / "zh-CN.json").read_text(encoding="utf-8"))
+    assert served["settings\u0004, "] == "，"
+    assert served[", "] == "、"
+
+
 def test_compiled_catalogs_are_current(tmp_path) -> None:
     """What the app reads is what the PO files say (scripts/setup compiles them)."""
     catalogs.compile_all(js_out=tmp_path / "js", locales=_copy_locales(tmp_path))

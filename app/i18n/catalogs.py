@@ -30,7 +30,7 @@ class Domain:
 
     name: str
     method_map: tuple[tuple[str, str], ...]
-    keywords: dict[str, tuple[int, ...] | None]
+    keywords: dict[str, tuple[int | tuple[int, str], ...] | None]
     options: dict[str, dict[str, str]]
 
 
@@ -41,7 +41,7 @@ DOMAINS = (
         {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None},
         {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}},
     ),
-    Domain("js", (("static/js/**.js", "javascript"),), {"t": None, "tn": (1, 2)}, {}),
+    Domain("js", (("static/js/**.js", "javascript"),), {"t": None, "tn": (1, 2), "tp": ((1, "c"), 2)}, {}),
 )
 
 HEADER = "# ConvLens interface messages ({domain}), in {language}. Terms: docs/glossary.md.\n#"
@@ -191,15 +191,16 @@ def _placeholder_problems(entry: Message) -> list[str]:
 
 def js_catalog(catalog: Catalog) -> dict[str, str | list[str]]:
     """A ``js`` catalog as the pages' scripts read it: source message -> translation (a plural message: its
-    singular source -> the list of the language's forms)."""
+    singular source -> the list of the language's forms; a message with a context: "context\\u0004message")."""
     out: dict[str, str | list[str]] = {}
     for entry in catalog:
         if not entry.id or entry.fuzzy or not _complete(entry):
             continue
+        prefix = f"{entry.context}\u0004" if entry.context else ""
         if isinstance(entry.id, (tuple, list)):
-            out[entry.id[0]] = [str(s) for s in entry.string or ()]
+            out[prefix + entry.id[0]] = [str(s) for s in entry.string or ()]
         else:
-            out[entry.id] = str(entry.string)
+            out[prefix + entry.id] = str(entry.string)
     return out
 
 

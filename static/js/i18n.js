@@ -4,6 +4,7 @@
  *   import { t, tn, formatNumber, LANG } from "./i18n.js";
  *   t("Layer {name} has {count} channels", { name, count })    // English source -> the page's language
  *   tn("{n} image", "{n} images", n, { n })                      // singular/plural by n
+ *   tp("settings", ", ")                                         // the same English in a context of its own
  *
  * The first argument is always a string literal (ESLint enforces it): `convlens i18n extract` finds the
  * messages in the source and writes them into app/i18n/locales/<locale>/LC_MESSAGES/js.po; the compiled
@@ -46,6 +47,15 @@ function fill(text, params) {
 /** `message` (an English string literal) in the page's language, its {placeholders} filled from `params`. */
 export function t(message, params) {
   const translated = catalog[message];
+  return fill(typeof translated === "string" ? translated : message, params);
+}
+
+/**
+ * `message` said in a `context` (a string literal too): the same English words may need different words in
+ * another language (", " between a layer's settings is "，" in Chinese, between names "、").
+ */
+export function tp(context, message, params) {
+  const translated = catalog[`${context}\u0004${message}`];
   return fill(typeof translated === "string" ? translated : message, params);
 }
 

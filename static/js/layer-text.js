@@ -6,7 +6,7 @@
  *   geometry(info)   // "5 × 5 kernel, stride 1, padding 2 · each value sees 5 × 5 input pixels · 520 parameters"
  */
 
-import { formatNumber, t } from "./i18n.js";
+import { formatNumber, t, tp } from "./i18n.js";
 
 const T = "\u00d7";
 
@@ -112,7 +112,7 @@ export function geometry(info) {
     if (info.dilation && info.dilation > 1) settings.push(t("dilation {n}", { n: info.dilation }));
     if (info.groups && info.groups > 1) settings.push(t("{n} groups", { n: info.groups }));
     // Translators: separates the settings of a layer: "5 × 5 kernel, stride 1, padding 2"
-    bits.push(settings.join(t(", ")));
+    bits.push(settings.join(tp("settings", ", ")));
   }
   const rf = info.receptive_field;
   if (rf && rf.size > 1) bits.push(t("each value sees {n} × {n} input pixels", { n: rf.size }));
