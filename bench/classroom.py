@@ -11,10 +11,10 @@ before the next drawing goes out. The drawings are strokes of ten digits drawn w
 cut at 30..100% of their length (a digit being drawn), several hundred different bodies that every
 connection walks through, so no two consecutive requests send the same pixels.
 
-Request variants (``--variants``): ``all-float32`` is what the page sent before the classroom work (every
-layer, float32); ``page`` is what it sends now while a stroke is being drawn (see VARIANTS). ``--before
-DIR`` also runs the sweep against a server started from DIR (e.g. ``git archive <commit> | tar -x -C
-DIR``) with the ``all-float32`` request: the same machine and minutes, the old code and the old request.
+Request variants (``--variants``, see VARIANTS): ``page`` is what the page sends (every layer, float32),
+``float16`` and ``probs`` what fewer bytes would save; or any query string. ``--before DIR`` also runs
+the sweep against a server started from DIR (e.g. ``git archive <commit> | tar -x -C DIR``) with the
+``page`` request: the same machine and minutes, the old code.
 
 For every server (1 and 2 uvicorn processes: ``convlens serve --workers N``, the supervisor's children
 sharing one socket) and every N: requests, answers/s, p50/p90/p99 latency (wrk's, from the request's
@@ -55,11 +55,13 @@ BRUSHES = (18, 22, 26)  # around SIZES.brush.initial (22)
 CUTS = np.linspace(0.3, 1.0, 15)  # how much of a digit is drawn
 GOAL_MS = 100.0
 
-# The page's query (api.js `apiUrl`: preprocess, layers, dtype, then model). "page" must match what
-# explorer.js asks while a stroke is drawn; "all-float32" is what it asked before.
+# The page's query (api.js `apiUrl`: preprocess, layers, dtype, then model). "page" is what explorer.js
+# sends for every pad update (every layer, float32); the others show what the bytes cost: the same maps
+# as float16, and the prediction alone (the route's floor without the maps).
 VARIANTS = {
-    "all-float32": "preprocess=auto&dtype=float32&model=lenet_bn",
     "page": "preprocess=auto&dtype=float32&model=lenet_bn",
+    "float16": "preprocess=auto&dtype=float16&model=lenet_bn",
+    "probs": "preprocess=auto&dtype=float32&model=lenet_bn&layers=probs",
 }
 
 # Digits as polylines in 28x28 units (MNIST's digits fill the middle 20x20).
@@ -299,7 +301,7 @@ def main() -> None:
     p.add_argument("--server-cpus", help="pin the server to these CPUs, e.g. 0")
     p.add_argument("--wrk-cpus", help="pin wrk to these CPUs, e.g. 1")
     p.add_argument("--env", nargs="*", default=[], help="the server's environment, e.g. CONVLENS_TORCH_THREADS=1")
-    p.add_argument("--before", type=Path, help="also serve this checkout (an earlier commit) with all-float32")
+    p.add_argument("--before", type=Path, help="also serve this checkout (an earlier commit) with the page's request")
     args = p.parse_args()
     bodies = drawings()
     print(
@@ -310,7 +312,7 @@ def main() -> None:
     )
     plan = [(ROOT, variant, "") for variant in args.variants]
     if args.before:
-        plan.append((args.before.resolve(), "all-float32", f" (server from {args.before})"))
+        plan.append((args.before.resolve(), "page", f" (server from {args.before})"))
     for workers in args.workers:
         for root, variant, note in plan:
             runs = sweep(args, root, workers, variant, bodies)
