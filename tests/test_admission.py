@@ -287,7 +287,6 @@ def test_work_done_once_takes_heavy_memory_but_not_the_slot() -> None:
     in_own_loop(scenario)
 
 
-
 WHERE_ESTIMATED: list[str] = []
 
 
