@@ -46,14 +46,17 @@ def _listens(pid: int, port: int) -> bool:
     return bool(inodes.intersection(links))
 
 
-def _start(workers: int, env: dict[str, str] | None, factory: str | None) -> tuple[str, subprocess.Popen] | None:
-    """Start a server; (base URL, process) once it answers, or None if it exited first (port taken)."""
+def _start(
+    workers: int, env: dict[str, str] | None, factory: str | None, root: Path = ROOT
+) -> tuple[str, subprocess.Popen] | None:
+    """Start a server from the checkout ``root``; (base URL, process) once it answers, or None if it exited
+    first (port taken)."""
     port = free_port()
     if factory is None:
         cmd = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
     else:  # an app built by a function (uvicorn --factory), e.g. one serving a network defined in the tests
         cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--log-level", "warning"], cwd=ROOT, env={**os.environ, **(env or {})})
+    proc = subprocess.Popen([*cmd, "--log-level", "warning"], cwd=root, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     guard = time.monotonic() + START_GUARD_SECONDS
     while proc.poll() is None:
@@ -70,12 +73,13 @@ def _start(workers: int, env: dict[str, str] | None, factory: str | None) -> tup
 
 @contextlib.contextmanager
 def server(
-    workers: int = 1, env: dict[str, str] | None = None, factory: str | None = None
+    workers: int = 1, env: dict[str, str] | None = None, factory: str | None = None, root: Path = ROOT
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """``convlens serve`` (or the app ``factory``, "module:function", builds) on 127.0.0.1 and a free port;
-    yields (base URL, process), stops it after."""
+    yields (base URL, process), stops it after. ``root``: the checkout to serve (``python -m app`` there, so
+    its own ``app`` package and models; a benchmark's copy of an earlier commit), by default this one."""
     for _ in range(START_ATTEMPTS):
-        started = _start(workers, env, factory)
+        started = _start(workers, env, factory, root)
         if started is not None:
             break
     else:

@@ -10,14 +10,18 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.config import MIB, Settings
-from app.serving.admission import Admission, Budgets, Gate, Job, Refused, Stopped
+from app.routes.deps import UploadBody
+from app.serving.admission import INLINE_ESTIMATE_BYTES, Admission, Budgets, Gate, Job, Refused, Stopped, admitted
 from app.serving.costs import Cost
 from tests.helpers import encode, in_own_loop, png_bytes
 
@@ -263,3 +267,36 @@ def test_the_padded_input_counts_against_the_answer(client: TestClient) -> None:
     rgb = spec.replace('"gray"', '"rgb"')
     r = client.post("/api/convolve", data={"spec": rgb}, files={"file": ("a.jpg", jpeg)}, params={"include": "padded"})
     assert r.status_code == 413 and "answer" in r.json()["detail"], r.text[:300]
+
+
+WHERE_ESTIMATED: list[str] = []
+
+
+def where_estimated(body: bytes) -> Cost:
+    """An estimate that notes whether it runs in the event loop or in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+        WHERE_ESTIMATED.append("event loop")
+    except RuntimeError:
+        WHERE_ESTIMATED.append("thread")
+    return Cost.of("body", len(body), 0.0)
+
+
+@admitted(where_estimated)
+def echo(request: Request, body: UploadBody) -> PlainTextResponse:
+    return PlainTextResponse(str(len(body)))
+
+
+def test_a_small_body_is_estimated_in_the_event_loop_and_a_large_one_in_a_thread() -> None:
+    """The draw pad's 2 KB JSON skips the hop to a worker thread for its estimate; a large upload does not."""
+    app = FastAPI()
+    app.post("/echo")(echo)
+    app.state.admission = Admission(Budgets.from_settings(Settings()))
+    app.state.convlens = SimpleNamespace(settings=Settings())
+    WHERE_ESTIMATED.clear()
+    with TestClient(app) as c:
+        for size in (2000, INLINE_ESTIMATE_BYTES, INLINE_ESTIMATE_BYTES + 1):
+            r = c.post("/echo", content=b"x" * size, headers={"Content-Type": "application/octet-stream"})
+            assert r.status_code == 200 and r.text == str(size), r.text[:300]
+    app.state.admission.close()
+    assert WHERE_ESTIMATED == ["event loop", "event loop", "thread"]

@@ -11,8 +11,10 @@ The route stays a plain ``def`` with a ``request: Request`` parameter. ``estimat
 route's own arguments, by name (it declares those it needs, ``**_`` for the rest), and returns a
 ``costs.Cost``: peak memory and CPU seconds, estimated from sizes alone, without decoding any image
 (``app.serving.costs`` has the building blocks; ``app.routes.inputs.parse_form`` caches the parsed form
-on the request, so the estimate and the route parse it once). It runs in a worker thread and may raise
-the route's usual 4xx errors. Then, in the event loop (no thread is held while a request waits):
+on the request, so the estimate and the route parse it once). It runs in a worker thread (in the event
+loop itself when the request's body is at most ``INLINE_ESTIMATE_BYTES``: reading the sizes of a small body
+takes microseconds, less than the hop to a thread) and may raise the route's usual 4xx errors. Then, in
+the event loop (no thread is held while a request waits):
 
 1. over the per-request budget: refused before any work, 413 for memory and 422 for CPU, the detail
    naming the limit, its setting and the estimate's largest parts;
@@ -61,7 +63,11 @@ from app.errors import StatusError
 from app.serving.costs import FIXED, Cost, mib
 
 R = TypeVar("R", bound=Callable[..., Any])
-LIGHT_QUEUE = 64  # light requests waiting for memory (slow readers of many answers)
+# light requests waiting for memory (slow readers of many answers, a classroom drawing at once: 200 students
+# keep about 180 waiting, docs/benchmarks.md "Students served"); a waiter holds only its body, which the body
+# budget bounds
+LIGHT_QUEUE = 512
+INLINE_ESTIMATE_BYTES = 64 * 1024  # a body this small is estimated in the event loop, without a thread hop
 BUSY_PAUSE = 1.0  # seconds a request refused as busy waits before its 503 goes out (see ``_busy``)
 
 
@@ -431,7 +437,12 @@ def admitted(estimate: Callable[..., Cost]) -> Callable[[R], R]:
         async def endpoint(**kwargs: Any) -> Any:
             request: Request = kwargs["request"]
             given = kwargs if takes_all else {k: v for k, v in kwargs.items() if k in wanted}
-            cost = Cost.of("request", FIXED, 0.0).then(await run_in_threadpool(functools.partial(estimate, **given)))
+            body = kwargs.get("body")
+            if isinstance(body, bytes) and len(body) <= INLINE_ESTIMATE_BYTES:
+                estimated = estimate(**given)
+            else:
+                estimated = await run_in_threadpool(functools.partial(estimate, **given))
+            cost = Cost.of("request", FIXED, 0.0).then(estimated)
             admission: Admission = request.app.state.admission
             return await admission.run(cost, request, functools.partial(route, **kwargs))
 
