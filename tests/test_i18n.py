@@ -75,7 +75,7 @@ def test_check_finds_messages_the_extractor_skips(tmp_path) -> None:
 def test_a_message_in_a_context_has_a_key_of_its_own() -> None:
     """tp("settings", ", ") and t(", ") are two messages: the scripts' catalog keys the first by its context."""
     served = json.loads((catalogs.JS_CATALOGS / "zh-CN.json").read_text(encoding="utf-8"))
-    assert served["settings\u0004, "] == "，"
+    assert served["settings\u0004, "] == "，"  # noqa: RUF001 - the Chinese comma is the point
     assert served[", "] == "、"
 
 

@@ -120,8 +120,11 @@ def test_every_page_works_through_the_proxy(proxied_page: Page, proxied: str, pa
     page.wait_for_selector("main[data-state=ready]", timeout=READY_MS)
     expect(page.locator(PAGES[path]).first).to_be_attached()
     page.wait_for_load_state("networkidle")
-    links = [a for a in own_links(page) if not a.startswith(("#", "http://", "https://"))]
+    # "?lang=..." (the language switch) stays on the page it is on, so under the prefix too
+    links = [a for a in own_links(page) if not a.startswith(("#", "?", "http://", "https://"))]
     assert links and all(a.startswith(PREFIX + "/") for a in links), links
+    switch = page.eval_on_selector_all(".lang-switch a", "links => links.map((a) => a.href)")
+    assert len(switch) == 2 and all(PREFIX + "/" in a and "lang=" in a for a in switch), switch
     nav = page.eval_on_selector_all(".site-nav a", "links => links.map((a) => a.href)")
     assert nav == [f"{proxied}{p}" if p != "/" else f"{proxied}/" for p in PAGES], nav
 
