@@ -17,7 +17,7 @@ from tests.helpers import LiveServer
 
 def test_usage_without_a_command() -> None:
     r = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True)
-    assert r.returncode == 2 and "convlens [-h] {serve,train,top,fold,import}" in r.stderr
+    assert r.returncode == 2 and "convlens [-h] {serve,train,top,fold,import,i18n}" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,11 @@ def proxied_page(browser: Browser, proxied: str, browser_errors: BrowserErrors) 
     browser_errors.watch(context)
     page = context.new_page()
     failed: list[str] = []
-    page.on("requestfailed", lambda r: failed.append(f"{r.url} failed: {r.failure}"))
+    # a request the page itself abandoned (it navigated away, or a newer request replaced it) is not a failure
+    page.on(
+        "requestfailed",
+        lambda r: None if "ERR_ABORTED" in (r.failure or "") else failed.append(f"{r.url} failed: {r.failure}"),
+    )
 
     def check(response: Response) -> None:
         if response.status >= 400:
