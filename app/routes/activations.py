@@ -49,7 +49,8 @@ def activations_cost(
     request: Request, body: bytes, served: ServedModel, names: list[str], dtype: str, preprocess: str
 ) -> Cost:
     """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
-    selected = sum(route_costs.values(served.shapes[name]) for name in names)
+    shapes = served.shapes  # built on each access
+    selected = sum(route_costs.values(shapes[name]) for name in names)
     return (
         route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1))

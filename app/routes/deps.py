@@ -1,5 +1,10 @@
 """What the routes depend on: the app's loaded state, the size-limited body, the served model of
-``?model=`` and the query parameters several routes share. Each is declared once, here."""
+``?model=`` and the query parameters several routes share. Each is declared once, here.
+
+The dependencies are ``async def`` although none of them awaits anything but the body: FastAPI runs a
+plain ``def`` dependency in a worker thread, a hand-off that costs more than the dictionary look-up it
+wraps (three of them per draw-pad request, docs/benchmarks.md "Students served"). They must stay cheap and
+non-blocking."""
 
 from __future__ import annotations
 
@@ -39,7 +44,12 @@ def state(request: Request) -> State:
     return request.app.state.convlens
 
 
-AppState = Annotated[State, Depends(state)]
+async def app_state(request: Request) -> State:
+    """``state`` as a dependency (in the event loop, see the module docstring)."""
+    return state(request)
+
+
+AppState = Annotated[State, Depends(app_state)]
 
 
 # --- the body --------------------------------------------------------------------------------------
@@ -116,7 +126,7 @@ BatchBody = Annotated[bytes, Depends(batch_body)]
 # --- the model and the shared query parameters ---------------------------------------------------------
 
 
-def served_model(
+async def served_model(
     st: AppState, model: Annotated[str | None, Query(description="model name (default: the default model)")] = None
 ) -> ServedModel:
     """The model ``?model=`` names (none: the default); 404 naming the models there are."""
@@ -127,7 +137,7 @@ def served_model(
 Served = Annotated[ServedModel, Depends(served_model)]
 
 
-def layer_names(
+async def layer_names(
     served: Served,
     layers: Annotated[str | None, Query(description="comma-separated layer names (default: all)")] = None,
 ) -> list[str]:
