@@ -64,8 +64,8 @@ def main() -> None:
     print("\n| server | server CPU ms/answer, median (min-max) | answers/s, median |")
     print("|---|---:|---:|")
     for name in servers:
-        ms = per_answer[name]
-        print(f"| {name} | {statistics.median(ms):.2f} ({min(ms):.2f}-{max(ms):.2f}) | {statistics.median(rate[name]):.0f} |")
+        ms, median = per_answer[name], statistics.median(per_answer[name])
+        print(f"| {name} | {median:.2f} ({min(ms):.2f}-{max(ms):.2f}) | {statistics.median(rate[name]):.0f} |")
     a, b = (statistics.median(per_answer[name]) for name in servers)
     print(f"\nB / A: {b / a:.2f}; load average {os.getloadavg()[0]:.2f} after")
 
