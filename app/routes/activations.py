@@ -10,6 +10,7 @@ from torch import nn
 from app.labs import override
 from app.routes import costs as route_costs
 from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
+from app.routes.fastpath import PlainQueryRoute
 from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving import costs
@@ -42,7 +43,8 @@ def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> 
         return {convs[0].name: override.conv1_override(first, spec)}
 
 
-router = APIRouter(tags=["network"])
+# the draw pad's requests skip FastAPI's parameter solving (app.routes.fastpath)
+router = APIRouter(tags=["network"], route_class=PlainQueryRoute)
 
 
 def activations_cost(

@@ -107,9 +107,14 @@ async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield await _read_limited(request, limit, settings.body_timeout)
 
 
-async def upload_body(request: Request) -> AsyncIterator[bytes]:
+def upload_body_context(request: Request) -> contextlib.AbstractAsyncContextManager[bytes]:
     """A body holding one upload (the per-file limit plus room for the form fields)."""
-    async with _body(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD) as body:
+    return _body(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD)
+
+
+async def upload_body(request: Request) -> AsyncIterator[bytes]:
+    """``upload_body_context`` as a dependency."""
+    async with upload_body_context(request) as body:
         yield body
 
 
