@@ -10,6 +10,7 @@ from torch import nn
 from app.labs import override
 from app.routes import costs as route_costs
 from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
+from app.routes.fastpath import PlainQueryRoute
 from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving import costs
@@ -42,14 +43,16 @@ def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> 
         return {convs[0].name: override.conv1_override(first, spec)}
 
 
-router = APIRouter(tags=["network"])
+# the draw pad's requests skip FastAPI's parameter solving (app.routes.fastpath)
+router = APIRouter(tags=["network"], route_class=PlainQueryRoute)
 
 
 def activations_cost(
     request: Request, body: bytes, served: ServedModel, names: list[str], dtype: str, preprocess: str
 ) -> Cost:
     """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
-    selected = sum(route_costs.values(served.shapes[name]) for name in names)
+    shapes = served.shapes  # built on each access
+    selected = sum(route_costs.values(shapes[name]) for name in names)
     return (
         route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1))

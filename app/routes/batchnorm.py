@@ -31,7 +31,7 @@ router = APIRouter(tags=["batchnorm lab"])
 # --- POST /api/batchnorm -------------------------------------------------------------------------------
 
 
-def batchnorm_model(st: AppState, served: Served) -> ServedModel:
+async def batchnorm_model(st: AppState, served: Served) -> ServedModel:
     """The ``?model=`` model, which must have BatchNorm layers (422 naming those that do)."""
     if not served.model.of_kind("batchnorm"):
         with_bn = [n for n, s in st.registry.models.items() if s.model.of_kind("batchnorm")]

@@ -1,5 +1,10 @@
 """What the routes depend on: the app's loaded state, the size-limited body, the served model of
-``?model=`` and the query parameters several routes share. Each is declared once, here."""
+``?model=`` and the query parameters several routes share. Each is declared once, here.
+
+The dependencies are ``async def`` although none of them awaits anything but the body: FastAPI runs a
+plain ``def`` dependency in a worker thread, a hand-off that costs more than the dictionary look-up it
+wraps (three of them per draw-pad request, docs/benchmarks.md "Students served"). They must stay cheap and
+non-blocking."""
 
 from __future__ import annotations
 
@@ -41,7 +46,12 @@ def state(request: Request) -> State:
     return request.app.state.convlens
 
 
-AppState = Annotated[State, Depends(state)]
+async def app_state(request: Request) -> State:
+    """``state`` as a dependency (in the event loop, see the module docstring)."""
+    return state(request)
+
+
+AppState = Annotated[State, Depends(app_state)]
 
 
 # --- the body --------------------------------------------------------------------------------------
@@ -99,9 +109,14 @@ async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield await _read_limited(request, limit, settings.body_timeout)
 
 
-async def upload_body(request: Request) -> AsyncIterator[bytes]:
+def upload_body_context(request: Request) -> contextlib.AbstractAsyncContextManager[bytes]:
     """A body holding one upload (the per-file limit plus room for the form fields)."""
-    async with _body(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD) as body:
+    return _body(request, state(request).settings.max_upload_bytes + FORM_OVERHEAD)
+
+
+async def upload_body(request: Request) -> AsyncIterator[bytes]:
+    """``upload_body_context`` as a dependency."""
+    async with upload_body_context(request) as body:
         yield body
 
 
@@ -118,7 +133,7 @@ BatchBody = Annotated[bytes, Depends(batch_body)]
 # --- the model and the shared query parameters ---------------------------------------------------------
 
 
-def served_model(
+async def served_model(
     st: AppState, model: Annotated[str | None, Query(description="model name (default: the default model)")] = None
 ) -> ServedModel:
     """The model ``?model=`` names (none: the default); 404 naming the models there are."""
@@ -129,7 +144,7 @@ def served_model(
 Served = Annotated[ServedModel, Depends(served_model)]
 
 
-def layer_names(
+async def layer_names(
     served: Served,
     layers: Annotated[str | None, Query(description="comma-separated layer names (default: all)")] = None,
 ) -> list[str]:
