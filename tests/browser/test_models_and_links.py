@@ -13,7 +13,7 @@ from tests.browser.test_explorer import api_layer, draw, open_explorer, png, ren
 
 pytestmark = pytest.mark.browser
 
-READY_MS = 120_000  # /batchnorm compares 10,000 images the first time
+READY_MS = 120_000  # a guard against a hang, never reached: every page is ready in well under a second
 
 
 @pytest.fixture(scope="module")
