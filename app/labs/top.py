@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.config import Settings, at_least_one
+from app.config import at_least_one
 from app.datasets import folder, mnist
-from app.nets.checkpoint import load_network, model_files, weights_digest
+from app.nets.checkpoint import model_files, weights_digest
+from app.nets.model_args import MissingModel, add_model_arguments, asked_models
 from app.nets.network import Network
 from app.nets.receptive import Field, unit_box
 
@@ -153,34 +154,27 @@ def examples(model: Network, content: dict, labels: np.ndarray, layer: str, chan
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``convlens top``."""
-    settings = Settings.from_env()
-    p.add_argument("--model", action="append", help="model name (repeatable; default: every <name>.pt in --model-dir)")
-    p.add_argument("--model-dir", type=Path, default=settings.model_dir)
-    p.add_argument(
-        "--data-dir", type=Path, default=settings.data_dir, help="folder with one folder per test set (mnist ...)"
-    )
+    add_model_arguments(p, "every <name>.pt in --model-dir")
     p.add_argument("--per-channel", type=at_least_one, default=PER_CHANNEL)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute and write the file of every model asked for; 1 when a model is missing."""
-    names = args.model or [path.stem for path in model_files(args.model_dir)]
-    if not names:
+    if not args.model and not model_files(args.model_dir):
         print(f"no models (*.pt) in {args.model_dir}", file=sys.stderr)
         return 1
-    for name in names:
-        checkpoint = args.model_dir / f"{name}.pt"
-        if not checkpoint.is_file():
-            print(f"no checkpoint {checkpoint}", file=sys.stderr)
-            return 1
-        network, card = load_network(checkpoint)
-        if not card.get("dataset"):
-            print(f"{name}: its card names no test set; skipped", file=sys.stderr)
-            continue
-        own = card.get("test_set")  # an imported model's own test set, beside it
-        split = folder.read_idx(args.model_dir / own) if own else mnist.load("test", args.data_dir / card["dataset"])
-        content = compute(network, split, args.per_channel)
-        out = path_for(args.model_dir, name)
-        write(content, out)
-        print(f"{name}: {sum(v['channels'] for v in content['layers'].values())} channels -> {out}")
+    try:
+        for name, network, card in asked_models(args):
+            if not card.get("dataset"):
+                print(f"{name}: its card names no test set; skipped", file=sys.stderr)
+                continue
+            own = card.get("test_set")  # an imported model's own test set, beside it
+            test = folder.read_idx(args.model_dir / own) if own else mnist.load("test", args.data_dir / card["dataset"])
+            content = compute(network, test, args.per_channel)
+            out = path_for(args.model_dir, name)
+            write(content, out)
+            print(f"{name}: {sum(v['channels'] for v in content['layers'].values())} channels -> {out}")
+    except MissingModel as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from app.config import Settings
 from app.datasets import folder, mnist
 from app.datasets.samples import SampleStore
 from app.nets import fold
-from app.nets.checkpoint import load_network, model_files, weights_digest
+from app.nets.checkpoint import weights_digest
+from app.nets.model_args import MissingModel, add_model_arguments, asked_models
 from app.nets.network import Network
 
 SUFFIX = ".fold.json"
@@ -95,42 +95,36 @@ def equivalence(model: Network, samples: SampleStore, path: Path | None) -> fold
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``convlens fold``."""
-    settings = Settings.from_env()
-    p.add_argument("--model", action="append", help="model name (repeatable; default: every model with BatchNorm)")
-    p.add_argument("--model-dir", type=Path, default=settings.model_dir)
-    p.add_argument(
-        "--data-dir", type=Path, default=settings.data_dir, help="folder with one folder per test set (mnist ...)"
-    )
+    add_model_arguments(p, "every model with BatchNorm")
 
 
 def run(args: argparse.Namespace) -> int:
     """Measure and write the file of every model asked for; 1 when a model asked for is missing or cannot
     be checked."""
-    names = args.model or [path.stem for path in model_files(args.model_dir)]
-    for name in names:
-        checkpoint = args.model_dir / f"{name}.pt"
-        if not checkpoint.is_file():
-            print(f"no checkpoint {checkpoint}", file=sys.stderr)
-            return 1
-        network, card = load_network(checkpoint)
-        if not network.of_kind("batchnorm"):
-            if args.model:
-                print(f"{name}: no BatchNorm layers, nothing to fold", file=sys.stderr)
+    try:
+        for name, network, card in asked_models(args):
+            if not network.of_kind("batchnorm"):
+                if args.model:
+                    print(f"{name}: no BatchNorm layers, nothing to fold", file=sys.stderr)
+                    return 1
+                continue
+            own = card.get("test_set")  # an imported model's own test set, beside it
+            samples = folder.LabelledSet(args.model_dir / own) if own else _served_set(args.data_dir, card)
+            if samples is None:
+                print(f"{name}: its card names no test set here; skipped", file=sys.stderr)
+                continue
+            try:
+                found = content(network, samples)
+            except ValueError as exc:
+                print(f"{name}: {exc}", file=sys.stderr)
                 return 1
-            continue
-        own = card.get("test_set")  # an imported model's own test set, beside it
-        samples = folder.LabelledSet(args.model_dir / own) if own else _served_set(args.data_dir, card)
-        if samples is None:
-            print(f"{name}: its card names no test set here; skipped", file=sys.stderr)
-            continue
-        try:
-            found = content(network, samples)
-        except ValueError as exc:
-            print(f"{name}: {exc}", file=sys.stderr)
-            return 1
-        out = path_for(args.model_dir, name)
-        write(found, out)
-        print(f"{name}: {found['images']} images, largest logit difference {found['max_abs_logit_diff']:.2g} -> {out}")
+            out = path_for(args.model_dir, name)
+            write(found, out)
+            images, diff = found["images"], found["max_abs_logit_diff"]
+            print(f"{name}: {images} images, largest logit difference {diff:.2g} -> {out}")
+    except MissingModel as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 
