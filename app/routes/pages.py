@@ -29,9 +29,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def compile_templates() -> None:
-    """Compile every page template now (at start-up) rather than on its first request."""
+    """Compile every page template now (at start-up) rather than on its first request, and load every
+    language's compiled catalogs (a missing one stops the start-up with the command that makes it, instead
+    of failing the first page in that language)."""
     for path in sorted((PROJECT_ROOT / "templates").glob("*.html")):
         templates.env.get_template(path.name)
+    for lang in languages.LANGUAGES:
+        languages.translations(lang)
+        catalog_version(lang)
 
 
 @dataclass
