@@ -342,10 +342,10 @@ def _normalise_stroke(crop: np.ndarray) -> np.ndarray:
     width = morphology.stroke_width(crop > 0.5)
     if width < 0.7 * target and round(target - width) >= 2:
         size = round(target - width) | 1
-        crop = morphology.rank_filter(np.pad(crop, size), size, np.max)
+        crop = morphology.rank_filter(morphology.zero_pad(crop, size), size, np.max)
     elif width > THICK * scale and round(THIN_BY * (width - target)) >= 2:
         size = min(round(THIN_BY * (width - target)), min(crop.shape) // 2) | 1
-        thinner = morphology.rank_filter(np.pad(crop, size), size, np.min)
+        thinner = morphology.rank_filter(morphology.zero_pad(crop, size), size, np.min)
         if thinner.max() < 0.5:
             return crop
         crop = thinner
@@ -406,8 +406,8 @@ def _clean_ink(
     # blotches, shading the estimate missed), measured where the plain threshold sees paper, and more so
     # where the gain amplified it
     paper = flat[ink < INK_THRESHOLD * top]
-    level = float(np.median(paper)) if paper.size else 0.0
-    spread = 1.4826 * float(np.median(np.abs(paper - level))) if paper.size else 0.0
+    level = morphology.median(paper) if paper.size else 0.0
+    spread = 1.4826 * morphology.median(np.abs(paper - level)) if paper.size else 0.0
     sure = np.maximum(INK_THRESHOLD, (level + NOISE_MARGIN * spread) * gain / top)  # (H, W) or (1, 1)
     maybe = np.maximum(INK_THRESHOLD, (level + FAINT_MARGIN * spread) * gain / top)
     ink = np.clip(ink / top, 0.0, 1.0)
@@ -463,7 +463,7 @@ def mnistify(gray: np.ndarray, ink_high: bool | None = None, detail: bool = True
     cropped with some paper around it.
     """
     work = _reduce(gray, WORK)
-    border_level = float(np.median(_border(work)))
+    border_level = morphology.median(_border(work))
     if ink_high is None:
         ink_high = _ink_is_light(work, border_level)
     detail = detail and work.shape != gray.shape

@@ -102,3 +102,34 @@ def test_run_components_match_scipys_eight_connected_labels(seed) -> None:
     for r, s, e in zip(rows, starts, ends, strict=True):
         rebuilt[r, s:e] = True
     np.testing.assert_array_equal(rebuilt, mask)
+
+
+def median_cases() -> list[np.ndarray]:
+    rng = np.random.default_rng(7)
+    cases = []
+    for n in [1, 2, 3, 4, 5, 28, 49, 50, 784, 785]:
+        for dtype in (np.float32, np.float64):
+            cases.append(rng.random(n).astype(dtype))
+            cases.append(rng.integers(0, 3, n).astype(dtype))  # ties
+            cases.append((rng.random(n) * 1e-3).astype(dtype).reshape(1, -1))  # any shape: all values
+    nan = rng.random(9).astype(np.float32)
+    nan[4] = np.nan
+    cases.append(nan)
+    cases.append(np.array([np.nan, 1.0, 2.0, 3.0]))
+    cases.append(np.array([np.inf, -np.inf, 0.5, 0.25]))
+    return cases
+
+
+@pytest.mark.parametrize("values", median_cases(), ids=lambda a: f"{a.dtype}x{a.size}")
+def test_median_is_numpys_bit_for_bit(values) -> None:
+    want, got = float(np.median(values)), morphology.median(values)
+    assert (np.isnan(want) and np.isnan(got)) or want == got
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.float32, np.float64])
+@pytest.mark.parametrize("width", [0, 1, 3])
+def test_zero_pad_is_numpys(dtype, width) -> None:
+    a = (np.random.default_rng(1).random((5, 7)) > 0.5).astype(dtype)
+    got, want = morphology.zero_pad(a, width), np.pad(a, width)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
