@@ -7,9 +7,12 @@ import json
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from starlette.requests import Request
 
 from app.routes.fastpath import plain_arguments
+from app.routes.inputs import plain_pixels
+from app.schemas.network import PixelsRequest
 
 DRAWING = np.zeros((28, 28))
 DRAWING[6:22, 12:16] = 1.0  # a "1"
@@ -74,3 +77,74 @@ def test_a_plain_query_fails_as_fastapi_does(client: TestClient, body: str, cont
     ]
     assert [a.status_code for a in answers] == [status, status]
     assert answers[0].json() == answers[1].json()
+
+
+def pixel_bodies() -> list[bytes]:
+    """Drawings written the ways a client may write numbers: the page's 4 decimals, integers, exponents,
+    17 digits, spaces and newlines."""
+    rng = np.random.default_rng(11)
+    bodies = []
+    for i in range(60):
+        values = rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30))))
+        values[values < 0.3] = 0.0
+        rows = {
+            0: lambda r: ",".join(f"{v:.4f}" for v in r),
+            1: lambda r: ",".join(str(int(v > 0.5)) for v in r),
+            2: lambda r: " , ".join(f"{v:.3e}" for v in r),
+            3: lambda r: ",\n".join(f"{v:.17g}" for v in r),
+            4: lambda r: ",".join(f"{v:.2E}" for v in r),
+        }[i % 5]
+        bodies.append(('{ "pixels" : [' + ",".join(f"[{rows(r)}]" for r in values) + "] }").encode())
+    return bodies
+
+
+def pydantics(body: bytes) -> np.ndarray | None:
+    try:
+        return np.asarray(PixelsRequest.model_validate_json(body).pixels, dtype=np.float32)
+    except ValidationError:
+        return None
+
+
+@pytest.mark.parametrize("body", pixel_bodies(), ids=range(60))
+def test_plain_pixels_are_read_as_pydantic_reads_them(body: bytes) -> None:
+    got, want = plain_pixels(body), pydantics(body)
+    assert got is not None and want is not None
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"pixels": [[0.5, 0.5], [0.5]]}',  # ragged
+        b'{"pixels": []}',
+        b'{"pixels": [[]]}',
+        b'{"pixels": [[2]]}',  # out of range
+        b'{"pixels": [[1.00000001]]}',  # above 1 until made float32
+        b'{"pixels": [[-1e-9]]}',
+        b'{"pixels": [[0.1]], "pixels": [[0.2]]}',  # a repeated key
+        b'{"pixels": [[[0.1]]]}',  # C x H x W
+        b'{"pixels": [[0.1]], "conv1_override": null}',
+        b'{"pixels": [["0.5"]]}',  # a string pydantic may take
+        b'{"pixels": [[true]]}',
+        b'{"pixels": [[NaN]]}',
+        b'{"pixels": [[1e999]]}',
+        b'{"pixels": [[01]]}',  # not JSON
+        b'{"pixel\\u0073": [[0.5]]}',  # an escaped key
+        b"[[0.5]]",
+        b'{"pixels": [[0.5]]} x',
+        b'{"pixels": [' + b"[0]," * 512 + b"[0]]}",  # more rows than MAX_SIDE
+    ],
+)
+def test_anything_but_plain_pixels_is_left_to_pydantic(body: bytes) -> None:
+    assert plain_pixels(body) is None
+
+
+def test_a_drawing_on_both_readings_gets_the_same_answer(client: TestClient) -> None:
+    """The page's own body, read by ``plain_pixels``, and the same pixels with an explicit ``"conv1_override":
+    null`` (which only pydantic reads, and which takes the worker-thread path): byte-identical answers."""
+    plain = client.post("/api/activations", content=BODY, headers={"content-type": "application/json"})
+    spelled = BODY[:-1] + ', "conv1_override": null}'
+    other = client.post("/api/activations", content=spelled, headers={"content-type": "application/json"})
+    assert plain.status_code == other.status_code == 200
+    assert plain.content == other.content
