@@ -4,15 +4,18 @@ others have provably queued behind it), never by sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from app.serving.batching import MicroBatcher
-from tests.helpers import png_bytes, wait, watch_queue
+from app.serving.batching import BatchThread, MicroBatcher
+from app.serving.layers import Row
+from tests.helpers import in_own_loop, png_bytes, wait, watch_queue
 
 
 def test_an_image_gets_the_same_bits_alone_and_anywhere_in_any_batch(served, test_set) -> None:
@@ -132,3 +135,163 @@ def test_concurrent_api_requests_are_bit_identical_to_sequential_ones(client, te
             pool.map(lambda f: client.post("/api/activations", files={"file": ("d.png", f)}).content, files * 3)
         )
     assert concurrent == sequential * 3
+
+
+# --- BatchThread: the same for coroutines, with a thread of its own ------------------------------------------
+
+
+async def held_first_batch(batcher: BatchThread, running: threading.Event, values: list[float]) -> list[Any]:
+    """Submit ``values[0]`` and, once its batch is running (and held), the rest: all of them queue behind it
+    before the loop goes on, since ``submit`` queues before it first waits."""
+    first = asyncio.ensure_future(batcher.submit(torch.tensor([values[0]])))
+    await asyncio.to_thread(wait, running, "the first batch")
+    rest = [asyncio.ensure_future(batcher.submit(torch.tensor([v]))) for v in values[1:]]
+    await asyncio.sleep(0)  # every new task runs to its first wait: all are queued now
+    return [first, *rest]
+
+
+def test_a_batch_thread_batches_what_queued_while_a_batch_ran() -> None:
+    running, release = threading.Event(), threading.Event()
+    sizes = []
+
+    def run(batch: torch.Tensor) -> list[float]:
+        sizes.append(len(batch))
+        if len(sizes) == 1:
+            running.set()
+            wait(release, "the release of the first batch")
+        return square(batch)
+
+    async def scenario() -> tuple[list[float], bool]:
+        batcher = BatchThread(run, max_batch=8)
+        try:
+            tasks = await held_first_batch(batcher, running, [float(i) for i in range(24)])
+            other = asyncio.ensure_future(asyncio.sleep(0, result="the loop went on"))
+            went_on = await other == "the loop went on" and sizes == [1]  # while the first batch was held
+            release.set()
+            return await asyncio.gather(*tasks), went_on
+        finally:
+            batcher.close()
+
+    results, went_on = in_own_loop(scenario)
+    assert results == [float(i) ** 2 for i in range(24)]
+    assert sizes == [1, 8, 8, 7]
+    assert went_on
+
+
+def test_a_failing_batch_fails_its_waiters_and_the_batch_thread_goes_on() -> None:
+    running, release = threading.Event(), threading.Event()
+
+    def run(batch: torch.Tensor) -> list[int]:
+        if not running.is_set():
+            running.set()
+            wait(release, "the release of the first batch")
+        if float(batch.min()) < 0:
+            raise ValueError("bad batch")
+        return [1] * len(batch)
+
+    async def scenario() -> list[Any]:
+        batcher = BatchThread(run, max_batch=3)
+        try:
+            tasks = await held_first_batch(batcher, running, [1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 1.0])
+            release.set()
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            return [*done, await batcher.submit(torch.tensor([2.0]))]
+        finally:
+            batcher.close()
+
+    results = in_own_loop(scenario)
+    assert [str(r) if isinstance(r, Exception) else r for r in results] == [1, *["bad batch"] * 3, 1, 1, 1, 1]
+
+
+def test_a_waiter_that_stops_waiting_leaves_the_others_their_answers() -> None:
+    running, release = threading.Event(), threading.Event()
+
+    def run(batch: torch.Tensor) -> list[float]:
+        if not running.is_set():
+            running.set()
+            wait(release, "the release of the first batch")
+        return square(batch)
+
+    async def scenario() -> list[Any]:
+        batcher = BatchThread(run)
+        try:
+            tasks = await held_first_batch(batcher, running, [1.0, 2.0, 3.0])
+            tasks[1].cancel()  # a client that went away
+            release.set()
+            return await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            batcher.close()
+
+    first, cancelled, third = in_own_loop(scenario)
+    assert (first, third) == (1.0, 9.0) and isinstance(cancelled, asyncio.CancelledError)
+
+
+def test_a_closed_batch_thread_ends_and_refuses_more() -> None:
+    async def scenario() -> tuple[float, bool]:
+        batcher = BatchThread(square, name="t")
+        answer = await batcher.submit(torch.tensor([3.0]))
+        thread = batcher._thread
+        batcher.close()
+        assert thread is not None and not thread.is_alive()
+        with pytest.raises(RuntimeError, match="closed"):
+            await batcher.submit(torch.tensor([1.0]))
+        return answer, batcher.images == 1
+
+    assert in_own_loop(scenario) == (9.0, True)
+
+
+def test_infer_row_is_forward_bit_for_bit(served, test_set) -> None:
+    """Images answered together by the batch thread get each what ``forward`` gives it alone."""
+    x = torch.from_numpy(test_set.images[:12].astype(np.float32) / 255).unsqueeze(1)  # (12, 1, 28, 28)
+
+    async def scenario() -> list[Row]:
+        return await asyncio.gather(*(served.infer_row(x[i : i + 1]) for i in range(12)))
+
+    rows = in_own_loop(scenario)
+    for i, row in enumerate(rows):
+        alone = served.forward(x[i : i + 1])
+        for name in served.layer_names:
+            np.testing.assert_array_equal(row.values(name), alone[name][0].reshape(-1).numpy(), err_msg=name)
+
+
+# --- the served network's compiled pass ---------------------------------------------------------------------
+
+
+def test_every_bundled_model_serves_a_compiled_pass_bit_for_bit(client) -> None:
+    gen = torch.Generator().manual_seed(5)
+    for served in client.app.state.convlens.registry.models.values():
+        assert served.rows is not None, served.name
+        x = torch.rand(6, *served.input_shape, generator=gen)
+        with torch.inference_mode():
+            python = served.model.intermediates(x, per_image_linear=True)
+        compiled = served.forward(x)
+        assert list(compiled) == list(python)
+        assert all(torch.equal(compiled[k], python[k]) for k in python), served.name
+
+
+def test_a_network_torchscript_cannot_compile_is_served_by_python(served, monkeypatch) -> None:
+    def refuse(module: Any) -> Any:
+        raise RuntimeError("Python builtin <built-in function id> is currently not supported in Torchscript")
+
+    monkeypatch.setattr(torch.jit, "script", refuse)
+    assert served.model.scripted_rows() is None
+
+
+def test_a_compiled_pass_that_rounds_differently_is_not_used(served, monkeypatch) -> None:
+    def nearly(module: Any) -> Any:
+        return lambda x: {name: t * (1 + 1e-7) for name, t in module(x).items()}
+
+    monkeypatch.setattr(torch.jit, "script", nearly)
+    assert served.model.scripted_rows() is None
+
+
+def test_an_override_runs_the_python_pass(served, monkeypatch) -> None:
+    def compiled(x: torch.Tensor) -> Any:
+        raise AssertionError("the compiled pass ran")
+
+    monkeypatch.setattr(served, "rows", compiled)
+    x = torch.zeros(1, *served.input_shape)
+    conv1 = served.model.submodule("conv1")
+    served.forward(x, {"conv1": conv1})  # an override: the Python pass, with the module swapped
+    with pytest.raises(AssertionError, match="compiled pass ran"):
+        served.forward(x)

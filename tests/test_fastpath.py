@@ -10,9 +10,11 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from app.routes import fastpath
 from app.routes.fastpath import plain_arguments
 from app.routes.inputs import plain_pixels
 from app.schemas.network import PixelsRequest
+from app.serving import admission
 
 DRAWING = np.zeros((28, 28))
 DRAWING[6:22, 12:16] = 1.0  # a "1"
@@ -148,3 +150,53 @@ def test_a_drawing_on_both_readings_gets_the_same_answer(client: TestClient) -> 
     other = client.post("/api/activations", content=spelled, headers={"content-type": "application/json"})
     assert plain.status_code == other.status_code == 200
     assert plain.content == other.content
+
+
+# --- the draw pad's request in the event loop (app.serving.admission: Inline) -------------------------------
+
+
+def counted(client: TestClient, kind: str) -> int:
+    return client.app.state.admission.counts[kind]
+
+
+def test_a_drawing_runs_in_the_event_loop_and_an_upload_in_a_thread(client: TestClient, test_set) -> None:
+    before = counted(client, "inline"), counted(client, "light")
+    drawing = client.post("/api/activations", content=BODY, headers={"content-type": "application/json"})
+    assert drawing.status_code == 200
+    assert (counted(client, "inline"), counted(client, "light")) == (before[0] + 1, before[1] + 1)
+    sample = client.post("/api/activations", data={"sample": "3"})
+    assert sample.status_code == 200
+    assert (counted(client, "inline"), counted(client, "light")) == (before[0] + 1, before[1] + 2)
+
+
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [
+        ("preprocess=auto&dtype=float32&model=lenet_bn", BODY),
+        ("dtype=float16&layers=conv1,pool2,probs", BODY),
+        ("preprocess=none&model=fashion_vgg", BODY),
+        ("model=lenet", json.dumps({"pixels": [[0.0] * 28] * 28})),  # a blank drawing
+        ("", json.dumps({"pixels": [[2.0] * 28] * 28})),  # 422
+        ("", json.dumps({"pixels": [[0.5] * 27] * 28})),  # 422: not the network's size
+        ("", "{not json"),  # 400
+    ],
+)
+def test_the_event_loop_answers_as_a_worker_thread_does(client: TestClient, monkeypatch, query: str, body: str) -> None:
+    headers = {"content-type": "application/json"}
+    inline = client.post(f"/api/activations?{query}", content=body, headers=headers)
+    monkeypatch.setattr(admission, "INLINE_CPU", -1.0)  # nothing is small enough: every request takes a thread
+    before = counted(client, "inline")
+    threaded = client.post(f"/api/activations?{query}", content=body, headers=headers)
+    assert counted(client, "inline") == before
+    assert inline.status_code == threaded.status_code
+    assert inline.content == threaded.content
+
+
+def test_resolved_queries_are_remembered_within_a_bound(client: TestClient) -> None:
+    remembered = client.app.state.convlens.plain_queries
+    first = plain_arguments(request(client, "layers=conv1,probs"))
+    again = plain_arguments(request(client, "layers=conv1,probs"))
+    assert first == again and first is not again and first["names"] is not again["names"]  # each its own list
+    for i in range(fastpath.MAX_REMEMBERED + 5):  # anything may be sent: refused queries are remembered too
+        assert plain_arguments(request(client, f"unknown={i}")) is None
+    assert 0 < len(remembered) <= fastpath.MAX_REMEMBERED

@@ -9,6 +9,8 @@ gets alone) run on a module that shares every other submodule: the network itsel
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -132,13 +134,18 @@ class Network:
         return self.module(self.normalize(x))
 
     def intermediates(
-        self, x: torch.Tensor, overrides: dict[str, nn.Module] | None = None, per_image_linear: bool = False
+        self,
+        x: torch.Tensor,
+        overrides: dict[str, nn.Module] | None = None,
+        per_image_linear: bool = False,
+        rows: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Every layer's output for pixels ``x`` (N, C, H, W) in [0, 1], in execution order.
 
         ``overrides`` maps a layer name to a module used instead of the network's own for this call only;
-        ``per_image_linear`` runs the linear layers row by row (see ``RowByRow``)."""
-        run = self._row_by_row if per_image_linear else self.capture
+        ``per_image_linear`` runs the linear layers row by row (see ``RowByRow``), by ``rows`` when given
+        (``scripted_rows()``'s)."""
+        run = (rows or self._row_by_row) if per_image_linear else self.capture
         if overrides:
             swapped = {self.layer(name).module or name: module for name, module in overrides.items()}
             run = tracing.with_modules(run, swapped)
@@ -146,6 +153,31 @@ class Network:
         result = {INPUT: x, **{k: v for k, v in outputs.items() if k != INPUT}}
         result[PROBS] = torch.softmax(outputs[self.output], dim=1)  # (N, classes)
         return result
+
+    def scripted_rows(self) -> Callable[[torch.Tensor], dict[str, torch.Tensor]] | None:
+        """The row-by-row forward pass compiled by TorchScript (sharing this network's parameters), or None
+        when it cannot be compiled or does not give bit for bit what the Python one gives on random batches
+        of 1, 2, 5 and 8 images.
+
+        A compiled pass runs its operators in C++ and takes the GIL a few times per call instead of a few per
+        operator, so a served model's batch thread hardly holds up the event loop (docs/benchmarks.md,
+        "Students served"). For the served network only: it is never changed, while a copy that is trained
+        or edited would leave this compiled pass behind. TorchScript is deprecated in PyTorch 2; when it
+        goes, or for a network it cannot read (most imported ones), the Python pass serves."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TorchScript's own deprecation and annotation warnings
+            try:
+                scripted = torch.jit.script(self._row_by_row)
+            except Exception:  # anything TorchScript cannot compile: the Python pass serves
+                return None
+        generator = torch.Generator().manual_seed(0)
+        with torch.inference_mode():
+            for size in (1, 2, 5, 8) * 2:  # twice: the executor optimises after a first run
+                x = self.normalize(torch.rand(size, *self.input.shape, generator=generator))
+                want, got = self._row_by_row(x), scripted(x)
+                if list(want) != list(got) or not all(torch.equal(want[k], got[k]) for k in want):
+                    return None
+        return scripted  # type: ignore[no-any-return]
 
     def train(self, mode: bool = True) -> Network:
         self.module.train(mode)

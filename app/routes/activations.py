@@ -8,18 +8,20 @@ from fastapi import APIRouter, Request, Response
 from torch import nn
 
 from app.labs import override
+from app.nets.network import PROBS
 from app.routes import costs as route_costs
 from app.routes.deps import Checkpoint, DType, Layers, Preprocess, Served, UploadBody
 from app.routes.fastpath import PlainQueryRoute
 from app.routes.inputs import as_batch, as_json, body_fields, image_body_openapi, network_input
 from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving import costs
-from app.serving.admission import admitted
+from app.serving.admission import Inline, admitted
 from app.serving.costs import Cost
 from app.serving.encoding import json_response
 from app.serving.errors import client_errors, error_responses
+from app.serving.forms import media_type
 from app.serving.inference import ServedModel
-from app.serving.layers import encode_layers
+from app.serving.layers import Row, encode_layers, tabulate
 
 OVERRIDE_FIELD = {
     "conv1_override": {
@@ -51,14 +53,44 @@ def activations_cost(
     request: Request, body: bytes, served: ServedModel, names: list[str], dtype: str, preprocess: str
 ) -> Cost:
     """The input, one forward pass keeping every intermediate, the named layers flattened and encoded."""
-    shapes = served.shapes  # built on each access
-    selected = sum(route_costs.values(shapes[name]) for name in names)
+    selected = sum(served.layer_values[name] for name in names)
     return (
         route_costs.digit_input(request, body, preprocess, served)
         .then(costs.network(route_costs.net(served), 1))
         .then(costs.copies("encode", selected))
         .then(costs.answer(selected, 2 if dtype == "float16" else 4))
     )
+
+
+def answer(served: ServedModel, row: Row, names: list[str], dtype: str) -> Response:
+    """The prediction and the named layers of one image (a row of its batch's table)."""
+    probs = row.values(PROBS)  # (classes,)
+    return json_response(
+        {
+            "prediction": {"label": int(probs.argmax()), "probabilities": probs.tolist()},
+            "layers": encode_layers(served, row, names, dtype),
+        }
+    )
+
+
+def drawing_only(request: Request, body: bytes, checkpoint: int | None, **_: Any) -> bool:
+    """A JSON body that cannot hold a ``conv1_override`` (no such key, and no escapes that could spell
+    one), for the served network: what the draw pad sends on every stroke."""
+    return (
+        checkpoint is None
+        and media_type(request.headers.get("content-type")) == "application/json"
+        and b"conv1_override" not in body
+        and b"\\" not in body
+    )
+
+
+async def drawn(
+    request: Request, body: bytes, served: ServedModel, names: list[str], preprocess: str, dtype: str, **_: Any
+) -> Response:
+    """``activations`` for a ``drawing_only`` request, as a coroutine in the event loop: the JSON read and
+    the drawing prepared here, the forward pass shared in the model's batch thread (app.serving.admission)."""
+    pixels, _form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
+    return answer(served, await served.infer_row(as_batch(served, pixels)), names, dtype)
 
 
 @router.post(
@@ -68,7 +100,7 @@ def activations_cost(
     openapi_extra=image_body_openapi(PixelsRequest.model_json_schema(), OVERRIDE_FIELD),
     summary="Every layer's activations for one image",
 )
-@admitted(activations_cost)
+@admitted(activations_cost, Inline(drawing_only, drawn))
 def activations(
     request: Request,
     body: UploadBody,
@@ -99,10 +131,4 @@ def activations(
     else:
         overrides = None if spec is None else conv1_overrides(served, spec, checkpoint)
         acts = served.forward(x, overrides, checkpoint)
-    probs = acts["probs"][0]  # (10,)
-    return json_response(
-        {
-            "prediction": {"label": int(probs.argmax()), "probabilities": probs.tolist()},
-            "layers": encode_layers(served, acts, names, dtype),
-        }
-    )
+    return answer(served, tabulate(acts, served.layer_names).row(0), names, dtype)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Query, Request
 from starlette.requests import ClientDisconnect
@@ -35,6 +35,9 @@ class State:
     settings: Settings
     registry: Registry
     high_lr: HighLrExperiment | None = None  # models/high_lr.json
+    # what each plain draw-pad query resolves to (app.routes.fastpath), filled by the event loop only: a cache
+    # of what the registry says, which never changes
+    plain_queries: dict[bytes, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def limits(self) -> preprocess.Limits:

@@ -25,10 +25,24 @@ from app.serving.layers import select_layers
 PREPROCESS = frozenset(get_args(get_args(deps.Preprocess)[0]))
 DTYPES = frozenset(get_args(get_args(deps.DType)[0]))
 PLAIN = frozenset({"preprocess", "dtype", "model", "layers"})
+MAX_REMEMBERED = 256  # plain queries whose arguments are kept (the page sends a handful; anything may be sent)
+_UNKNOWN = object()
 
 
 def plain_arguments(request: Request) -> dict[str, Any] | None:
-    """The endpoint's arguments (all but the body) for a plain query; None for anything else."""
+    """The endpoint's arguments (all but the body) for a plain query; None for anything else. The models
+    and their layers never change while the server runs, so a query's arguments are worked out once."""
+    query, remembered = request.scope["query_string"], deps.state(request).plain_queries
+    known = remembered.get(query, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = _resolve(request)
+        if len(remembered) >= MAX_REMEMBERED:
+            remembered.clear()
+        remembered[query] = known
+    return None if known is None else {**known, "names": list(known["names"])}
+
+
+def _resolve(request: Request) -> dict[str, Any] | None:
     items = request.query_params.multi_items()
     query = dict(items)
     if len(query) != len(items) or not PLAIN.issuperset(query):

@@ -19,7 +19,12 @@ the event loop (no thread is held while a request waits):
 1. over the per-request budget: refused before any work, 413 for memory and 422 for CPU, the detail
    naming the limit, its setting and the estimate's largest parts;
 2. light (under ``light_request_memory`` and ``light_request_cpu``): runs in the ordinary thread pool
-   once its memory fits in the light budget;
+   once its memory fits in the light budget; or, when the route has an ``Inline`` version that takes this
+   request and the estimate is at most ``INLINE_CPU`` (a draw-pad update: about a millisecond of Python),
+   that version runs as a coroutine in the event loop itself, its forward pass in the model's batch thread
+   (``ServedModel.infer_async``). A hop to a worker thread costs such a request more than its own work:
+   every thread that holds the GIL for a moment makes the others wait for it (docs/benchmarks.md,
+   "Students served");
 3. heavy: waits first come, first served for a heavy slot and for its memory in the heavy budget, in a
    queue of at most ``queue`` requests for at most ``queue_wait`` seconds (beyond either: 503 with
    ``Retry-After``, sent after a pause of ``BUSY_PAUSE``, so that clients which ignore Retry-After
@@ -48,7 +53,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -68,6 +73,7 @@ R = TypeVar("R", bound=Callable[..., Any])
 # budget bounds
 LIGHT_QUEUE = 512
 INLINE_ESTIMATE_BYTES = 64 * 1024  # a body this small is estimated in the event loop, without a thread hop
+INLINE_CPU = 0.005  # seconds: at most this much estimated work may run in the event loop (an ``Inline`` route)
 BUSY_PAUSE = 1.0  # seconds a request refused as busy waits before its 503 goes out (see ``_busy``)
 
 
@@ -260,7 +266,7 @@ class Admission:
             b.heavy_slots, "convlens-heavy", initializer=_lower_priority, initargs=(b.heavy_nice,)
         )
         self.seconds = 1.0  # running average of a heavy request's time, for Retry-After
-        self.counts = {"light": 0, "heavy": 0, "refused": 0, "busy": 0, "stopped": 0}
+        self.counts = {"light": 0, "inline": 0, "heavy": 0, "refused": 0, "busy": 0, "stopped": 0}
         self.last: Cost | None = None  # the latest estimate (the benchmarks and tests read it)
 
     def close(self) -> None:
@@ -300,8 +306,15 @@ class Admission:
         ahead = len(self.heavy.waiters) + self.budgets.heavy_slots
         return max(1, min(60, math.ceil(self.seconds * ahead / self.budgets.heavy_slots)))
 
-    async def run(self, cost: Cost, request: Request, work: Callable[[], Any]) -> Any:
-        """Check, admit and run ``work`` (the route, its arguments bound); its answer keeps the memory
+    async def run(
+        self,
+        cost: Cost,
+        request: Request,
+        work: Callable[[], Any],
+        inline: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Check, admit and run ``work`` (the route, its arguments bound), or ``inline`` (the same answer
+        as a coroutine) when the estimate is small enough for the event loop; the answer keeps the memory
         reserved until it has been sent."""
         self.last = cost
         self.check(cost)
@@ -309,6 +322,9 @@ class Admission:
             never = asyncio.Event()
             await self.light.enter(cost.memory, 0, self.budgets.queue_wait, never, 1)
             self.counts["light"] += 1
+            if inline is not None and cost.cpu <= INLINE_CPU:
+                self.counts["inline"] += 1
+                return await self._held(self.light, cost.memory, inline())
             return await self._held(self.light, cost.memory, run_in_threadpool(work))
         gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_disconnect(request, gone))
@@ -424,8 +440,17 @@ class HeldResponse(Response):
             self.release()
 
 
-def admitted(estimate: Callable[..., Cost]) -> Callable[[R], R]:
-    """Declare a route's cost (see the module docstring)."""
+@dataclass(frozen=True)
+class Inline:
+    """A route's answer as a coroutine, for the requests ``takes`` (called with the route's arguments):
+    ``run`` (called with them too) must give exactly the answer and the errors the route gives."""
+
+    takes: Callable[..., bool]
+    run: Callable[..., Awaitable[Response]]
+
+
+def admitted(estimate: Callable[..., Cost], inline: Inline | None = None) -> Callable[[R], R]:
+    """Declare a route's cost, and optionally its ``Inline`` version (see the module docstring)."""
     wanted = inspect.signature(estimate).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in wanted.values())
 
@@ -438,13 +463,15 @@ def admitted(estimate: Callable[..., Cost]) -> Callable[[R], R]:
             request: Request = kwargs["request"]
             given = kwargs if takes_all else {k: v for k, v in kwargs.items() if k in wanted}
             body = kwargs.get("body")
-            if isinstance(body, bytes) and len(body) <= INLINE_ESTIMATE_BYTES:
+            small = isinstance(body, bytes) and len(body) <= INLINE_ESTIMATE_BYTES
+            if small:
                 estimated = estimate(**given)
             else:
                 estimated = await run_in_threadpool(functools.partial(estimate, **given))
             cost = Cost.of("request", FIXED, 0.0).then(estimated)
             admission: Admission = request.app.state.admission
-            return await admission.run(cost, request, functools.partial(route, **kwargs))
+            coroutine = functools.partial(inline.run, **kwargs) if small and inline and inline.takes(**kwargs) else None
+            return await admission.run(cost, request, functools.partial(route, **kwargs), coroutine)
 
         endpoint.estimate = estimate  # type: ignore[attr-defined]
         return endpoint  # type: ignore[return-value]

@@ -4,10 +4,15 @@ Leader/follower, with no thread of its own: a request that finds nobody running 
 runs every pending image (its own included) as one batch; requests arriving meanwhile wait, and when the
 leader finishes it hands the lead to one of them. A lone request therefore runs at once, with no
 hand-off, and under load each batch holds whatever arrived during the previous one.
+
+``BatchThread`` does the same for coroutines in the event loop, with a thread of its own (see there).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,3 +88,100 @@ class MicroBatcher:
             item.done.set()
         if successor is not None:
             successor.done.set()
+
+
+@dataclass(eq=False)
+class _Waiting:
+    x: torch.Tensor  # (1, ...)
+    future: asyncio.Future
+
+
+class BatchThread:
+    """Micro-batching for the event loop: ``await submit(x)`` returns ``run(batch)[i]`` for ``x``.
+
+    One thread of its own takes everything submitted so far (at most ``max_batch``) as one batch, runs it
+    and hands the results back to the loop with one call per batch. The loop never blocks on a forward
+    pass, and the pass itself (torch releases the GIL inside its operators) runs on another core while the
+    loop reads, prepares and answers other requests. The thread starts with the first ``submit`` and ends
+    with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s."""
+
+    def __init__(self, run: Callable[[torch.Tensor], list[Any]], max_batch: int = 32, name: str = "batch") -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._run = run
+        self._max = max_batch
+        self._name = name
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        self._closed = False
+        self.batches = 0  # statistics, for the benchmark write-up
+        self.images = 0
+
+    async def submit(self, x: torch.Tensor) -> Any:
+        item = _Waiting(x, asyncio.get_running_loop().create_future())
+        self._started()
+        self._queue.put(item)
+        return await item.future
+
+    def close(self) -> None:
+        """Stop the thread once it has answered what was submitted before; later submissions fail."""
+        import sys
+
+        print("BATCHSTAT", self._name, self.batches, self.images, file=sys.stderr)
+        with self._start:
+            self._closed = True
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = None
+
+    def _started(self) -> None:
+        if self._thread is None:
+            with self._start:
+                if self._closed:
+                    raise RuntimeError(f"{self._name}: the batch thread has been closed")
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._serve, name=f"convlens-{self._name}", daemon=True)
+                    self._thread.start()
+
+    def _serve(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch, stop = [first], False
+            while len(batch) < self._max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._answer(batch)
+            if stop:
+                return
+
+    def _answer(self, batch: list[_Waiting]) -> None:
+        try:
+            results, error = self._run(torch.cat([item.x for item in batch])), None
+        except BaseException as exc:  # every waiter gets the failure, nobody hangs
+            results, error = [None] * len(batch), exc
+        self.batches += 1
+        self.images += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Any]]] = {}
+        for item, result in zip(batch, results, strict=True):
+            by_loop.setdefault(item.future.get_loop(), []).append((item, result))
+        for loop, answered in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile has nobody left to answer
+                loop.call_soon_threadsafe(_settle, answered, error)
+
+
+def _settle(answered: list[tuple[_Waiting, Any]], error: BaseException | None) -> None:
+    """In the loop: give each waiter its result (or the batch's failure), unless it stopped waiting."""
+    for item, result in answered:
+        if item.future.done():
+            continue
+        if error is not None:
+            item.future.set_exception(error)
+        else:
+            item.future.set_result(result)

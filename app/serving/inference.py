@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +17,8 @@ from app.datasets.folder import LabelledSet
 from app.datasets.samples import Datasets, SampleStore
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
-from app.serving.batching import MicroBatcher
+from app.serving.batching import BatchThread, MicroBatcher
+from app.serving.layers import Row, tabulate
 from app.serving.prepared import Prepared, prepare
 from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
 from app.training.timeline import Timeline
@@ -42,10 +45,14 @@ class ServedModel:
     folder: Path | None = None  # where its files are (its top-activation file, its own test set)
     observe: ForwardObserver | None = field(default=None, repr=False)
     batcher: MicroBatcher = field(init=False, repr=False)
+    batch_thread: BatchThread = field(init=False, repr=False)
+    rows: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = field(init=False, repr=False)
     prepared: Prepared = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
+        self.batch_thread = BatchThread(self._table_batch, name=f"{self.name}-forward")
+        self.rows = self.model.scripted_rows()  # the served network's compiled pass, or None
         self.prepared = prepare(self.name, self.model, self.card, self.shapes, self.samples, self.folder)
 
     @classmethod
@@ -66,6 +73,11 @@ class ServedModel:
     @property
     def shapes(self) -> dict[str, list[int]]:
         return {layer.name: list(layer.shape) for layer in self.model.layers}
+
+    @functools.cached_property
+    def layer_values(self) -> dict[str, int]:
+        """Each layer's number of values for one image (its shape's product)."""
+        return {layer.name: math.prod(layer.shape) for layer in self.model.layers}
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -128,8 +140,9 @@ class ServedModel:
         """Every intermediate for ``x`` (N, C, H, W) in [0, 1], by the network as served or as it was at
         training ``step``; each image's values are bit-for-bit those it gets alone."""
         start = time.perf_counter()
+        rows = self.rows if step is None and not overrides else None
         with torch.inference_mode():
-            acts = self.at(step).intermediates(x, overrides, per_image_linear=True)
+            acts = self.at(step).intermediates(x, overrides, per_image_linear=True, rows=rows)
         if self.observe is not None:
             self.observe(self.name, len(x), time.perf_counter() - start)
         return acts
@@ -139,9 +152,24 @@ class ServedModel:
         requests (micro-batching); the values are bit-identical to ``forward(x)``."""
         return self.batcher.submit(x)
 
+    async def infer_row(self, x: torch.Tensor) -> Row:
+        """Every layer of one image ``x`` (1, C, H, W) as a row of a ``layers.Table``, for a coroutine: the
+        forward pass and the table run in the model's batch thread, shared with the other images awaiting
+        one, while the event loop goes on; the values are bit-identical to ``forward(x)``'s."""
+        row: Row = await self.batch_thread.submit(x)
+        return row
+
+    def close(self) -> None:
+        """Stop the batch thread (the lifespan's end)."""
+        self.batch_thread.close()
+
     def _run_batch(self, batch: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         acts = self.forward(batch)  # name -> (N, ...)
         return [{name: t[i : i + 1] for name, t in acts.items()} for i in range(len(batch))]
+
+    def _table_batch(self, batch: torch.Tensor) -> list[Row]:
+        table = tabulate(self.forward(batch), self.layer_names)  # every layer, (N, ...) each
+        return [table.row(i) for i in range(len(batch))]
 
 
 class Registry:
@@ -173,6 +201,10 @@ class Registry:
                 " run `convlens train` to create it"
             )
         self.default = default
+
+    def close(self) -> None:
+        for served in self.models.values():
+            served.close()
 
     def get(self, name: str | None = None) -> ServedModel:
         name = name or self.default

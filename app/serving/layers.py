@@ -2,40 +2,91 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from app.serving import encoding
-from app.serving.inference import ServedModel
+
+if TYPE_CHECKING:  # inference.py makes tables in its batch thread
+    from app.serving.inference import ServedModel
 
 
-def encode_layers(
-    served: ServedModel, acts: dict[str, torch.Tensor], names: list[str], dtype: str, index: int = 0
-) -> list[dict]:
-    """The activations JSON of image ``index`` for the named layers.
+@dataclass(frozen=True)
+class Table:
+    """Layers of a batch side by side: each image's values of every layer in one float32 row, and each
+    layer's statistics per image. Made with a few vectorised calls for the whole batch (in the model's
+    batch thread for the draw pad's requests, see ``ServedModel.infer_table``), not a few per layer and image."""
 
-    All layers are flattened into one buffer so the statistics and the encoding are a few vectorised
-    calls rather than a few per layer.
-    """
-    parts = [acts[name][index] for name in names]
-    flat = torch.cat([p.reshape(-1) for p in parts]).numpy()  # (sum of sizes,)
-    sizes = [p.numel() for p in parts]
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]  # one image's
+    offsets: np.ndarray  # (L,) where each layer starts in a row
+    flat: np.ndarray  # (N, sum of sizes) float32
+    mins: np.ndarray  # (N, L)
+    maxs: np.ndarray  # (N, L)
+    means: np.ndarray  # (N, L) float64
+
+    def row(self, index: int) -> Row:
+        return Row(self, index)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One image of a ``Table``."""
+
+    table: Table
+    index: int
+
+    def values(self, name: str) -> np.ndarray:
+        """The layer's values for this image, flat: a view of the table."""
+        t = self.table
+        i = t.names.index(name)
+        start = int(t.offsets[i])
+        return t.flat[self.index, start : start + int(np.prod(t.shapes[i], dtype=np.int64))]
+
+
+def tabulate(acts: dict[str, torch.Tensor], names: list[str]) -> Table:
+    """The named layers of ``acts`` (name -> (N, ...)) as a ``Table``."""
+    parts = [acts[name] for name in names]  # each (N, ...)
+    n = len(parts[0])
+    flat = torch.cat([p.reshape(n, -1) for p in parts], dim=1).numpy()  # (N, sum of sizes)
+    sizes = [p[0].numel() for p in parts]
     offsets = np.cumsum([0, *sizes[:-1]])
-    mins, maxs = np.minimum.reduceat(flat, offsets), np.maximum.reduceat(flat, offsets)
-    means = np.add.reduceat(flat, offsets, dtype=np.float64) / np.asarray(sizes)
-    datas = encoding.encode_segments(flat, sizes, dtype)
+    means = np.add.reduceat(flat, offsets, axis=1, dtype=np.float64) / np.asarray(sizes)
+    return Table(
+        tuple(names),
+        tuple(tuple(p.shape[1:]) for p in parts),
+        offsets,
+        flat,
+        np.minimum.reduceat(flat, offsets, axis=1),
+        np.maximum.reduceat(flat, offsets, axis=1),
+        means,
+    )
+
+
+def encode_layers(served: ServedModel, row: Row, names: list[str], dtype: str) -> list[dict]:
+    """The activations JSON of one image (a table's ``row``) for the named layers."""
+    t, i = row.table, row.index
+    columns = [t.names.index(name) for name in names]
+    sizes = [int(np.prod(t.shapes[c], dtype=np.int64)) for c in columns]
+    if columns == list(range(len(t.names))):
+        datas = encoding.encode_segments(t.flat[i], sizes, dtype)  # the whole row, in order
+    else:
+        datas = [encoding.encode(row.values(name), dtype) for name in names]
     return [
         {
             "name": name,
             "kind": served.model.layer(name).kind,
-            "shape": list(part.shape),
+            "shape": list(t.shapes[c]),
             "dtype": dtype,
-            "min": float(lo),
-            "max": float(hi),
-            "mean": float(mean),
+            "min": float(t.mins[i, c]),
+            "max": float(t.maxs[i, c]),
+            "mean": float(t.means[i, c]),
             "data": data,
         }
-        for name, part, lo, hi, mean, data in zip(names, parts, mins, maxs, means, datas, strict=True)
+        for name, c, data in zip(names, columns, datas, strict=True)
     ]
 
 
