@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.serving import encoding
-from app.serving.layers import encode_layers, tabulate
+from app.serving.layers import compiled_summary, encode_layers, summary, tabulate
 
 SHAPES = {"input": (1, 6, 6), "conv": (4, 6, 6), "pool": (4, 3, 3), "fc": (7,), "probs": (3,)}
 
@@ -29,8 +29,7 @@ def test_a_tables_rows_hold_each_images_layers(acts) -> None:
             alone = acts[name][i].numpy().reshape(-1)
             np.testing.assert_array_equal(row.values(name), alone)
             assert table.mins[i, c] == alone.min() and table.maxs[i, c] == alone.max()
-            # the mean as one image's layer gives it: float64, summed in order
-            assert table.means[i, c] == np.add.reduceat(alone, [0], dtype=np.float64)[0] / alone.size
+            assert table.means[i, c] == pytest.approx(alone.astype(np.float64).mean(), rel=1e-12, abs=1e-15)
 
 
 # what encode_layers reads of a served model: each layer's kind
@@ -50,3 +49,17 @@ def test_encoded_layers_are_each_layers_own_bytes(acts, names, dtype) -> None:
             assert entry["shape"] == list(alone.shape) and entry["dtype"] == dtype
             assert entry["data"] == encoding.encode(alone, dtype)
             assert (entry["min"], entry["max"]) == (float(alone.min()), float(alone.max()))
+
+
+def test_the_compiled_summary_is_the_python_one(acts) -> None:
+    parts = [acts[name] for name in SHAPES]
+    for got, want in zip(compiled_summary()(parts), summary(parts), strict=True):
+        assert got.dtype == want.dtype and torch.equal(got, want)
+
+
+def test_an_image_gets_the_same_summary_alone_and_in_a_batch(acts) -> None:
+    batch = tabulate(acts, list(SHAPES))
+    for i in range(5):
+        alone = tabulate({name: t[i : i + 1] for name, t in acts.items()}, list(SHAPES))
+        for field in ("flat", "mins", "maxs", "means"):
+            np.testing.assert_array_equal(getattr(alone, field)[0], getattr(batch, field)[i], err_msg=field)

@@ -18,7 +18,7 @@ from app.datasets.samples import Datasets, SampleStore
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
 from app.serving.batching import BatchThread, MicroBatcher
-from app.serving.layers import Row, tabulate
+from app.serving.layers import Row, compiled_summary, tabulate
 from app.serving.prepared import Prepared, prepare
 from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
 from app.training.timeline import Timeline
@@ -53,6 +53,7 @@ class ServedModel:
         self.batcher = MicroBatcher(self._run_batch)
         self.batch_thread = BatchThread(self._table_batch, name=f"{self.name}-forward")
         self.rows = self.model.scripted_rows()  # the served network's compiled pass, or None
+        compiled_summary()  # compiled once, at load, not by a first request
         self.prepared = prepare(self.name, self.model, self.card, self.shapes, self.samples, self.folder)
 
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,22 +50,43 @@ class Row:
         return t.flat[self.index, start : start + int(np.prod(t.shapes[i], dtype=np.int64))]
 
 
+def summary(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Layers (each (N, ...)) -> their values side by side (N, sum of sizes) and each one's minimum, maximum
+    and mean per image (N, L); the means summed in float64."""
+    n = parts[0].shape[0]
+    flat = torch.cat([p.reshape(n, -1) for p in parts], 1)
+    mins = torch.stack([p.reshape(n, -1).amin(1) for p in parts], 1)
+    maxs = torch.stack([p.reshape(n, -1).amax(1) for p in parts], 1)
+    means = torch.stack([p.reshape(n, -1).sum(1, dtype=torch.float64) / p[0].numel() for p in parts], 1)
+    return flat, mins, maxs, means
+
+
+@functools.cache
+def compiled_summary() -> Callable[[list[torch.Tensor]], tuple[torch.Tensor, ...]]:
+    """``summary`` compiled by TorchScript: one call that holds the GIL only to start and to end, where the
+    Python one takes it back after each of its few dozen operators (the batch thread would wait for the
+    event loop each time); ``summary`` itself if TorchScript is gone."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript's deprecation warning
+        try:
+            return torch.jit.script(summary)  # type: ignore[no-any-return]
+        except Exception:  # TorchScript removed or changed: the same operators from Python
+            return summary
+
+
 def tabulate(acts: dict[str, torch.Tensor], names: list[str]) -> Table:
     """The named layers of ``acts`` (name -> (N, ...)) as a ``Table``."""
     parts = [acts[name] for name in names]  # each (N, ...)
-    n = len(parts[0])
-    flat = torch.cat([p.reshape(n, -1) for p in parts], dim=1).numpy()  # (N, sum of sizes)
     sizes = [p[0].numel() for p in parts]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    means = np.add.reduceat(flat, offsets, axis=1, dtype=np.float64) / np.asarray(sizes)
+    flat, mins, maxs, means = compiled_summary()(parts)
     return Table(
         tuple(names),
         tuple(tuple(p.shape[1:]) for p in parts),
-        offsets,
-        flat,
-        np.minimum.reduceat(flat, offsets, axis=1),
-        np.maximum.reduceat(flat, offsets, axis=1),
-        means,
+        np.cumsum([0, *sizes[:-1]]),
+        flat.numpy(),
+        mins.numpy(),
+        maxs.numpy(),
+        means.numpy(),
     )
 
 
