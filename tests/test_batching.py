@@ -295,3 +295,36 @@ def test_an_override_runs_the_python_pass(served, monkeypatch) -> None:
     served.forward(x, {"conv1": conv1})  # an override: the Python pass, with the module swapped
     with pytest.raises(AssertionError, match="compiled pass ran"):
         served.forward(x)
+
+
+def test_each_waiters_finish_runs_in_the_batch_thread_and_fails_alone() -> None:
+    running, release = threading.Event(), threading.Event()
+    finished_in = []
+
+    def run(batch: torch.Tensor) -> list[float]:
+        if not running.is_set():
+            running.set()
+            wait(release, "the release of the first batch")
+        return square(batch)
+
+    def finish(result: float) -> str:
+        finished_in.append(threading.current_thread().name)
+        if result == 4.0:
+            raise ValueError("no 4s")
+        return f"{result:g}"
+
+    async def scenario() -> list[Any]:
+        batcher = BatchThread(run, name="finishing")
+        try:
+            first = asyncio.ensure_future(batcher.submit(torch.tensor([1.0]), finish))
+            await asyncio.to_thread(wait, running, "the first batch")
+            rest = [asyncio.ensure_future(batcher.submit(torch.tensor([v]), finish)) for v in (2.0, 3.0)]
+            await asyncio.sleep(0)
+            release.set()
+            return await asyncio.gather(first, *rest, return_exceptions=True)
+        finally:
+            batcher.close()
+
+    one, two, three = in_own_loop(scenario)
+    assert (one, three) == ("1", "9") and isinstance(two, ValueError)
+    assert finished_in == ["convlens-finishing"] * 3

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from torch import nn
 
@@ -17,7 +19,7 @@ from app.schemas.network import ActivationsResponse, PixelsRequest
 from app.serving import costs
 from app.serving.admission import Inline, admitted
 from app.serving.costs import Cost
-from app.serving.encoding import json_response
+from app.serving.encoding import json_response_bytes
 from app.serving.errors import client_errors, error_responses
 from app.serving.forms import media_type
 from app.serving.inference import ServedModel
@@ -62,10 +64,10 @@ def activations_cost(
     )
 
 
-def answer(served: ServedModel, row: Row, names: list[str], dtype: str) -> Response:
-    """The prediction and the named layers of one image (a row of its batch's table)."""
+def answer(served: ServedModel, row: Row, names: list[str], dtype: str) -> bytes:
+    """The JSON answer: the prediction and the named layers of one image (a row of its batch's table)."""
     probs = row.values(PROBS)  # (classes,)
-    return json_response(
+    return orjson.dumps(
         {
             "prediction": {"label": int(probs.argmax()), "probabilities": probs.tolist()},
             "layers": encode_layers(served, row, names, dtype),
@@ -88,9 +90,11 @@ async def drawn(
     request: Request, body: bytes, served: ServedModel, names: list[str], preprocess: str, dtype: str, **_: Any
 ) -> Response:
     """``activations`` for a ``drawing_only`` request, as a coroutine in the event loop: the JSON read and
-    the drawing prepared here, the forward pass shared in the model's batch thread (app.serving.admission)."""
+    the drawing prepared here; the forward pass, shared with other images, and the answer's encoding in the
+    model's batch thread (app.serving.admission, ServedModel.infer_row)."""
     pixels, _form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
-    return answer(served, await served.infer_row(as_batch(served, pixels)), names, dtype)
+    finish = functools.partial(answer, served, names=names, dtype=dtype)
+    return json_response_bytes(await served.infer_row(as_batch(served, pixels), finish))
 
 
 @router.post(
@@ -131,4 +135,4 @@ def activations(
     else:
         overrides = None if spec is None else conv1_overrides(served, spec, checkpoint)
         acts = served.forward(x, overrides, checkpoint)
-    return answer(served, tabulate(acts, served.layer_names).row(0), names, dtype)
+    return json_response_bytes(answer(served, tabulate(acts, served.layer_names).row(0), names, dtype))

@@ -94,16 +94,20 @@ class MicroBatcher:
 class _Waiting:
     x: torch.Tensor  # (1, ...)
     future: asyncio.Future
+    finish: Callable[[Any], Any] | None = None
 
 
 class BatchThread:
-    """Micro-batching for the event loop: ``await submit(x)`` returns ``run(batch)[i]`` for ``x``.
+    """Micro-batching for the event loop: ``await submit(x, finish)`` returns ``finish(run(batch)[i])`` for
+    ``x`` (``run(batch)[i]`` without ``finish``).
 
-    One thread of its own takes everything submitted so far (at most ``max_batch``) as one batch, runs it
-    and hands the results back to the loop with one call per batch. The loop never blocks on a forward
-    pass, and the pass itself (torch releases the GIL inside its operators) runs on another core while the
-    loop reads, prepares and answers other requests. The thread starts with the first ``submit`` and ends
-    with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s."""
+    One thread of its own takes everything submitted so far (at most ``max_batch``) as one batch, runs it,
+    finishes each image's result and hands them back to the loop with one call per batch. The loop never
+    blocks on a forward pass, and the pass itself (torch releases the GIL inside its operators) runs on
+    another core while the loop reads, prepares and answers other requests. ``finish`` is the rest of a
+    request's work on its result (encoding its answer): done here, it keeps the large buffers it makes off
+    the loop's core, whose caches then stay warm for the loop's own work. The thread starts with the first
+    ``submit`` and ends with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s."""
 
     def __init__(self, run: Callable[[torch.Tensor], list[Any]], max_batch: int = 32, name: str = "batch") -> None:
         if max_batch < 1:
@@ -118,17 +122,14 @@ class BatchThread:
         self.batches = 0  # statistics, for the benchmark write-up
         self.images = 0
 
-    async def submit(self, x: torch.Tensor) -> Any:
-        item = _Waiting(x, asyncio.get_running_loop().create_future())
+    async def submit(self, x: torch.Tensor, finish: Callable[[Any], Any] | None = None) -> Any:
+        item = _Waiting(x, asyncio.get_running_loop().create_future(), finish)
         self._started()
         self._queue.put(item)
         return await item.future
 
     def close(self) -> None:
         """Stop the thread once it has answered what was submitted before; later submissions fail."""
-        import sys
-
-        print("BATCHSTAT", self._name, self.batches, self.images, file=sys.stderr)
         with self._start:
             self._closed = True
             if self._thread is not None:
@@ -163,22 +164,33 @@ class BatchThread:
 
     def _answer(self, batch: list[_Waiting]) -> None:
         try:
-            results, error = self._run(torch.cat([item.x for item in batch])), None
+            results = self._run(torch.cat([item.x for item in batch]))
+            answered = [_finished(item, result) for item, result in zip(batch, results, strict=True)]
         except BaseException as exc:  # every waiter gets the failure, nobody hangs
-            results, error = [None] * len(batch), exc
+            answered = [(item, None, exc) for item in batch]
         self.batches += 1
         self.images += len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Any]]] = {}
-        for item, result in zip(batch, results, strict=True):
-            by_loop.setdefault(item.future.get_loop(), []).append((item, result))
-        for loop, answered in by_loop.items():
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Any, BaseException | None]]] = {}
+        for entry in answered:
+            by_loop.setdefault(entry[0].future.get_loop(), []).append(entry)
+        for loop, entries in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a loop closed meanwhile has nobody left to answer
-                loop.call_soon_threadsafe(_settle, answered, error)
+                loop.call_soon_threadsafe(_settle, entries)
 
 
-def _settle(answered: list[tuple[_Waiting, Any]], error: BaseException | None) -> None:
-    """In the loop: give each waiter its result (or the batch's failure), unless it stopped waiting."""
-    for item, result in answered:
+def _finished(item: _Waiting, result: Any) -> tuple[_Waiting, Any, BaseException | None]:
+    """The item's result finished, or the failure of its ``finish`` (its own: the others' stand)."""
+    if item.finish is None:
+        return item, result, None
+    try:
+        return item, item.finish(result), None
+    except Exception as exc:
+        return item, None, exc
+
+
+def _settle(entries: list[tuple[_Waiting, Any, BaseException | None]]) -> None:
+    """In the loop: give each waiter its result (or its failure), unless it stopped waiting."""
+    for item, result, error in entries:
         if item.future.done():
             continue
         if error is not None:

@@ -68,6 +68,11 @@ class Blobs:
         return b"".join(out)
 
 
+def json_response_bytes(body: bytes) -> Response:
+    """A 200 answer of JSON already serialised."""
+    return Response(body, media_type="application/json")
+
+
 def json_response(payload: Any, status_code: int = 200) -> Response:
     """Serialise with orjson. Used where the body is large (base64 arrays): the route's
     ``response_model`` still documents it, and the API tests validate responses against it."""

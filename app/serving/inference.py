@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from app.serving.prepared import Prepared, prepare
 from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
 from app.training.timeline import Timeline
 
+T = TypeVar("T")
 WEIGHT_TENSORS = {
     "conv": ("weight", "bias"),
     "linear": ("weight", "bias"),
@@ -153,12 +155,13 @@ class ServedModel:
         requests (micro-batching); the values are bit-identical to ``forward(x)``."""
         return self.batcher.submit(x)
 
-    async def infer_row(self, x: torch.Tensor) -> Row:
-        """Every layer of one image ``x`` (1, C, H, W) as a row of a ``layers.Table``, for a coroutine: the
-        forward pass and the table run in the model's batch thread, shared with the other images awaiting
-        one, while the event loop goes on; the values are bit-identical to ``forward(x)``'s."""
-        row: Row = await self.batch_thread.submit(x)
-        return row
+    async def infer_row(self, x: torch.Tensor, finish: Callable[[Row], T] | None = None) -> T:
+        """Every layer of one image ``x`` (1, C, H, W) as a row of a ``layers.Table``, for a coroutine, or what
+        ``finish`` makes of that row: the forward pass, the table and ``finish`` run in the model's batch
+        thread, shared with the other images awaiting one, while the event loop goes on; the values are
+        bit-identical to ``forward(x)``'s."""
+        result: T = await self.batch_thread.submit(x, finish)
+        return result
 
     def close(self) -> None:
         """Stop the batch thread (the lifespan's end)."""
