@@ -26,6 +26,7 @@ from app.routes import (
     health,
     insight,
     kernels,
+    lane,
     layers,
     model,
     pages,
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observed = metrics.install(app)
     app.add_middleware(HeadAsGet)
     docs_pages = [p for p in (DOCS_URL, app.swagger_ui_oauth2_redirect_url) if p]
+    # the draw pad's requests skip the layers FastAPI builds: activations.activations is the admitted endpoint
+    lane.install(app, activations.activations, observed.http, cors=bool(settings.cors_origins))
     security.install(app, settings, docs_pages)
     root_path.install(app, settings.root_path)  # outermost: every layer sees the prefix
     for router in (

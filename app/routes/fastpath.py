@@ -1,14 +1,16 @@
-"""The explorer's draw-pad request without FastAPI's dependency solving.
+"""The explorer's requests to ``POST /api/activations`` without FastAPI's dependency solving.
 
-Every stroke on the explorer's pad sends ``POST /api/activations?preprocess=..&dtype=..&model=..`` (a
-classroom sends a thousand a second). FastAPI resolves the route's parameters generically on every request
-(the dependency tree, each query parameter's annotation inspected again): about 0.2 ms of the event loop's
-time per request, docs/benchmarks.md "Students served". ``PlainQueryRoute`` answers a request whose query is
-plain (only ``preprocess``, ``dtype``, ``model``, ``layers``, each at most once, each valid) by resolving those
-itself, reading the body as ``deps.upload_body`` does (the same limits, budget and timeout, held until the
-answer has been sent) and calling the same endpoint, admission control included. Any other query (a
-``checkpoint``, an unknown model or layer, a value FastAPI would refuse, a repeated or unknown parameter)
-takes FastAPI's own path, so every error keeps its wording.
+The explorer sends ``POST /api/activations?preprocess=..&dtype=..&model=..`` for a drawing (every stroke: a
+classroom sends a thousand a second), an upload or a gallery sample. The drawings, JSON bodies, are taken
+before FastAPI even routes them, by ``app.routes.lane``, which resolves their query with ``plain_arguments``
+below; this route class answers the other plain ones. FastAPI resolves the route's parameters generically
+on every request (the dependency tree, each query parameter's annotation inspected again): about 0.2 ms of
+the event loop's time per request, docs/benchmarks.md "Students served". ``PlainQueryRoute`` answers a
+request whose query is plain (only ``preprocess``, ``dtype``, ``model``, ``layers``, each at most once, each
+valid) by resolving those itself, reading the body as ``deps.upload_body`` does (the same limits, budget and
+timeout, held until the answer has been sent) and calling the same endpoint, admission control included.
+Any other query (a ``checkpoint``, an unknown model or layer, a value FastAPI would refuse, a repeated or
+unknown parameter) takes FastAPI's own path, so every error keeps its wording.
 """
 
 from __future__ import annotations

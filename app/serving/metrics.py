@@ -14,6 +14,8 @@ start (prometheus_client's multiprocess mode) for /metrics to sum every worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_fastapi_instrumentator import Instrumentator
@@ -51,6 +53,9 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+        # the instrumentator's request metrics (app.routes.lane records the draw pad's requests with them)
+        self.http: list[Callable[[http_metrics.Info], None]] = []
+
     def observe_forward(self, model: str, images: int, seconds: float) -> None:
         self.inference_seconds.labels(model).observe(seconds)
         self.inference_images.labels(model).inc(images)
@@ -68,4 +73,5 @@ def install(app: FastAPI) -> Metrics:
     instrumentator.add(http_metrics.requests(registry=metrics.registry))
     instrumentator.add(http_metrics.latency(buckets=LATENCY_BUCKETS, registry=metrics.registry))
     instrumentator.instrument(app).expose(app, endpoint=METRICS_URL, include_in_schema=False)
+    metrics.http = instrumentator.instrumentations
     return metrics
