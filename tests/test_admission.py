@@ -183,10 +183,11 @@ def test_request_bodies_have_a_memory_budget(client: TestClient) -> None:
 # --- the gates, in the event loop ------------------------------------------------------------------------
 
 
-def test_gate_admits_first_come_first_served_within_its_queue() -> None:
+@pytest.mark.parametrize("watched", [True, False], ids=["watching-a-client", "nothing-to-watch"])
+def test_gate_admits_first_come_first_served_within_its_queue(watched: bool) -> None:
     async def scenario() -> list[str]:
         gate = Gate("heavy", memory=100, slots=1, queue=2)
-        never = asyncio.Event()
+        never = asyncio.Event() if watched else None
         order: list[str] = []
         await gate.enter(60, 1, 1.0, never, 1)  # running
 
@@ -216,6 +217,8 @@ def test_gate_gives_up_after_its_wait_or_when_the_client_leaves() -> None:
         await gate.enter(10, 1, 1.0, never, 1)
         with pytest.raises(Refused, match=r"waited 0\.01 s"):
             await gate.enter(5, 1, 0.01, never, 1)
+        with pytest.raises(Refused, match=r"waited 0\.01 s"):
+            await gate.enter(5, 1, 0.01, None, 1)  # nothing to watch: the same wait
         leaving = asyncio.ensure_future(gate.enter(5, 1, 10.0, gone, 1))
         await asyncio.sleep(0)
         gone.set()

@@ -201,9 +201,9 @@ class Gate:
             self._take(head.memory, head.slots)
             head.granted.set_result(None)
 
-    async def enter(self, memory: int, slots: int, wait: float, gone: asyncio.Event, retry_after: int) -> None:
+    async def enter(self, memory: int, slots: int, wait: float, gone: asyncio.Event | None, retry_after: int) -> None:
         """Take ``memory`` and ``slots``, waiting up to ``wait`` seconds in the queue; ``Refused`` (503)
-        when the queue is full or the wait too long, ``Stopped`` when ``gone`` is set meanwhile."""
+        when the queue is full or the wait too long, ``Stopped`` when ``gone`` (if given) is set meanwhile."""
         if not self.waiters and self._fits(memory, slots):
             self._take(memory, slots)
             return
@@ -216,18 +216,25 @@ class Gate:
             )
         waiter = _Waiter(memory, slots, asyncio.get_running_loop().create_future())
         self.waiters.append(waiter)
-        watch: asyncio.Future[Any] = asyncio.ensure_future(gone.wait())
         try:
-            await asyncio.wait([waiter.granted, watch], timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            if gone is None:  # nothing to watch: no task to make (a light request waits here under load)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await asyncio.shield(waiter.granted)
+            else:
+                watch: asyncio.Future[Any] = asyncio.ensure_future(gone.wait())
+                try:
+                    await asyncio.wait([waiter.granted, watch], timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    watch.cancel()
         except BaseException:  # cancelled
             self._abandon(waiter)
             raise
-        finally:
-            watch.cancel()
-        if waiter.granted.done() and not gone.is_set():
+        left = gone is not None and gone.is_set()
+        if waiter.granted.done() and not left:
             return
         self._abandon(waiter)
-        if gone.is_set():
+        if left:
             raise Stopped("Stopped because the client closed the connection while waiting")
         raise Refused(
             f"The server is busy: waited {wait:g} s for the {self.name} budget (CONVLENS_QUEUE_WAIT_SECONDS); try"
@@ -319,8 +326,7 @@ class Admission:
         self.last = cost
         self.check(cost)
         if self.is_light(cost):
-            never = asyncio.Event()
-            await self.light.enter(cost.memory, 0, self.budgets.queue_wait, never, 1)
+            await self.light.enter(cost.memory, 0, self.budgets.queue_wait, None, 1)
             self.counts["light"] += 1
             if inline is not None and cost.cpu <= INLINE_CPU:
                 self.counts["inline"] += 1
@@ -382,12 +388,11 @@ class Admission:
     @contextlib.asynccontextmanager
     async def reserve_body(self, size: int) -> AsyncIterator[None]:
         """Hold ``size`` bytes of the body budget while a body is read and used; 503 at once when spent."""
-        never = asyncio.Event()
         try:
-            await self.bodies.enter(size, 0, 0.0, never, 1)
+            await self.bodies.enter(size, 0, 0.0, None, 1)
         except Refused as exc:
             self.counts["busy"] += 1
-            await _busy(never)
+            await _busy(asyncio.Event())  # nothing ends the pause early
             raise Refused(
                 f"The server is busy: it is already holding"
                 f" {mib(self.budgets.body_memory - self.bodies.free_memory)} of request bodies"
