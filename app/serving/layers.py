@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ class Table:
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]  # one image's
-    offsets: np.ndarray  # (L,) where each layer starts in a row
+    sizes: tuple[int, ...]  # one image's values per layer
+    offsets: tuple[int, ...]  # where each layer starts in a row
     flat: np.ndarray  # (N, sum of sizes) float32
     mins: np.ndarray  # (N, L)
     maxs: np.ndarray  # (N, L)
@@ -46,8 +48,7 @@ class Row:
         """The layer's values for this image, flat: a view of the table."""
         t = self.table
         i = t.names.index(name)
-        start = int(t.offsets[i])
-        return t.flat[self.index, start : start + int(np.prod(t.shapes[i], dtype=np.int64))]
+        return t.flat[self.index, t.offsets[i] : t.offsets[i] + t.sizes[i]]
 
 
 def summary(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -77,12 +78,13 @@ def compiled_summary() -> Callable[[list[torch.Tensor]], tuple[torch.Tensor, ...
 def tabulate(acts: dict[str, torch.Tensor], names: list[str]) -> Table:
     """The named layers of ``acts`` (name -> (N, ...)) as a ``Table``."""
     parts = [acts[name] for name in names]  # each (N, ...)
-    sizes = [p[0].numel() for p in parts]
+    sizes = tuple(p[0].numel() for p in parts)
     flat, mins, maxs, means = compiled_summary()(parts)
     return Table(
         tuple(names),
         tuple(tuple(p.shape[1:]) for p in parts),
-        np.cumsum([0, *sizes[:-1]]),
+        sizes,
+        tuple(itertools.accumulate(sizes[:-1], initial=0)),
         flat.numpy(),
         mins.numpy(),
         maxs.numpy(),
@@ -94,7 +96,7 @@ def encode_layers(served: ServedModel, row: Row, names: list[str], dtype: str) -
     """The activations JSON of one image (a table's ``row``) for the named layers."""
     t, i = row.table, row.index
     columns = [t.names.index(name) for name in names]
-    sizes = [int(np.prod(t.shapes[c], dtype=np.int64)) for c in columns]
+    sizes = [t.sizes[c] for c in columns]
     if columns == list(range(len(t.names))):
         datas = encoding.encode_segments(t.flat[i], sizes, dtype)  # the whole row, in order
     else:
