@@ -145,10 +145,13 @@ class Network:
         ``overrides`` maps a layer name to a module used instead of the network's own for this call only;
         ``per_image_linear`` runs the linear layers row by row (see ``RowByRow``), by ``rows`` when given
         (``scripted_rows()``'s)."""
-        run = (rows or self._row_by_row) if per_image_linear else self.capture
+        graph = self._row_by_row if per_image_linear else self.capture
+        run: Callable[[torch.Tensor], dict[str, torch.Tensor]] = graph
         if overrides:
             swapped = {self.layer(name).module or name: module for name, module in overrides.items()}
-            run = tracing.with_modules(run, swapped)
+            run = tracing.with_modules(graph, swapped)
+        elif per_image_linear and rows is not None:
+            run = rows
         outputs = run(self.normalize(x))
         result = {INPUT: x, **{k: v for k, v in outputs.items() if k != INPUT}}
         result[PROBS] = torch.softmax(outputs[self.output], dim=1)  # (N, classes)
@@ -177,7 +180,7 @@ class Network:
                 want, got = self._row_by_row(x), scripted(x)
                 if list(want) != list(got) or not all(torch.equal(want[k], got[k]) for k in want):
                     return None
-        return scripted  # type: ignore[no-any-return]
+        return scripted
 
     def train(self, mode: bool = True) -> Network:
         self.module.train(mode)

@@ -20,8 +20,9 @@ its answers, headers and errors with FastAPI's, byte for byte.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -38,7 +39,8 @@ from app.serving.forms import media_type
 from app.serving.root_path import route_path
 
 PATH = "/api/activations"
-Endpoint = Callable[..., Awaitable[Response]]
+Endpoint = Callable[..., Any]  # the route's admitted endpoint: a coroutine function (app.serving.admission)
+Handler = Callable[[Request, Exception], Any]  # an exception handler, sync or async (Starlette takes both)
 Instrumentation = Callable[[http_metrics.Info], None]
 
 
@@ -89,22 +91,24 @@ class DrawPadLane:
                     handler = self.fastapi.exception_handlers.get(500) or self.fastapi.exception_handlers.get(Exception)
                 if handler is None:
                     raise
-                answer: Response = await handler(request, exc)
+                answer = handler(request, exc)
+                if inspect.isawaitable(answer):
+                    answer = await answer
                 await answer(request.scope, request.receive, sending)
                 if unexpected:
                     raise  # for the server to log, as ServerErrorMiddleware does
         finally:
             self._count(request, status, time.perf_counter() - start)
 
-    def _handler(self, exc: Exception) -> Callable[..., Awaitable[Response]] | None:
+    def _handler(self, exc: Exception) -> Handler | None:
         """The app's handler for ``exc`` as Starlette's ExceptionMiddleware finds it: by status code for an
         HTTPException, else by the exception's classes, nearest first (500 and ``Exception`` excepted)."""
         handlers = self.fastapi.exception_handlers
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
-            return handlers[exc.status_code]  # type: ignore[no-any-return]
+            return handlers[exc.status_code]
         for cls in type(exc).__mro__:
             if cls is not Exception and cls in handlers:
-                return handlers[cls]  # type: ignore[no-any-return]
+                return handlers[cls]
         return None
 
     def _count(self, request: Request, status: int, seconds: float) -> None:

@@ -70,7 +70,7 @@ def compiled_summary() -> Callable[[list[torch.Tensor]], tuple[torch.Tensor, ...
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript's deprecation warning
         try:
-            return torch.jit.script(summary)  # type: ignore[no-any-return]
+            return torch.jit.script(summary)
         except Exception:  # TorchScript removed or changed: the same operators from Python
             return summary
 

@@ -1,0 +1,77 @@
+"""Two servers compared at one class size, in alternating rounds: the same wrk students as bench/classroom.py.
+
+    .venv/bin/python -m bench.classroom_ab DIR_A DIR_B [--env-a K=V ...] [--env-b K=V ...]
+        [--students 100] [--seconds 8] [--rounds 3]
+
+Starts a one-process server from each checkout (``git archive <commit> | tar -x -C DIR``; ``.`` is this one)
+in turn, warms it for 3 s with 25 students, then loads it for ``--seconds`` with ``--students``; A B A B ...
+for ``--rounds`` rounds. The machine's speed drifts from minute to minute by more than most single changes
+are worth, so only the two medians of one run are compared. Prints each round (answers/s, p90, the event
+loop's thread's CPU per answer) and the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+from bench import classroom
+from harness.server import server
+
+
+def main_thread_cpu(pid: int) -> float:
+    """User+system seconds of the process's main thread (the event loop)."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_round(root: Path, env: dict[str, str], script: str, students: int, seconds: int) -> tuple[float, float, float]:
+    with server(workers=1, root=root, env=env) as (base, proc):
+        classroom.wrk(base, script, 25, 3, 1, None, proc.pid)  # warm-up
+        before = main_thread_cpu(proc.pid)
+        run = classroom.wrk(base, script, students, seconds, 1, None, proc.pid)
+        loop_ms = (main_thread_cpu(proc.pid) - before) / max(run.requests, 1) * 1000
+    return run.rps, run.p90, loop_ms
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--env-a", nargs="*", default=[])
+    p.add_argument("--env-b", nargs="*", default=[])
+    p.add_argument("--students", type=int, default=100)
+    p.add_argument("--seconds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--query", default="page", help=f"{sorted(classroom.VARIANTS)} or a query string")
+    args = p.parse_args()
+    script = classroom.lua_script(
+        classroom.drawings(), f"/api/activations?{classroom.VARIANTS.get(args.query, args.query)}", 16
+    )
+    servers = {
+        "A": (args.a.resolve(), dict(kv.split("=", 1) for kv in args.env_a)),
+        "B": (args.b.resolve(), dict(kv.split("=", 1) for kv in args.env_b)),
+    }
+    results: dict[str, list[tuple[float, float, float]]] = {"A": [], "B": []}
+    print(f"load average {os.getloadavg()[0]:.2f} before; {args.students} students, {args.seconds} s rounds")
+    for r in range(args.rounds):
+        for name, (root, env) in servers.items():
+            rps, p90, loop_ms = one_round(root, env, script, args.students, args.seconds)
+            results[name].append((rps, p90, loop_ms))
+            print(
+                f"round {r + 1} {name} ({root}, {env or 'default'}): {rps:.0f} answers/s, p90 {p90:.1f} ms,"
+                f" event loop {loop_ms:.2f} ms CPU/answer",
+                flush=True,
+            )
+            time.sleep(1)
+    for name, rows in results.items():
+        rps = statistics.median(r[0] for r in rows)
+        p90 = statistics.median(r[1] for r in rows)
+        print(f"{name}: median {rps:.0f} answers/s, p90 {p90:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
