@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,30 +41,48 @@ def square(batch: torch.Tensor) -> list[float]:
     return [float(v) ** 2 for v in batch.flatten()]
 
 
+def ones_unless_negative(batch: torch.Tensor) -> list[int]:
+    if float(batch.min()) < 0:
+        raise ValueError("bad batch")
+    return [1] * len(batch)
+
+
+class HeldFirst:
+    """A batch ``run`` that records each batch's values and holds the first batch until ``release`` is set
+    (``running`` says it is held), then answers every batch with ``answer``."""
+
+    def __init__(self, answer: Callable[[torch.Tensor], list[Any]] = square) -> None:
+        self.answer = answer
+        self.batches: list[list[float]] = []
+        self.running, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, batch: torch.Tensor) -> list[Any]:
+        self.batches.append(batch.flatten().tolist())
+        if len(self.batches) == 1:
+            self.running.set()
+            wait(self.release, "the release of the first batch")
+        return self.answer(batch)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(b) for b in self.batches]
+
+
 def test_requests_arriving_during_a_batch_share_the_next_ones(monkeypatch) -> None:
     """The first request runs alone and is held inside its batch until 23 more have queued behind it;
     they then run in full batches of 8, each answered with its own result."""
     queued = watch_queue(monkeypatch)
-    running, release = threading.Event(), threading.Event()
-    sizes = []
-
-    def run(batch: torch.Tensor) -> list[float]:
-        sizes.append(len(batch))
-        if len(sizes) == 1:
-            running.set()
-            wait(release, "the release of the first batch")
-        return square(batch)
-
+    run = HeldFirst()
     batcher = MicroBatcher(run, max_batch=8)
     with ThreadPoolExecutor(24) as pool:
         futures = [pool.submit(batcher.submit, torch.tensor([0.0]))]
-        wait(running, "the first batch")
+        wait(run.running, "the first batch")
         futures += [pool.submit(batcher.submit, torch.tensor([float(i)])) for i in range(1, 24)]
         queued.wait_for(23)
-        release.set()
+        run.release.set()
         results = [f.result() for f in futures]
     assert results == [float(i) ** 2 for i in range(24)]
-    assert sizes == [1, 8, 8, 7]
+    assert run.sizes == [1, 8, 8, 7]
     assert (batcher.batches, batcher.images) == (4, 24)
 
 
@@ -89,18 +108,7 @@ def test_a_failing_batch_fails_every_request_in_it_and_the_batcher_recovers(monk
     """A held first batch, then six requests queued in a known order (batches of 3): the batch holding
     the -1 fails for each of its three callers, and the batches before and after it succeed."""
     queued = watch_queue(monkeypatch)
-    running, release = threading.Event(), threading.Event()
-    batches = []
-
-    def run(batch: torch.Tensor) -> list[int]:
-        batches.append(batch.flatten().tolist())
-        if len(batches) == 1:
-            running.set()
-            wait(release, "the release of the first batch")
-        if float(batch.min()) < 0:
-            raise ValueError("bad batch")
-        return [1] * len(batch)
-
+    run = HeldFirst(ones_unless_negative)
     batcher = MicroBatcher(run, max_batch=3)
 
     def go(v: float):
@@ -111,13 +119,13 @@ def test_a_failing_batch_fails_every_request_in_it_and_the_batcher_recovers(monk
 
     with ThreadPoolExecutor(7) as pool:
         futures = [pool.submit(go, 1.0)]
-        wait(running, "the first batch")
+        wait(run.running, "the first batch")
         for n, v in enumerate([1.0, -1.0, 1.0, 1.0, 1.0, 1.0], start=1):
             futures.append(pool.submit(go, v))
             queued.wait_for(n)  # one at a time, so the queue's order is known
-        release.set()
+        run.release.set()
         results = [f.result() for f in futures]
-    assert batches == [[1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
+    assert run.batches == [[1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
     assert results == [1, "bad batch", "bad batch", "bad batch", 1, 1, 1]
     assert batcher.submit(torch.tensor([2.0])) == 1 and batcher.batches == 4
 
@@ -151,49 +159,33 @@ async def held_first_batch(batcher: BatchThread, running: threading.Event, value
 
 
 def test_a_batch_thread_batches_what_queued_while_a_batch_ran() -> None:
-    running, release = threading.Event(), threading.Event()
-    sizes = []
-
-    def run(batch: torch.Tensor) -> list[float]:
-        sizes.append(len(batch))
-        if len(sizes) == 1:
-            running.set()
-            wait(release, "the release of the first batch")
-        return square(batch)
+    run = HeldFirst()
 
     async def scenario() -> tuple[list[float], bool]:
         batcher = BatchThread(run, max_batch=8)
         try:
-            tasks = await held_first_batch(batcher, running, [float(i) for i in range(24)])
+            tasks = await held_first_batch(batcher, run.running, [float(i) for i in range(24)])
             other = asyncio.ensure_future(asyncio.sleep(0, result="the loop went on"))
-            went_on = await other == "the loop went on" and sizes == [1]  # while the first batch was held
-            release.set()
+            went_on = await other == "the loop went on" and run.sizes == [1]  # while the first batch was held
+            run.release.set()
             return await asyncio.gather(*tasks), went_on
         finally:
             batcher.close()
 
     results, went_on = in_own_loop(scenario)
     assert results == [float(i) ** 2 for i in range(24)]
-    assert sizes == [1, 8, 8, 7]
+    assert run.sizes == [1, 8, 8, 7]
     assert went_on
 
 
 def test_a_failing_batch_fails_its_waiters_and_the_batch_thread_goes_on() -> None:
-    running, release = threading.Event(), threading.Event()
-
-    def run(batch: torch.Tensor) -> list[int]:
-        if not running.is_set():
-            running.set()
-            wait(release, "the release of the first batch")
-        if float(batch.min()) < 0:
-            raise ValueError("bad batch")
-        return [1] * len(batch)
+    run = HeldFirst(ones_unless_negative)
 
     async def scenario() -> list[Any]:
         batcher = BatchThread(run, max_batch=3)
         try:
-            tasks = await held_first_batch(batcher, running, [1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 1.0])
-            release.set()
+            tasks = await held_first_batch(batcher, run.running, [1.0, 1.0, -1.0, 1.0, 1.0, 1.0, 1.0])
+            run.release.set()
             done = await asyncio.gather(*tasks, return_exceptions=True)
             return [*done, await batcher.submit(torch.tensor([2.0]))]
         finally:
@@ -204,20 +196,14 @@ def test_a_failing_batch_fails_its_waiters_and_the_batch_thread_goes_on() -> Non
 
 
 def test_a_waiter_that_stops_waiting_leaves_the_others_their_answers() -> None:
-    running, release = threading.Event(), threading.Event()
-
-    def run(batch: torch.Tensor) -> list[float]:
-        if not running.is_set():
-            running.set()
-            wait(release, "the release of the first batch")
-        return square(batch)
+    run = HeldFirst()
 
     async def scenario() -> list[Any]:
         batcher = BatchThread(run)
         try:
-            tasks = await held_first_batch(batcher, running, [1.0, 2.0, 3.0])
+            tasks = await held_first_batch(batcher, run.running, [1.0, 2.0, 3.0])
             tasks[1].cancel()  # a client that went away
-            release.set()
+            run.release.set()
             return await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             batcher.close()
@@ -298,14 +284,8 @@ def test_an_override_runs_the_python_pass(served, monkeypatch) -> None:
 
 
 def test_each_waiters_finish_runs_in_the_batch_thread_and_fails_alone() -> None:
-    running, release = threading.Event(), threading.Event()
+    run = HeldFirst()
     finished_in = []
-
-    def run(batch: torch.Tensor) -> list[float]:
-        if not running.is_set():
-            running.set()
-            wait(release, "the release of the first batch")
-        return square(batch)
 
     def finish(result: float) -> str:
         finished_in.append(threading.current_thread().name)
@@ -317,10 +297,10 @@ def test_each_waiters_finish_runs_in_the_batch_thread_and_fails_alone() -> None:
         batcher = BatchThread(run, name="finishing")
         try:
             first = asyncio.ensure_future(batcher.submit(torch.tensor([1.0]), finish))
-            await asyncio.to_thread(wait, running, "the first batch")
+            await asyncio.to_thread(wait, run.running, "the first batch")
             rest = [asyncio.ensure_future(batcher.submit(torch.tensor([v]), finish)) for v in (2.0, 3.0)]
             await asyncio.sleep(0)
-            release.set()
+            run.release.set()
             return await asyncio.gather(first, *rest, return_exceptions=True)
         finally:
             batcher.close()
