@@ -13,9 +13,33 @@ the browser drew the "missing glyph" box (tofu).
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.browser.conftest import BrowserErrors
+from tests.helpers import patient
+
+# The two widths every page is read at in Chinese: a desktop and a phone (touch, a mobile viewport).
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+}
+
+
+@contextlib.contextmanager
+def watched_context(browser: Browser, errors: BrowserErrors, base_url: str, width: str) -> Iterator[BrowserContext]:
+    """A browser context at ``VIEWPORTS[width]`` that waits patiently and whose page errors ``errors``
+    reports; closed afterwards."""
+    context = patient(browser.new_context(base_url=base_url, **VIEWPORTS[width]))
+    errors.watch(context)
+    try:
+        yield context
+    finally:
+        context.close()
+
 
 # Words that stay as they are in the Chinese interface (docs/glossary.md lists them).
 _ALLOWED_WORDS = """

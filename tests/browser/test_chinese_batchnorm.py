@@ -12,27 +12,20 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.chinese import english_words, layer_names, missing_glyphs
+from tests.browser.chinese import VIEWPORTS, english_words, layer_names, missing_glyphs, watched_context
 from tests.browser.conftest import BrowserErrors
-from tests.helpers import patient
 
 pytestmark = pytest.mark.browser
 
 READY_MS = 120_000  # the first fold request compares 10,000 images (seconds on a busy machine)
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True},
-}
 
 
 @pytest.fixture(params=list(VIEWPORTS))
 def zh_context(
     request: pytest.FixtureRequest, browser: Browser, base_url: str, browser_errors: BrowserErrors
 ) -> Iterator[BrowserContext]:
-    context = browser.new_context(base_url=base_url, **VIEWPORTS[request.param])
-    browser_errors.watch(patient(context))
-    yield context
-    context.close()
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
+        yield context
 
 
 def open_page(context: BrowserContext, query: str = "") -> Page:

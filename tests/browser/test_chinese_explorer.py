@@ -23,17 +23,12 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.browser.chinese import english_words, missing_glyphs
+from tests.browser.chinese import VIEWPORTS, english_words, missing_glyphs, watched_context
 from tests.browser.conftest import BrowserErrors
 from tests.browser.test_explorer import draw, png, renders, settled_box, wait_for_render
-from tests.helpers import patient
 
 pytestmark = pytest.mark.browser
 
-SIZES = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
-}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z]+)*")  # a word as english_words() reads one
 # Words that stay as they are but that english_words() does not know as such: key names printed on the keys
 # (Chinese software says "Ctrl+Z" too), the explorer's query parameter ?compare= (docs/glossary.md keeps query
@@ -41,17 +36,13 @@ WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z]+)*")  # a word as englis
 KEEP = {"Ctrl", "compare", "Grad-CAM", "Fashion-MNIST"}
 
 
-@pytest.fixture(params=list(SIZES))
+@pytest.fixture(params=list(VIEWPORTS))
 def zh(
     request: pytest.FixtureRequest, browser: Browser, browser_errors: BrowserErrors, base_url: str
 ) -> Iterator[Page]:
     """A page of a browser context at one of the two widths."""
-    context = patient(browser.new_context(base_url=base_url, **SIZES[request.param]))
-    browser_errors.watch(context)
-    try:
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
         yield context.new_page()
-    finally:
-        context.close()
 
 
 def open_chinese(page: Page, query: str = "") -> Page:

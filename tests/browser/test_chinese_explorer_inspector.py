@@ -15,17 +15,12 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.browser.chinese import english_words, missing_glyphs
+from tests.browser.chinese import VIEWPORTS, english_words, missing_glyphs, watched_context
 from tests.browser.conftest import BrowserErrors
 from tests.browser.test_explorer import open_explorer
-from tests.helpers import patient
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
-}
 METHODS = ("saliency", "gradcam", "hirescam", "occlusion")
 
 
@@ -34,14 +29,10 @@ def zh_page(
     request: pytest.FixtureRequest, browser: Browser, browser_errors: BrowserErrors, base_url: str
 ) -> Iterator[Page]:
     """The explorer in Chinese with test digit 3 on screen, at the parameter's width."""
-    context = patient(browser.new_context(base_url=base_url, **VIEWPORTS[request.param]))
-    browser_errors.watch(context)
-    try:
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
         page = open_explorer(context.new_page(), "/?sample=3&lang=zh-CN")
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
         yield page
-    finally:
-        context.close()
 
 
 # Names that stay as they are (docs/glossary.md) but that english_words() reads as one hyphenated word, where

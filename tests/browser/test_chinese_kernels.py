@@ -15,13 +15,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.chinese import english_words, layer_names, missing_glyphs, visible_text
+from tests.browser.chinese import VIEWPORTS, english_words, layer_names, missing_glyphs, visible_text, watched_context
 from tests.browser.conftest import BrowserErrors
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True}
 
 # What stays as it is besides the layers (see allowed()): the bundled photos' credits from the API (people, a
 # library, a licence); the key's own label (Ctrl+V); the Scharr kernels' name, a proper name like Sobel's; the
@@ -30,16 +28,12 @@ DATA_WORDS = {"Stefan", "van", "der", "Walt", "Rachel", "Michetti", "NASA", "sci
 DATA_WORDS |= {"Ctrl", "Scharr", "Cin", "Cout"}
 
 
-@pytest.fixture(params=[DESKTOP, PHONE], ids=["1280", "390"])
+@pytest.fixture(params=list(VIEWPORTS))
 def zh(
     request: pytest.FixtureRequest, browser: Browser, browser_errors: BrowserErrors, base_url: str
 ) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url, **request.param)
-    browser_errors.watch(context)
-    try:
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
         yield context.new_page()
-    finally:
-        context.close()
 
 
 def allowed(page: Page) -> set[str]:

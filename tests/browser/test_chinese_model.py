@@ -12,16 +12,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.chinese import english_words, layer_names, missing_glyphs, visible_text
+from tests.browser.chinese import VIEWPORTS, english_words, layer_names, missing_glyphs, visible_text, watched_context
 from tests.browser.conftest import BrowserErrors
-from tests.helpers import patient
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
-}
 MIX = "section:has(#mix-form)"
 SHIFT = "#shift-section"
 COLON = "\uff1a"  # the full-width colon of a Chinese sentence
@@ -35,12 +30,8 @@ CODE = re.compile(r"/api/[\w/.-]*|\bC_?(?:in|out|mid)\b")
 def zh_context(
     request: pytest.FixtureRequest, browser: Browser, browser_errors: BrowserErrors, base_url: str
 ) -> Iterator[BrowserContext]:
-    context = patient(browser.new_context(base_url=base_url, **VIEWPORTS[request.param]))
-    browser_errors.watch(context)
-    try:
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
         yield context
-    finally:
-        context.close()
 
 
 def data_words(page: Page, model: str) -> set[str]:

@@ -13,16 +13,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.chinese import english_words, missing_glyphs
+from tests.browser.chinese import VIEWPORTS, english_words, missing_glyphs
 
 pytestmark = pytest.mark.browser
 
 FASHION_ZH = ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"]
 LEADS = {400: "请求无效", 413: "文件或请求太大", 415: "服务器不接受这种文件类型", 422: "请求无效"}
-VIEWPORTS = [
-    pytest.param({"viewport": {"width": 1280, "height": 800}}, id="desktop"),
-    pytest.param({"viewport": {"width": 390, "height": 844}, "has_touch": True}, id="phone"),
-]
 FONT_FACE = """async () => {
   await document.fonts.ready;
   const face = [...document.fonts].find((f) => f.family.replace(/"/g, "") === "ConvLens Noto Sans SC");
@@ -42,11 +38,9 @@ def broken_png() -> bytes:
     return whole[: len(whole) // 2]  # a PNG signature with a cut-off body: the page's checks pass it
 
 
-@pytest.mark.parametrize("options", VIEWPORTS)
-def test_gallery_prediction_switch_and_colour_bars_read_in_chinese(
-    browser: Browser, base_url: str, options: dict
-) -> None:
-    context = browser.new_context(base_url=base_url, **options)
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_gallery_prediction_switch_and_colour_bars_read_in_chinese(browser: Browser, base_url: str, width: str) -> None:
+    context = browser.new_context(base_url=base_url, **VIEWPORTS[width])
     try:
         page = context.new_page()
         open_chinese(page, "/?lang=zh-CN&model=fashion_vgg")

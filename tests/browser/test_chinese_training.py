@@ -11,19 +11,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.chinese import english_words, layer_names, missing_glyphs
+from tests.browser.chinese import VIEWPORTS, english_words, layer_names, missing_glyphs, watched_context
 from tests.browser.conftest import BrowserErrors
-from tests.helpers import patient
 
 pytestmark = pytest.mark.browser
 
 READY_MS = 120_000
-VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True},
-}
 # The keys the scrubber and the drawing pad name, as printed on the keys (Home 键, Ctrl+Z in Chinese too).
 KEY_CAPS = {"Home", "End", "Ctrl"}
 
@@ -32,13 +27,11 @@ KEY_CAPS = {"Home", "End", "Ctrl"}
 def zh_page(
     request: pytest.FixtureRequest, browser: Browser, base_url: str, browser_errors: BrowserErrors
 ) -> Iterator[Page]:
-    context: BrowserContext = browser.new_context(base_url=base_url, **VIEWPORTS[request.param])
-    browser_errors.watch(patient(context))
-    page = context.new_page()
-    page.goto("/training?lang=zh-CN")
-    page.wait_for_selector("main[data-state=ready]", timeout=READY_MS)
-    yield page
-    context.close()
+    with watched_context(browser, browser_errors, base_url, request.param) as context:
+        page = context.new_page()
+        page.goto("/training?lang=zh-CN")
+        page.wait_for_selector("main[data-state=ready]", timeout=READY_MS)
+        yield page
 
 
 def data_words(page: Page) -> set[str]:
