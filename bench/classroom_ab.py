@@ -6,8 +6,8 @@
 Starts a one-process server from each checkout (``git archive <commit> | tar -x -C DIR``; ``.`` is this one)
 in turn, warms it for 3 s with 25 students, then loads it for ``--seconds`` with ``--students``; A B A B ...
 for ``--rounds`` rounds. The machine's speed drifts from minute to minute by more than most single changes
-are worth, so only the two medians of one run are compared. Prints each round (answers/s, p90, the event
-loop's thread's CPU per answer) and the medians.
+are worth, so only the two medians of one run are compared. Prints each round (answers/s, p90, the user and
+system CPU of the event loop's thread and of all the other threads) and the medians.
 """
 
 from __future__ import annotations
@@ -22,19 +22,31 @@ from bench import classroom
 from harness.server import server
 
 
-def main_thread_cpu(pid: int) -> float:
-    """User+system seconds of the process's main thread (the event loop)."""
-    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+def thread_cpu(pid: int) -> dict[str, tuple[float, float]]:
+    """(user, system) seconds of the process's main thread (the event loop, "loop") and of all its other
+    threads together ("others"), from /proc/<pid>/task/*/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {"loop": (0.0, 0.0), "others": (0.0, 0.0)}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        key = "loop" if task.name == str(pid) else "others"
+        user, system = out[key]
+        out[key] = (user + int(stat[11]) / ticks, system + int(stat[12]) / ticks)
+    return out
 
 
-def one_round(root: Path, env: dict[str, str], script: str, students: int, seconds: int) -> tuple[float, float, float]:
+def one_round(root: Path, env: dict[str, str], script: str, students: int, seconds: int) -> tuple[float, ...]:
+    """answers/s, p90 ms, and CPU seconds over the run: the loop's user and system, the other threads'."""
     with server(workers=1, root=root, env=env) as (base, proc):
         classroom.wrk(base, script, 25, 3, 1, None, proc.pid)  # warm-up
-        before = main_thread_cpu(proc.pid)
+        before = thread_cpu(proc.pid)
         run = classroom.wrk(base, script, students, seconds, 1, None, proc.pid)
-        loop_ms = (main_thread_cpu(proc.pid) - before) / max(run.requests, 1) * 1000
-    return run.rps, run.p90, loop_ms
+        after = thread_cpu(proc.pid)
+    spent = [after[k][i] - before[k][i] for k in ("loop", "others") for i in (0, 1)]
+    return (run.rps, run.p90, *spent)
 
 
 def main() -> None:
@@ -55,15 +67,20 @@ def main() -> None:
         "A": (args.a.resolve(), dict(kv.split("=", 1) for kv in args.env_a)),
         "B": (args.b.resolve(), dict(kv.split("=", 1) for kv in args.env_b)),
     }
-    results: dict[str, list[tuple[float, float, float]]] = {"A": [], "B": []}
+    results: dict[str, list[tuple[float, ...]]] = {"A": [], "B": []}
     print(f"load average {os.getloadavg()[0]:.2f} before; {args.students} students, {args.seconds} s rounds")
     for r in range(args.rounds):
         for name, (root, env) in servers.items():
-            rps, p90, loop_ms = one_round(root, env, script, args.students, args.seconds)
-            results[name].append((rps, p90, loop_ms))
+            rps, p90, loop_user, loop_sys, other_user, other_sys = one_round(
+                root, env, script, args.students, args.seconds
+            )
+            results[name].append((rps, p90))
+            answers = rps * args.seconds
             print(
-                f"round {r + 1} {name} ({root}, {env or 'default'}): {rps:.0f} answers/s, p90 {p90:.1f} ms,"
-                f" event loop {loop_ms:.2f} ms CPU/answer",
+                f"round {r + 1} {name} ({root}, {env or 'default'}): {rps:.0f} answers/s, p90 {p90:.1f} ms;"
+                f" CPU s user/system: event loop {loop_user:.2f}/{loop_sys:.2f}, other threads"
+                f" {other_user:.2f}/{other_sys:.2f}; event loop {(loop_user + loop_sys) / answers * 1000:.2f}"
+                " ms per answer",
                 flush=True,
             )
             time.sleep(1)
