@@ -125,6 +125,23 @@ def test_encoding_round_trips_both_dtypes() -> None:
         encoding.encode(x, "float64")
 
 
+def test_float16_bytes_are_numpys_rounding_bit_for_bit() -> None:
+    """wire_bytes converts with torch; numpy's astype is the reference: every rounding case (ties, subnormals,
+    overflow to infinity, signed zeros), read-only and strided arrays, float64 and empty inputs."""
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**32, size=200_000, dtype=np.uint64).astype(np.uint32)
+    near = np.arange(0x33000000, 0x47800000, 997, dtype=np.uint32)  # float16's whole range and beyond, both signs
+    x = np.concatenate([bits, near, near | 0x80000000]).view(np.float32)
+    x = x[~np.isnan(x)]  # a NaN's payload may differ; NaN itself is checked below
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, 65504, 65519.99, 65520, 6e-8, 3e-8, 2.98e-8, 1e-8], np.float32)
+    with np.errstate(over="ignore"):
+        for a in (x, edges, x[::3], np.frombuffer(x.tobytes(), np.float32), x[:0], x[:12].astype(np.float64)):
+            got = np.frombuffer(encoding.wire_bytes(a, "float16"), "<u2")
+            np.testing.assert_array_equal(got, a.astype("<f2").view("<u2"))
+    nan = np.frombuffer(encoding.wire_bytes(np.array([np.nan, 1.0], np.float32), "float16"), "<f2")
+    assert np.isnan(nan[0]) and nan[1] == 1.0
+
+
 def test_layers_query_selects_in_forward_order(client) -> None:
     r = client.post(
         "/api/activations?layers=pool2,conv1", files={"file": ("a.png", png_bytes(np.eye(28, dtype=np.uint8) * 255))}
