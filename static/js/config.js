@@ -97,6 +97,12 @@ export const TIMING = Object.freeze({
 export const API_DEFAULTS = Object.freeze({
   /** float32 keeps the readout exact; float16 would halve the body. */
   dtype: "float32",
+  /**
+   * The pad's updates while a stroke is in progress: float16, half the bytes, maps that look the same (a
+   * relative error of 1/2048, below one step of a colour scale). The update sent after the stroke ends
+   * asks for `dtype`, so the values left on screen are exact.
+   */
+  strokeDtype: "float16",
   /** Uploads and drawings go through the model's own preprocessing (digit: MNIST-like; resize). */
   preprocess: "auto",
 });

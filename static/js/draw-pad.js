@@ -5,6 +5,7 @@
  *   const pad = new DrawPad(canvas, { onChange: ({ reason, time }) => ... });
  *   pad.brush = 24;  pad.undo();  pad.clear();
  *   pad.isEmpty;  pad.toPixels(28)   // 28 rows of 28 numbers in [0, 1], 1 = full ink
+ *   pad.drawing                      // a stroke is in progress (the pointer is down)
  *
  * `onChange` fires for every change: reason "draw" while a stroke grows (time = the pointer event's
  * timeStamp, on the performance.now() clock), "end" when it ends, "undo" and "clear".
@@ -43,6 +44,11 @@ export class DrawPad {
 
   get isEmpty() {
     return this.strokes.length === 0;
+  }
+
+  /** Whether a stroke is in progress: its "end" change is still to come. */
+  get drawing() {
+    return this.active !== null;
   }
 
   /** Remove every stroke. */

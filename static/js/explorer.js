@@ -7,7 +7,8 @@
  *   "explorer:sample" from a click on a test digit,
  * each ending after the next frame is presented (marks "explorer:<kind>:start" / ":painted"). The
  * last durations are also on <main> as data-last-file-ms, data-last-stroke-ms, data-last-sample-ms,
- * and data-renders counts the results shown.
+ * and data-renders counts the results shown; data-dtype is the precision of the maps on screen (float16
+ * while a stroke is being drawn, float32 once it ends: API_DEFAULTS.strokeDtype).
  *
  * The model switch changes the model without reloading: the digit on screen (a test digit, an upload, a
  * drawing) is sent again to the new model. "Side by side with" shows a second model's maps next to the
@@ -15,7 +16,7 @@
  */
 
 import { api, ApiError, setModel } from "./api.js";
-import { SIZES, TIMING } from "./config.js";
+import { API_DEFAULTS, SIZES, TIMING } from "./config.js";
 import { errorBanner } from "./error-banner.js";
 import { formatPercent } from "./format.js";
 import { DrawPad } from "./draw-pad.js";
@@ -169,14 +170,14 @@ function render(results, original) {
 
 /**
  * Send one input and show its result unless a newer one is already on screen. Resolves true when
- * it was shown. The previous result stays when this one fails.
+ * it was shown. The previous result stays when this one fails. `dtype`: the maps' precision on the wire.
  */
-async function run(input, original, since) {
+async function run(input, original, since, dtype = API_DEFAULTS.dtype) {
   const id = ++requested;
   main.dataset.busy = "true";
   try {
     const names = secondary ? [primary, secondary] : [primary];
-    const results = await Promise.all(names.map((model) => api.activations(input, { override: conv1Override, model })));
+    const results = await Promise.all(names.map((model) => api.activations(input, { override: conv1Override, model, dtype })));
     if (id < shown || id <= cleared) return false;
     shown = id;
     lastRun = { input, original };
@@ -184,6 +185,7 @@ async function run(input, original, since) {
     const received = performance.mark(`explorer:${original.kind}:received`).startTime;
     onScreen = { id, input, image: result.layers.find((l) => l.name === "input"), prediction: result.prediction, override: Boolean(conv1Override) };
     render(results, original);
+    main.dataset.dtype = dtype; // the precision of the maps on screen
     explainPanel.update();
     rememberDigit(input, result.layers.find((l) => l.name === "input"), original.caption);
     hideError("input");
@@ -234,7 +236,9 @@ function setDeepLink(id) {
 }
 
 /* The pad: at most one request in flight and at least TIMING.strokeIntervalMs between two, always
-   ending with the latest drawing. `dirtySince` is the time of the first change not yet sent. */
+   ending with the latest drawing. `dirtySince` is the time of the first change not yet sent. While a
+   stroke is in progress the maps come as API_DEFAULTS.strokeDtype (half the bytes); its "end" is a change
+   too, so the last answer after a stroke is always a full-precision one. */
 let dirtySince = null;
 let inFlight = false;
 let lastSent = -Infinity;
@@ -286,7 +290,8 @@ function pump() {
   lastSent = performance.now();
   performance.mark("explorer:stroke:start", { startTime: since });
   const pixels = pad.toPixels(SIZES.padGrid);
-  run({ pixels }, { kind: "stroke", pad: pad.canvas, caption: t("Your drawing") }, since).then((ok) => {
+  const dtype = pad.drawing ? API_DEFAULTS.strokeDtype : API_DEFAULTS.dtype;
+  run({ pixels }, { kind: "stroke", pad: pad.canvas, caption: t("Your drawing") }, since, dtype).then((ok) => {
     inFlight = false;
     if (pad.isEmpty) return; // cleared while it was on its way
     if (ok) {

@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from app.datasets import mnist
 from tests.helpers import patient
@@ -244,6 +245,48 @@ def test_hover_readout_equals_the_api(page: Page) -> None:
     hover_cell(page, page.locator("#layer-fc1 canvas.strip"), 2, 23, 10, 50)
     expect(readout).to_have_attribute("data-unit", "123")
     assert round(number(readout.locator(".readout-value").inner_text()), 4) == round(float(fc1[123]), 4)
+
+
+def test_a_stroke_in_progress_gets_float16_maps_and_its_end_exact_ones(page: Page) -> None:
+    """While the pointer is down the pad asks for float16 maps (half the bytes); the update sent once the
+    stroke ends asks for float32, and the readout then holds the API's float32 values for that drawing."""
+    open_explorer(page)
+    sent: list[tuple[str, str | None]] = []  # (dtype, JSON body) of each request the page made
+
+    def record(request: Request) -> None:
+        url = urlparse(request.url)
+        if url.path == "/api/activations":
+            sent.append((parse_qs(url.query)["dtype"][0], request.post_data))
+
+    page.on("request", record)
+    main = page.locator("main")
+    box = settled_box(page, page.locator("#pad"))
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + (0.15 + 0.07 * i) * box["height"], steps=4)
+    expect(main).to_have_attribute("data-dtype", "float16")  # the pointer is still down
+    expect(main).not_to_have_attribute("data-busy", "true")
+    during = len(sent)
+    assert during >= 1 and {dtype for dtype, _ in sent} == {"float16"}
+    page.mouse.up()
+    expect(main).to_have_attribute("data-dtype", "float32")
+    expect(main).not_to_have_attribute("data-busy", "true")
+    assert [dtype for dtype, _ in sent[during:]] == ["float32"]  # one more update, the stroke's end
+    assert page.text_content("#predicted") == "1"
+
+    reply = page.request.post(
+        "/api/activations?dtype=float32", data=sent[-1][1], headers={"Content-Type": "application/json"}
+    )
+    conv1 = api_layer(reply.json(), "conv1")  # (20, 28, 28) float32
+    readout = page.locator("#readout")
+    cells = [(0, 14, 14), (3, 10, 13), (11, 20, 15), (17, 8, 14)]
+    assert any(float(conv1[c]) != float(conv1[c].astype(np.float16)) for c in cells)  # float16 would show
+    for channel, y, x in cells:
+        hover_cell(page, page.locator("#layer-conv1 canvas.map").nth(channel), y, x, 28, 28)
+        expect(readout).to_have_attribute("data-channel", str(channel))
+        assert (int(readout.get_attribute("data-y")), int(readout.get_attribute("data-x"))) == (y, x)
+        assert float(readout.get_attribute("data-value") or "nan") == float(conv1[channel, y, x])
 
 
 def test_colour_scale_switch_repaints(page: Page) -> None:
