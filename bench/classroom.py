@@ -7,14 +7,17 @@ Each student is one wrk connection that does what the explorer's draw pad does (
 api.js): POST /api/activations with the JSON body ``{"pixels": 28 rows of 28 numbers}`` (the pad's
 280x280 canvas reduced to 28x28 block means, 4 decimals, as ``DrawPad.toPixels`` writes them), the query
 the page builds, one request in flight, and a pause of ``--pause-ms`` (16 ms, a frame) after each answer
-before the next drawing goes out. The drawings are strokes of ten digits drawn with the pad's brush and
-cut at 30..100% of their length (a digit being drawn), several hundred different bodies that every
-connection walks through, so no two consecutive requests send the same pixels.
+before the next drawing goes out. The drawings are strokes of ten digits drawn with the pad's brush, each
+stroke sent as it grows: cut at 15 points from 30 to 100% of its length, then the next stroke; 450
+different bodies that every connection walks through (from its own starting point), so no two consecutive
+requests send the same pixels.
 
-Request variants (``--variants``, see VARIANTS): ``page`` is what the page sends (every layer, float32),
-``float16`` and ``probs`` what fewer bytes would save; or any query string. ``--before DIR`` also runs
-the sweep against a server started from DIR (e.g. ``git archive <commit> | tar -x -C DIR``) with the
-``page`` request: the same machine and minutes, the old code.
+Request variants (``--variants``, see VARIANTS): ``page`` is what the page sends (every layer; float16
+maps while a stroke is in progress, float32 for the update after its end: 14 of a stroke's 15 updates
+here); ``float32`` is every update in float32 (the page before it asked for float16 while drawing),
+``float16`` and ``probs`` what fewer bytes save; or any query string. ``--before DIR`` also runs the sweep
+against a server started from DIR (e.g. ``git archive <commit> | tar -x -C DIR``) with ``--before-variant``
+(default ``float32``, what the page sent then): the same machine and minutes, the old code.
 
 For every server (1 and 2 uvicorn processes: ``convlens serve --workers N``, the supervisor's children
 sharing one socket) and every N: requests, answers/s, p50/p90/p99 latency (wrk's, from the request's
@@ -56,13 +59,17 @@ CUTS = np.linspace(0.3, 1.0, 15)  # how much of a digit is drawn
 GOAL_MS = 100.0
 
 # The page's query (api.js `apiUrl`: preprocess, layers, dtype, then model). "page" is what explorer.js
-# sends for every pad update (every layer, float32); the others show what the bytes cost: the same maps
-# as float16, and the prediction alone (the route's floor without the maps).
+# sends (every layer; API_DEFAULTS.strokeDtype while a stroke is in progress, API_DEFAULTS.dtype for the
+# update after its end); the others are one query for every update: float32 maps (the page before it used
+# float16 while drawing), float16 maps, and the prediction alone (the route's floor without the maps).
+PAGE_QUERY = "preprocess=auto&dtype={dtype}&model=lenet_bn"
 VARIANTS = {
-    "page": "preprocess=auto&dtype=float32&model=lenet_bn",
-    "float16": "preprocess=auto&dtype=float16&model=lenet_bn",
-    "probs": "preprocess=auto&dtype=float32&model=lenet_bn&layers=probs",
+    "page": PAGE_QUERY,
+    "float32": PAGE_QUERY.format(dtype="float32"),
+    "float16": PAGE_QUERY.format(dtype="float16"),
+    "probs": PAGE_QUERY.format(dtype="float32") + "&layers=probs",
 }
+STROKE_DTYPE, END_DTYPE = "float16", "float32"  # static/js/config.js API_DEFAULTS.strokeDtype, .dtype
 
 # Digits as polylines in 28x28 units (MNIST's digits fill the middle 20x20).
 DIGITS = {
@@ -120,19 +127,37 @@ def body(pixels: list[list[float]]) -> str:
     return '{"pixels":[' + rows + "]}"
 
 
-def drawings() -> list[str]:
-    """Bodies of digits being drawn: every digit, brush and cut; interleaved so consecutive ones differ."""
+def strokes() -> list[tuple[str, bool]]:
+    """(body, whether the stroke has ended) of every update of every stroke: each digit with each brush,
+    drawn in CUTS steps, the last one the whole stroke."""
     out = []
-    for cut in CUTS:
-        for brush in BRUSHES:
-            for points in DIGITS.values():
-                path = dense(points)
-                out.append(body(to_pixels(draw(path[: max(1, int(len(path) * cut))], brush))))
+    for brush in BRUSHES:
+        for points in DIGITS.values():
+            path = dense(points)
+            for cut in CUTS:
+                pixels = to_pixels(draw(path[: max(1, int(len(path) * cut))], brush))
+                out.append((body(pixels), bool(cut == CUTS[-1])))
     return out
 
 
+def drawings() -> list[str]:
+    """The bodies of ``strokes``."""
+    return [text for text, _ in strokes()]
+
+
+def requests(variant: str) -> list[tuple[str, str]]:
+    """(path with query, body) of every update: ``variant`` is a VARIANTS name or a query string; "page"
+    gives the stroke's own dtype to each update."""
+    query = VARIANTS.get(variant, variant)
+    if variant != "page":
+        return [(f"/api/activations?{query}", text) for text in drawings()]
+    return [
+        (f"/api/activations?{query.format(dtype=END_DTYPE if end else STROKE_DTYPE)}", text) for text, end in strokes()
+    ]
+
+
 LUA = """
-local bodies_file, path, pause = "{bodies}", "{path}", {pause}
+local requests_file, pause = "{requests}", {pause}
 local requests, i = {{}}, 0
 local counter = 0
 function setup(thread)
@@ -141,8 +166,9 @@ function setup(thread)
 end
 function init(args)
   local headers = {{["Content-Type"] = "application/json", ["Accept"] = "application/json"}}
-  for line in io.lines(bodies_file) do
-    table.insert(requests, wrk.format("POST", path, headers, line))
+  for line in io.lines(requests_file) do
+    local path, body = line:match("^([^\t]*)\t(.*)$")
+    table.insert(requests, wrk.format("POST", path, headers, body))
   end
   i = offset % #requests
 end
@@ -165,11 +191,12 @@ end
 """
 
 
-def lua_script(bodies: list[str], path: str, pause_ms: int) -> str:
+def lua_script(sent: list[tuple[str, str]], pause_ms: int) -> str:
+    """A wrk script whose connections walk through ``sent`` ((path, body) pairs; see ``requests``)."""
     folder = Path(tempfile.mkdtemp(prefix="convlens-classroom-"))
-    (folder / "bodies.txt").write_text("\n".join(bodies) + "\n")
+    (folder / "requests.txt").write_text("".join(f"{path}\t{text}\n" for path, text in sent))
     script = folder / "students.lua"
-    script.write_text(LUA.format(bodies=folder / "bodies.txt", path=path, pause=pause_ms))
+    script.write_text(LUA.format(requests=folder / "requests.txt", pause=pause_ms))
     return str(script)
 
 
@@ -261,8 +288,8 @@ def started(workers: int, root: Path, cpus: str | None, env: dict[str, str]) -> 
         context.__exit__(None, None, None)
 
 
-def sweep(args: argparse.Namespace, root: Path, workers: int, variant: str, bodies: list[str]) -> list[Run]:
-    script = lua_script(bodies, f"/api/activations?{VARIANTS.get(variant, variant)}", args.pause_ms)
+def sweep(args: argparse.Namespace, root: Path, workers: int, variant: str) -> list[Run]:
+    script = lua_script(requests(variant), args.pause_ms)
     env = dict(item.split("=", 1) for item in args.env)
     with started(workers, root, args.server_cpus, env) as (base, pid):
         wrk(base, script, min(args.students), 3, args.wrk_threads, args.wrk_cpus, pid)  # warm-up
@@ -301,7 +328,8 @@ def main() -> None:
     p.add_argument("--server-cpus", help="pin the server to these CPUs, e.g. 0")
     p.add_argument("--wrk-cpus", help="pin wrk to these CPUs, e.g. 1")
     p.add_argument("--env", nargs="*", default=[], help="the server's environment, e.g. CONVLENS_TORCH_THREADS=1")
-    p.add_argument("--before", type=Path, help="also serve this checkout (an earlier commit) with the page's request")
+    p.add_argument("--before", type=Path, help="also serve this checkout (an earlier commit)")
+    p.add_argument("--before-variant", default="float32", help="what --before's server is sent (its page's request)")
     args = p.parse_args()
     bodies = drawings()
     print(
@@ -312,10 +340,10 @@ def main() -> None:
     )
     plan = [(ROOT, variant, "") for variant in args.variants]
     if args.before:
-        plan.append((args.before.resolve(), "page", f" (server from {args.before})"))
+        plan.append((args.before.resolve(), args.before_variant, f" (server from {args.before})"))
     for workers in args.workers:
         for root, variant, note in plan:
-            runs = sweep(args, root, workers, variant, bodies)
+            runs = sweep(args, root, workers, variant)
             print(table(f"{workers} process{'es' if workers > 1 else ''}, {variant}{note}", runs), flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} after")
 

@@ -1,7 +1,7 @@
 """Two servers compared at one class size, in alternating rounds: the same wrk students as bench/classroom.py.
 
     .venv/bin/python -m bench.classroom_ab DIR_A DIR_B [--env-a K=V ...] [--env-b K=V ...]
-        [--students 100] [--seconds 8] [--rounds 3]
+        [--students 100] [--seconds 8] [--rounds 3] [--query page] [--query-a float32] [--query-b ...]
 
 Starts a one-process server from each checkout (``git archive <commit> | tar -x -C DIR``; ``.`` is this one)
 in turn, warms it for 3 s with 25 students, then loads it for ``--seconds`` with ``--students``; A B A B ...
@@ -59,10 +59,11 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=8)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--query", default="page", help=f"{sorted(classroom.VARIANTS)} or a query string")
+    p.add_argument("--query-a", help="what A is sent, if not --query (e.g. float32: its page's request)")
+    p.add_argument("--query-b", help="what B is sent, if not --query")
     args = p.parse_args()
-    script = classroom.lua_script(
-        classroom.drawings(), f"/api/activations?{classroom.VARIANTS.get(args.query, args.query)}", 16
-    )
+    queries = {"A": args.query_a or args.query, "B": args.query_b or args.query}
+    scripts = {name: classroom.lua_script(classroom.requests(query), 16) for name, query in queries.items()}
     servers = {
         "A": (args.a.resolve(), dict(kv.split("=", 1) for kv in args.env_a)),
         "B": (args.b.resolve(), dict(kv.split("=", 1) for kv in args.env_b)),
@@ -72,12 +73,13 @@ def main() -> None:
     for r in range(args.rounds):
         for name, (root, env) in servers.items():
             rps, p90, loop_user, loop_sys, other_user, other_sys = one_round(
-                root, env, script, args.students, args.seconds
+                root, env, scripts[name], args.students, args.seconds
             )
             results[name].append((rps, p90))
             answers = rps * args.seconds
             print(
-                f"round {r + 1} {name} ({root}, {env or 'default'}): {rps:.0f} answers/s, p90 {p90:.1f} ms;"
+                f"round {r + 1} {name} ({root}, {env or 'default'}, {queries[name]}):"
+                f" {rps:.0f} answers/s, p90 {p90:.1f} ms;"
                 f" CPU s user/system: event loop {loop_user:.2f}/{loop_sys:.2f}, other threads"
                 f" {other_user:.2f}/{other_sys:.2f}; event loop {(loop_user + loop_sys) / answers * 1000:.2f}"
                 " ms per answer",

@@ -21,7 +21,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.classroom import VARIANTS, drawings, lua_script, started, wrk
+from bench.classroom import VARIANTS, lua_script, requests, started, wrk
 from harness.server import ROOT
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=4)
     p.add_argument("--query", default="page", help=f"{sorted(VARIANTS)} or a query string")
     args = p.parse_args()
-    script = lua_script(drawings(), f"/api/activations?{VARIANTS.get(args.query, args.query)}", 0)
+    script = lua_script(requests(args.query), 0)
     print(
         f"`.venv/bin/python -m bench.request_cost {' '.join(sys.argv[1:])}`: load average"
         f" {os.getloadavg()[0]:.2f} before",
