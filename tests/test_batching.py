@@ -5,6 +5,7 @@ others have provably queued behind it), never by sleeping."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 
+from app.serving import table_pass
 from app.serving.batching import BatchThread, MicroBatcher
-from app.serving.layers import Row
+from app.serving.layers import Row, tabulate
 from tests.helpers import in_own_loop, png_bytes, wait, watch_queue
 
 
@@ -281,6 +283,65 @@ def test_an_override_runs_the_python_pass(served, monkeypatch) -> None:
     served.forward(x, {"conv1": conv1})  # an override: the Python pass, with the module swapped
     with pytest.raises(AssertionError, match="compiled pass ran"):
         served.forward(x)
+
+
+def test_every_bundled_model_makes_its_batch_table_in_one_compiled_call_bit_for_bit(client) -> None:
+    """The table pass (forward, softmax, statistics, float16 copy) against the Python path's table."""
+    gen = torch.Generator().manual_seed(6)
+    for served in client.app.state.convlens.registry.models.values():
+        assert served.table_pass is not None, served.name
+        x = torch.rand(7, *served.input_shape, generator=gen)
+        got, want = served.table_pass(x), tabulate(served.forward(x), served.layer_names)
+        assert table_pass.same(got, want), served.name
+        assert got.half is not None
+        np.testing.assert_array_equal(got.half.view("<u2"), want.flat.astype("<f2").view("<u2"))
+        np.testing.assert_array_equal(got.means, want.means)
+
+
+def test_a_table_that_differs_in_one_bit_is_not_the_same(served) -> None:
+    x = torch.rand(3, *served.input_shape, generator=torch.Generator().manual_seed(8))
+    assert served.table_pass is not None
+    good = served.table_pass(x)
+    for field in ("flat", "half", "mins", "means"):
+        changed = getattr(good, field).copy()
+        changed.reshape(-1).view(np.uint8)[5] ^= 1  # one bit of one value
+        assert not table_pass.same(
+            type(good)(**{**vars(good), field: changed}), tabulate(served.forward(x), served.layer_names)
+        )
+    assert table_pass.same(good, tabulate(served.forward(x), served.layer_names))
+
+
+def test_a_table_pass_that_computes_something_else_is_not_used(served) -> None:
+    """Another network's compiled rows (conv1 nudged) give other values: no table pass; nor without rows."""
+    other = copy.deepcopy(served.model)
+    with torch.no_grad():
+        other.submodule("conv1").weight.mul_(1 + 1e-6)
+    assert table_pass.compiled(served.model, other.scripted_rows()) is None
+    assert table_pass.compiled(served.model, None) is None
+    assert table_pass.compiled(served.model, served.rows) is not None
+
+
+def test_the_batch_thread_makes_its_tables_with_the_table_pass(served, monkeypatch) -> None:
+    calls = []
+    compiled = served.table_pass
+
+    def counted(x: torch.Tensor) -> Any:
+        calls.append(len(x))
+        return compiled(x)
+
+    monkeypatch.setattr(served, "table_pass", counted)
+    x = torch.rand(1, *served.input_shape, generator=torch.Generator().manual_seed(9))
+
+    async def scenario() -> Row:
+        return await served.infer_row(x)
+
+    row = in_own_loop(scenario)
+    assert calls == [1]
+    np.testing.assert_array_equal(row.values("conv1"), served.forward(x)["conv1"][0].reshape(-1).numpy())
+    monkeypatch.setattr(served, "table_pass", None)  # the Python path, as for a network TorchScript cannot read
+    row = in_own_loop(scenario)
+    assert calls == [1] and row.table.half is None
+    np.testing.assert_array_equal(row.values("conv1"), served.forward(x)["conv1"][0].reshape(-1).numpy())
 
 
 def test_each_waiters_finish_runs_in_the_batch_thread_and_fails_alone() -> None:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from app.serving import encoding
-from app.serving.layers import compiled_summary, encode_layers, summary, tabulate
+from app.serving.layers import compiled_summary, encode_layers, summary, table_of, tabulate
 
 SHAPES = {"input": (1, 6, 6), "conv": (4, 6, 6), "pool": (4, 3, 3), "fc": (7,), "probs": (3,)}
 
@@ -63,3 +63,23 @@ def test_an_image_gets_the_same_summary_alone_and_in_a_batch(acts) -> None:
         alone = tabulate({name: t[i : i + 1] for name, t in acts.items()}, list(SHAPES))
         for field in ("flat", "mins", "maxs", "means"):
             np.testing.assert_array_equal(getattr(alone, field)[0], getattr(batch, field)[i], err_msg=field)
+
+
+@pytest.mark.parametrize("names", [list(SHAPES), ["pool", "probs"]])
+def test_a_tables_float16_copy_encodes_as_converting_would(acts, names) -> None:
+    """A table made with its float16 copy (the compiled table pass) answers float16 from it, with the bytes
+    a conversion of its float32 values gives; float32 still comes from the float32 values."""
+    parts = [acts[name] for name in SHAPES]
+    flat, mins, maxs, means = summary(parts)
+    shapes = [tuple(p.shape[1:]) for p in parts]
+    plain = table_of(list(SHAPES), shapes, flat, mins, maxs, means)
+    halved = table_of(list(SHAPES), shapes, flat, mins, maxs, means, flat.to(torch.float16))
+    assert plain.half is None and halved.half is not None
+    for i in (0, 3):
+        for dtype in ("float16", "float32"):
+            got = encode_layers(SERVED, halved.row(i), names, dtype)  # type: ignore[arg-type]
+            assert got == encode_layers(SERVED, plain.row(i), names, dtype)  # type: ignore[arg-type]
+    halved.half[...] = 0  # proof that float16 answers are read from the copy
+    assert encode_layers(SERVED, halved.row(0), names, "float16") != encode_layers(
+        SERVED, plain.row(0), names, "float16"
+    )  # type: ignore[arg-type]

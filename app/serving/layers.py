@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ class Table:
     mins: np.ndarray  # (N, L)
     maxs: np.ndarray  # (N, L)
     means: np.ndarray  # (N, L) float64
+    half: np.ndarray | None = None  # (N, sum of sizes) float16: ``flat`` converted, when made with it
 
     def row(self, index: int) -> Row:
         return Row(self, index)
@@ -78,17 +80,30 @@ def compiled_summary() -> Callable[[list[torch.Tensor]], tuple[torch.Tensor, ...
 def tabulate(acts: dict[str, torch.Tensor], names: list[str]) -> Table:
     """The named layers of ``acts`` (name -> (N, ...)) as a ``Table``."""
     parts = [acts[name] for name in names]  # each (N, ...)
-    sizes = tuple(p[0].numel() for p in parts)
-    flat, mins, maxs, means = compiled_summary()(parts)
+    return table_of(names, [tuple(p.shape[1:]) for p in parts], *compiled_summary()(parts))
+
+
+def table_of(
+    names: list[str],
+    shapes: Sequence[tuple[int, ...]],
+    flat: torch.Tensor,
+    mins: torch.Tensor,
+    maxs: torch.Tensor,
+    means: torch.Tensor,
+    half: torch.Tensor | None = None,
+) -> Table:
+    """A ``Table`` of ``summary``'s results for layers ``names`` of one image's ``shapes``."""
+    sizes = tuple(math.prod(shape) for shape in shapes)
     return Table(
         tuple(names),
-        tuple(tuple(p.shape[1:]) for p in parts),
+        tuple(tuple(shape) for shape in shapes),
         sizes,
         tuple(itertools.accumulate(sizes[:-1], initial=0)),
         flat.numpy(),
         mins.numpy(),
         maxs.numpy(),
         means.numpy(),
+        None if half is None else half.numpy(),
     )
 
 
@@ -97,7 +112,9 @@ def encode_layers(served: ServedModel, row: Row, names: list[str], dtype: str) -
     t, i = row.table, row.index
     columns = [t.names.index(name) for name in names]
     sizes = [t.sizes[c] for c in columns]
-    if columns == list(range(len(t.names))):
+    if dtype == "float16" and t.half is not None:
+        datas = [encoding.encode(t.half[i, t.offsets[c] : t.offsets[c] + t.sizes[c]], dtype) for c in columns]
+    elif columns == list(range(len(t.names))):
         datas = encoding.encode_segments(t.flat[i], sizes, dtype)  # the whole row, in order
     else:
         datas = [encoding.encode(row.values(name), dtype) for name in names]
