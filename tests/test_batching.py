@@ -228,6 +228,24 @@ def test_a_closed_batch_thread_ends_and_refuses_more() -> None:
     assert in_own_loop(scenario) == (9.0, True)
 
 
+def test_a_batch_thread_with_join_list_hands_run_the_images_themselves() -> None:
+    given = []
+
+    def run(images: list[torch.Tensor]) -> list[float]:
+        given.append(images)
+        return [float(x.sum()) for x in images]
+
+    async def scenario() -> list[float]:
+        batcher = BatchThread(run, name="t", join=list)
+        try:
+            return await asyncio.gather(batcher.submit(torch.tensor([2.0])), batcher.submit(torch.tensor([5.0])))
+        finally:
+            batcher.close()
+
+    assert in_own_loop(scenario) == [2.0, 5.0]
+    assert all(isinstance(images, list) for images in given) and sum(len(images) for images in given) == 2
+
+
 def test_infer_row_is_forward_bit_for_bit(served, test_set) -> None:
     """Images answered together by the batch thread get each what ``forward`` gives it alone."""
     x = torch.from_numpy(test_set.images[:12].astype(np.float32) / 255).unsqueeze(1)  # (12, 1, 28, 28)

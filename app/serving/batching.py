@@ -107,12 +107,21 @@ class BatchThread:
     another core while the loop reads, prepares and answers other requests. ``finish`` is the rest of a
     request's work on its result (encoding its answer): done here, it keeps the large buffers it makes off
     the loop's core, whose caches then stay warm for the loop's own work. The thread starts with the first
-    ``submit`` and ends with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s."""
+    ``submit`` and ends with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s, and is given
+    ``join`` of the images (``torch.cat``: one (N, ...) batch; ``list`` leaves the joining to ``run``, which
+    spares the thread a call that releases the GIL, see app.serving.table_pass)."""
 
-    def __init__(self, run: Callable[[torch.Tensor], list[Any]], max_batch: int = 32, name: str = "batch") -> None:
+    def __init__(
+        self,
+        run: Callable[[Any], list[Any]],
+        max_batch: int = 32,
+        name: str = "batch",
+        join: Callable[[list[torch.Tensor]], Any] = torch.cat,
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._run = run
+        self._join = join
         self._max = max_batch
         self._name = name
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
@@ -164,7 +173,7 @@ class BatchThread:
 
     def _answer(self, batch: list[_Waiting]) -> None:
         try:
-            results = self._run(torch.cat([item.x for item in batch]))
+            results = self._run(self._join([item.x for item in batch]))
             answered = [_finished(item, result) for item, result in zip(batch, results, strict=True)]
         except BaseException as exc:  # every waiter gets the failure, nobody hangs
             answered = [(item, None, exc) for item in batch]

@@ -55,9 +55,9 @@ class ServedModel:
 
     def __post_init__(self) -> None:
         self.batcher = MicroBatcher(self._run_batch)
-        self.batch_thread = BatchThread(self._table_batch, name=f"{self.name}-forward")
         self.rows = self.model.scripted_rows()  # the served network's compiled pass, or None
         self.table_pass = table_pass.compiled(self.model, self.rows)  # the batch thread's, or None
+        self.batch_thread = BatchThread(self._table_batch, name=f"{self.name}-forward", join=list)
         compiled_summary()  # compiled once, at load, not by a first request
         self.prepared = prepare(self.name, self.model, self.card, self.shapes, self.samples, self.folder)
 
@@ -174,15 +174,16 @@ class ServedModel:
         acts = self.forward(batch)  # name -> (N, ...)
         return [{name: t[i : i + 1] for name, t in acts.items()} for i in range(len(batch))]
 
-    def _table_batch(self, batch: torch.Tensor) -> list[Row]:
+    def _table_batch(self, images: list[torch.Tensor]) -> list[Row]:
+        """The batch thread's work: a table of every layer of ``images`` (each (1, C, H, W))."""
         if self.table_pass is None:
-            table = tabulate(self.forward(batch), self.layer_names)  # every layer, (N, ...) each
+            table = tabulate(self.forward(torch.cat(images)), self.layer_names)  # every layer, (N, ...) each
         else:  # the same table in one compiled call (app.serving.table_pass)
             start = time.perf_counter()
-            table = self.table_pass(batch)
+            table = self.table_pass(images)
             if self.observe is not None:
-                self.observe(self.name, len(batch), time.perf_counter() - start)
-        return [table.row(i) for i in range(len(batch))]
+                self.observe(self.name, len(images), time.perf_counter() - start)
+        return [table.row(i) for i in range(len(images))]
 
 
 class Registry:

@@ -26,8 +26,9 @@ Rows = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 class TablePass(nn.Module):
-    """Pixels (N, C, H, W) in [0, 1] -> every layer side by side (N, values) in float32 and float16, and each
-    layer's minimum, maximum and mean per image (N, L), as ``tabulate(network.intermediates(x, rows=rows))``."""
+    """Images (each (1, C, H, W), pixels in [0, 1]) -> every layer side by side (N, values) in float32 and
+    float16, and each layer's minimum, maximum and mean per image (N, L): what ``tabulate`` makes of
+    ``network.intermediates(torch.cat(images), per_image_linear=True)``."""
 
     def __init__(
         self, rows: torch.jit.ScriptModule, mean: list[float], std: list[float], names: list[str], output: str
@@ -40,7 +41,10 @@ class TablePass(nn.Module):
         self.output = output
         self.pixels, self.probs = INPUT, PROBS  # TorchScript reads attributes, not globals
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, images: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        x = torch.cat(images)  # (N, C, H, W)
         outputs = self.rows((x - self.mean) / self.std)  # as Network.normalize
         parts: list[torch.Tensor] = []
         for name in self.names:
@@ -55,16 +59,17 @@ class TablePass(nn.Module):
 
 
 class Compiled:
-    """A ``TablePass`` ready to serve: ``(x) -> Table`` (with its float16 copy)."""
+    """A ``TablePass`` ready to serve: ``(images) -> Table`` (with its float16 copy); the images are each
+    (1, C, H, W), or one (N, C, H, W) batch."""
 
     def __init__(self, module: torch.jit.ScriptModule, network: Network) -> None:
         self.module = module
         self.names = network.names
         self.shapes = tuple(tuple(layer.shape) for layer in network.layers)
 
-    def __call__(self, x: torch.Tensor) -> Table:
+    def __call__(self, images: list[torch.Tensor] | torch.Tensor) -> Table:
         with torch.inference_mode():
-            flat, half, mins, maxs, means = self.module(x)
+            flat, half, mins, maxs, means = self.module(list(images.split(1)) if torch.is_tensor(images) else images)
         return table_of(self.names, self.shapes, flat, mins, maxs, means, half)
 
 
@@ -87,7 +92,7 @@ def compiled(network: Network, rows: Rows | None) -> Compiled | None:
         x = torch.rand(size, *network.input.shape, generator=generator)
         with torch.inference_mode():
             want = tabulate(network.intermediates(x, per_image_linear=True), network.names)  # the Python pass
-        if not same(scripted(x), want):
+        if not same(scripted(list(x.split(1))), want):
             return None
     return scripted
 
