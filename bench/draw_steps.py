@@ -1,5 +1,5 @@
 """The draw pad's request, step by step, in one process: what docs/benchmarks.md ("Students served", third
-round) says of its parts.
+and fourth rounds) says of its parts.
 
     .venv/bin/python -m bench.draw_steps [--before DIR] [--seconds 3]
 
@@ -8,7 +8,10 @@ round) says of its parts.
   separate interpreter, the same drawings);
 - the forward pass of 8 drawings in a thread while another thread runs Python without a pause (as the event
   loop does under load): passes a second by the Python pass and by the TorchScript one, and how far each slows
-  the Python thread.
+  the Python thread;
+- the batch thread's whole work for 8 drawings (forward pass, layer table, the 8 answers encoded with float16
+  maps) beside such a thread: the Python path (``tabulate`` of ``forward``, each answer converted) against the
+  table pass (app.serving.table_pass: one compiled call).
 
 The drawings are bench/classroom.py's (450 half-drawn digits); times are means over all of them.
 """
@@ -92,9 +95,11 @@ def main() -> None:
 
     from app.config import Settings
     from app.datasets.samples import Datasets
+    from app.routes.activations import answer
     from app.routes.inputs import plain_pixels
     from app.schemas.network import PixelsRequest
     from app.serving.inference import Registry
+    from app.serving.layers import tabulate
 
     torch.set_num_threads(1)
     bodies = [b.encode() for b in classroom.drawings()]
@@ -115,6 +120,27 @@ def main() -> None:
             continue
         rate, share = beside_python(run, x, args.seconds)
         print(f"  {name}: {rate:.0f} passes/s; the Python thread kept {share:.0%} of its speed alone")
+
+    images = list(torch.rand(8, 1, *network.input.shape, generator=torch.Generator().manual_seed(1)))
+    names = served.layer_names
+
+    def python_path(_: object) -> object:
+        table = tabulate(served.forward(torch.cat(images)), names)
+        return [answer(served, table.row(i), names, "float16") for i in range(len(images))]
+
+    def table_pass(_: object) -> object:
+        assert served.table_pass is not None, "no table pass for this model"
+        table = served.table_pass(images)
+        return [answer(served, table.row(i), names, "float16") for i in range(len(images))]
+
+    print(
+        f"\n{served.name}, the batch thread's work for 8 drawings with float16 answers, beside a thread running Python:"
+    )
+    for name, work in (("Python path", python_path), ("table pass", table_pass)):
+        rate, share = beside_python(work, x, args.seconds)
+        print(
+            f"  {name}: {1000 / max(rate, 1e-9):.1f} ms a batch; the Python thread kept {share:.0%} of its speed alone"
+        )
 
 
 if __name__ == "__main__":
