@@ -95,23 +95,18 @@ class Arrivals:
             assert self._cond.wait_for(lambda: self.count >= n, HANG_GUARD_SECONDS), f"{self.count} of {n} arrived"
 
 
-class _QueuedEvent(threading.Event):
-    def __init__(self, arrivals: Arrivals) -> None:
-        super().__init__()
-        self._arrivals = arrivals
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._arrivals.arrive()
-        return super().wait(timeout)
-
-
 def watch_queue(monkeypatch: pytest.MonkeyPatch) -> Arrivals:
-    """Counts the requests that queue up in any ``MicroBatcher`` while a batch runs: a request arrives
-    here when it starts waiting for its turn, after it was added to the pending list. So with a ``run``
-    that blocks on an event, ``wait_for(n)`` then releasing it provably puts those n in the next batches."""
+    """Counts the requests that queue up in any ``BatchThread``: a request arrives here once it is in the
+    queue. So with a ``run`` that blocks on an event, ``wait_for(n)`` then releasing it provably puts those n
+    in the next batches."""
     arrivals = Arrivals()
-    item = batching._Item
-    monkeypatch.setattr(batching, "_Item", lambda x: item(x, done=_QueuedEvent(arrivals)))
+    enqueue = batching.BatchThread._enqueue
+
+    def counted(self: batching.BatchThread, item: Any) -> None:
+        enqueue(self, item)
+        arrivals.arrive()
+
+    monkeypatch.setattr(batching.BatchThread, "_enqueue", counted)
     return arrivals
 
 

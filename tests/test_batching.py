@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from app.serving import table_pass
-from app.serving.batching import BatchThread, MicroBatcher
+from app.serving.batching import BatchThread
 from app.serving.layers import Row, tabulate
 from tests.helpers import in_own_loop, png_bytes, wait, watch_queue
 
@@ -33,10 +33,11 @@ def test_an_image_gets_the_same_bits_alone_and_anywhere_in_any_batch(served, tes
                 assert torch.equal(t[pos], alone[i][name][0]), (size, pos, name)
 
 
-def test_infer_equals_forward(served, test_set) -> None:
+def test_a_worker_threads_row_equals_forward(served, test_set) -> None:
     x = torch.from_numpy(test_set.images[5:6].astype(np.float32) / 255).unsqueeze(1)
-    got, want = served.infer(x), served.forward(x)
-    assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)
+    row, want = served.infer_row_blocking(x), served.forward(x)
+    for name in served.layer_names:
+        np.testing.assert_array_equal(row.values(name), want[name][0].reshape(-1).numpy(), err_msg=name)
 
 
 def square(batch: torch.Tensor) -> list[float]:
@@ -70,39 +71,54 @@ class HeldFirst:
         return [len(b) for b in self.batches]
 
 
-def test_requests_arriving_during_a_batch_share_the_next_ones(monkeypatch) -> None:
-    """The first request runs alone and is held inside its batch until 23 more have queued behind it;
-    they then run in full batches of 8, each answered with its own result."""
+def test_threads_arriving_during_a_batch_share_the_next_ones(monkeypatch) -> None:
+    """The first thread's request runs alone and is held inside its batch until 23 more have queued behind
+    it; they then run in full batches of 8, each thread answered with its own result."""
     queued = watch_queue(monkeypatch)
     run = HeldFirst()
-    batcher = MicroBatcher(run, max_batch=8)
-    with ThreadPoolExecutor(24) as pool:
-        futures = [pool.submit(batcher.submit, torch.tensor([0.0]))]
-        wait(run.running, "the first batch")
-        futures += [pool.submit(batcher.submit, torch.tensor([float(i)])) for i in range(1, 24)]
-        queued.wait_for(23)
-        run.release.set()
-        results = [f.result() for f in futures]
+    batcher = BatchThread(run, max_batch=8)
+    try:
+        with ThreadPoolExecutor(24) as pool:
+            futures = [pool.submit(batcher.submit_blocking, torch.tensor([0.0]))]
+            wait(run.running, "the first batch")
+            futures += [pool.submit(batcher.submit_blocking, torch.tensor([float(i)])) for i in range(1, 24)]
+            queued.wait_for(24)  # the first one and the 23 behind it
+            run.release.set()
+            results = [f.result() for f in futures]
+    finally:
+        batcher.close()
     assert results == [float(i) ** 2 for i in range(24)]
     assert run.sizes == [1, 8, 8, 7]
     assert (batcher.batches, batcher.images) == (4, 24)
 
 
 def test_concurrent_submissions_are_answered_correctly() -> None:
-    """Free-running threads, however they happen to interleave: every caller gets its own answer."""
-    batcher = MicroBatcher(square, max_batch=8)
-    with ThreadPoolExecutor(24) as pool:
-        results = list(pool.map(lambda i: batcher.submit(torch.tensor([float(i)])), range(48)))
-    assert results == [float(i) ** 2 for i in range(48)]
-    assert batcher.images == 48
-    assert 48 / 8 <= batcher.batches <= 48
+    """Free-running threads and coroutines, however they happen to interleave: every caller gets its own answer."""
+    batcher = BatchThread(square, max_batch=8)
+
+    async def coroutines() -> list[float]:
+        return await asyncio.gather(*(batcher.submit(torch.tensor([float(i)])) for i in range(48, 96)))
+
+    try:
+        with ThreadPoolExecutor(25) as pool:
+            from_loop = pool.submit(in_own_loop, coroutines)
+            results = list(pool.map(lambda i: batcher.submit_blocking(torch.tensor([float(i)])), range(48)))
+            results += from_loop.result()
+    finally:
+        batcher.close()
+    assert results == [float(i) ** 2 for i in range(96)]
+    assert batcher.images == 96
+    assert 96 / 8 <= batcher.batches <= 96
 
 
 def test_a_lone_request_runs_at_once_in_a_batch_of_one() -> None:
     sizes = []
-    batcher = MicroBatcher(lambda b: sizes.append(len(b)) or [0] * len(b))
-    for _ in range(3):
-        batcher.submit(torch.zeros(1))
+    batcher = BatchThread(lambda b: sizes.append(len(b)) or [0] * len(b))
+    try:
+        for _ in range(3):
+            batcher.submit_blocking(torch.zeros(1))
+    finally:
+        batcher.close()
     assert sizes == [1, 1, 1]
 
 
@@ -111,30 +127,33 @@ def test_a_failing_batch_fails_every_request_in_it_and_the_batcher_recovers(monk
     the -1 fails for each of its three callers, and the batches before and after it succeed."""
     queued = watch_queue(monkeypatch)
     run = HeldFirst(ones_unless_negative)
-    batcher = MicroBatcher(run, max_batch=3)
+    batcher = BatchThread(run, max_batch=3)
 
     def go(v: float):
         try:
-            return batcher.submit(torch.tensor([v]))
+            return batcher.submit_blocking(torch.tensor([v]))
         except ValueError as exc:
             return str(exc)
 
-    with ThreadPoolExecutor(7) as pool:
-        futures = [pool.submit(go, 1.0)]
-        wait(run.running, "the first batch")
-        for n, v in enumerate([1.0, -1.0, 1.0, 1.0, 1.0, 1.0], start=1):
-            futures.append(pool.submit(go, v))
-            queued.wait_for(n)  # one at a time, so the queue's order is known
-        run.release.set()
-        results = [f.result() for f in futures]
-    assert run.batches == [[1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
-    assert results == [1, "bad batch", "bad batch", "bad batch", 1, 1, 1]
-    assert batcher.submit(torch.tensor([2.0])) == 1 and batcher.batches == 4
+    try:
+        with ThreadPoolExecutor(7) as pool:
+            futures = [pool.submit(go, 1.0)]
+            wait(run.running, "the first batch")
+            for n, v in enumerate([1.0, -1.0, 1.0, 1.0, 1.0, 1.0], start=2):
+                futures.append(pool.submit(go, v))
+                queued.wait_for(n)  # one at a time, so the queue's order is known
+            run.release.set()
+            results = [f.result() for f in futures]
+        assert run.batches == [[1.0], [1.0, -1.0, 1.0], [1.0, 1.0, 1.0]]
+        assert results == [1, "bad batch", "bad batch", "bad batch", 1, 1, 1]
+        assert batcher.submit_blocking(torch.tensor([2.0])) == 1 and batcher.batches == 4
+    finally:
+        batcher.close()
 
 
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
-        MicroBatcher(square, max_batch=0)
+        BatchThread(square, max_batch=0)
 
 
 def test_concurrent_api_requests_are_bit_identical_to_sequential_ones(client, test_set) -> None:
@@ -147,7 +166,7 @@ def test_concurrent_api_requests_are_bit_identical_to_sequential_ones(client, te
     assert concurrent == sequential * 3
 
 
-# --- BatchThread: the same for coroutines, with a thread of its own ------------------------------------------
+# --- coroutines: the event loop's requests -------------------------------------------------------------------
 
 
 async def held_first_batch(batcher: BatchThread, running: threading.Event, values: list[float]) -> list[Any]:

@@ -77,15 +77,15 @@ def test_plain_answers_are_bit_identical_under_interleaved_overrides(
     # the first plain batch is held until two more plain requests have queued behind it, so some plain
     # requests provably share a forward pass while the disturbing ones run
     queued, held = watch_queue(monkeypatch), threading.Event()
-    run_batch = served.batcher._run
+    run_batch = served.batch_thread._run
 
-    def hold_the_first_batch(batch):
+    def hold_the_first_batch(images):
         if not held.is_set():
             held.set()
-            queued.wait_for(2)
-        return run_batch(batch)
+            queued.wait_for(len(images) + 2)  # this batch's own requests and two behind them
+        return run_batch(images)
 
-    monkeypatch.setattr(served.batcher, "_run", hold_the_first_batch)
+    monkeypatch.setattr(served.batch_thread, "_run", hold_the_first_batch)
 
     # each thread alternates plain requests with disturbing ones, in a different order per thread
     jobs = []
@@ -101,11 +101,11 @@ def test_plain_answers_are_bit_identical_under_interleaved_overrides(
             out.append((index, plain(client, index), status))
         return out
 
-    batches, images = served.batcher.batches, served.batcher.images
+    batches, images = served.batch_thread.batches, served.batch_thread.images
     with ThreadPoolExecutor(THREADS) as pool:
         results = [r for rs in pool.map(run, jobs) for r in rs]
-    assert held.is_set() and queued.count >= 2
-    assert served.batcher.images - images > served.batcher.batches - batches  # some batch held several
+    assert held.is_set() and queued.count >= 3
+    assert served.batch_thread.images - images > served.batch_thread.batches - batches  # some batch held several
 
     assert len(results) == THREADS * 2 * len(PLAIN)
     assert all(status == 200 for _, _, status in results), sorted({s for _, _, s in results})

@@ -129,10 +129,10 @@ def activations(
     pixels, form = network_input(request, body, preprocess, served)  # (H, W) or (C, H, W)
     x = as_batch(served, pixels)  # (1, C, H, W)
     spec = as_json("conv1_override", body_fields(body, form, ("conv1_override",))["conv1_override"])
-    # an override runs alone, on its own copy of conv1; plain requests share batched forward passes
+    # an override runs alone, on its own copy of conv1; plain requests share the batch thread's passes
     if spec is None and checkpoint is None:
-        acts = served.infer(x)
+        row = served.infer_row_blocking(x)
     else:
         overrides = None if spec is None else conv1_overrides(served, spec, checkpoint)
-        acts = served.forward(x, overrides, checkpoint)
-    return json_response_bytes(answer(served, tabulate(acts, served.layer_names).row(0), names, dtype))
+        row = tabulate(served.forward(x, overrides, checkpoint), served.layer_names).row(0)
+    return json_response_bytes(answer(served, row, names, dtype))

@@ -1,115 +1,46 @@
-"""Micro-batching: concurrent requests share one forward pass.
+"""Micro-batching: concurrent requests share one forward pass, in a thread of the model's own.
 
-Leader/follower, with no thread of its own: a request that finds nobody running becomes the leader and
-runs every pending image (its own included) as one batch; requests arriving meanwhile wait, and when the
-leader finishes it hands the lead to one of them. A lone request therefore runs at once, with no
-hand-off, and under load each batch holds whatever arrived during the previous one.
-
-``BatchThread`` does the same for coroutines in the event loop, with a thread of its own (see there).
+``BatchThread`` takes everything submitted while its previous batch ran as one batch. Coroutines in the event
+loop (the draw pad's requests) await ``submit``; worker threads (uploads, test digits) block in
+``submit_blocking``. Either way each image gets what it would get alone: ``run`` must give every image the
+same result whatever else is in its batch (see ``Network.intermediates``' ``per_image_linear``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 
 @dataclass(eq=False)
-class _Item:
-    x: torch.Tensor  # (1, ...)
-    done: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    result: Any = None
-    error: BaseException | None = None
-
-
-class MicroBatcher:
-    """``submit(x)`` returns ``run(batch)[i]`` for ``x``, where ``run`` maps an (N, ...) batch to a list
-    of N per-image results. ``run`` must give every image the same result whatever else is in its
-    batch (see ``LeNet.steps``' ``per_image_linear``)."""
-
-    def __init__(self, run: Callable[[torch.Tensor], list[Any]], max_batch: int = 32) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
-        self._run = run
-        self._max = max_batch
-        self._lock = threading.Lock()
-        self._pending: list[_Item] = []
-        self._busy = False
-        self.batches = 0  # statistics, for the benchmark write-up
-        self.images = 0
-
-    def submit(self, x: torch.Tensor) -> Any:
-        item = _Item(x)
-        with self._lock:
-            self._pending.append(item)
-            lead = not self._busy
-            self._busy = True
-        if not lead:
-            item.done.wait()
-            if not item.lead:
-                return self._unwrap(item)
-        self._lead_once()
-        return self._unwrap(item)
-
-    @staticmethod
-    def _unwrap(item: _Item) -> Any:
-        if item.error is not None:
-            raise item.error
-        return item.result
-
-    def _lead_once(self) -> None:
-        """Run one batch (it holds the leader's own item, which was pending), then pass the lead on."""
-        with self._lock:
-            batch, self._pending = self._pending[: self._max], self._pending[self._max :]
-        try:
-            results = self._run(torch.cat([item.x for item in batch]))
-            for item, result in zip(batch, results, strict=True):
-                item.result = result
-        except BaseException as exc:  # every waiter gets the failure, nobody hangs
-            for item in batch:
-                item.error = exc
-        with self._lock:
-            self.batches += 1
-            self.images += len(batch)
-            successor = self._pending[0] if self._pending else None
-            if successor is None:
-                self._busy = False
-            else:
-                successor.lead = True
-        for item in batch:
-            item.done.set()
-        if successor is not None:
-            successor.done.set()
-
-
-@dataclass(eq=False)
 class _Waiting:
     x: torch.Tensor  # (1, ...)
-    future: asyncio.Future
+    future: asyncio.Future | concurrent.futures.Future
     finish: Callable[[Any], Any] | None = None
 
 
 class BatchThread:
-    """Micro-batching for the event loop: ``await submit(x, finish)`` returns ``finish(run(batch)[i])`` for
-    ``x`` (``run(batch)[i]`` without ``finish``).
+    """Micro-batching: ``await submit(x, finish)`` (a coroutine) or ``submit_blocking(x, finish)`` (a thread)
+    returns ``finish(run(batch)[i])`` for ``x`` (``run(batch)[i]`` without ``finish``), where ``run`` maps a
+    batch of N images to a list of N per-image results.
 
     One thread of its own takes everything submitted so far (at most ``max_batch``) as one batch, runs it,
-    finishes each image's result and hands them back to the loop with one call per batch. The loop never
-    blocks on a forward pass, and the pass itself (torch releases the GIL inside its operators) runs on
-    another core while the loop reads, prepares and answers other requests. ``finish`` is the rest of a
-    request's work on its result (encoding its answer): done here, it keeps the large buffers it makes off
-    the loop's core, whose caches then stay warm for the loop's own work. The thread starts with the first
-    ``submit`` and ends with ``close()``; ``run`` has the same contract as ``MicroBatcher``'s, and is given
-    ``join`` of the images (``torch.cat``: one (N, ...) batch; ``list`` leaves the joining to ``run``, which
-    spares the thread a call that releases the GIL, see app.serving.table_pass)."""
+    finishes each image's result and hands them back: to an event loop with one call per batch, to a waiting
+    thread directly. The loop never blocks on a forward pass, and the pass itself (torch releases the GIL
+    inside its operators) runs on another core while the loop reads, prepares and answers other requests.
+    ``finish`` is the rest of a request's work on its result (encoding its answer): done here, it keeps the
+    large buffers it makes off the loop's core, whose caches then stay warm for the loop's own work. The
+    thread starts with the first submission and ends with ``close()``; ``run`` is given ``join`` of the
+    images (``torch.cat``: one (N, ...) batch; ``list`` leaves the joining to ``run``, which spares the thread
+    a call that releases the GIL, see app.serving.table_pass)."""
 
     def __init__(
         self,
@@ -132,10 +63,19 @@ class BatchThread:
         self.images = 0
 
     async def submit(self, x: torch.Tensor, finish: Callable[[Any], Any] | None = None) -> Any:
-        item = _Waiting(x, asyncio.get_running_loop().create_future(), finish)
+        future = asyncio.get_running_loop().create_future()
+        self._enqueue(_Waiting(x, future, finish))
+        return await future
+
+    def submit_blocking(self, x: torch.Tensor, finish: Callable[[Any], Any] | None = None) -> Any:
+        """``submit`` for a thread outside the event loop (a route's worker thread): waits for the batch."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._enqueue(_Waiting(x, future, finish))
+        return future.result()
+
+    def _enqueue(self, item: _Waiting) -> None:
         self._started()
         self._queue.put(item)
-        return await item.future
 
     def close(self) -> None:
         """Stop the thread once it has answered what was submitted before; later submissions fail."""
@@ -181,7 +121,11 @@ class BatchThread:
         self.images += len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Any, BaseException | None]]] = {}
         for entry in answered:
-            by_loop.setdefault(entry[0].future.get_loop(), []).append(entry)
+            future = entry[0].future
+            if isinstance(future, asyncio.Future):
+                by_loop.setdefault(future.get_loop(), []).append(entry)
+            else:  # a thread waits on it: answered from here
+                _settle([entry])
         for loop, entries in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a loop closed meanwhile has nobody left to answer
                 loop.call_soon_threadsafe(_settle, entries)
@@ -198,7 +142,8 @@ def _finished(item: _Waiting, result: Any) -> tuple[_Waiting, Any, BaseException
 
 
 def _settle(entries: list[tuple[_Waiting, Any, BaseException | None]]) -> None:
-    """In the loop: give each waiter its result (or its failure), unless it stopped waiting."""
+    """Give each waiter its result (or its failure), unless it stopped waiting: in the loop for a coroutine's
+    future, in the batch thread for a thread's."""
     for item, result, error in entries:
         if item.future.done():
             continue

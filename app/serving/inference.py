@@ -19,7 +19,7 @@ from app.datasets.samples import Datasets, SampleStore
 from app.nets.checkpoint import load_network, model_files
 from app.nets.network import Network
 from app.serving import table_pass
-from app.serving.batching import BatchThread, MicroBatcher
+from app.serving.batching import BatchThread
 from app.serving.layers import Row, compiled_summary, tabulate
 from app.serving.prepared import Prepared, prepare
 from app.training.timeline import SUFFIX as TIMELINE_SUFFIX
@@ -47,14 +47,12 @@ class ServedModel:
     timeline: Timeline | None = None
     folder: Path | None = None  # where its files are (its top-activation file, its own test set)
     observe: ForwardObserver | None = field(default=None, repr=False)
-    batcher: MicroBatcher = field(init=False, repr=False)
     batch_thread: BatchThread = field(init=False, repr=False)
     rows: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = field(init=False, repr=False)
     table_pass: table_pass.Compiled | None = field(init=False, repr=False)
     prepared: Prepared = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.batcher = MicroBatcher(self._run_batch)
         self.rows = self.model.scripted_rows()  # the served network's compiled pass, or None
         self.table_pass = table_pass.compiled(self.model, self.rows)  # the batch thread's, or None
         self.batch_thread = BatchThread(self._table_batch, name=f"{self.name}-forward", join=list)
@@ -153,11 +151,6 @@ class ServedModel:
             self.observe(self.name, len(x), time.perf_counter() - start)
         return acts
 
-    def infer(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every intermediate for one image ``x`` (1, C, H, W), sharing a forward pass with concurrent
-        requests (micro-batching); the values are bit-identical to ``forward(x)``."""
-        return self.batcher.submit(x)
-
     async def infer_row(self, x: torch.Tensor, finish: Callable[[Row], T] | None = None) -> T:
         """Every layer of one image ``x`` (1, C, H, W) as a row of a ``layers.Table``, for a coroutine, or what
         ``finish`` makes of that row: the forward pass, the table and ``finish`` run in the model's batch
@@ -166,13 +159,14 @@ class ServedModel:
         result: T = await self.batch_thread.submit(x, finish)
         return result
 
+    def infer_row_blocking(self, x: torch.Tensor) -> Row:
+        """``infer_row`` for a route's worker thread: waits for the batch ``x`` (1, C, H, W) joined."""
+        row: Row = self.batch_thread.submit_blocking(x)
+        return row
+
     def close(self) -> None:
         """Stop the batch thread (the lifespan's end)."""
         self.batch_thread.close()
-
-    def _run_batch(self, batch: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-        acts = self.forward(batch)  # name -> (N, ...)
-        return [{name: t[i : i + 1] for name, t in acts.items()} for i in range(len(batch))]
 
     def _table_batch(self, images: list[torch.Tensor]) -> list[Row]:
         """The batch thread's work: a table of every layer of ``images`` (each (1, C, H, W))."""
