@@ -47,7 +47,8 @@ def conv1_overrides(served: ServedModel, spec: Any, step: int | None = None) -> 
         return {convs[0].name: override.conv1_override(first, spec)}
 
 
-# the draw pad's requests skip FastAPI's parameter solving (app.routes.fastpath)
+# plain uploads and samples skip FastAPI's parameter solving (app.routes.fastpath); drawings go round
+# FastAPI altogether (app.routes.lane)
 router = APIRouter(tags=["network"], route_class=PlainQueryRoute)
 
 

@@ -22,7 +22,7 @@ the event loop (no thread is held while a request waits):
    once its memory fits in the light budget; or, when the route has an ``Inline`` version that takes this
    request and the estimate is at most ``INLINE_CPU`` (a draw-pad update: about a millisecond of Python),
    that version runs as a coroutine in the event loop itself, its forward pass in the model's batch thread
-   (``ServedModel.infer_async``). A hop to a worker thread costs such a request more than its own work:
+   (``ServedModel.infer_row``). A hop to a worker thread costs such a request more than its own work:
    every thread that holds the GIL for a moment makes the others wait for it (docs/benchmarks.md,
    "Students served");
 3. heavy: waits first come, first served for a heavy slot and for its memory in the heavy budget, in a

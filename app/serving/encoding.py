@@ -39,16 +39,6 @@ def encode(array: np.ndarray, dtype: str = "float32") -> str:
     return pybase64.b64encode_as_string(wire_bytes(array, dtype))
 
 
-def encode_segments(flat: np.ndarray, sizes: list[int], dtype: str = "float32") -> list[str]:
-    """Base64 of consecutive segments of a 1-D array (one conversion to ``dtype`` for all of them)."""
-    raw = wire_bytes(flat, dtype)
-    itemsize, out, start = wire_dtype(dtype).itemsize, [], 0
-    for size in sizes:
-        out.append(pybase64.b64encode_as_string(raw[start : start + size * itemsize]))
-        start += size * itemsize
-    return out
-
-
 def decode(data: str, shape: list[int] | tuple[int, ...], dtype: str = "float32") -> np.ndarray:
     """The inverse of ``encode``: base64 text -> an array of ``shape`` (float32 or float16)."""
     raw = pybase64.b64decode(data, validate=True)

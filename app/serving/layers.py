@@ -21,9 +21,10 @@ if TYPE_CHECKING:  # inference.py makes tables in its batch thread
 
 @dataclass(frozen=True)
 class Table:
-    """Layers of a batch side by side: each image's values of every layer in one float32 row, and each
-    layer's statistics per image. Made with a few vectorised calls for the whole batch (in the model's
-    batch thread for the draw pad's requests, see ``ServedModel.infer_table``), not a few per layer and image."""
+    """Layers of a batch side by side: each image's values of every layer in one float32 row (and, from the
+    table pass, in a float16 one), and each layer's statistics per image. Made with a few vectorised calls
+    for the whole batch (in the model's batch thread, see ``ServedModel.infer_row``), not a few per layer and
+    image."""
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]  # one image's
@@ -46,11 +47,13 @@ class Row:
     table: Table
     index: int
 
-    def values(self, name: str) -> np.ndarray:
-        """The layer's values for this image, flat: a view of the table."""
+    def values(self, name: str, half: bool = False) -> np.ndarray:
+        """The layer's values for this image, flat: a view of the table (of its float16 copy with ``half``,
+        when it has one)."""
         t = self.table
         i = t.names.index(name)
-        return t.flat[self.index, t.offsets[i] : t.offsets[i] + t.sizes[i]]
+        source = t.half if half and t.half is not None else t.flat
+        return source[self.index, t.offsets[i] : t.offsets[i] + t.sizes[i]]
 
 
 def summary(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -108,16 +111,11 @@ def table_of(
 
 
 def encode_layers(served: ServedModel, row: Row, names: list[str], dtype: str) -> list[dict]:
-    """The activations JSON of one image (a table's ``row``) for the named layers."""
+    """The activations JSON of one image (a table's ``row``) for the named layers; float16 from the table's
+    float16 copy when it has one (nothing left to convert)."""
     t, i = row.table, row.index
     columns = [t.names.index(name) for name in names]
-    sizes = [t.sizes[c] for c in columns]
-    if dtype == "float16" and t.half is not None:
-        datas = [encoding.encode(t.half[i, t.offsets[c] : t.offsets[c] + t.sizes[c]], dtype) for c in columns]
-    elif columns == list(range(len(t.names))):
-        datas = encoding.encode_segments(t.flat[i], sizes, dtype)  # the whole row, in order
-    else:
-        datas = [encoding.encode(row.values(name), dtype) for name in names]
+    datas = [encoding.encode(row.values(name, half=dtype == "float16"), dtype) for name in names]
     return [
         {
             "name": name,
