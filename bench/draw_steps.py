@@ -11,7 +11,8 @@ and fourth rounds) says of its parts.
   the Python thread;
 - the batch thread's whole work for 8 drawings (forward pass, layer table, the 8 answers encoded with float16
   maps) beside such a thread: the Python path (``tabulate`` of ``forward``, each answer converted) against the
-  table pass (app.serving.table_pass: one compiled call).
+  table pass (app.serving.table_pass: one compiled call);
+- one answer's values (every layer) converted to float16: numpy's ``astype`` against ``encoding.wire_bytes``.
 
 The drawings are bench/classroom.py's (450 half-drawn digits); times are means over all of them.
 """
@@ -98,6 +99,7 @@ def main() -> None:
     from app.routes.activations import answer
     from app.routes.inputs import plain_pixels
     from app.schemas.network import PixelsRequest
+    from app.serving import encoding
     from app.serving.inference import Registry
     from app.serving.layers import tabulate
 
@@ -123,6 +125,12 @@ def main() -> None:
 
     images = list(torch.rand(8, 1, *network.input.shape, generator=torch.Generator().manual_seed(1)))
     names = served.layer_names
+    row = served.table_pass(images[:1]).flat[0] if served.table_pass else np.zeros(1, np.float32)  # every layer
+    numpy_us = mean_us(lambda _: row.astype("<f2"), [b""], rounds=2000)
+    torch_us = mean_us(lambda _: encoding.wire_bytes(row, "float16"), [b""], rounds=2000)
+    print(
+        f"\none answer's {row.size:,} values to float16: numpy astype {numpy_us:.1f} us, wire_bytes {torch_us:.1f} us"
+    )
 
     def python_path(_: object) -> object:
         table = tabulate(served.forward(torch.cat(images)), names)
