@@ -28,6 +28,7 @@ def test_a_tables_rows_hold_each_images_layers(acts) -> None:
         for c, name in enumerate(SHAPES):
             alone = acts[name][i].numpy().reshape(-1)
             np.testing.assert_array_equal(row.values(name), alone)
+            np.testing.assert_array_equal(row.values(name, half=True).view("<u2"), alone.astype("<f2").view("<u2"))
             assert table.mins[i, c] == alone.min() and table.maxs[i, c] == alone.max()
             assert table.means[i, c] == pytest.approx(alone.astype(np.float64).mean(), rel=1e-12, abs=1e-15)
 
@@ -61,25 +62,21 @@ def test_an_image_gets_the_same_summary_alone_and_in_a_batch(acts) -> None:
     batch = tabulate(acts, list(SHAPES))
     for i in range(5):
         alone = tabulate({name: t[i : i + 1] for name, t in acts.items()}, list(SHAPES))
-        for field in ("flat", "mins", "maxs", "means"):
+        for field in ("flat", "half", "mins", "maxs", "means"):
             np.testing.assert_array_equal(getattr(alone, field)[0], getattr(batch, field)[i], err_msg=field)
 
 
 @pytest.mark.parametrize("names", [list(SHAPES), ["pool", "probs"]])
-def test_a_tables_float16_copy_encodes_as_converting_would(acts, names) -> None:
-    """A table made with its float16 copy (the compiled table pass) answers float16 from it, with the bytes
-    a conversion of its float32 values gives; float32 still comes from the float32 values."""
-    parts = [acts[name] for name in SHAPES]
-    flat, mins, maxs, means = summary(parts)
-    shapes = [tuple(p.shape[1:]) for p in parts]
-    plain = table_of(list(SHAPES), shapes, flat, mins, maxs, means)
-    halved = table_of(list(SHAPES), shapes, flat, mins, maxs, means, flat.to(torch.float16))
-    assert plain.half is None and halved.half is not None
+def test_float16_answers_are_encoded_from_the_tables_float16_row(acts, names) -> None:
+    """float16 answers come from the float16 row (nothing converted per answer), float32 ones from the
+    float32 row; each with the bytes converting that layer alone gives."""
+    table = table_of(list(SHAPES), [tuple(acts[n].shape[1:]) for n in SHAPES], *summary([acts[n] for n in SHAPES]))
     for i in (0, 3):
         for dtype in ("float16", "float32"):
-            got = encode_layers(SERVED, halved.row(i), names, dtype)  # type: ignore[arg-type]
-            assert got == encode_layers(SERVED, plain.row(i), names, dtype)  # type: ignore[arg-type]
-    halved.half[...] = 0  # proof that float16 answers are read from the copy
-    assert encode_layers(SERVED, halved.row(0), names, "float16") != encode_layers(
-        SERVED, plain.row(0), names, "float16"
-    )  # type: ignore[arg-type]
+            got = encode_layers(SERVED, table.row(i), names, dtype)  # type: ignore[arg-type]
+            assert [g["data"] for g in got] == [encoding.encode(acts[n][i].numpy(), dtype) for n in names]
+    full = encode_layers(SERVED, table.row(0), names, "float32")  # type: ignore[arg-type]
+    table.half[...] = 0  # proof that float16 answers are read from the float16 row
+    zeros = [encoding.encode(np.zeros(acts[n][0].numel(), np.float16), "float16") for n in names]
+    assert [g["data"] for g in encode_layers(SERVED, table.row(0), names, "float16")] == zeros  # type: ignore[arg-type]
+    assert encode_layers(SERVED, table.row(0), names, "float32") == full  # type: ignore[arg-type]

@@ -21,20 +21,20 @@ if TYPE_CHECKING:  # inference.py makes tables in its batch thread
 
 @dataclass(frozen=True)
 class Table:
-    """Layers of a batch side by side: each image's values of every layer in one float32 row (and, from the
-    table pass, in a float16 one), and each layer's statistics per image. Made with a few vectorised calls
-    for the whole batch (in the model's batch thread, see ``ServedModel.infer_row``), not a few per layer and
-    image."""
+    """Layers of a batch side by side: each image's values of every layer in one float32 row and in one
+    float16 row (what float16 answers are encoded from), and each layer's statistics per image. Made with a
+    few vectorised calls for the whole batch (in the model's batch thread, see ``ServedModel.infer_row``), not
+    a few per layer and image."""
 
     names: tuple[str, ...]
     shapes: tuple[tuple[int, ...], ...]  # one image's
     sizes: tuple[int, ...]  # one image's values per layer
     offsets: tuple[int, ...]  # where each layer starts in a row
     flat: np.ndarray  # (N, sum of sizes) float32
+    half: np.ndarray  # (N, sum of sizes) float16: ``flat`` converted
     mins: np.ndarray  # (N, L)
     maxs: np.ndarray  # (N, L)
     means: np.ndarray  # (N, L) float64
-    half: np.ndarray | None = None  # (N, sum of sizes) float16: ``flat`` converted, when made with it
 
     def row(self, index: int) -> Row:
         return Row(self, index)
@@ -48,23 +48,24 @@ class Row:
     index: int
 
     def values(self, name: str, half: bool = False) -> np.ndarray:
-        """The layer's values for this image, flat: a view of the table (of its float16 copy with ``half``,
-        when it has one)."""
+        """The layer's values for this image, flat: a view of the table (of its float16 row with ``half``)."""
         t = self.table
         i = t.names.index(name)
-        source = t.half if half and t.half is not None else t.flat
-        return source[self.index, t.offsets[i] : t.offsets[i] + t.sizes[i]]
+        return (t.half if half else t.flat)[self.index, t.offsets[i] : t.offsets[i] + t.sizes[i]]
 
 
-def summary(parts: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Layers (each (N, ...)) -> their values side by side (N, sum of sizes) and each one's minimum, maximum
-    and mean per image (N, L); the means summed in float64."""
+def summary(
+    parts: list[torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Layers (each (N, ...)) -> their values side by side (N, sum of sizes), as float32 and as float16 (one
+    conversion for every answer that asks for float16: numpy's bits, encoding.wire_bytes), and each one's
+    minimum, maximum and mean per image (N, L); the means summed in float64."""
     n = parts[0].shape[0]
     flat = torch.cat([p.reshape(n, -1) for p in parts], 1)
     mins = torch.stack([p.reshape(n, -1).amin(1) for p in parts], 1)
     maxs = torch.stack([p.reshape(n, -1).amax(1) for p in parts], 1)
     means = torch.stack([p.reshape(n, -1).sum(1, dtype=torch.float64) / p[0].numel() for p in parts], 1)
-    return flat, mins, maxs, means
+    return flat, flat.to(torch.float16), mins, maxs, means
 
 
 @functools.cache
@@ -90,10 +91,10 @@ def table_of(
     names: list[str],
     shapes: Sequence[tuple[int, ...]],
     flat: torch.Tensor,
+    half: torch.Tensor,
     mins: torch.Tensor,
     maxs: torch.Tensor,
     means: torch.Tensor,
-    half: torch.Tensor | None = None,
 ) -> Table:
     """A ``Table`` of ``summary``'s results for layers ``names`` of one image's ``shapes``."""
     sizes = tuple(math.prod(shape) for shape in shapes)
@@ -103,16 +104,16 @@ def table_of(
         sizes,
         tuple(itertools.accumulate(sizes[:-1], initial=0)),
         flat.numpy(),
+        half.numpy(),
         mins.numpy(),
         maxs.numpy(),
         means.numpy(),
-        None if half is None else half.numpy(),
     )
 
 
 def encode_layers(served: ServedModel, row: Row, names: list[str], dtype: str) -> list[dict]:
     """The activations JSON of one image (a table's ``row``) for the named layers; float16 from the table's
-    float16 copy when it has one (nothing left to convert)."""
+    float16 row (nothing left to convert)."""
     t, i = row.table, row.index
     columns = [t.names.index(name) for name in names]
     datas = [encoding.encode(row.values(name, half=dtype == "float16"), dtype) for name in names]

@@ -54,12 +54,11 @@ class TablePass(nn.Module):
                 parts.append(torch.softmax(outputs[self.output], dim=1))  # (N, classes)
             else:
                 parts.append(outputs[name])
-        flat, mins, maxs, means = summary(parts)
-        return flat, flat.to(torch.float16), mins, maxs, means
+        return summary(parts)
 
 
 class Compiled:
-    """A ``TablePass`` ready to serve: ``(images) -> Table`` (with its float16 copy); the images are each
+    """A ``TablePass`` ready to serve: ``(images) -> Table``; the images are each
     (1, C, H, W), or one (N, C, H, W) batch."""
 
     def __init__(self, module: torch.jit.ScriptModule, network: Network) -> None:
@@ -69,8 +68,8 @@ class Compiled:
 
     def __call__(self, images: list[torch.Tensor] | torch.Tensor) -> Table:
         with torch.inference_mode():
-            flat, half, mins, maxs, means = self.module(list(images.split(1)) if torch.is_tensor(images) else images)
-        return table_of(self.names, self.shapes, flat, mins, maxs, means, half)
+            summed = self.module(list(images.split(1)) if torch.is_tensor(images) else images)
+        return table_of(self.names, self.shapes, *summed)
 
 
 def compiled(network: Network, rows: Rows | None) -> Compiled | None:
@@ -98,8 +97,8 @@ def compiled(network: Network, rows: Rows | None) -> Compiled | None:
 
 
 def same(got: Table, want: Table) -> bool:
-    """Bit for bit the same table, and ``got``'s float16 copy is numpy's conversion of ``want``'s values."""
-    if got.half is None or (got.names, got.shapes, got.sizes) != (want.names, want.shapes, want.sizes):
+    """Bit for bit the same table, and ``got``'s float16 row is numpy's conversion of ``want``'s values."""
+    if (got.names, got.shapes, got.sizes) != (want.names, want.shapes, want.sizes):
         return False
     pairs = [(got.flat, want.flat), (got.mins, want.mins), (got.maxs, want.maxs), (got.means, want.means)]
     pairs.append((got.half, want.flat.astype("<f2")))
