@@ -58,17 +58,16 @@ class TablePass(nn.Module):
 
 
 class Compiled:
-    """A ``TablePass`` ready to serve: ``(images) -> Table``; the images are each
-    (1, C, H, W), or one (N, C, H, W) batch."""
+    """A ``TablePass`` ready to serve: ``(images) -> Table``, the images each (1, C, H, W)."""
 
     def __init__(self, module: torch.jit.ScriptModule, network: Network) -> None:
         self.module = module
         self.names = network.names
         self.shapes = tuple(tuple(layer.shape) for layer in network.layers)
 
-    def __call__(self, images: list[torch.Tensor] | torch.Tensor) -> Table:
+    def __call__(self, images: list[torch.Tensor]) -> Table:
         with torch.inference_mode():
-            summed = self.module(list(images.split(1)) if torch.is_tensor(images) else images)
+            summed = self.module(images)
         return table_of(self.names, self.shapes, *summed)
 
 
